@@ -1,0 +1,81 @@
+/**
+ * The agent: finds its tools, then keeps a session with the coordinator until
+ * stopped. It opens no control port; only the tool servers a test asks for.
+ */
+import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import type { Logger } from "pino";
+import { AgentInfoSchema, ToolInfoSchema, type AgentInfo } from "../../gen/netmatrix/v1/types_pb.js";
+import { modes, tools as toolTable, type ModeName, type ToolName } from "../../common/src/model.js";
+import { VERSION } from "../../common/src/version.js";
+import { drivers } from "./drivers/index.js";
+import { kernelAndCpu, listInterfaces, primaryAddress } from "./inventory.js";
+import type { PortRange } from "./ports.js";
+import { ServerManager } from "./servers.js";
+import { runSessions } from "./session.js";
+import { discoverTools, type FoundTool } from "./tools.js";
+
+export interface AgentConfig {
+  /** HOST:PORT of the coordinator. */
+  coordinator: string;
+  node: string;
+  mode: ModeName;
+  /** Address peers use to reach this agent's tool servers; default: first non-loopback IPv4. */
+  address?: string;
+  pod?: string;
+  token: string;
+  portRange: PortRange;
+}
+
+export interface RunningAgent {
+  /** Resolves when the agent has stopped. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startAgent(cfg: AgentConfig, log: Logger): Promise<RunningAgent> {
+  const found = await discoverTools(Object.values(drivers));
+  const tools = new Map<ToolName, FoundTool>(found.map((f) => [f.driver.tool, f]));
+  for (const f of found) {
+    if (f.path) log.info({ tool: f.driver.tool, version: f.version, path: f.path }, "tool found");
+    else log.warn({ tool: f.driver.tool, package: f.driver.debianPackage }, "tool missing");
+  }
+  const servers = new ServerManager(tools, cfg.portRange, log.child({ component: "servers" }));
+  const info = async (): Promise<AgentInfo> => {
+    const interfaces = listInterfaces();
+    const primary = primaryAddress(interfaces, cfg.address);
+    const others = interfaces.flatMap((i) => (i.name === "lo" ? [] : i.addresses)).filter((a) => a !== primary);
+    return create(AgentInfoSchema, {
+      node: cfg.node,
+      pod: cfg.pod ?? "",
+      mode: modes.toEnum(cfg.mode, "mode"),
+      addresses: [primary, ...others],
+      interfaces,
+      tools: found.map((f) =>
+        create(ToolInfoSchema, {
+          tool: toolTable.toEnum(f.driver.tool, "tool"),
+          available: Boolean(f.path),
+          version: f.version ?? "",
+          path: f.path ?? "",
+          package: f.driver.debianPackage,
+        }),
+      ),
+      ...(await kernelAndCpu()),
+      agentVersion: VERSION,
+      portMin: cfg.portRange.min,
+      portMax: cfg.portRange.max,
+    });
+  };
+  const stopper = new AbortController();
+  const done = runSessions(
+    { coordinator: cfg.coordinator, token: cfg.token, instanceId: randomUUID(), info, tools, servers, log: log.child({ component: "session" }) },
+    stopper.signal,
+  ).finally(() => servers.stopAll());
+  return {
+    done,
+    stop: async () => {
+      stopper.abort();
+      await done;
+    },
+  };
+}

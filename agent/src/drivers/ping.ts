@@ -1,0 +1,129 @@
+/**
+ * ping (iputils 20221126) driver: ICMP echo round-trip time. RTT figures in
+ * µs: min/avg/max/mdev from ping's summary line, percentiles and the mean
+ * from the per-reply `time=` lines. iputils ping takes IPv4 and IPv6
+ * addresses alike (no -6 needed). No server.
+ */
+import { mean, parseDecimal, percentile } from "./stats.js";
+import type { CapturedOutput, ClientParams, Driver, Latency, Measurement, ParseOutcome } from "./types.js";
+import { argNum, fail, findLine, firstLine, ok, UNREACHABLE_RE } from "./util.js";
+
+/** Seconds between echo requests when the spec leaves it unset. */
+export const PING_DEFAULT_INTERVAL_S = 0.2;
+/** `-W`: seconds to wait for the last replies. */
+export const PING_REPLY_WAIT_S = 2;
+
+/** The interval (s) and number of requests a run uses: pingCount, else durationS / interval (at least 1). */
+export function pingPlan(p: ClientParams): { intervalS: number; count: number } {
+  const intervalS = p.pingIntervalS !== undefined && p.pingIntervalS > 0 ? p.pingIntervalS : PING_DEFAULT_INTERVAL_S;
+  const count = p.pingCount !== undefined && p.pingCount > 0 ? Math.round(p.pingCount) : Math.max(1, Math.round(p.durationS / intervalS));
+  return { intervalS, count };
+}
+
+/** `ping -n -c COUNT -i INTERVAL -W 2 [-s LEN] TARGET`. */
+function clientArgv(p: ClientParams): string[] {
+  const { intervalS, count } = pingPlan(p);
+  const a = ["ping", "-n", "-c", argNum(count), "-i", argNum(intervalS), "-W", argNum(PING_REPLY_WAIT_S)];
+  if (p.lengthBytes !== undefined) a.push("-s", argNum(p.lengthBytes));
+  a.push(p.target);
+  return a;
+}
+
+const REPLY = /icmp_seq=(\d+)\b.*?\btime[=<]\s*([\d.]+)\s*ms(.*)$/;
+const SUMMARY = /(\d+) packets transmitted, (\d+) (?:packets )?received(.*?), ([\d.]+)% packet loss/;
+const RTT = /(?:rtt|round-trip) min\/avg\/max\/(?:mdev|stddev) = ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/;
+
+/** RTT samples in ms from the reply lines, duplicates (DUP!) left out. */
+export function replyTimesMs(stdout: string): number[] {
+  const out: number[] = [];
+  for (const line of stdout.split(/\r?\n/)) {
+    const m = REPLY.exec(line);
+    if (!m || /DUP!/.test(m[3]!)) continue;
+    const v = parseDecimal(m[2]);
+    if (v !== undefined) out.push(v);
+  }
+  return out;
+}
+
+/**
+ * Parse a ping run. Partial loss is a measurement with lossPercent; 100 %
+ * loss is an "unreachable" failure, as are ping's own errors such as
+ * "connect: Network is unreachable" or an unknown host (exit 2).
+ */
+function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
+  const summary = SUMMARY.exec(out.stdout);
+  if (!summary) {
+    const err = firstLine(out.stderr);
+    if (err) return fail(UNREACHABLE_RE.test(err) ? "unreachable" : "tool-error", err.startsWith("ping:") ? err : `ping: ${err}`);
+    if (out.exitCode !== 0 && out.exitCode !== null) return fail("tool-error", `ping: exited ${out.exitCode} without a summary`);
+    return fail("parse-error", "ping: no statistics summary in the output (interrupted or truncated?)");
+  }
+  const transmitted = Number(summary[1]);
+  const received = Number(summary[2]);
+  const notes = summary[3]!;
+  const lossPercent = Number(summary[4]);
+  if (received === 0) {
+    const why = findLine(out.stdout, /unreachable|prohibited|time to live exceeded|redirect/i);
+    const errors = /\+(\d+) errors/.exec(notes)?.[1];
+    const detail = [`${transmitted} transmitted, 0 received`, errors ? `+${errors} errors` : undefined, why].filter(Boolean).join(", ");
+    return fail("unreachable", `ping: unreachable: 100% packet loss (${detail})`);
+  }
+  const samplesMs = replyTimesMs(out.stdout);
+  const sorted = samplesMs.map((ms) => ms * 1000).sort((a, b) => a - b);
+  const rtt = RTT.exec(out.stdout);
+  const latency: Latency = { kind: "rtt", samples: sorted.length };
+  const set = <K extends keyof Latency>(k: K, v: Latency[K] | undefined): void => {
+    if (v !== undefined) latency[k] = v;
+  };
+  if (rtt) {
+    set("minUs", Number(rtt[1]) * 1000);
+    set("maxUs", Number(rtt[3]) * 1000);
+    set("stddevUs", Number(rtt[4]) * 1000);
+  }
+  set("meanUs", mean(sorted) ?? (rtt ? Number(rtt[2]) * 1000 : undefined));
+  set("p50Us", percentile(sorted, 50));
+  set("p90Us", percentile(sorted, 90));
+  set("p99Us", percentile(sorted, 99));
+  if (latency.meanUs === undefined) return fail("parse-error", "ping: replies counted but no round-trip times found");
+  const { intervalS, count } = pingPlan(p);
+  const m: Measurement = {
+    packets: transmitted,
+    lostPackets: transmitted - received,
+    lossPercent,
+    latency,
+    durationS: Number((count * intervalS).toFixed(6)),
+    intervals: [],
+    streams: [],
+    extra: {},
+  };
+  const dups = /\+(\d+) duplicates/.exec(notes)?.[1];
+  const errors = /\+(\d+) errors/.exec(notes)?.[1];
+  if (dups) m.extra.duplicates = Number(dups);
+  if (errors) m.extra.errors = Number(errors);
+  if (rtt) m.extra.summary_avg_us = Number(rtt[2]) * 1000;
+  return ok(m);
+}
+
+/** ping: ICMP round-trip time (µs) and loss; no server. */
+export const ping: Driver = {
+  tool: "ping",
+  binary: "ping",
+  debianPackage: "iputils-ping",
+  needsServer: false,
+  serverPorts: 0,
+  versionArgv: () => ["ping", "-V"],
+  /** "ping from iputils 20221126" (or the older "iputils-s20180629") → "20221126". */
+  parseVersion: (output) => /\biputils[- ]?s?(\d+(?:\.\d+)*)/.exec(output)?.[1],
+  unsupported(p) {
+    if (p.parallel !== 1) return `ping sends one echo stream; parallel ${p.parallel} is unsupported`;
+    if (p.direction !== "forward") return `ping measures a round trip; direction ${p.direction} is unsupported`;
+    if (p.bitrateBps !== undefined) return "ping has no bitrate; leave bitrate unset (use the interval)";
+    if (p.windowBytes !== undefined) return "ping has no socket window option; leave window unset";
+    if (p.mss !== undefined) return "ping has no MSS option; leave mss unset";
+    if (p.omitS !== undefined && p.omitS > 0) return "ping cannot omit the first seconds; leave omit unset";
+    return undefined;
+  },
+  serverArgv: () => undefined,
+  clientArgv,
+  parseClient,
+};

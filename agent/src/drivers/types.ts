@@ -1,0 +1,202 @@
+/**
+ * The contract every tool driver implements. Drivers are pure: they build argv
+ * arrays and parse captured output. They never spawn, sleep or retry; the
+ * agent's exec helper spawns, the coordinator decides about retries.
+ */
+
+/** Tools netmatrix wraps. */
+export type ToolName = "iperf3" | "iperf2" | "qperf" | "ping";
+/** Transport protocol of a test. Ping is always ICMP and ignores it. */
+export type Protocol = "tcp" | "udp";
+/** forward: client sends; reverse: server sends; bidir: both at once. */
+export type Direction = "forward" | "reverse" | "bidir";
+
+/** Typed parameters of a client run. All sizes in bytes, rates in bits/s, times in seconds. */
+export interface ClientParams {
+  /** IP address (v4 or v6) of the server. */
+  target: string;
+  /** Server's (control) port. Ignored by ping. */
+  port: number;
+  /** qperf only: the server's data port (`-ip`). */
+  dataPort?: number;
+  protocol: Protocol;
+  /** Measurement duration in seconds (ping: count × interval is used instead when pingCount is set). */
+  durationS: number;
+  /** Parallel streams (iperf3/iperf2 `-P`). 1 = single stream. */
+  parallel: number;
+  direction: Direction;
+  /** Target bitrate in bits/s (iperf3/iperf2 `-b`); required for UDP, optional pacing for TCP. */
+  bitrateBps?: number;
+  /** Buffer/datagram length in bytes (iperf `-l`, qperf `-m` message size, ping `-s` payload). */
+  lengthBytes?: number;
+  /** Socket buffer / TCP window in bytes (`-w`). */
+  windowBytes?: number;
+  /** TCP maximum segment size in bytes (`-M`). */
+  mss?: number;
+  /** iperf3 `-O`: seconds omitted at the start (slow start). */
+  omitS?: number;
+  /** ping: number of echo requests. */
+  pingCount?: number;
+  /** ping: seconds between requests (`-i`); below 0.2 needs root. */
+  pingIntervalS?: number;
+}
+
+/** Typed parameters of a tool server. */
+export interface ServerParams {
+  /** Control port to listen on. */
+  port: number;
+  /** qperf only: data port. Not used on the server side argv of qperf 0.4.11 (client passes -ip), kept for symmetry. */
+  dataPort?: number;
+  protocol: Protocol;
+  /** Address to bind to; undefined = all. */
+  bind?: string;
+}
+
+/** Why a measurement failed. Never replaced by a number. */
+export type FailureCode =
+  | "tool-missing"
+  | "server-busy"
+  | "unreachable"
+  | "timeout"
+  | "agent-gone"
+  | "parse-error"
+  | "tool-error"
+  | "invalid-spec"
+  | "cancelled"
+  | "internal";
+
+export interface DriverFailure {
+  code: FailureCode;
+  /** One line a person can act on, e.g. `iperf3: unable to connect to server: Connection refused`. */
+  reason: string;
+}
+
+/** Latency figures in microseconds. */
+export interface Latency {
+  /** "rtt" for ping; "one-way" for qperf tcp_lat/udp_lat (qperf reports half the round trip). */
+  kind: "rtt" | "one-way";
+  meanUs?: number;
+  minUs?: number;
+  maxUs?: number;
+  stddevUs?: number;
+  p50Us?: number;
+  p90Us?: number;
+  p99Us?: number;
+  /** Number of individual samples the percentiles were computed from. */
+  samples?: number;
+}
+
+/** One reporting interval of a throughput test. */
+export interface IntervalSample {
+  /** Seconds since the test started. */
+  startS: number;
+  endS: number;
+  /** Sum over streams, bits/s. */
+  bitsPerSecond: number;
+  /** Sum over streams, bytes in this interval. */
+  bytes: number;
+  retransmits?: number;
+  /** Set for bidir: which direction this sample belongs to. */
+  reverse?: boolean;
+}
+
+/** Per-stream totals. */
+export interface StreamTotals {
+  /** The tool's stream id (iperf3 socket, iperf2 transfer id). */
+  id: number;
+  senderBps?: number;
+  receiverBps?: number;
+  bytes?: number;
+  retransmits?: number;
+  jitterMs?: number;
+  lostPackets?: number;
+  packets?: number;
+}
+
+/** A successful measurement. Every figure states its unit in its name. */
+export interface Measurement {
+  /**
+   * The headline throughput in bits/s: the receiver's view where the tool
+   * gives one (iperf3 sum_received, qperf bw), else what the tool reports
+   * (iperf2 client sum). Undefined for pure latency tests.
+   */
+  throughputBps?: number;
+  /** Sender-side total, bits/s. */
+  senderBps?: number;
+  /** Receiver-side total, bits/s. */
+  receiverBps?: number;
+  /** bidir only: the reverse direction's sender and receiver totals, bits/s. */
+  reverseSenderBps?: number;
+  reverseReceiverBps?: number;
+  bytesSent?: number;
+  bytesReceived?: number;
+  /** TCP retransmits summed over streams (iperf3 retransmits, iperf2 Retry). */
+  retransmits?: number;
+  /** UDP: jitter in milliseconds (receiver view). */
+  jitterMs?: number;
+  /** UDP: datagrams lost / total, and their percentage (receiver view). */
+  lostPackets?: number;
+  packets?: number;
+  lossPercent?: number;
+  latency?: Latency;
+  /** qperf msg_rate, messages/s. */
+  messageRatePerS?: number;
+  /** The tool's own CPU figures in % of one CPU (iperf3 host_total/remote_total, qperf send/recv or loc/rem cpus_used). */
+  localCpuPercent?: number;
+  remoteCpuPercent?: number;
+  /** Measured duration in seconds as the tool reports it. */
+  durationS: number;
+  intervals: IntervalSample[];
+  streams: StreamTotals[];
+  /** Tool-specific extra figures worth keeping, e.g. qperf send_cost_ms_per_gb. Units in the key. */
+  extra: Record<string, number>;
+}
+
+/** What the exec helper captured from one process. */
+export interface CapturedOutput {
+  stdout: string;
+  stderr: string;
+  /** null when killed by a signal. */
+  exitCode: number | null;
+}
+
+export type ParseOutcome =
+  | { ok: true; measurement: Measurement }
+  | { ok: false; failure: DriverFailure };
+
+/** Figures only the server side knows (iperf2 UDP loss/jitter). */
+export interface ServerReport {
+  jitterMs?: number;
+  lostPackets?: number;
+  packets?: number;
+  lossPercent?: number;
+  receiverBps?: number;
+  streams: StreamTotals[];
+}
+
+/** One tool, behind one interface. */
+export interface Driver {
+  readonly tool: ToolName;
+  /** Executable name looked up on PATH. */
+  readonly binary: string;
+  /** Debian package that provides it, for "tool missing" messages. */
+  readonly debianPackage: string;
+  /** Whether a server process is needed on the far end. */
+  readonly needsServer: boolean;
+  /** How many consecutive ports the server needs (qperf: 2, control + data). */
+  readonly serverPorts: number;
+  /** argv that prints the version. */
+  versionArgv(): string[];
+  /** Extract the version from the combined stdout+stderr of versionArgv(); undefined if unrecognised. */
+  parseVersion(output: string): string | undefined;
+  /** A reason when this driver cannot do what the params ask (e.g. qperf reverse), else undefined. */
+  unsupported(p: ClientParams): string | undefined;
+  /** argv of the server, or undefined when the tool needs none (ping). */
+  serverArgv(p: ServerParams): string[] | undefined;
+  /** argv of the client. */
+  clientArgv(p: ClientParams): string[];
+  /** Parse a finished client run. Must detect every error form (exit 0 with error included). */
+  parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome;
+  /** Parse what the server printed (iperf2 UDP: the only source of loss/jitter). */
+  parseServer?(stdout: string, p: ClientParams): ServerReport | undefined;
+}

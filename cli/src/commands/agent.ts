@@ -1,0 +1,55 @@
+/** `netmatrix agent`: run an agent that dials out to the coordinator. */
+import { Command, InvalidArgumentError, Option } from "commander";
+import { hostname } from "node:os";
+import { isIP } from "node:net";
+import { createRootLogger } from "../../../common/src/logger.js";
+import { modes, type ModeName } from "../../../common/src/model.js";
+import { startAgent } from "../../../agent/src/agent.js";
+import { parsePortRange, type PortRange } from "../../../agent/src/ports.js";
+import { resolveToken, withConnection } from "../options.js";
+
+function portRange(v: string): PortRange {
+  try {
+    return parsePortRange(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function address(v: string): string {
+  if (!isIP(v)) throw new InvalidArgumentError(`"${v}" is not an IP address; give the address peers reach this agent on.`);
+  return v;
+}
+
+export function agentCommand(): Command {
+  return withConnection(new Command("agent"))
+    .description("run an agent: dial out to the coordinator and run the tools it asks for")
+    .addOption(new Option("--node <name>", "node this agent runs on").env("NETMATRIX_NODE").default(hostname()))
+    .addOption(new Option("--mode <mode>", "network mode").choices(modes.names).env("NETMATRIX_MODE").default("host"))
+    .addOption(new Option("--address <ip>", "address peers reach this agent on (default: first non-loopback IPv4)").env("NETMATRIX_ADDRESS").argParser(address))
+    .addOption(new Option("--pod <name>", "pod name (pod-network agents)").env("NETMATRIX_POD"))
+    .addOption(new Option("--port-range <min-max>", "ports tool servers may use").env("NETMATRIX_PORT_RANGE").default(parsePortRange("20000-20999"), "20000-20999").argParser(portRange))
+    .action(async (opts: { coordinator: string; tokenFile?: string; node: string; mode: ModeName; address?: string; pod?: string; portRange: PortRange }) => {
+      const log = createRootLogger({ base: { component: "agent", node: opts.node, mode: opts.mode } });
+      const token = resolveToken(opts);
+      const agent = await startAgent(
+        {
+          coordinator: opts.coordinator,
+          node: opts.node,
+          mode: opts.mode,
+          token,
+          portRange: opts.portRange,
+          ...(opts.address ? { address: opts.address } : {}),
+          ...(opts.pod ? { pod: opts.pod } : {}),
+        },
+        log,
+      );
+      const stop = (sig: string): void => {
+        log.info({ signal: sig }, "stopping");
+        void agent.stop();
+      };
+      process.once("SIGINT", () => stop("SIGINT"));
+      process.once("SIGTERM", () => stop("SIGTERM"));
+      await agent.done;
+    });
+}

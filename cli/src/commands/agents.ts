@@ -1,0 +1,48 @@
+/** `netmatrix agents`: list the agents connected to the coordinator. */
+import { Command, Option } from "commander";
+import Table from "cli-table3";
+import { modes, toolName } from "../../../common/src/model.js";
+import { connect, withConnection, type ConnectionOptions } from "../options.js";
+
+export function agentsCommand(): Command {
+  return withConnection(new Command("agents"))
+    .description("list connected agents")
+    .addOption(new Option("--output <format>", "output format").choices(["table", "json"]).default("table"))
+    .action(async (opts: ConnectionOptions & { output: "table" | "json" }) => {
+      const client = connect(opts);
+      try {
+        const { agents } = await client.listAgents();
+        const rows = agents.map((a) => ({
+          id: a.agentId,
+          node: a.info?.node ?? "",
+          mode: modes.toName(a.info?.mode ?? 0) ?? "unknown",
+          pod: a.info?.pod ?? "",
+          address: a.info?.addresses[0] ?? "",
+          tools: (a.info?.tools ?? []).filter((t) => t.available).map((t) => ({ tool: toolName(t.tool), version: t.version })),
+          missingTools: (a.info?.tools ?? []).filter((t) => !t.available).map((t) => toolName(t.tool)),
+          interfaces: (a.info?.interfaces ?? []).map((i) => ({ name: i.name, mtu: i.mtu, speedMbps: i.speedMbps, addresses: i.addresses })),
+          kernel: a.info?.kernel ?? "",
+          cpuModel: a.info?.cpuModel ?? "",
+          agentVersion: a.info?.agentVersion ?? "",
+          busy: a.busy,
+          lastSeenAgoMs: Math.round(a.lastSeenAgoMs),
+        }));
+        if (opts.output === "json") {
+          process.stdout.write(`${JSON.stringify({ kind: "netmatrix.agents/v1", agents: rows }, null, 2)}\n`);
+          return;
+        }
+        if (!rows.length) {
+          process.stdout.write("no agents connected\n");
+          return;
+        }
+        const table = new Table({ head: ["AGENT", "MODE", "ADDRESS", "TOOLS", "BUSY", "SEEN"], style: { head: [], border: [] } });
+        for (const r of rows) {
+          const tools = [...r.tools.map((t) => `${t.tool} ${t.version}`), ...r.missingTools.map((t) => `${t} (missing)`)].join(", ");
+          table.push([r.id, r.mode, r.address, tools, r.busy ? "yes" : "", `${(r.lastSeenAgoMs / 1000).toFixed(1)} s ago`]);
+        }
+        process.stdout.write(`${table.toString()}\n`);
+      } finally {
+        client.close();
+      }
+    });
+}

@@ -1,0 +1,38 @@
+/** `netmatrix coordinator`: run the coordinator until interrupted. */
+import { Command, Option } from "commander";
+import { join } from "node:path";
+import { createRootLogger } from "../../../common/src/logger.js";
+import { loadOrCreateToken, TOKEN_ENV } from "../../../common/src/token.js";
+import { startCoordinator } from "../../../coordinator/src/coordinator.js";
+import { DATA_DIR_ENV, defaultDataDir } from "../defaults.js";
+
+export function coordinatorCommand(): Command {
+  return new Command("coordinator")
+    .description("run the coordinator: agents dial in, the CLI drives tests")
+    .addOption(new Option("--listen <host:port>", "address to listen on").env("NETMATRIX_LISTEN").default("0.0.0.0:7400"))
+    .addOption(new Option("--token-file <file>", "token file; generated there when missing (default: DATA_DIR/token)").env("NETMATRIX_TOKEN_FILE"))
+    .addOption(new Option("--data-dir <dir>", "where results and the generated token live").env(DATA_DIR_ENV).default(defaultDataDir()))
+    .action(async (opts: { listen: string; tokenFile?: string; dataDir: string }) => {
+      const log = createRootLogger({ base: { component: "coordinator" } });
+      let token: string;
+      const envToken = process.env[TOKEN_ENV]?.trim();
+      if (!opts.tokenFile && envToken) {
+        token = envToken;
+        log.info(`using the token from $${TOKEN_ENV}`);
+      } else {
+        const file = opts.tokenFile ?? join(opts.dataDir, "token");
+        const t = loadOrCreateToken(file);
+        token = t.value;
+        log.info({ tokenFile: file }, t.created ? `generated a token in ${file}; give agents and the CLI --token-file ${file}` : `using the token in ${file}`);
+      }
+      const coord = await startCoordinator({ listen: opts.listen, token }, log);
+      await new Promise<void>((resolve) => {
+        const stop = (sig: string): void => {
+          log.info({ signal: sig }, "shutting down");
+          void coord.stop().then(resolve);
+        };
+        process.once("SIGINT", () => stop("SIGINT"));
+        process.once("SIGTERM", () => stop("SIGTERM"));
+      });
+    });
+}

@@ -1,0 +1,105 @@
+/** `netmatrix run`: run one case between two agents and print the result. */
+import { create } from "@bufbuild/protobuf";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { RunCaseRequestSchema, type CaseResult, type RunCaseEvent } from "../../../gen/netmatrix/v1/control_pb.js";
+import { TestSpecSchema } from "../../../gen/netmatrix/v1/types_pb.js";
+import { LIMITS } from "../../../common/src/limits.js";
+import { directions, protocols, tools, type DirectionName, type ProtocolName, type ToolName } from "../../../common/src/model.js";
+import { connect, intOption, withConnection, type ConnectionOptions } from "../options.js";
+import { runDocument } from "../run-document.js";
+import { renderCase, repetitionLine } from "../render.js";
+import { parseBitrate, parseSize } from "../units.js";
+
+interface RunOptions extends ConnectionOptions {
+  client: string;
+  server: string;
+  tool: ToolName;
+  protocol: ProtocolName;
+  duration: number;
+  parallel: number;
+  reverse?: boolean;
+  bidir?: boolean;
+  bitrate?: number;
+  length?: number;
+  window?: number;
+  mss?: number;
+  omit: number;
+  count?: number;
+  interval?: number;
+  repetitions: number;
+  output: "table" | "json";
+}
+
+const wrap = <T>(f: (v: string) => T) => (v: string): T => {
+  try {
+    return f(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
+export function runCommand(): Command {
+  return withConnection(new Command("run"))
+    .description("measure between two agents (named by id or node/mode, see `netmatrix agents`)")
+    .requiredOption("--client <agent>", "agent that runs the tool client")
+    .requiredOption("--server <agent>", "agent that runs the tool server (its address is the target)")
+    .addOption(new Option("--tool <tool>", "tool").choices(tools.names).default("iperf3"))
+    .addOption(new Option("--protocol <proto>", "transport").choices(protocols.names).default("tcp"))
+    .option("--duration <s>", "seconds per measurement", intOption("--duration", LIMITS.durationS.min, LIMITS.durationS.max), 10)
+    .option("--parallel <n>", "parallel streams (-P)", intOption("--parallel", LIMITS.parallel.min, LIMITS.parallel.max), 1)
+    .addOption(new Option("--reverse", "server sends (-R)").conflicts("bidir"))
+    .option("--bidir", "both directions at once (iperf3 --bidir)")
+    .option("--bitrate <rate>", "target bitrate, e.g. 100M or 1G (UDP; TCP pacing)", wrap(parseBitrate))
+    .option("--length <bytes>", "buffer/datagram/message length, e.g. 1400 or 128K", wrap(parseSize))
+    .option("--window <bytes>", "socket buffer / TCP window, e.g. 4M", wrap(parseSize))
+    .option("--mss <bytes>", "TCP maximum segment size", intOption("--mss", 88, 65535))
+    .option("--omit <s>", "iperf3: seconds to omit at the start", intOption("--omit", LIMITS.omitS.min, LIMITS.omitS.max), 0)
+    .option("--count <n>", "ping: echo requests (default: duration / interval)", intOption("--count", 1, LIMITS.pingCount.max))
+    .option("--interval <ms>", "ping: milliseconds between requests (>= 200)", intOption("--interval", 200, LIMITS.pingIntervalMs.max))
+    .option("--repetitions <n>", "repetitions", intOption("--repetitions", LIMITS.repetitions.min, LIMITS.repetitions.max), 1)
+    .addOption(new Option("--output <format>", "output format").choices(["table", "json"]).default("table"))
+    .action(async (opts: RunOptions) => {
+      const direction: DirectionName = opts.bidir ? "bidir" : opts.reverse ? "reverse" : "forward";
+      const spec = create(TestSpecSchema, {
+        tool: tools.toEnum(opts.tool, "tool"),
+        protocol: protocols.toEnum(opts.protocol, "protocol"),
+        direction: directions.toEnum(direction, "direction"),
+        durationS: opts.duration,
+        parallel: opts.parallel,
+        bitrateBps: opts.bitrate ?? 0,
+        lengthBytes: opts.length ?? 0,
+        windowBytes: opts.window ?? 0,
+        mss: opts.mss ?? 0,
+        omitS: opts.omit,
+        pingCount: opts.count ?? 0,
+        pingIntervalMs: opts.interval ?? 0,
+      });
+      const client = connect(opts);
+      const interrupt = new AbortController();
+      const onSigint = (): void => {
+        process.stderr.write("interrupted: stopping the tools on both agents\n");
+        interrupt.abort();
+      };
+      process.once("SIGINT", onSigint);
+      let result: CaseResult;
+      try {
+        result = await client.runCase(
+          create(RunCaseRequestSchema, { client: opts.client, server: opts.server, spec, repetitions: opts.repetitions }),
+          (e: RunCaseEvent) => {
+            if (e.event.case === "started") {
+              process.stderr.write(`${e.event.value.client?.agentId} → ${e.event.value.server?.agentId} (${e.event.value.target}), ${opts.tool} ${opts.protocol} ${direction}, ${opts.repetitions} × ${opts.duration} s\n`);
+            } else if (e.event.case === "repetition") {
+              process.stderr.write(`${repetitionLine(e.event.value, opts.repetitions)}\n`);
+            }
+          },
+          interrupt.signal,
+        );
+      } finally {
+        process.off("SIGINT", onSigint);
+        client.close();
+      }
+      if (opts.output === "json") process.stdout.write(`${JSON.stringify(runDocument([result]), null, 2)}\n`);
+      else process.stdout.write(`${renderCase(result)}\n`);
+      if (result.repetitions.some((r) => r.outcome.case !== "measurement")) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,64 @@
+/** The CLI's typed client for the coordinator's control service. */
+import * as grpc from "@grpc/grpc-js";
+import {
+  ControlService,
+  ListAgentsRequestSchema,
+  type CaseResult,
+  type ListAgentsResponse,
+  type RunCaseEvent,
+  type RunCaseRequest,
+} from "../../gen/netmatrix/v1/control_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { clientConstructor } from "../../common/src/grpc-adapter.js";
+import { fromServiceError } from "../../common/src/rpc-status.js";
+import { NetmatrixError } from "../../common/src/errors.js";
+import { AUTH_HEADER, bearer } from "../../common/src/token.js";
+
+const Client = clientConstructor(ControlService);
+
+type RawClient = grpc.Client & {
+  listAgents(req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: ListAgentsResponse) => void): void;
+  runCase(req: RunCaseRequest, md: grpc.Metadata): grpc.ClientReadableStream<RunCaseEvent>;
+};
+
+export class ControlClient {
+  private readonly raw: RawClient;
+  private readonly md = new grpc.Metadata();
+
+  constructor(
+    readonly address: string,
+    token: string,
+  ) {
+    this.raw = new Client(address, grpc.credentials.createInsecure()) as unknown as RawClient;
+    this.md.set(AUTH_HEADER, bearer(token));
+  }
+
+  listAgents(): Promise<ListAgentsResponse> {
+    return new Promise((resolve, reject) => {
+      this.raw.listAgents(create(ListAgentsRequestSchema), this.md, { deadline: Date.now() + 10_000 }, (err, res) =>
+        err ? reject(fromServiceError(err, this.address)) : resolve(res),
+      );
+    });
+  }
+
+  /** Run a case; `onEvent` sees every event; resolves with the finished case. Aborting cancels it on the coordinator. */
+  runCase(req: RunCaseRequest, onEvent: (e: RunCaseEvent) => void, signal?: AbortSignal): Promise<CaseResult> {
+    return new Promise((resolve, reject) => {
+      const call = this.raw.runCase(req, this.md);
+      let finished: CaseResult | undefined;
+      signal?.addEventListener("abort", () => call.cancel(), { once: true });
+      call.on("data", (e: RunCaseEvent) => {
+        if (e.event.case === "finished") finished = e.event.value;
+        onEvent(e);
+      });
+      call.on("error", (err) => reject(fromServiceError(err, this.address)));
+      call.on("end", () =>
+        finished ? resolve(finished) : reject(new NetmatrixError("internal", "the coordinator ended the case without a result")),
+      );
+    });
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}

@@ -1,0 +1,26 @@
+/** The `netmatrix` command line. */
+import { Command, CommanderError } from "commander";
+import { NetmatrixError } from "../../common/src/errors.js";
+import { VERSION } from "../../common/src/version.js";
+import { agentCommand } from "./commands/agent.js";
+import { agentsCommand } from "./commands/agents.js";
+import { coordinatorCommand } from "./commands/coordinator.js";
+import { runCommand } from "./commands/run.js";
+
+const program = new Command("netmatrix")
+  .description("measure what a Kubernetes pod network costs real traffic")
+  .version(VERSION)
+  .showHelpAfterError("(run with --help for usage)")
+  .addCommand(coordinatorCommand())
+  .addCommand(agentCommand())
+  .addCommand(agentsCommand())
+  .addCommand(runCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  const e = NetmatrixError.from(err);
+  process.stderr.write(`netmatrix: ${e.describe()}\n`);
+  process.exit(2);
+}

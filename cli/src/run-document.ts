@@ -1,0 +1,105 @@
+/**
+ * The JSON document `netmatrix run --output json` prints. Its schema is
+ * docs/run-document.schema.json; a test validates real output against it.
+ */
+import { toJson } from "@bufbuild/protobuf";
+import type { AgentStatus, CaseResult, Repetition } from "../../gen/netmatrix/v1/control_pb.js";
+import { MeasurementSchema, type TestSpec, type ToolRun } from "../../gen/netmatrix/v1/types_pb.js";
+import { directions, failureName, modes, protocols, toolName } from "../../common/src/model.js";
+
+export const RUN_DOCUMENT_KIND = "netmatrix.run/v1";
+
+function agent(a: AgentStatus | undefined) {
+  return {
+    id: a?.agentId ?? "",
+    node: a?.info?.node ?? "",
+    mode: modes.toName(a?.info?.mode ?? 0) ?? "unknown",
+    pod: a?.info?.pod ?? "",
+    address: a?.info?.addresses[0] ?? "",
+  };
+}
+
+function spec(s: TestSpec | undefined) {
+  return {
+    tool: toolName(s?.tool ?? 0),
+    protocol: protocols.toName(s?.protocol ?? 0) ?? "tcp",
+    direction: directions.toName(s?.direction ?? 0) ?? "forward",
+    durationS: s?.durationS ?? 0,
+    parallel: Math.max(1, s?.parallel ?? 1),
+    bitrateBps: s?.bitrateBps ?? 0,
+    lengthBytes: s?.lengthBytes ?? 0,
+    windowBytes: s?.windowBytes ?? 0,
+    mss: s?.mss ?? 0,
+    omitS: s?.omitS ?? 0,
+    pingCount: s?.pingCount ?? 0,
+    pingIntervalMs: s?.pingIntervalMs ?? 0,
+  };
+}
+
+function run(r: ToolRun | undefined) {
+  if (!r) return null;
+  return {
+    toolVersion: r.toolVersion,
+    argv: r.argv,
+    exitCode: r.exitCode,
+    wallMs: r.wallMs,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    outputTruncated: r.outputTruncated,
+  };
+}
+
+function repetition(r: Repetition) {
+  const ok = r.outcome.case === "measurement";
+  return {
+    index: r.index,
+    ok,
+    measurement: r.outcome.case === "measurement" ? toJson(MeasurementSchema, r.outcome.value) : null,
+    failure:
+      r.outcome.case === "failure"
+        ? { code: failureName(r.outcome.value.code), reason: r.outcome.value.reason, hint: r.outcome.value.hint }
+        : null,
+    startedAt: new Date(r.startedAtMs).toISOString(),
+    wallMs: r.wallMs,
+    client: run(r.client),
+    server: run(r.server),
+  };
+}
+
+/** min/mean/max of the defined values, or null when there are none. */
+export function summarize(values: (number | undefined)[]): { n: number; mean: number; min: number; max: number } | null {
+  const v = values.filter((x): x is number => x !== undefined && Number.isFinite(x));
+  if (!v.length) return null;
+  return { n: v.length, mean: v.reduce((a, b) => a + b, 0) / v.length, min: Math.min(...v), max: Math.max(...v) };
+}
+
+function caseDoc(c: CaseResult) {
+  const measured = c.repetitions.flatMap((r) => (r.outcome.case === "measurement" ? [r.outcome.value] : []));
+  return {
+    caseId: c.caseId,
+    client: agent(c.client),
+    server: agent(c.server),
+    target: c.target,
+    spec: spec(c.spec),
+    repetitions: c.repetitions.map(repetition),
+    summary: {
+      repetitions: c.repetitions.length,
+      failed: c.repetitions.length - measured.length,
+      throughputBps: summarize(measured.map((m) => m.throughputBps)),
+      latencyMeanUs: summarize(measured.map((m) => m.latency?.meanUs)),
+      lossPercent: summarize(measured.map((m) => m.lossPercent)),
+      retransmits: summarize(measured.map((m) => m.retransmits)),
+    },
+  };
+}
+
+/** The whole document for one or more cases. */
+export function runDocument(cases: CaseResult[]) {
+  const docs = cases.map(caseDoc);
+  return {
+    kind: RUN_DOCUMENT_KIND,
+    createdAt: new Date().toISOString(),
+    failed: docs.reduce((n, c) => n + c.summary.failed, 0),
+    cases: docs,
+  };
+}

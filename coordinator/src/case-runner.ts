@@ -1,0 +1,173 @@
+/**
+ * Runs one case between two agents: for each repetition, server ready →
+ * client run → server stop, each step with a deadline. The client's target is
+ * always the server agent's registered address. Whatever goes wrong ends the
+ * repetition as a typed failure with a reason, never as a number.
+ */
+import { create } from "@bufbuild/protobuf";
+import type { Logger } from "pino";
+import {
+  CaseResultSchema,
+  RepetitionSchema,
+  type CaseResult,
+  type Repetition,
+} from "../../gen/netmatrix/v1/control_pb.js";
+import {
+  FailureSchema,
+  Tool,
+  type Failure,
+  type Measurement,
+  type TestSpec,
+  type ToolRun,
+} from "../../gen/netmatrix/v1/types_pb.js";
+import { NetmatrixError } from "../../common/src/errors.js";
+import { failures, toolName, type FailureName } from "../../common/src/model.js";
+import { drivers } from "../../agent/src/drivers/index.js";
+import type { ToolName } from "../../agent/src/drivers/types.js";
+import type { AgentLink, Reply } from "./agent-link.js";
+import { agentStatus } from "./status.js";
+
+/** Extra time beyond the measurement a step may take: connect, slow start, report, milliseconds. */
+export const STEP_MARGIN_MS = { serverStart: 10_000, client: 15_000, serverStop: 5_000 } as const;
+
+let caseCounter = 0;
+
+export interface CaseRequest {
+  client: AgentLink;
+  server: AgentLink;
+  spec: TestSpec;
+  repetitions: number;
+}
+
+function failure(code: FailureName, reason: string, hint = ""): Failure {
+  return create(FailureSchema, { code: failures.toEnum(code, "failure"), reason, hint });
+}
+
+/** The failure for an error from a request to an agent (gone, deadline). */
+function requestFailure(err: unknown): Failure {
+  const e = NetmatrixError.from(err);
+  if (e.code === "deadline-exceeded") return failure("timeout", e.message);
+  if (e.code === "unavailable") return failure("agent-gone", e.message, e.hint ?? "");
+  return failure("internal", e.message);
+}
+
+/** The measured duration of a spec plus its omitted seconds, milliseconds. */
+export function measurementMs(spec: TestSpec): number {
+  if (spec.tool === Tool.PING) {
+    const interval = spec.pingIntervalMs || 200;
+    return spec.pingCount ? spec.pingCount * interval : spec.durationS * 1000;
+  }
+  // qperf runs each of its two tests (bw, lat) for the full duration.
+  const tests = spec.tool === Tool.QPERF ? 2 : 1;
+  return (spec.durationS + spec.omitS) * 1000 * tests;
+}
+
+/** A "tool missing" failure if `link` lacks `tool`, naming the package to install. */
+function missingTool(link: AgentLink, tool: ToolName): Failure | undefined {
+  const t = link.info.tools.find((x) => toolName(x.tool) === tool);
+  if (t?.available) return undefined;
+  const pkg = t?.package || drivers[tool].debianPackage;
+  return failure("tool-missing", `${tool} is not installed on agent ${link.id}`, `install the Debian package "${pkg}" on node ${link.info.node} (apt-get install ${pkg})`);
+}
+
+/**
+ * Fill what only the server knows into the client's measurement: iperf2's UDP
+ * client never carries loss and jitter, its server does.
+ */
+export function mergeServerReport(client: Measurement, server: Measurement | undefined): Measurement {
+  if (!server) return client;
+  const m = { ...client };
+  m.jitterMs ??= server.jitterMs;
+  m.lostPackets ??= server.lostPackets;
+  m.packets ??= server.packets;
+  m.lossPercent ??= server.lossPercent;
+  if (m.receiverBps === undefined && server.receiverBps !== undefined) {
+    m.receiverBps = server.receiverBps;
+    m.throughputBps = server.receiverBps;
+  }
+  return m;
+}
+
+/** Run one repetition. Never throws. */
+export async function runRepetition(req: CaseRequest, index: number, log: Logger, signal?: AbortSignal): Promise<Repetition> {
+  const startedAtMs = Date.now();
+  const t0 = performance.now();
+  const rep = (parts: { client?: ToolRun; server?: ToolRun; outcome: Repetition["outcome"] }): Repetition =>
+    create(RepetitionSchema, { index, ...parts, startedAtMs, wallMs: performance.now() - t0 });
+  const tool = toolName(req.spec.tool) as ToolName;
+  const driver = drivers[tool];
+  if (!driver) return rep({ outcome: { case: "failure", value: failure("invalid-spec", "unknown tool") } });
+  const missing = missingTool(req.client, tool) ?? (driver.needsServer ? missingTool(req.server, tool) : undefined);
+  if (missing) return rep({ outcome: { case: "failure", value: missing } });
+  if (signal?.aborted) return rep({ outcome: { case: "failure", value: failure("cancelled", "run cancelled") } });
+
+  const measureMs = measurementMs(req.spec);
+  let serverCmd: string | undefined;
+  let port = 0;
+  let dataPort = 0;
+  try {
+    if (driver.needsServer) {
+      const reply = await req.server.request(
+        (commandId) => {
+          serverCmd = commandId;
+          return { case: "startServer", value: { commandId, tool: req.spec.tool, protocol: req.spec.protocol, deadlineMs: measureMs + STEP_MARGIN_MS.serverStart + STEP_MARGIN_MS.client } };
+        },
+        STEP_MARGIN_MS.serverStart,
+        "start server",
+      );
+      if (reply.case === "commandFailed") {
+        return rep({ outcome: { case: "failure", value: reply.value.failure ?? failure("internal", "server failed") } });
+      }
+      if (reply.case !== "serverReady") return rep({ outcome: { case: "failure", value: failure("internal", `unexpected reply ${reply.case}`) } });
+      port = reply.value.port;
+      dataPort = reply.value.dataPort;
+    }
+    const target = req.server.info.addresses[0] ?? "";
+    const clientDeadline = measureMs + STEP_MARGIN_MS.client;
+    const reply = await req.client.request(
+      (commandId) => ({ case: "runClient", value: { commandId, spec: req.spec, target, port, dataPort, deadlineMs: clientDeadline } }),
+      clientDeadline + 5_000,
+      "run client",
+    );
+    const clientRun = reply.case === "clientResult" ? reply.value.run : undefined;
+    const serverRun = serverCmd ? await stopServer(req.server, serverCmd, req.spec, log) : undefined;
+    if (reply.case === "commandFailed") return rep({ ...(serverRun ? { server: serverRun } : {}), outcome: { case: "failure", value: reply.value.failure! } });
+    if (!clientRun) return rep({ outcome: { case: "failure", value: failure("internal", `unexpected reply ${reply.case}`) } });
+    const outcome: Repetition["outcome"] =
+      clientRun.outcome.case === "measurement"
+        ? { case: "measurement", value: mergeServerReport(clientRun.outcome.value, serverRun?.outcome.case === "measurement" ? serverRun.outcome.value : undefined) }
+        : clientRun.outcome.case === "failure"
+          ? { case: "failure", value: clientRun.outcome.value }
+          : { case: "failure", value: failure("internal", "client returned no outcome") };
+    return rep({ client: clientRun, ...(serverRun ? { server: serverRun } : {}), outcome });
+  } catch (err) {
+    log.warn({ err, client: req.client.id, server: req.server.id }, "repetition failed");
+    if (serverCmd && !req.server.closed) await stopServer(req.server, serverCmd, req.spec, log);
+    return rep({ outcome: { case: "failure", value: requestFailure(err) } });
+  }
+}
+
+async function stopServer(server: AgentLink, startCommandId: string, spec: TestSpec, log: Logger): Promise<ToolRun | undefined> {
+  try {
+    const reply: Reply = await server.request(
+      (commandId) => ({ case: "stopServer", value: { commandId, startCommandId, spec } }),
+      STEP_MARGIN_MS.serverStop,
+      "stop server",
+    );
+    return reply.case === "serverStopped" ? reply.value.run : undefined;
+  } catch (err) {
+    log.warn({ err, agent: server.id }, "could not stop server");
+    return undefined;
+  }
+}
+
+/** A new case record with the resolved agents and target, before any traffic. */
+export function newCase(req: CaseRequest): CaseResult {
+  return create(CaseResultSchema, {
+    caseId: `case-${Date.now().toString(36)}-${++caseCounter}`,
+    client: agentStatus(req.client),
+    server: agentStatus(req.server),
+    spec: req.spec,
+    target: req.server.info.addresses[0] ?? "",
+  });
+}

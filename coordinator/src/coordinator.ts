@@ -1,0 +1,84 @@
+/**
+ * The coordinator process: one gRPC server carrying the agent service (agents
+ * dial in) and the control service (the CLI), a registry of live agents, and
+ * a sweep that drops agents whose heartbeats stopped.
+ */
+import * as grpc from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { AgentService } from "../../gen/netmatrix/v1/agent_pb.js";
+import { ControlService } from "../../gen/netmatrix/v1/control_pb.js";
+import { NetmatrixError } from "../../common/src/errors.js";
+import { serviceDefinition } from "../../common/src/grpc-adapter.js";
+import { agentServiceHandlers } from "./agent-service.js";
+import { controlServiceHandlers } from "./control-service.js";
+import { AgentLocks } from "./locks.js";
+import { Registry } from "./registry.js";
+
+export interface CoordinatorOptions {
+  /** HOST:PORT to listen on; port 0 picks one. */
+  listen: string;
+  token: string;
+  /** Heartbeat interval asked of agents, milliseconds (default 2000). */
+  heartbeatIntervalMs?: number;
+}
+
+export interface RunningCoordinator {
+  /** The port actually bound. */
+  port: number;
+  registry: Registry;
+  stop(): Promise<void>;
+}
+
+export async function startCoordinator(opts: CoordinatorOptions, log: Logger): Promise<RunningCoordinator> {
+  const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 2000;
+  const registry = new Registry();
+  const locks = new AgentLocks();
+  const server = new grpc.Server({
+    "grpc.keepalive_time_ms": 10_000,
+    "grpc.keepalive_timeout_ms": 5_000,
+    "grpc.keepalive_permit_without_calls": 1,
+    "grpc.http2.min_ping_interval_without_data_ms": 5_000,
+  });
+  server.addService(
+    serviceDefinition(AgentService),
+    agentServiceHandlers({ registry, token: opts.token, log: log.child({ component: "agents" }), heartbeatIntervalMs }) as unknown as grpc.UntypedServiceImplementation,
+  );
+  server.addService(
+    serviceDefinition(ControlService),
+    controlServiceHandlers({ registry, locks, token: opts.token, log: log.child({ component: "control" }) }) as unknown as grpc.UntypedServiceImplementation,
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, p) => {
+      if (err) {
+        reject(new NetmatrixError("unavailable", `cannot listen on ${opts.listen}: ${err.message}`, {
+          cause: err,
+          hint: "pick another --listen HOST:PORT, or stop what holds that port",
+        }));
+      } else resolve(p);
+    });
+  });
+  // Drop agents whose heartbeats stopped but whose connection did not (a frozen process, a cut link).
+  const sweep = setInterval(() => {
+    const limit = heartbeatIntervalMs * 3 + 5_000;
+    for (const link of registry.list()) {
+      if (performance.now() - link.lastSeen > limit) {
+        log.warn({ agentId: link.id }, "agent missed its heartbeats; dropping it");
+        link.onClosed(`no heartbeat for ${Math.round(limit / 1000)} s`);
+        registry.remove(link);
+        link.end();
+      }
+    }
+  }, heartbeatIntervalMs);
+  log.info({ listen: opts.listen, port }, "coordinator listening");
+  return {
+    port,
+    registry,
+    stop: async () => {
+      clearInterval(sweep);
+      for (const link of registry.list()) link.end();
+      // Give streams a moment to close cleanly, then cut what is left.
+      await Promise.race([new Promise<void>((r) => server.tryShutdown(() => r())), new Promise((r) => setTimeout(r, 1000))]);
+      server.forceShutdown();
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * A coordinator and agents as real processes on this machine (optionally in
+ * network namespaces), for tests, benchmarks and the lab.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { spawnNetmatrix, type Proc, type SpawnOptions } from "./processes.js";
+
+export interface CoordinatorProc {
+  proc: Proc;
+  port: number;
+  tokenFile: string;
+  dataDir: string;
+}
+
+/** Write a fresh token into `dataDir/token`. */
+export function writeToken(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, "token");
+  writeFileSync(file, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+  return file;
+}
+
+/** Start `netmatrix coordinator` and wait until it listens. */
+export async function startCoordinatorProc(opts: { dataDir: string; listen?: string; ns?: string; tokenFile?: string }): Promise<CoordinatorProc> {
+  const tokenFile = opts.tokenFile ?? writeToken(opts.dataDir);
+  const spawnOpts: SpawnOptions = opts.ns ? { ns: opts.ns } : {};
+  const proc = spawnNetmatrix(["coordinator", "--listen", opts.listen ?? "127.0.0.1:0", "--token-file", tokenFile, "--data-dir", opts.dataDir], spawnOpts);
+  const m = await proc.waitFor(/"port":(\d+),"msg":"coordinator listening"/);
+  return { proc, port: Number(m[1]), tokenFile, dataDir: opts.dataDir };
+}
+
+export interface AgentProcOptions {
+  coordinator: string;
+  tokenFile: string;
+  node: string;
+  mode?: "host" | "pod" | "external";
+  address?: string;
+  pod?: string;
+  portRange?: string;
+  ns?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Wait for registration (default true). */
+  waitRegistered?: boolean;
+}
+
+/** Start `netmatrix agent` and (by default) wait until the coordinator registered it. */
+export async function startAgentProc(o: AgentProcOptions): Promise<Proc> {
+  const args = ["agent", "--coordinator", o.coordinator, "--token-file", o.tokenFile, "--node", o.node, "--mode", o.mode ?? "host"];
+  if (o.address) args.push("--address", o.address);
+  if (o.pod) args.push("--pod", o.pod);
+  if (o.portRange) args.push("--port-range", o.portRange);
+  const spawnOpts: SpawnOptions = {};
+  if (o.ns) spawnOpts.ns = o.ns;
+  if (o.env) spawnOpts.env = o.env;
+  const proc = spawnNetmatrix(args, spawnOpts);
+  if (o.waitRegistered ?? true) await proc.waitFor(/"msg":"registered"/, 20_000);
+  return proc;
+}
