@@ -36,9 +36,10 @@ export interface RunningAgent {
 export async function startAgent(cfg: AgentConfig, log: Logger): Promise<RunningAgent> {
   const found = await discoverTools(Object.values(drivers));
   const tools = new Map<ToolName, FoundTool>(found.map((f) => [f.driver.tool, f]));
+  const toolLog = log.child({ component: "tools" });
   for (const f of found) {
-    if (f.path) log.info({ tool: f.driver.tool, version: f.version, path: f.path }, "tool found");
-    else log.warn({ tool: f.driver.tool, package: f.driver.debianPackage }, "tool missing");
+    if (f.path) toolLog.info({ tool: f.driver.tool, version: f.version, path: f.path }, "tool found");
+    else toolLog.warn({ tool: f.driver.tool, package: f.driver.debianPackage }, "tool missing");
   }
   const servers = new ServerManager(tools, cfg.portRange, log.child({ component: "servers" }));
   const info = async (): Promise<AgentInfo> => {

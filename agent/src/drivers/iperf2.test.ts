@@ -134,6 +134,10 @@ describe("iperf2 failures", () => {
     // iperf -c 127.0.0.1 -p 45398 … -u -b 10000000 (no server): sender rows, "read failed: Connection refused" ×N, exit 0
     { name: "udp-no-server", params: { protocol: "udp" as const, port: 45398 }, code: "unreachable",
       reason: "iperf2: read failed: Connection refused (no iperf2 UDP server answered on port 45398)" },
+    // iperf -c 127.0.0.1 -p 45600 -e -f b -t 2 -i 1 -u -b 50000000 -P 2 --full-duplex: 1 run in 3 one reverse
+    // stream gets 0 bytes and "recvmsg failed: Connection refused" on stderr; exit 0
+    { name: "udp-bidir-p2-flaky", params: { protocol: "udp" as const, direction: "bidir" as const, parallel: 2 }, code: "tool-error",
+      reason: "iperf2: recvmsg failed: Connection refused" },
   ])("$name → $code", ({ name, params, code, reason }) => {
     const { out } = load(name);
     expect(out.exitCode).toBe(0);
@@ -192,9 +196,12 @@ describe("iperf2 argv", () => {
   });
 
   test.each<[Partial<ClientParams>, RegExp | undefined]>([
-    [{ parallel: 128, direction: "bidir", protocol: "udp" }, undefined],
+    [{ parallel: 128, direction: "reverse", protocol: "udp" }, undefined],
     [{ parallel: 129 }, /1 to 128 parallel/],
     [{ omitS: 2 }, /no -O/],
+    [{ protocol: "udp", direction: "bidir", parallel: 2 }, /unreliable/],
+    [{ protocol: "udp", direction: "bidir", parallel: 1 }, undefined],
+    [{ protocol: "tcp", direction: "bidir", parallel: 8 }, undefined],
   ])("unsupported(%o)", (extra, want) => {
     const why = iperf2.unsupported({ ...base, ...extra });
     if (want) expect(why).toMatch(want);

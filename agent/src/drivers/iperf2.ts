@@ -6,136 +6,15 @@
  * (jitter ms, lost/total). Per-stream totals are summed here; [SUM] rows are
  * ignored. Rates in bits/s, jitter in ms, durations in seconds.
  */
-import { count, mean, sum } from "./stats.js";
-import type { CapturedOutput, ClientParams, Driver, IntervalSample, Measurement, ParseOutcome, ServerParams, ServerReport, StreamTotals } from "./types.js";
+import { intervalSums, parseRows, split, stream, udpTotals } from "./iperf2-report.js";
+import { count, sum } from "./stats.js";
+import type { CapturedOutput, ClientParams, Driver, Measurement, ParseOutcome, ServerParams, ServerReport } from "./types.js";
 import { argNum, fail, findLine, firstLine, isIPv6, ok, UNREACHABLE_RE } from "./util.js";
+
+export { parseRows, type Iperf2Row } from "./iperf2-report.js";
 
 /** iperf 2 accepts at most this many parallel client threads here (the spec limit). */
 export const IPERF2_MAX_PARALLEL = 128;
-
-type Kind = "tcp-send" | "tcp-recv" | "udp-send" | "udp-recv" | "other";
-
-/** One report row: `[ ID] a-b sec N Bytes R bits/sec …`. */
-export interface Iperf2Row {
-  /** Numeric stream id; NaN for [SUM], [SUM-n] and [FDn] rows. */
-  id: number;
-  startS: number;
-  endS: number;
-  bytes: number;
-  bitsPerSecond: number;
-  kind: Kind;
-  retry?: number;
-  jitterMs?: number;
-  lost?: number;
-  total?: number;
-  /** The row follows "[ n] Server Report:" (UDP client: what the server received). */
-  serverReport: boolean;
-}
-
-const ROW = /^\[\s*\*?\s*(\d+|SUM(?:-\d+)?|FD\d+)\]\s+(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s+sec\s+(\d+)\s+Bytes\s+(\d+)\s+bits\/sec(.*)$/;
-const SERVER_REPORT = /^\[\s*\*?\s*(\d+)\]\s+Server Report:/;
-const UDP_RECV = /^\s+(-?\d+(?:\.\d+)?)\s+ms\s+(-?\d+)\/\s*(\d+)\s+\(/;
-const TCP_RECV = /^\s+\d+=/;
-const UDP_SEND = /^\s+\d+\/\d+\s+\d+\s+pps/;
-const TCP_SEND = /^\s+\d+\/\d+\s+(\d+)(?:\s|$)/;
-
-/** Every report row of an `iperf -e -f b` output, in order. Lines that don't match are skipped. */
-export function parseRows(text: string): Iperf2Row[] {
-  const rows: Iperf2Row[] = [];
-  const pendingReport = new Set<number>();
-  for (const line of text.split(/\r?\n/)) {
-    const sr = SERVER_REPORT.exec(line);
-    if (sr) {
-      pendingReport.add(Number(sr[1]));
-      continue;
-    }
-    const m = ROW.exec(line);
-    if (!m) continue;
-    const id = /^\d+$/.test(m[1]!) ? Number(m[1]) : Number.NaN;
-    const rest = m[6]!;
-    const row: Iperf2Row = {
-      id,
-      startS: Number(m[2]),
-      endS: Number(m[3]),
-      bytes: Number(m[4]),
-      bitsPerSecond: Number(m[5]),
-      kind: "other",
-      serverReport: false,
-    };
-    let x: RegExpExecArray | null;
-    if ((x = UDP_RECV.exec(rest))) {
-      row.kind = "udp-recv";
-      row.jitterMs = Number(x[1]);
-      row.lost = Number(x[2]);
-      row.total = Number(x[3]);
-      if (pendingReport.delete(id)) row.serverReport = true;
-    } else if (TCP_RECV.test(rest)) row.kind = "tcp-recv";
-    else if (UDP_SEND.test(rest)) row.kind = "udp-send";
-    else if ((x = TCP_SEND.exec(rest))) {
-      row.kind = "tcp-send";
-      row.retry = Number(x[1]);
-    }
-    rows.push(row);
-  }
-  return rows;
-}
-
-/**
- * Split one direction's rows into per-stream totals and interval rows. A
- * stream's total is its last row when that row starts at 0 and either an
- * earlier row of the stream also started at 0 (the first -i 1 interval) or
- * it spans most of the requested duration; so output cut after the first
- * interval is not taken for a total.
- */
-function split(rows: Iperf2Row[], durationS: number): { finals: Iperf2Row[]; intervals: Iperf2Row[] } {
-  const last = new Map<number, Iperf2Row>();
-  const zeroStarts = new Map<number, number>();
-  for (const r of rows) {
-    last.set(r.id, r);
-    if (r.startS === 0) zeroStarts.set(r.id, (zeroStarts.get(r.id) ?? 0) + 1);
-  }
-  const finals = [...last.values()].filter((r) => r.startS === 0 && ((zeroStarts.get(r.id) ?? 0) > 1 || r.endS >= 0.9 * durationS));
-  const finalSet = new Set(finals);
-  return { finals: rows.filter((r) => finalSet.has(r)), intervals: rows.filter((r) => !finalSet.has(r)) };
-}
-
-/** Interval rows summed over streams, grouped by start time. */
-function intervalSums(rows: Iperf2Row[], reverse: boolean | undefined): IntervalSample[] {
-  const byStart = new Map<string, IntervalSample>();
-  for (const r of rows) {
-    const key = r.startS.toFixed(3);
-    const s = byStart.get(key) ?? { startS: r.startS, endS: r.endS, bitsPerSecond: 0, bytes: 0 };
-    s.endS = Math.max(s.endS, r.endS);
-    s.bitsPerSecond += r.bitsPerSecond;
-    s.bytes += r.bytes;
-    if (r.retry !== undefined) s.retransmits = (s.retransmits ?? 0) + r.retry;
-    if (reverse !== undefined) s.reverse = reverse;
-    byStart.set(key, s);
-  }
-  return [...byStart.values()].sort((a, b) => a.startS - b.startS);
-}
-
-/** Receiver-side UDP figures summed over streams: jitter is the mean of the streams' jitter. */
-function udpTotals(rows: Iperf2Row[]): { jitterMs?: number; lostPackets: number; packets: number; lossPercent?: number } {
-  const lostPackets = sum(rows.map((r) => r.lost ?? 0));
-  const packets = sum(rows.map((r) => r.total ?? 0));
-  const t: { jitterMs?: number; lostPackets: number; packets: number; lossPercent?: number } = { lostPackets, packets };
-  const j = mean(rows.flatMap((r) => (r.jitterMs === undefined ? [] : [r.jitterMs])));
-  if (j !== undefined) t.jitterMs = j;
-  if (packets > 0) t.lossPercent = (100 * lostPackets) / packets;
-  return t;
-}
-
-function stream(r: Iperf2Row, role: "sender" | "receiver"): StreamTotals {
-  const t: StreamTotals = { id: count(r.id) ?? 0, bytes: r.bytes };
-  if (role === "sender") t.senderBps = r.bitsPerSecond;
-  else t.receiverBps = r.bitsPerSecond;
-  if (r.retry !== undefined) t.retransmits = count(r.retry);
-  if (r.jitterMs !== undefined) t.jitterMs = r.jitterMs;
-  if (r.lost !== undefined) t.lostPackets = r.lost;
-  if (r.total !== undefined) t.packets = r.total;
-  return t;
-}
 
 function errorOutcome(line: string): ParseOutcome {
   return fail(UNREACHABLE_RE.test(line) ? "unreachable" : "tool-error", `iperf2: ${line}`);
@@ -162,6 +41,9 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
   if (have < need) {
     const connect = findLine(all, /connect failed:/i);
     if (connect) return errorOutcome(connect);
+    // e.g. "recvmsg failed: Connection refused" on one stream of a UDP --full-duplex run
+    const failed = findLine(all, /\bfailed:/i);
+    if (failed) return fail("tool-error", `iperf2: ${failed}`);
     const err = firstLine(out.stderr);
     if (rows.length === 0 && err) return errorOutcome(err);
     if (out.exitCode !== 0 && out.exitCode !== null) return fail("tool-error", `iperf2: exited ${out.exitCode}: ${err ?? "no report"}`);
@@ -273,6 +155,9 @@ export const iperf2: Driver = {
       return `iperf2 runs 1 to ${IPERF2_MAX_PARALLEL} parallel streams, not ${p.parallel}`;
     }
     if (p.omitS !== undefined && p.omitS > 0) return "iperf2 cannot omit the first seconds (no -O option); use iperf3 or leave omit unset";
+    if (p.protocol === "udp" && p.direction === "bidir" && p.parallel > 1) {
+      return "iperf2 2.1.8 UDP --full-duplex with more than one stream is unreliable (a reverse stream can fail with \"recvmsg failed: Connection refused\"); use parallel 1 or iperf3";
+    }
     return undefined;
   },
   /**

@@ -30,7 +30,7 @@ export function agentCommand(): Command {
     .addOption(new Option("--pod <name>", "pod name (pod-network agents)").env("NETMATRIX_POD"))
     .addOption(new Option("--port-range <min-max>", "ports tool servers may use").env("NETMATRIX_PORT_RANGE").default(parsePortRange("20000-20999"), "20000-20999").argParser(portRange))
     .action(async (opts: { coordinator: string; tokenFile?: string; node: string; mode: ModeName; address?: string; pod?: string; portRange: PortRange }) => {
-      const log = createRootLogger({ base: { component: "agent", node: opts.node, mode: opts.mode } });
+      const log = createRootLogger({ base: { role: "agent", node: opts.node, mode: opts.mode } });
       const token = resolveToken(opts);
       const agent = await startAgent(
         {

@@ -13,7 +13,7 @@ export function coordinatorCommand(): Command {
     .addOption(new Option("--token-file <file>", "token file; generated there when missing (default: DATA_DIR/token)").env("NETMATRIX_TOKEN_FILE"))
     .addOption(new Option("--data-dir <dir>", "where results and the generated token live").env(DATA_DIR_ENV).default(defaultDataDir()))
     .action(async (opts: { listen: string; tokenFile?: string; dataDir: string }) => {
-      const log = createRootLogger({ base: { component: "coordinator" } });
+      const log = createRootLogger({ base: { role: "coordinator" } });
       let token: string;
       const envToken = process.env[TOKEN_ENV]?.trim();
       if (!opts.tokenFile && envToken) {

@@ -87,7 +87,8 @@ export function runCommand(): Command {
           create(RunCaseRequestSchema, { client: opts.client, server: opts.server, spec, repetitions: opts.repetitions }),
           (e: RunCaseEvent) => {
             if (e.event.case === "started") {
-              process.stderr.write(`${e.event.value.client?.agentId} → ${e.event.value.server?.agentId} (${e.event.value.target}), ${opts.tool} ${opts.protocol} ${direction}, ${opts.repetitions} × ${opts.duration} s\n`);
+              const what = opts.tool === "ping" ? "ping (ICMP)" : `${opts.tool} ${opts.protocol} ${direction}`;
+              process.stderr.write(`${e.event.value.client?.agentId} → ${e.event.value.server?.agentId} (${e.event.value.target}), ${what}, ${opts.repetitions} repetition(s)\n`);
             } else if (e.event.case === "repetition") {
               process.stderr.write(`${repetitionLine(e.event.value, opts.repetitions)}\n`);
             }

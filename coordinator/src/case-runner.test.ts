@@ -1,0 +1,31 @@
+import { create } from "@bufbuild/protobuf";
+import { describe, expect, test } from "vitest";
+import { MeasurementSchema, TestSpecSchema, Tool } from "../../gen/netmatrix/v1/types_pb.js";
+import { measurementMs, mergeServerReport } from "./case-runner.js";
+
+describe("mergeServerReport (iperf2 UDP: loss and jitter live on the server)", () => {
+  test("fills what the client lacks, keeps what it has", () => {
+    const client = create(MeasurementSchema, { throughputBps: 100e6, senderBps: 100e6, durationS: 2 });
+    const server = create(MeasurementSchema, { receiverBps: 97e6, jitterMs: 0.02, lostPackets: 300, packets: 17_000, lossPercent: 1.76 });
+    const m = mergeServerReport(client, server);
+    expect(m).toMatchObject({ senderBps: 100e6, receiverBps: 97e6, throughputBps: 97e6, jitterMs: 0.02, lostPackets: 300, lossPercent: 1.76 });
+  });
+  test("a client that already has receiver figures keeps them", () => {
+    const client = create(MeasurementSchema, { throughputBps: 90e6, receiverBps: 90e6, lossPercent: 0.5, durationS: 2 });
+    const server = create(MeasurementSchema, { receiverBps: 97e6, lossPercent: 3 });
+    expect(mergeServerReport(client, server)).toMatchObject({ throughputBps: 90e6, receiverBps: 90e6, lossPercent: 0.5 });
+  });
+  test("no server report leaves loss unknown (undefined), never 0", () => {
+    const client = create(MeasurementSchema, { throughputBps: 100e6, durationS: 2 });
+    expect(mergeServerReport(client, undefined).lossPercent).toBeUndefined();
+  });
+});
+
+describe("measurementMs", () => {
+  test.each([
+    [{ tool: Tool.IPERF3, durationS: 10, omitS: 2 }, 12_000],
+    [{ tool: Tool.QPERF, durationS: 5 }, 10_000],
+    [{ tool: Tool.PING, durationS: 10, pingCount: 20, pingIntervalMs: 500 }, 10_000],
+    [{ tool: Tool.PING, durationS: 3 }, 3_000],
+  ])("%j → %d ms", (s, want) => expect(measurementMs(create(TestSpecSchema, s))).toBe(want));
+});

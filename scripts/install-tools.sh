@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install the measurement tools netmatrix wraps (and what its tests use) when
+# missing. Debian/Ubuntu; needs root. Safe to run again.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+declare -A pkg=(
+  [iperf3]=iperf3 [iperf]=iperf [qperf]=qperf [ping]=iputils-ping
+  [iptables]=iptables [ip]=iproute2 [tc]=iproute2 [timeout]=coreutils
+)
+missing=()
+for cmd in "${!pkg[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg[$cmd]}")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "tools present: iperf3 iperf qperf ping iptables ip tc"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing: ${missing[*]}; run this script as root (or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}"
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
