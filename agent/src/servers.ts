@@ -90,7 +90,8 @@ export class ServerManager {
     const r = this.running.get(id);
     if (!r) throw new NetmatrixError("not-found", `no server ${id} on this agent (already stopped or past its deadline)`);
     const { driver } = r.found;
-    if (driver.parseServer && spec) {
+    // Only a forward (or bidir) run leaves a receiver report on the server; wait briefly for it.
+    if (driver.parseServer && spec && clientParams(spec, "", r.port, r.dataPort).direction !== "reverse") {
       const params = clientParams(spec, "", r.port, r.dataPort);
       const until = performance.now() + REPORT_GRACE_MS;
       while (performance.now() < until) {

@@ -110,6 +110,22 @@ export function intervalSums(rows: Iperf2Row[], reverse: boolean | undefined): I
   return [...byStart.values()].sort((a, b) => a.startS - b.startS);
 }
 
+/**
+ * The aggregate rate of several streams' totals, bits/s. iperf's own [SUM]
+ * total row of the same kind is used when it printed one (the tool's figure);
+ * otherwise all bytes over the longest stream's time, as [SUM] computes it.
+ * Summing per-stream rates would overstate when streams end at different times.
+ */
+export function aggregateBps(finals: Iperf2Row[], all: Iperf2Row[] = []): number {
+  if (finals.length === 1) return finals[0]!.bitsPerSecond;
+  const kind = finals[0]?.kind;
+  const bytes = sum(finals.map((r) => r.bytes));
+  const sumRow = all.filter((r) => Number.isNaN(r.id) && r.startS === 0 && r.kind === kind && r.bytes === bytes).at(-1);
+  if (sumRow) return sumRow.bitsPerSecond;
+  const seconds = Math.max(...finals.map((r) => r.endS - r.startS));
+  return seconds > 0 ? (8 * bytes) / seconds : 0;
+}
+
 /** Receiver-side UDP figures summed over streams: jitter is the mean of the streams' jitter. */
 export function udpTotals(rows: Iperf2Row[]): { jitterMs?: number; lostPackets: number; packets: number; lossPercent?: number } {
   const lostPackets = sum(rows.map((r) => r.lost ?? 0));

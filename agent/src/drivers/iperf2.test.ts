@@ -44,7 +44,8 @@ const cases: Case[] = [
     expect: { throughputBps: 11289705458, senderBps: 11289705458, bytesSent: 2839150652, retransmits: 11, durationS: 2.0119 } },
   // … -P 8: eight stream totals (Rtry 32+44+12+19+57+42+14+1 = 221, as the tool's own [SUM] row)
   { name: "tcp-p8", port: 45322, params: { parallel: 8 }, streams: 8, intervals: 2,
-    expect: { senderBps: 26161484455, bytesSent: 6588596704, retransmits: 221 } },
+    // senderBps is the tool's own [SUM] total row (6588596704 B over 2.0074 s), not the sum of per-stream rates
+    expect: { senderBps: 26257719023, bytesSent: 6588596704, retransmits: 221 } },
   // … -R: the client only receives ([ *1] Reads=Dist rows)
   { name: "tcp-reverse", port: 45323, params: { direction: "reverse" }, streams: 1, intervals: 2,
     expect: { throughputBps: 12978357400, receiverBps: 12978357400, bytesReceived: 3240493056 } },
@@ -58,8 +59,9 @@ const cases: Case[] = [
     server: { receiverBps: 99969633, packets: 17009, lostPackets: 0 } },
   // … -u -b 50000000 -P 2 (server reports 3/8507 and 0/8507)
   { name: "udp-p2", port: 45326, params: { protocol: "udp", bitrateBps: 50e6, parallel: 2 }, streams: 2, intervals: 2,
-    expect: { receiverBps: 50073598 + 50022238, senderBps: 50013508 + 50008408, lostPackets: 3, packets: 17014, jitterMs: 0.0015, lossPercent: (100 * 3) / 17014 },
-    server: { receiverBps: 100095836, lostPackets: 3, packets: 17014 } },
+    // sender: the client's [SUM] row; receiver: both server reports' bytes over the longer stream's time
+    expect: { receiverBps: 100020557.94420558, senderBps: 100016816, lostPackets: 3, packets: 17014, jitterMs: 0.0015, lossPercent: (100 * 3) / 17014 },
+    server: { receiverBps: 100020557.94420558, lostPackets: 3, packets: 17014 } },
   // … -u -b 4000000000 -l 1400: 10740/288730 (3.7%) lost
   { name: "udp-lossy", port: 45327, params: { protocol: "udp", bitrateBps: 4e9, lengthBytes: 1400 }, streams: 1, intervals: 2,
     expect: { throughputBps: 1557023486, senderBps: 1616865364, lostPackets: 10740, packets: 288730, lossPercent: (100 * 10740) / 288730 },
@@ -142,6 +144,15 @@ describe("iperf2 failures", () => {
     const { out } = load(name);
     expect(out.exitCode).toBe(0);
     expect(iperf2.parseClient(out, { ...base, ...params })).toEqual({ ok: false, failure: { code, reason } });
+  });
+
+  test("a UDP server report of nothing received is unreachable, not 0 bits/s", () => {
+    const stdout = load("udp-100m").out.stdout.replace(
+      "[  1] 0.0000-2.0009 sec  25003230 Bytes  99969683 bits/sec   0.002 ms 0/17009",
+      "[  1] 0.0000-2.0009 sec  0 Bytes  0 bits/sec   0.000 ms 17009/17009",
+    );
+    const r = iperf2.parseClient({ stdout, stderr: "", exitCode: 0 }, { ...base, protocol: "udp" });
+    expect(r).toEqual({ ok: false, failure: { code: "unreachable", reason: "iperf2: the server received nothing (0 of 17009 datagrams)" } });
   });
 
   test("fewer stream totals than -P asked for is a failure, not a smaller number", () => {

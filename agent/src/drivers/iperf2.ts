@@ -6,7 +6,7 @@
  * (jitter ms, lost/total). Per-stream totals are summed here; [SUM] rows are
  * ignored. Rates in bits/s, jitter in ms, durations in seconds.
  */
-import { intervalSums, parseRows, split, stream, udpTotals } from "./iperf2-report.js";
+import { aggregateBps, intervalSums, parseRows, split, stream, udpTotals } from "./iperf2-report.js";
 import { count, sum } from "./stats.js";
 import type { CapturedOutput, ClientParams, Driver, Measurement, ParseOutcome, ServerParams, ServerReport } from "./types.js";
 import { argNum, fail, findLine, firstLine, isIPv6, ok, UNREACHABLE_RE } from "./util.js";
@@ -28,7 +28,8 @@ function errorOutcome(line: string): ParseOutcome {
  * receiver figures: the server's output (parseServer) fills them in.
  */
 function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
-  const rows = parseRows(out.stdout).filter((r) => !Number.isNaN(r.id));
+  const allRows = parseRows(out.stdout);
+  const rows = allRows.filter((r) => !Number.isNaN(r.id));
   const all = `${out.stdout}\n${out.stderr}`;
   const send = split(rows.filter((r) => r.kind === "tcp-send" || r.kind === "udp-send"), p.durationS);
   const recv = split(rows.filter((r) => (r.kind === "tcp-recv" || r.kind === "udp-recv") && !r.serverReport), p.durationS);
@@ -55,6 +56,7 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
   if (udp && fwd && reports.length === 0 && refused) {
     return fail("unreachable", `iperf2: ${refused} (no iperf2 UDP server answered on port ${p.port})`);
   }
+  if (!fwd && recv.finals.every((r) => r.bytes === 0)) return fail("unreachable", "iperf2: nothing arrived from the server (0 bytes received)");
   const primary = fwd ? send.finals : recv.finals;
   const m: Measurement = {
     durationS: Math.max(...primary.map((r) => r.endS)),
@@ -64,13 +66,16 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
   };
   const bidir = fwd && rev;
   if (fwd) {
-    m.senderBps = sum(send.finals.map((r) => r.bitsPerSecond));
+    m.senderBps = aggregateBps(send.finals, allRows);
     m.bytesSent = sum(send.finals.map((r) => r.bytes));
     if (!udp) {
       m.retransmits = count(sum(send.finals.map((r) => r.retry ?? 0)));
       m.throughputBps = m.senderBps;
     } else if (reports.length >= need) {
-      m.receiverBps = sum(reports.map((r) => r.bitsPerSecond));
+      if (reports.every((r) => r.bytes === 0)) {
+        return fail("unreachable", `iperf2: the server received nothing (0 of ${sum(reports.map((r) => r.total ?? 0))} datagrams)`);
+      }
+      m.receiverBps = aggregateBps(reports, allRows);
       m.bytesReceived = sum(reports.map((r) => r.bytes));
       m.throughputBps = m.receiverBps;
       Object.assign(m, udpTotals(reports));
@@ -83,7 +88,7 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
     m.intervals.push(...intervalSums(send.intervals, bidir ? false : undefined));
   }
   if (rev) {
-    const bps = sum(recv.finals.map((r) => r.bitsPerSecond));
+    const bps = aggregateBps(recv.finals, allRows);
     const bytes = sum(recv.finals.map((r) => r.bytes));
     const u = udp ? udpTotals(recv.finals) : undefined;
     if (bidir) {
@@ -114,11 +119,12 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
  * stream totals in the output; undefined while none has been printed.
  */
 function parseServer(stdout: string, p: ClientParams): ServerReport | undefined {
-  const rows = parseRows(stdout).filter((r) => !Number.isNaN(r.id) && (r.kind === "tcp-recv" || r.kind === "udp-recv"));
+  const allRows = parseRows(stdout);
+  const rows = allRows.filter((r) => !Number.isNaN(r.id) && (r.kind === "tcp-recv" || r.kind === "udp-recv"));
   const finals = split(rows, p.durationS).finals.slice(-Math.max(1, p.parallel));
   if (finals.length === 0) return undefined;
   const report: ServerReport = {
-    receiverBps: sum(finals.map((r) => r.bitsPerSecond)),
+    receiverBps: aggregateBps(finals, allRows),
     streams: finals.map((r) => stream(r, "receiver")),
   };
   if (finals.some((r) => r.kind === "udp-recv")) Object.assign(report, udpTotals(finals));

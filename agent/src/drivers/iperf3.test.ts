@@ -122,6 +122,13 @@ describe("iperf3 failures", () => {
     expect(r).toEqual({ ok: false, failure: { code: "tool-error", reason: "iperf3: control socket has closed unexpectedly" } });
   });
 
+  test("a receiver that got nothing is unreachable, not 0 bits/s", () => {
+    const doc = JSON.parse(load("udp-100m").out.stdout) as { end: { sum_received: Record<string, number> } };
+    Object.assign(doc.end.sum_received, { bytes: 0, bits_per_second: 0, lost_packets: 763, lost_percent: 100 });
+    const r = iperf3.parseClient({ stdout: JSON.stringify(doc), stderr: "", exitCode: 0 }, { ...base, protocol: "udp" });
+    expect(r).toEqual({ ok: false, failure: { code: "unreachable", reason: "iperf3: nothing arrived at the receiver (0 of 25001984 bytes sent)" } });
+  });
+
   test.each([
     ["truncated JSON", load("tcp-single").out.stdout.slice(0, 1500)],
     ["empty output", ""],

@@ -143,6 +143,9 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
   const sent = obj(end?.sum_sent);
   const receiverBps = finite(recv?.bits_per_second);
   if (!end || !recv || receiverBps === undefined) return fail("parse-error", "iperf3: JSON has no end.sum_received (test did not finish?)");
+  if (finite(recv.bytes) === 0 && (finite(sent?.bytes) ?? 0) > 0) {
+    return fail("unreachable", `iperf3: nothing arrived at the receiver (0 of ${finite(sent?.bytes)} bytes sent)`);
+  }
   const bidir = p.direction === "bidir";
   const m: Measurement = {
     throughputBps: receiverBps,

@@ -52,7 +52,7 @@ const cases: Case[] = [
   // qperf -v … -m 1400 127.0.0.1 udp_bw udp_lat ("178 MB/sec", "177 MB/sec", "7.41 sec/GB", "13.9 us")
   { name: "udp-m1400-units", params: { protocol: "udp", lengthBytes: 1400 }, driverArgv: false, meanUs: 13.9,
     expect: { throughputBps: 177e6 * 8, senderBps: 178e6 * 8, messageRatePerS: 126000 },
-    extra: { send_cost_ms_per_gb: 7410, recv_cost_ms_per_gb: 7460 } },
+    extra: { send_cost_ms_per_gb: 7410, recv_cost_ms_per_gb: 7460, msg_size_bytes: 1400 } },
 ];
 
 describe("qperf parseClient on captured runs", () => {
@@ -91,6 +91,14 @@ describe("qperf failures", () => {
     expect(out.exitCode).toBe(1);
     expect(out.stdout).toContain("failed to connect");
     expect(qperf.parseClient(out, base)).toEqual({ ok: false, failure: { code: "unreachable", reason } });
+  });
+
+  test("a UDP run that received nothing is unreachable, not 0 bits/s", () => {
+    const stdout = load("udp").out.stdout.replace(/recv_bw\s+=\s+\d+/, "recv_bw         =           0");
+    expect(qperf.parseClient({ stdout, stderr: "", exitCode: 0 }, { ...base, protocol: "udp" })).toEqual({
+      ok: false,
+      failure: { code: "unreachable", reason: "qperf: udp_bw received nothing (data port 45412 blocked?)" },
+    });
   });
 
   test.each([

@@ -48,6 +48,12 @@ function msPerGB(f: Figure | undefined): number | undefined {
   const m = f && /^(ns|us|ms|sec)\/GB$/.exec(f.unit);
   return f && m ? (f.value * TIME_NS[m[1]!]!) / 1e6 : undefined;
 }
+/** Bytes from a qperf size ("1400 bytes", "1.4 KB", "64 KiB", "2.72 GB"). */
+function sizeBytes(f: Figure | undefined): number | undefined {
+  const m = f && /^(?:([KMGT]?)(?:B|bytes)|([KMGT])iB)$/.exec(f.unit);
+  if (!f || !m) return undefined;
+  return m[2] ? f.value * 1024 ** (" KMGT".indexOf(m[2])) : f.value * PREFIX[m[1] ?? ""]!;
+}
 /** A plain number ("% cpus", counts, "bytes"); undefined for other units. */
 function plain(f: Figure | undefined, ...units: string[]): number | undefined {
   return f && units.includes(f.unit) ? f.value : undefined;
@@ -97,6 +103,7 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
   if (out.exitCode !== 0 && out.exitCode !== null) return fail("tool-error", `qperf: exited ${out.exitCode} without an error message`);
   const recvBps = rateBps(bw?.get(p.protocol === "udp" ? "recv_bw" : "bw"));
   if (!bw || recvBps === undefined) return fail("parse-error", `qperf: no ${bwName} result in the output (truncated?)`);
+  if (recvBps === 0) return fail("unreachable", `qperf: ${bwName} received nothing (data port ${p.dataPort ?? p.port + 1} blocked?)`);
   const latencyNs = nanos(lat?.get("latency"));
   if (!lat || latencyNs === undefined) return fail("parse-error", `qperf: no ${latName} latency in the output (truncated?)`);
 
@@ -113,8 +120,8 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
     if (v !== undefined) m[k] = v;
   };
   set("senderBps", p.protocol === "udp" ? rateBps(bw.get("send_bw")) : recvBps);
-  set("bytesSent", plain(bw.get("send_bytes"), "bytes", ""));
-  set("bytesReceived", plain(bw.get("recv_bytes"), "bytes", ""));
+  set("bytesSent", sizeBytes(bw.get("send_bytes")));
+  set("bytesReceived", sizeBytes(bw.get("recv_bytes")));
   set("messageRatePerS", perSecond(bw.get("msg_rate")));
   set("localCpuPercent", plain(bw.get("send_cpus_used"), "% cpus"));
   set("remoteCpuPercent", plain(bw.get("recv_cpus_used"), "% cpus"));
@@ -130,7 +137,7 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
   const extra: Record<string, number | undefined> = {
     send_cost_ms_per_gb: msPerGB(bw.get("send_cost")),
     recv_cost_ms_per_gb: msPerGB(bw.get("recv_cost")),
-    msg_size_bytes: plain(bw.get("msg_size"), "bytes"),
+    msg_size_bytes: sizeBytes(bw.get("msg_size")),
     lat_msg_rate_per_s: perSecond(lat.get("msg_rate")),
     lat_local_cpu_percent: plain(lat.get("loc_cpus_used"), "% cpus"),
     lat_remote_cpu_percent: plain(lat.get("rem_cpus_used"), "% cpus"),
