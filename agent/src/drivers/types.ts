@@ -4,12 +4,14 @@
  * agent's exec helper spawns, the coordinator decides about retries.
  */
 
+import type { DirectionName, FailureName, ProtocolName, ToolName } from "../../../common/src/model.js";
+
 /** Tools netmatrix wraps. */
-export type ToolName = "iperf3" | "iperf2" | "qperf" | "ping";
+export type { ToolName };
 /** Transport protocol of a test. Ping is always ICMP and ignores it. */
-export type Protocol = "tcp" | "udp";
+export type Protocol = ProtocolName;
 /** forward: client sends; reverse: server sends; bidir: both at once. */
-export type Direction = "forward" | "reverse" | "bidir";
+export type Direction = DirectionName;
 
 /** Typed parameters of a client run. All sizes in bytes, rates in bits/s, times in seconds. */
 export interface ClientParams {
@@ -53,17 +55,7 @@ export interface ServerParams {
 }
 
 /** Why a measurement failed. Never replaced by a number. */
-export type FailureCode =
-  | "tool-missing"
-  | "server-busy"
-  | "unreachable"
-  | "timeout"
-  | "agent-gone"
-  | "parse-error"
-  | "tool-error"
-  | "invalid-spec"
-  | "cancelled"
-  | "internal";
+export type FailureCode = FailureName;
 
 export interface DriverFailure {
   code: FailureCode;
