@@ -5,14 +5,14 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 declare -A pkg=(
   [iperf3]=iperf3 [iperf]=iperf [qperf]=qperf [ping]=iputils-ping
-  [iptables]=iptables [ip]=iproute2 [tc]=iproute2 [timeout]=coreutils [iftop]=iftop
+  [iptables]=iptables [ip]=iproute2 [tc]=iproute2 [timeout]=coreutils [iftop]=iftop [chromium]=chromium
 )
 missing=()
 for cmd in "${!pkg[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg[$cmd]}")
 done
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "tools present: iperf3 iperf qperf ping iptables ip tc iftop"
+  echo "tools present: iperf3 iperf qperf ping iptables ip tc iftop chromium"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then

@@ -41,6 +41,28 @@ describe.skipIf(!root)("across two namespaces (root)", () => {
     expect(Math.abs(got / want - 1)).toBeLessThan(0.03);
   }, 60_000);
 
+  test("sampling names the interface that carried the flow, and its bytes agree with iperf3's within 2 %", async () => {
+    const { code, rep } = await run(["--client", "node-a", "--server", "node-b", "--tool", "iperf3", "--duration", "4"]);
+    expect(code).toBe(0);
+    const client = rep.clientUsage;
+    const server = rep.serverUsage;
+    expect(client.carryingInterface).toBe("eth0");
+    expect(server.carryingInterface).toBe("eth0");
+    const sentOnWire = client.interfaces.find((i: { name: string }) => i.name === "eth0").txBytes;
+    const receivedOnWire = server.interfaces.find((i: { name: string }) => i.name === "eth0").rxBytes;
+    const payload = rep.measurement.bytesReceived;
+    console.log(`eth0: client tx ${sentOnWire} B, server rx ${receivedOnWire} B; iperf3 received ${payload} B; wire/payload ${rep.wireToPayload.toFixed(4)}`);
+    expect(Math.abs(sentOnWire / payload - 1)).toBeLessThan(0.02);
+    expect(Math.abs(receivedOnWire / payload - 1)).toBeLessThan(0.02);
+    // The control link carried next to nothing; the peak tx rate on eth0 is near the 1 Gbit limit.
+    expect(client.interfaces.find((i: { name: string }) => i.name === "ctl0")?.txBytes ?? 0).toBeLessThan(payload / 1000);
+    expect(client.interfaces.find((i: { name: string }) => i.name === "eth0").txBps.peak).toBeGreaterThan(0.9e9);
+    expect(client.cpuTotalPercent.mean).toBeGreaterThan(0);
+    expect(client.toolCpuPercent.peak).toBeGreaterThan(0);
+    expect(rep.clientCpuPercentPerGbps).toBeGreaterThan(0);
+    expect(rep.samples.client.length).toBeGreaterThanOrEqual(35);
+  }, 60_000);
+
   test("iperf2 UDP: loss and jitter come from the server side", async () => {
     const { code, rep } = await run(["--client", "node-a", "--server", "node-b", "--tool", "iperf2", "--protocol", "udp", "--bitrate", "300M", "--duration", "2"]);
     expect(rep.failure).toBeNull();

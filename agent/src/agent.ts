@@ -11,6 +11,8 @@ import { VERSION } from "../../common/src/version.js";
 import { drivers } from "./drivers/index.js";
 import { kernelAndCpu, listInterfaces, primaryAddress } from "./inventory.js";
 import type { PortRange } from "./ports.js";
+import { readProcConstants } from "./samplers/index.js";
+import { SamplingManager } from "./sampling.js";
 import { ServerManager } from "./servers.js";
 import { runSessions } from "./session.js";
 import { discoverTools, type FoundTool } from "./tools.js";
@@ -25,6 +27,10 @@ export interface AgentConfig {
   pod?: string;
   token: string;
   portRange: PortRange;
+  /** procfs root for the samplers (default /proc). */
+  procRoot?: string;
+  /** net/dev file to read NIC counters from (default PROC_ROOT/net/dev; a pod agent reads the host's /proc/1/net/dev). */
+  netDevPath?: string;
 }
 
 export interface RunningAgent {
@@ -42,6 +48,12 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Running
     else toolLog.warn({ tool: f.driver.tool, package: f.driver.debianPackage }, "tool missing");
   }
   const servers = new ServerManager(tools, cfg.portRange, log.child({ component: "servers" }));
+  const sampling = new SamplingManager({
+    procRoot: cfg.procRoot ?? "/proc",
+    constants: await readProcConstants(),
+    ...(cfg.netDevPath ? { netDevPath: cfg.netDevPath } : {}),
+    log: log.child({ component: "sampling" }),
+  });
   const info = async (): Promise<AgentInfo> => {
     const interfaces = listInterfaces();
     const primary = primaryAddress(interfaces, cfg.address);
@@ -69,9 +81,12 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Running
   };
   const stopper = new AbortController();
   const done = runSessions(
-    { coordinator: cfg.coordinator, token: cfg.token, instanceId: randomUUID(), info, tools, servers, log: log.child({ component: "session" }) },
+    { coordinator: cfg.coordinator, token: cfg.token, instanceId: randomUUID(), info, tools, servers, sampling, log: log.child({ component: "session" }) },
     stopper.signal,
-  ).finally(() => servers.stopAll());
+  ).finally(() => {
+    sampling.stopAll();
+    return servers.stopAll();
+  });
   return {
     done,
     stop: async () => {

@@ -6,10 +6,11 @@
 import { isIP } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { ToolRunSchema, type TestSpec, type ToolRun } from "../../gen/netmatrix/v1/types_pb.js";
-import { exec } from "../../common/src/exec.js";
+import { startProcess } from "../../common/src/exec.js";
 import { specProblems } from "../../common/src/limits.js";
 import { tools as toolTable, type ToolName } from "../../common/src/model.js";
 import { clientParams, execFailure, pbFailure, pbMeasurement, toolRun } from "./convert.js";
+import { forget, remember } from "./tool-pids.js";
 import type { FoundTool } from "./tools.js";
 
 export interface ClientRequest {
@@ -45,7 +46,10 @@ export async function runClient(tool: ToolName | undefined, found: FoundTool | u
   if (why) return refused(tool, "invalid-spec", why);
   const argv = driver.clientArgv(params);
   argv[0] = found.path;
-  const res = await exec({ argv, deadlineMs: req.deadlineMs, ...(req.signal ? { signal: req.signal } : {}) });
+  const proc = startProcess({ argv, deadlineMs: req.deadlineMs, ...(req.signal ? { signal: req.signal } : {}) });
+  remember(proc.pid);
+  const res = await proc.exited;
+  forget(proc.pid);
   const version = found.version ?? "";
   const failed = execFailure(res, tool, req.deadlineMs);
   if (failed) return toolRun(tool, version, res, { failure: pbFailure(failed.code, failed.reason) });

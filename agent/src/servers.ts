@@ -13,6 +13,7 @@ import type { ProtocolName, ToolName } from "../../common/src/model.js";
 import { clientParams, pbServerReport, toolRun } from "./convert.js";
 import { isListening } from "./listen-probe.js";
 import { findFreePorts, type PortRange } from "./ports.js";
+import { forget, remember } from "./tool-pids.js";
 import type { FoundTool } from "./tools.js";
 
 /** How long a server may take to start listening, milliseconds. */
@@ -67,6 +68,8 @@ export class ServerManager {
     if (!argv) throw new NetmatrixError("invalid-argument", `${tool} has no server`);
     argv[0] = found.path;
     const proc = startProcess({ argv, deadlineMs });
+    remember(proc.pid);
+    void proc.exited.then(() => forget(proc.pid));
     this.running.set(id, { found, proc, port, dataPort });
     this.log.debug({ id, tool, port, pid: proc.pid }, "server starting");
     const readyBy = performance.now() + READY_TIMEOUT_MS;

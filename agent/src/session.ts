@@ -20,6 +20,7 @@ import { AUTH_HEADER, bearer } from "../../common/src/token.js";
 import { protocols, tools as toolTable, type ToolName } from "../../common/src/model.js";
 import { runClient } from "./client-runner.js";
 import { failureFor } from "./convert.js";
+import type { SamplingManager } from "./sampling.js";
 import type { ServerManager } from "./servers.js";
 import type { FoundTool } from "./tools.js";
 
@@ -33,6 +34,7 @@ export interface SessionOptions {
   info: () => Promise<AgentInfo>;
   tools: Map<ToolName, FoundTool>;
   servers: ServerManager;
+  sampling: SamplingManager;
   log: Logger;
   /** First reconnect delay and cap, milliseconds. */
   backoffMs?: { initial: number; max: number };
@@ -137,9 +139,41 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal): Promise<bo
         }
         return;
       }
+      case "startSampling": {
+        const { commandId, intervalMs, filter, deadlineMs } = c.value;
+        try {
+          opts.sampling.start(commandId, intervalMs, filter, deadlineMs);
+          send({ case: "samplingStarted", value: { commandId } });
+        } catch (err) {
+          send({ case: "commandFailed", value: { commandId, failure: failureFor(err) } });
+        }
+        return;
+      }
+      case "stopSampling": {
+        const { commandId, startCommandId } = c.value;
+        try {
+          send({ case: "samplingStopped", value: { commandId, samples: opts.sampling.stop(startCommandId) } });
+        } catch (err) {
+          send({ case: "commandFailed", value: { commandId, failure: failureFor(err) } });
+        }
+        return;
+      }
+      case "startStream": {
+        const { streamId, intervalMs, filter } = c.value;
+        try {
+          opts.sampling.startStream(streamId, intervalMs, filter, (samples) => send({ case: "sampleBatch", value: { streamId, samples } }));
+        } catch (err) {
+          log.warn({ err, streamId }, "stream refused");
+        }
+        return;
+      }
+      case "stopStream":
+        opts.sampling.stopStream(c.value.streamId);
+        return;
       case "cancelAll":
         log.warn({ reason: c.value.reason }, "cancelling everything on request");
         running.abort();
+        opts.sampling.stopAll();
         await opts.servers.stopAll();
         return;
       default:
@@ -165,6 +199,7 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal): Promise<bo
       if (heartbeat) clearInterval(heartbeat);
       signal.removeEventListener("abort", onAbort);
       running.abort();
+      opts.sampling.stopAll();
       void opts.servers.stopAll().finally(() => {
         client.close();
         resolve(registered);

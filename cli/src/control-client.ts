@@ -7,6 +7,8 @@ import {
   type ListAgentsResponse,
   type RunCaseEvent,
   type RunCaseRequest,
+  type WatchEvent,
+  type WatchRequest,
 } from "../../gen/netmatrix/v1/control_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { clientConstructor } from "../../common/src/grpc-adapter.js";
@@ -19,6 +21,7 @@ const Client = clientConstructor(ControlService);
 type RawClient = grpc.Client & {
   listAgents(req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: ListAgentsResponse) => void): void;
   runCase(req: RunCaseRequest, md: grpc.Metadata): grpc.ClientReadableStream<RunCaseEvent>;
+  watch(req: WatchRequest, md: grpc.Metadata): grpc.ClientReadableStream<WatchEvent>;
 };
 
 export class ControlClient {
@@ -56,6 +59,15 @@ export class ControlClient {
         finished ? resolve(finished) : reject(new NetmatrixError("internal", "the coordinator ended the case without a result")),
       );
     });
+  }
+
+  /** Stream live samples; `onEnd` gets the error, if the stream failed. Returns the call (cancel() stops it). */
+  watch(req: WatchRequest, onEvent: (e: WatchEvent) => void, onEnd: (err?: NetmatrixError) => void): grpc.ClientReadableStream<WatchEvent> {
+    const call = this.raw.watch(req, this.md);
+    call.on("data", onEvent);
+    call.on("error", (err: grpc.ServiceError) => onEnd(err.code === grpc.status.CANCELLED ? undefined : fromServiceError(err, this.address)));
+    call.on("end", () => onEnd());
+    return call;
   }
 
   close(): void {

@@ -6,6 +6,7 @@ import { agentCommand } from "./commands/agent.js";
 import { agentsCommand } from "./commands/agents.js";
 import { coordinatorCommand } from "./commands/coordinator.js";
 import { runCommand } from "./commands/run.js";
+import { watchCommand } from "./commands/watch.js";
 
 const program = new Command("netmatrix")
   .description("measure what a Kubernetes pod network costs real traffic")
@@ -14,7 +15,8 @@ const program = new Command("netmatrix")
   .addCommand(coordinatorCommand())
   .addCommand(agentCommand())
   .addCommand(agentsCommand())
-  .addCommand(runCommand());
+  .addCommand(runCommand())
+  .addCommand(watchCommand());
 
 try {
   await program.parseAsync(process.argv);

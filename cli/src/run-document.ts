@@ -4,7 +4,7 @@
  */
 import { toJson } from "@bufbuild/protobuf";
 import type { AgentStatus, CaseResult, Repetition } from "../../gen/netmatrix/v1/control_pb.js";
-import { MeasurementSchema, type TestSpec, type ToolRun } from "../../gen/netmatrix/v1/types_pb.js";
+import { MeasurementSchema, NodeSampleSchema, UsageSummarySchema, type TestSpec, type ToolRun, type UsageSummary } from "../../gen/netmatrix/v1/types_pb.js";
 import { directions, failureName, modes, protocols, toolName } from "../../common/src/model.js";
 
 export const RUN_DOCUMENT_KIND = "netmatrix.run/v1";
@@ -49,6 +49,10 @@ function run(r: ToolRun | undefined) {
   };
 }
 
+function usage(u: UsageSummary | undefined) {
+  return u ? toJson(UsageSummarySchema, u, { alwaysEmitImplicit: true }) : null;
+}
+
 function repetition(r: Repetition) {
   const ok = r.outcome.case === "measurement";
   return {
@@ -63,6 +67,15 @@ function repetition(r: Repetition) {
     wallMs: r.wallMs,
     client: run(r.client),
     server: run(r.server),
+    clientUsage: usage(r.clientUsage),
+    serverUsage: usage(r.serverUsage),
+    wireToPayload: r.wireToPayload ?? null,
+    clientCpuPercentPerGbps: r.clientCpuPercentPerGbps ?? null,
+    serverCpuPercentPerGbps: r.serverCpuPercentPerGbps ?? null,
+    samples: {
+      client: r.clientSamples.map((s) => toJson(NodeSampleSchema, s)),
+      server: r.serverSamples.map((s) => toJson(NodeSampleSchema, s)),
+    },
   };
 }
 

@@ -16,7 +16,7 @@ export type ErrorCode =
   | "internal";
 
 export class NetmatrixError extends Error {
-  override readonly name = "NetmatrixError";
+  override readonly name: string = "NetmatrixError";
   readonly code: ErrorCode;
   /** What the user can do about it, when known. */
   readonly hint: string | undefined;

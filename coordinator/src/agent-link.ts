@@ -13,12 +13,13 @@ import {
   CoordinatorMessageSchema,
   type AgentMessage,
   type CoordinatorMessage,
+  type SampleBatch,
 } from "../../gen/netmatrix/v1/agent_pb.js";
 import type { AgentInfo } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 
 /** A reply from an agent to one command. */
-export type Reply = Exclude<AgentMessage["msg"], { case: "register" | "heartbeat" | undefined }>;
+export type Reply = Exclude<AgentMessage["msg"], { case: "register" | "heartbeat" | "sampleBatch" | undefined }>;
 
 interface Pending {
   resolve(r: Reply): void;
@@ -35,6 +36,8 @@ export class AgentLink {
   lastSeen = performance.now();
   private readonly pending = new Map<string, Pending>();
   private closedReason: string | undefined;
+  /** Where live sample batches go (the watch hub). */
+  onSamples: ((link: AgentLink, batch: SampleBatch) => void) | undefined;
 
   constructor(
     readonly id: string,
@@ -72,6 +75,7 @@ export class AgentLink {
   onMessage(m: AgentMessage): void {
     this.lastSeen = performance.now();
     const msg = m.msg;
+    if (msg.case === "sampleBatch") return this.onSamples?.(this, msg.value);
     if (msg.case === undefined || msg.case === "register" || msg.case === "heartbeat") return;
     const p = this.pending.get(msg.value.commandId);
     if (!p) return;

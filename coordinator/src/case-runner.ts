@@ -17,15 +17,17 @@ import {
   Tool,
   type Failure,
   type Measurement,
+  type NodeSample,
   type TestSpec,
   type ToolRun,
 } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
-import { failures, toolName, type FailureName } from "../../common/src/model.js";
+import { directions, failures, toolName, type FailureName } from "../../common/src/model.js";
 import { drivers } from "../../agent/src/drivers/index.js";
 import type { ToolName } from "../../agent/src/drivers/types.js";
 import type { AgentLink, Reply } from "./agent-link.js";
 import { agentStatus } from "./status.js";
+import { cpuPerGbps, summarizeUsage, wireToPayload } from "./usage.js";
 
 /** Extra time beyond the measurement a step may take: connect, slow start, report, milliseconds. */
 export const STEP_MARGIN_MS = { serverStart: 10_000, client: 15_000, serverStop: 5_000 } as const;
@@ -37,6 +39,8 @@ export interface CaseRequest {
   server: AgentLink;
   spec: TestSpec;
   repetitions: number;
+  /** Sampling interval on both ends while the client runs, ms (default 100). */
+  sampleIntervalMs?: number;
 }
 
 function failure(code: FailureName, reason: string, hint = ""): Failure {
@@ -105,6 +109,7 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
   let serverCmd: string | undefined;
   let port = 0;
   let dataPort = 0;
+  let window: Awaited<ReturnType<typeof startWindow>> | undefined;
   try {
     if (driver.needsServer) {
       const reply = await req.server.request(
@@ -124,11 +129,13 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
     }
     const target = req.server.info.addresses[0] ?? "";
     const clientDeadline = measureMs + STEP_MARGIN_MS.client;
+    window = await startWindow([req.client, req.server], req.sampleIntervalMs ?? 100, clientDeadline + 10_000, log);
     const reply = await req.client.request(
       (commandId) => ({ case: "runClient", value: { commandId, spec: req.spec, target, port, dataPort, deadlineMs: clientDeadline } }),
       clientDeadline + 5_000,
       "run client",
     );
+    const [clientSamples, serverSamples] = await window.stop();
     const clientRun = reply.case === "clientResult" ? reply.value.run : undefined;
     const serverRun = serverCmd ? await stopServer(req.server, serverCmd, req.spec, log) : undefined;
     if (reply.case === "commandFailed") return rep({ ...(serverRun ? { server: serverRun } : {}), outcome: { case: "failure", value: reply.value.failure! } });
@@ -139,12 +146,75 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
         : clientRun.outcome.case === "failure"
           ? { case: "failure", value: clientRun.outcome.value }
           : { case: "failure", value: failure("internal", "client returned no outcome") };
-    return rep({ client: clientRun, ...(serverRun ? { server: serverRun } : {}), outcome });
+    const r = rep({ client: clientRun, ...(serverRun ? { server: serverRun } : {}), outcome });
+    attachUsage(r, req, clientSamples, serverSamples);
+    return r;
   } catch (err) {
     log.warn({ err, client: req.client.id, server: req.server.id }, "repetition failed");
+    await window?.stop();
     if (serverCmd && !req.server.closed) await stopServer(req.server, serverCmd, req.spec, log);
     return rep({ outcome: { case: "failure", value: requestFailure(err) } });
   }
+}
+
+/** Usage of both ends and the figures derived from it, on a finished repetition. */
+function attachUsage(r: Repetition, req: CaseRequest, clientSamples: NodeSample[] | undefined, serverSamples: NodeSample[] | undefined): void {
+  if (clientSamples) {
+    r.clientSamples = clientSamples;
+    r.clientUsage = summarizeUsage(clientSamples, req.client.id, req.client.info.node);
+  }
+  if (serverSamples) {
+    r.serverSamples = serverSamples;
+    r.serverUsage = summarizeUsage(serverSamples, req.server.id, req.server.info.node);
+  }
+  if (r.outcome.case !== "measurement") return;
+  const m = r.outcome.value;
+  const direction = directions.toName(req.spec.direction) ?? "forward";
+  if (r.clientUsage) {
+    r.wireToPayload = wireToPayload(m, r.clientUsage, direction);
+    r.clientCpuPercentPerGbps = cpuPerGbps(r.clientUsage, m);
+  }
+  if (r.serverUsage) r.serverCpuPercentPerGbps = cpuPerGbps(r.serverUsage, m);
+}
+
+/**
+ * Start sampling on every link; `stop()` returns each link's samples, or
+ * undefined for a link whose sampling failed (a sampling problem never fails
+ * the measurement; it is logged).
+ */
+async function startWindow(links: AgentLink[], intervalMs: number, deadlineMs: number, log: Logger): Promise<{ stop(): Promise<(NodeSample[] | undefined)[]> }> {
+  const started = await Promise.all(
+    links.map(async (link) => {
+      try {
+        let id = "";
+        const reply = await link.request(
+          (commandId) => ((id = commandId), { case: "startSampling", value: { commandId, intervalMs, deadlineMs } }),
+          STEP_MARGIN_MS.serverStop,
+          "start sampling",
+        );
+        return reply.case === "samplingStarted" ? id : undefined;
+      } catch (err) {
+        log.warn({ err, agent: link.id }, "sampling did not start");
+        return undefined;
+      }
+    }),
+  );
+  return {
+    stop: () =>
+      Promise.all(
+        links.map(async (link, i) => {
+          const startCommandId = started[i];
+          if (!startCommandId) return undefined;
+          try {
+            const reply = await link.request((commandId) => ({ case: "stopSampling", value: { commandId, startCommandId } }), STEP_MARGIN_MS.serverStop, "stop sampling");
+            return reply.case === "samplingStopped" ? reply.value.samples : undefined;
+          } catch (err) {
+            log.warn({ err, agent: link.id }, "sampling did not stop cleanly");
+            return undefined;
+          }
+        }),
+      ),
+  };
 }
 
 async function stopServer(server: AgentLink, startCommandId: string, spec: TestSpec, log: Logger): Promise<ToolRun | undefined> {

@@ -13,6 +13,9 @@ import {
   type ListAgentsResponse,
   type RunCaseEvent,
   type RunCaseRequest,
+  type WatchEvent,
+  type WatchRequest,
+  WatchEventSchema,
 } from "../../gen/netmatrix/v1/control_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { LIMITS, specProblems } from "../../common/src/limits.js";
@@ -22,10 +25,12 @@ import { newCase, runRepetition } from "./case-runner.js";
 import type { AgentLocks } from "./locks.js";
 import type { Registry } from "./registry.js";
 import { agentStatus } from "./status.js";
+import type { WatchHub } from "./watch-hub.js";
 
 export interface ControlDeps {
   registry: Registry;
   locks: AgentLocks;
+  hub: WatchHub;
   token: string;
   log: Logger;
 }
@@ -41,6 +46,24 @@ export function controlServiceHandlers(deps: ControlDeps) {
       } catch (err) {
         done(toServiceError(err));
       }
+    },
+
+    watch(call: ServerWritableStream<WatchRequest, WatchEvent>): void {
+      try {
+        checkBearer(call.metadata, deps.token);
+      } catch (err) {
+        call.emit("error", toServiceError(err));
+        return;
+      }
+      const { node, filter, intervalMs } = call.request;
+      const stop = deps.hub.watch({ node, ...(filter ? { filter } : {}), intervalMs: intervalMs || 1000 }, (b) => {
+        if (call.cancelled || !call.writable) return;
+        call.write(create(WatchEventSchema, { agentId: b.agentId, node: b.node, mode: b.mode, samples: b.samples }));
+      });
+      const end = (): void => stop();
+      call.on("cancelled", end);
+      call.on("close", end);
+      call.on("error", end);
     },
 
     async runCase(call: ServerWritableStream<RunCaseRequest, RunCaseEvent>): Promise<void> {
@@ -65,7 +88,7 @@ export function controlServiceHandlers(deps: ControlDeps) {
         if (client.id === server.id) throw new NetmatrixError("invalid-argument", `client and server are the same agent (${client.id})`, { hint: "pick two different agents" });
         if (!server.info.addresses[0]) throw new NetmatrixError("failed-precondition", `agent ${server.id} registered no address`, { hint: "start it with --address IP" });
         release = await locks.acquire([client.id, server.id]);
-        const req = { client, server, spec: request.spec, repetitions: reps };
+        const req = { client, server, spec: request.spec, repetitions: reps, sampleIntervalMs: request.sampleIntervalMs || 100 };
         const result = newCase(req);
         const caseLog = log.child({ caseId: result.caseId });
         caseLog.info({ client: client.id, server: server.id, target: result.target }, "case started");

@@ -13,11 +13,15 @@ import { agentServiceHandlers } from "./agent-service.js";
 import { controlServiceHandlers } from "./control-service.js";
 import { AgentLocks } from "./locks.js";
 import { Registry } from "./registry.js";
+import { WatchHub } from "./watch-hub.js";
+import { startWebServer } from "./web/server.js";
 
 export interface CoordinatorOptions {
   /** HOST:PORT to listen on; port 0 picks one. */
   listen: string;
   token: string;
+  /** HOST:PORT for the live web page and its WebSocket feed; undefined = no web server. */
+  http?: string;
   /** Heartbeat interval asked of agents, milliseconds (default 2000). */
   heartbeatIntervalMs?: number;
 }
@@ -25,7 +29,10 @@ export interface CoordinatorOptions {
 export interface RunningCoordinator {
   /** The port actually bound. */
   port: number;
+  /** The web page's port, when serving one. */
+  httpPort: number | undefined;
   registry: Registry;
+  hub: WatchHub;
   stop(): Promise<void>;
 }
 
@@ -33,6 +40,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 2000;
   const registry = new Registry();
   const locks = new AgentLocks();
+  const hub = new WatchHub(registry, log.child({ component: "watch" }));
   const server = new grpc.Server({
     "grpc.keepalive_time_ms": 10_000,
     "grpc.keepalive_timeout_ms": 5_000,
@@ -45,7 +53,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
   );
   server.addService(
     serviceDefinition(ControlService),
-    controlServiceHandlers({ registry, locks, token: opts.token, log: log.child({ component: "control" }) }) as unknown as grpc.UntypedServiceImplementation,
+    controlServiceHandlers({ registry, locks, hub, token: opts.token, log: log.child({ component: "control" }) }) as unknown as grpc.UntypedServiceImplementation,
   );
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, p) => {
@@ -69,12 +77,17 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
       }
     }
   }, heartbeatIntervalMs);
+  const web = opts.http ? await startWebServer(opts.http, { hub, token: opts.token, log: log.child({ component: "web" }) }) : undefined;
+  if (web) log.info({ httpPort: web.port }, `live page on port ${web.port}: open http://HOST:${web.port}/?token=TOKEN`);
   log.info({ listen: opts.listen, port }, "coordinator listening");
   return {
     port,
+    httpPort: web?.port,
     registry,
+    hub,
     stop: async () => {
       clearInterval(sweep);
+      await web?.close();
       for (const link of registry.list()) link.end();
       // Give streams a moment to close cleanly, then cut what is left.
       await Promise.race([new Promise<void>((r) => server.tryShutdown(() => r())), new Promise((r) => setTimeout(r, 1000))]);

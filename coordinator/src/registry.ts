@@ -16,6 +16,13 @@ export function baseId(info: AgentInfo): string {
 
 export class Registry {
   private readonly links = new Map<string, AgentLink>();
+  private readonly addedListeners = new Set<(link: AgentLink) => void>();
+
+  /** Call `cb` for every agent that registers from now on; returns the unsubscribe. */
+  onAdded(cb: (link: AgentLink) => void): () => void {
+    this.addedListeners.add(cb);
+    return () => this.addedListeners.delete(cb);
+  }
 
   /** An unused id for `info`; a re-registering instance gets its old id back. */
   idFor(info: AgentInfo, instanceId: string): string {
@@ -31,6 +38,7 @@ export class Registry {
   add(link: AgentLink): AgentLink | undefined {
     const previous = this.links.get(link.id);
     this.links.set(link.id, link);
+    for (const cb of this.addedListeners) cb(link);
     return previous;
   }
 

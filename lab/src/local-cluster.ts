@@ -10,6 +10,8 @@ import { spawnNetmatrix, type Proc, type SpawnOptions } from "./processes.js";
 export interface CoordinatorProc {
   proc: Proc;
   port: number;
+  /** Port of the live web page. */
+  httpPort: number;
   tokenFile: string;
   dataDir: string;
 }
@@ -23,12 +25,14 @@ export function writeToken(dataDir: string): string {
 }
 
 /** Start `netmatrix coordinator` and wait until it listens. */
-export async function startCoordinatorProc(opts: { dataDir: string; listen?: string; ns?: string; tokenFile?: string }): Promise<CoordinatorProc> {
+export async function startCoordinatorProc(opts: { dataDir: string; listen?: string; http?: string; ns?: string; tokenFile?: string }): Promise<CoordinatorProc> {
   const tokenFile = opts.tokenFile ?? writeToken(opts.dataDir);
   const spawnOpts: SpawnOptions = opts.ns ? { ns: opts.ns } : {};
-  const proc = spawnNetmatrix(["coordinator", "--listen", opts.listen ?? "127.0.0.1:0", "--token-file", tokenFile, "--data-dir", opts.dataDir], spawnOpts);
+  const args = ["coordinator", "--listen", opts.listen ?? "127.0.0.1:0", "--http", opts.http ?? "127.0.0.1:0", "--token-file", tokenFile, "--data-dir", opts.dataDir];
+  const proc = spawnNetmatrix(args, spawnOpts);
+  const web = await proc.waitFor(/"httpPort":(\d+)/);
   const m = await proc.waitFor(/"port":(\d+),"msg":"coordinator listening"/);
-  return { proc, port: Number(m[1]), tokenFile, dataDir: opts.dataDir };
+  return { proc, port: Number(m[1]), httpPort: Number(web[1]), tokenFile, dataDir: opts.dataDir };
 }
 
 export interface AgentProcOptions {

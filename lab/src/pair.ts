@@ -1,25 +1,28 @@
 /**
- * Two nodes joined by one veth pair, each in its own network namespace, with
- * a coordinator in the first and an agent in each: the smallest real network
- * path netmatrix can measure. Used by the namespace tests and benchmarks.
+ * Two nodes joined by one veth pair (the data path, "eth0"), each in its own
+ * network namespace, and a coordinator in the root namespace reached over a
+ * separate control link per node — a management network, so control traffic
+ * never shares the measured path. An agent runs in each node. Used by the
+ * namespace tests, the demo and the benchmarks.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { addNamespace, rateLimit, sweepNamespaces, vethPair } from "./netns.js";
+import { addNamespace, ip, rateLimit, sweepNamespaces, vethPair } from "./netns.js";
 import { startAgentProc, startCoordinatorProc, type CoordinatorProc } from "./local-cluster.js";
 import { runNetmatrix, type Proc } from "./processes.js";
 
-/** Underlay addresses of the two nodes (198.18.0.0/15 is reserved for benchmarks). */
+/** Data-path addresses of the two nodes (198.18.0.0/15 is reserved for benchmarks). */
 export const PAIR_ADDR = { a: "198.18.0.1", b: "198.18.0.2" } as const;
-const COORD_PORT = 7400;
+/** Control links: root side / node side, one /30 per node. */
+const CONTROL = { a: { root: "198.18.1.1", node: "198.18.1.2" }, b: { root: "198.18.1.5", node: "198.18.1.6" } } as const;
 
 export interface PairOptions {
-  /** Prefix of both namespaces, e.g. "nm-t-"; everything with it is swept first and on close. */
+  /** Prefix of every namespace and root-side link, e.g. "nm-t-"; swept first and on close. */
   prefix: string;
   /** tbf rate on node a's eth0 egress (e.g. "1gbit"); none when undefined. */
   rate?: string;
-  /** Start agents (default true). */
+  /** Start the coordinator and agents (default true). */
   agents?: boolean;
 }
 
@@ -29,10 +32,19 @@ export interface Pair {
   coordinator: CoordinatorProc | undefined;
   agentA: Proc | undefined;
   agentB: Proc | undefined;
-  /** `netmatrix ARGS` run inside node a against the pair's coordinator. */
+  /** `netmatrix ARGS` against the pair's coordinator. */
   cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
-  /** Stop processes, delete namespaces and the temp dir. Safe to call twice. */
+  /** Stop processes, delete namespaces (their links go with them) and the temp dir. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/** A veth from the root namespace (`rootIf`) into `ns` (`ctl0`), a /30 each side. */
+async function controlLink(ns: string, rootIf: string, addr: { root: string; node: string }): Promise<void> {
+  await ip(["link", "add", rootIf, "type", "veth", "peer", "name", "ctl0", "netns", ns]);
+  await ip(["addr", "add", `${addr.root}/30`, "dev", rootIf]);
+  await ip(["link", "set", rootIf, "up"]);
+  await ip(["addr", "add", `${addr.node}/30`, "dev", "ctl0"], ns);
+  await ip(["link", "set", "ctl0", "up"], ns);
 }
 
 export async function createPair(opts: PairOptions): Promise<Pair> {
@@ -46,8 +58,7 @@ export async function createPair(opts: PairOptions): Promise<Pair> {
     coordinator: undefined,
     agentA: undefined,
     agentB: undefined,
-    cli: (args) =>
-      runNetmatrix([...args, "--coordinator", `127.0.0.1:${COORD_PORT}`, "--token-file", pair.coordinator?.tokenFile ?? ""], { ns: nsA }),
+    cli: (args) => runNetmatrix([...args, "--coordinator", `127.0.0.1:${pair.coordinator?.port ?? 0}`, "--token-file", pair.coordinator?.tokenFile ?? ""]),
     close: async () => {
       await Promise.all(procs.map((p) => p.stop()));
       await sweepNamespaces(opts.prefix);
@@ -60,13 +71,15 @@ export async function createPair(opts: PairOptions): Promise<Pair> {
     await addNamespace(nsB);
     await vethPair({ ns: nsA, ifName: "eth0", cidr: `${PAIR_ADDR.a}/24` }, { ns: nsB, ifName: "eth0", cidr: `${PAIR_ADDR.b}/24` });
     if (opts.rate) await rateLimit(nsA, "eth0", opts.rate);
+    await controlLink(nsA, `${opts.prefix}ra`, CONTROL.a);
+    await controlLink(nsB, `${opts.prefix}rb`, CONTROL.b);
     if (opts.agents ?? true) {
-      pair.coordinator = await startCoordinatorProc({ dataDir: dir, ns: nsA, listen: `0.0.0.0:${COORD_PORT}` });
+      pair.coordinator = await startCoordinatorProc({ dataDir: dir, listen: "0.0.0.0:0" });
       procs.push(pair.coordinator.proc);
-      const tokenFile = pair.coordinator.tokenFile;
-      pair.agentA = await startAgentProc({ ns: nsA, coordinator: `127.0.0.1:${COORD_PORT}`, tokenFile, node: "node-a", address: PAIR_ADDR.a });
+      const { tokenFile, port } = pair.coordinator;
+      pair.agentA = await startAgentProc({ ns: nsA, coordinator: `${CONTROL.a.root}:${port}`, tokenFile, node: "node-a", address: PAIR_ADDR.a });
       procs.push(pair.agentA);
-      pair.agentB = await startAgentProc({ ns: nsB, coordinator: `${PAIR_ADDR.a}:${COORD_PORT}`, tokenFile, node: "node-b", address: PAIR_ADDR.b });
+      pair.agentB = await startAgentProc({ ns: nsB, coordinator: `${CONTROL.b.root}:${port}`, tokenFile, node: "node-b", address: PAIR_ADDR.b });
       procs.push(pair.agentB);
     }
     return pair;

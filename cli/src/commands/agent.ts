@@ -28,8 +28,9 @@ export function agentCommand(): Command {
     .addOption(new Option("--mode <mode>", "network mode").choices(modes.names).env("NETMATRIX_MODE").default("host"))
     .addOption(new Option("--address <ip>", "address peers reach this agent on (default: first non-loopback IPv4)").env("NETMATRIX_ADDRESS").argParser(address))
     .addOption(new Option("--pod <name>", "pod name (pod-network agents)").env("NETMATRIX_POD"))
+    .addOption(new Option("--proc-root <dir>", "procfs to sample; a host /proc mounted elsewhere (e.g. /host/proc) makes NIC counters come from its /1/net/dev, the node's own NICs").env("NETMATRIX_PROC_ROOT").default("/proc"))
     .addOption(new Option("--port-range <min-max>", "ports tool servers may use").env("NETMATRIX_PORT_RANGE").default(parsePortRange("20000-20999"), "20000-20999").argParser(portRange))
-    .action(async (opts: { coordinator: string; tokenFile?: string; node: string; mode: ModeName; address?: string; pod?: string; portRange: PortRange }) => {
+    .action(async (opts: { coordinator: string; tokenFile?: string; node: string; mode: ModeName; address?: string; pod?: string; portRange: PortRange; procRoot: string }) => {
       const log = createRootLogger({ base: { role: "agent", node: opts.node, mode: opts.mode } });
       const token = resolveToken(opts);
       const agent = await startAgent(
@@ -39,6 +40,8 @@ export function agentCommand(): Command {
           mode: opts.mode,
           token,
           portRange: opts.portRange,
+          procRoot: opts.procRoot,
+          ...(opts.procRoot !== "/proc" ? { netDevPath: `${opts.procRoot}/1/net/dev` } : {}),
           ...(opts.address ? { address: opts.address } : {}),
           ...(opts.pod ? { pod: opts.pod } : {}),
         },

@@ -11,8 +11,9 @@ export function coordinatorCommand(): Command {
     .description("run the coordinator: agents dial in, the CLI drives tests")
     .addOption(new Option("--listen <host:port>", "address to listen on").env("NETMATRIX_LISTEN").default("0.0.0.0:7400"))
     .addOption(new Option("--token-file <file>", "token file; generated there when missing (default: DATA_DIR/token)").env("NETMATRIX_TOKEN_FILE"))
+    .addOption(new Option("--http <host:port|off>", "where to serve the live NIC page and its WebSocket feed").env("NETMATRIX_HTTP").default("0.0.0.0:7401"))
     .addOption(new Option("--data-dir <dir>", "where results and the generated token live").env(DATA_DIR_ENV).default(defaultDataDir()))
-    .action(async (opts: { listen: string; tokenFile?: string; dataDir: string }) => {
+    .action(async (opts: { listen: string; http: string; tokenFile?: string; dataDir: string }) => {
       const log = createRootLogger({ base: { role: "coordinator" } });
       let token: string;
       const envToken = process.env[TOKEN_ENV]?.trim();
@@ -25,7 +26,7 @@ export function coordinatorCommand(): Command {
         token = t.value;
         log.info({ tokenFile: file }, t.created ? `generated a token in ${file}; give agents and the CLI --token-file ${file}` : `using the token in ${file}`);
       }
-      const coord = await startCoordinator({ listen: opts.listen, token }, log);
+      const coord = await startCoordinator({ listen: opts.listen, token, ...(opts.http !== "off" ? { http: opts.http } : {}) }, log);
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {
           log.info({ signal: sig }, "shutting down");

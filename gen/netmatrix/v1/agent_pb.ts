@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { AgentInfo, Failure, Protocol, TestSpec, Tool, ToolRun } from "./types_pb.js";
+import type { AgentInfo, Failure, InterfaceFilter, NodeSample, Protocol, TestSpec, Tool, ToolRun } from "./types_pb.js";
 import { file_netmatrix_v1_types } from "./types_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file netmatrix/v1/agent.proto.
  */
 export const file_netmatrix_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChhuZXRtYXRyaXgvdjEvYWdlbnQucHJvdG8SDG5ldG1hdHJpeC52MSLFAgoMQWdlbnRNZXNzYWdlEioKCHJlZ2lzdGVyGAEgASgLMhYubmV0bWF0cml4LnYxLlJlZ2lzdGVySAASLAoJaGVhcnRiZWF0GAIgASgLMhcubmV0bWF0cml4LnYxLkhlYXJ0YmVhdEgAEjEKDHNlcnZlcl9yZWFkeRgDIAEoCzIZLm5ldG1hdHJpeC52MS5TZXJ2ZXJSZWFkeUgAEjMKDWNsaWVudF9yZXN1bHQYBCABKAsyGi5uZXRtYXRyaXgudjEuQ2xpZW50UmVzdWx0SAASNQoOc2VydmVyX3N0b3BwZWQYBSABKAsyGy5uZXRtYXRyaXgudjEuU2VydmVyU3RvcHBlZEgAEjUKDmNvbW1hbmRfZmFpbGVkGAYgASgLMhsubmV0bWF0cml4LnYxLkNvbW1hbmRGYWlsZWRIAEIFCgNtc2cijQIKEkNvb3JkaW5hdG9yTWVzc2FnZRIuCgpyZWdpc3RlcmVkGAEgASgLMhgubmV0bWF0cml4LnYxLlJlZ2lzdGVyZWRIABIxCgxzdGFydF9zZXJ2ZXIYAiABKAsyGS5uZXRtYXRyaXgudjEuU3RhcnRTZXJ2ZXJIABItCgpydW5fY2xpZW50GAMgASgLMhcubmV0bWF0cml4LnYxLlJ1bkNsaWVudEgAEi8KC3N0b3Bfc2VydmVyGAQgASgLMhgubmV0bWF0cml4LnYxLlN0b3BTZXJ2ZXJIABItCgpjYW5jZWxfYWxsGAUgASgLMhcubmV0bWF0cml4LnYxLkNhbmNlbEFsbEgAQgUKA21zZyJGCghSZWdpc3RlchIlCgRpbmZvGAEgASgLMhcubmV0bWF0cml4LnYxLkFnZW50SW5mbxITCgtpbnN0YW5jZV9pZBgCIAEoCSI9CgpSZWdpc3RlcmVkEhAKCGFnZW50X2lkGAEgASgJEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgCIAEoDSJQCglIZWFydGJlYXQSEQoJdXB0aW1lX21zGAEgASgBEhcKD3J1bm5pbmdfc2VydmVycxgCIAEoDRIXCg9ydW5uaW5nX2NsaWVudHMYAyABKA0iggEKC1N0YXJ0U2VydmVyEhIKCmNvbW1hbmRfaWQYASABKAkSIAoEdG9vbBgCIAEoDjISLm5ldG1hdHJpeC52MS5Ub29sEigKCHByb3RvY29sGAMgASgOMhYubmV0bWF0cml4LnYxLlByb3RvY29sEhMKC2RlYWRsaW5lX21zGAQgASgNIkIKC1NlcnZlclJlYWR5EhIKCmNvbW1hbmRfaWQYASABKAkSDAoEcG9ydBgCIAEoDRIRCglkYXRhX3BvcnQYAyABKA0iiwEKCVJ1bkNsaWVudBISCgpjb21tYW5kX2lkGAEgASgJEiQKBHNwZWMYAiABKAsyFi5uZXRtYXRyaXgudjEuVGVzdFNwZWMSDgoGdGFyZ2V0GAMgASgJEgwKBHBvcnQYBCABKA0SEQoJZGF0YV9wb3J0GAUgASgNEhMKC2RlYWRsaW5lX21zGAYgASgNIkYKDENsaWVudFJlc3VsdBISCgpjb21tYW5kX2lkGAEgASgJEiIKA3J1bhgCIAEoCzIVLm5ldG1hdHJpeC52MS5Ub29sUnVuImAKClN0b3BTZXJ2ZXISEgoKY29tbWFuZF9pZBgBIAEoCRIYChBzdGFydF9jb21tYW5kX2lkGAIgASgJEiQKBHNwZWMYAyABKAsyFi5uZXRtYXRyaXgudjEuVGVzdFNwZWMiRwoNU2VydmVyU3RvcHBlZBISCgpjb21tYW5kX2lkGAEgASgJEiIKA3J1bhgCIAEoCzIVLm5ldG1hdHJpeC52MS5Ub29sUnVuIksKDUNvbW1hbmRGYWlsZWQSEgoKY29tbWFuZF9pZBgBIAEoCRImCgdmYWlsdXJlGAIgASgLMhUubmV0bWF0cml4LnYxLkZhaWx1cmUiGwoJQ2FuY2VsQWxsEg4KBnJlYXNvbhgBIAEoCTJbCgxBZ2VudFNlcnZpY2USSwoHU2Vzc2lvbhIaLm5ldG1hdHJpeC52MS5BZ2VudE1lc3NhZ2UaIC5uZXRtYXRyaXgudjEuQ29vcmRpbmF0b3JNZXNzYWdlKAEwAWIGcHJvdG8z", [file_netmatrix_v1_types]);
+  fileDesc("ChhuZXRtYXRyaXgvdjEvYWdlbnQucHJvdG8SDG5ldG1hdHJpeC52MSLuAwoMQWdlbnRNZXNzYWdlEioKCHJlZ2lzdGVyGAEgASgLMhYubmV0bWF0cml4LnYxLlJlZ2lzdGVySAASLAoJaGVhcnRiZWF0GAIgASgLMhcubmV0bWF0cml4LnYxLkhlYXJ0YmVhdEgAEjEKDHNlcnZlcl9yZWFkeRgDIAEoCzIZLm5ldG1hdHJpeC52MS5TZXJ2ZXJSZWFkeUgAEjMKDWNsaWVudF9yZXN1bHQYBCABKAsyGi5uZXRtYXRyaXgudjEuQ2xpZW50UmVzdWx0SAASNQoOc2VydmVyX3N0b3BwZWQYBSABKAsyGy5uZXRtYXRyaXgudjEuU2VydmVyU3RvcHBlZEgAEjUKDmNvbW1hbmRfZmFpbGVkGAYgASgLMhsubmV0bWF0cml4LnYxLkNvbW1hbmRGYWlsZWRIABI5ChBzYW1wbGluZ19zdGFydGVkGAcgASgLMh0ubmV0bWF0cml4LnYxLlNhbXBsaW5nU3RhcnRlZEgAEjkKEHNhbXBsaW5nX3N0b3BwZWQYCCABKAsyHS5uZXRtYXRyaXgudjEuU2FtcGxpbmdTdG9wcGVkSAASMQoMc2FtcGxlX2JhdGNoGAkgASgLMhkubmV0bWF0cml4LnYxLlNhbXBsZUJhdGNoSABCBQoDbXNnIt0DChJDb29yZGluYXRvck1lc3NhZ2USLgoKcmVnaXN0ZXJlZBgBIAEoCzIYLm5ldG1hdHJpeC52MS5SZWdpc3RlcmVkSAASMQoMc3RhcnRfc2VydmVyGAIgASgLMhkubmV0bWF0cml4LnYxLlN0YXJ0U2VydmVySAASLQoKcnVuX2NsaWVudBgDIAEoCzIXLm5ldG1hdHJpeC52MS5SdW5DbGllbnRIABIvCgtzdG9wX3NlcnZlchgEIAEoCzIYLm5ldG1hdHJpeC52MS5TdG9wU2VydmVySAASLQoKY2FuY2VsX2FsbBgFIAEoCzIXLm5ldG1hdHJpeC52MS5DYW5jZWxBbGxIABI1Cg5zdGFydF9zYW1wbGluZxgGIAEoCzIbLm5ldG1hdHJpeC52MS5TdGFydFNhbXBsaW5nSAASMwoNc3RvcF9zYW1wbGluZxgHIAEoCzIaLm5ldG1hdHJpeC52MS5TdG9wU2FtcGxpbmdIABIxCgxzdGFydF9zdHJlYW0YCCABKAsyGS5uZXRtYXRyaXgudjEuU3RhcnRTdHJlYW1IABIvCgtzdG9wX3N0cmVhbRgJIAEoCzIYLm5ldG1hdHJpeC52MS5TdG9wU3RyZWFtSABCBQoDbXNnIkYKCFJlZ2lzdGVyEiUKBGluZm8YASABKAsyFy5uZXRtYXRyaXgudjEuQWdlbnRJbmZvEhMKC2luc3RhbmNlX2lkGAIgASgJIj0KClJlZ2lzdGVyZWQSEAoIYWdlbnRfaWQYASABKAkSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAIgASgNIlAKCUhlYXJ0YmVhdBIRCgl1cHRpbWVfbXMYASABKAESFwoPcnVubmluZ19zZXJ2ZXJzGAIgASgNEhcKD3J1bm5pbmdfY2xpZW50cxgDIAEoDSKCAQoLU3RhcnRTZXJ2ZXISEgoKY29tbWFuZF9pZBgBIAEoCRIgCgR0b29sGAIgASgOMhIubmV0bWF0cml4LnYxLlRvb2wSKAoIcHJvdG9jb2wYAyABKA4yFi5uZXRtYXRyaXgudjEuUHJvdG9jb2wSEwoLZGVhZGxpbmVfbXMYBCABKA0iQgoLU2VydmVyUmVhZHkSEgoKY29tbWFuZF9pZBgBIAEoCRIMCgRwb3J0GAIgASgNEhEKCWRhdGFfcG9ydBgDIAEoDSKLAQoJUnVuQ2xpZW50EhIKCmNvbW1hbmRfaWQYASABKAkSJAoEc3BlYxgCIAEoCzIWLm5ldG1hdHJpeC52MS5UZXN0U3BlYxIOCgZ0YXJnZXQYAyABKAkSDAoEcG9ydBgEIAEoDRIRCglkYXRhX3BvcnQYBSABKA0SEwoLZGVhZGxpbmVfbXMYBiABKA0iRgoMQ2xpZW50UmVzdWx0EhIKCmNvbW1hbmRfaWQYASABKAkSIgoDcnVuGAIgASgLMhUubmV0bWF0cml4LnYxLlRvb2xSdW4iYAoKU3RvcFNlcnZlchISCgpjb21tYW5kX2lkGAEgASgJEhgKEHN0YXJ0X2NvbW1hbmRfaWQYAiABKAkSJAoEc3BlYxgDIAEoCzIWLm5ldG1hdHJpeC52MS5UZXN0U3BlYyJHCg1TZXJ2ZXJTdG9wcGVkEhIKCmNvbW1hbmRfaWQYASABKAkSIgoDcnVuGAIgASgLMhUubmV0bWF0cml4LnYxLlRvb2xSdW4iSwoNQ29tbWFuZEZhaWxlZBISCgpjb21tYW5kX2lkGAEgASgJEiYKB2ZhaWx1cmUYAiABKAsyFS5uZXRtYXRyaXgudjEuRmFpbHVyZSIbCglDYW5jZWxBbGwSDgoGcmVhc29uGAEgASgJInwKDVN0YXJ0U2FtcGxpbmcSEgoKY29tbWFuZF9pZBgBIAEoCRITCgtpbnRlcnZhbF9tcxgCIAEoDRItCgZmaWx0ZXIYAyABKAsyHS5uZXRtYXRyaXgudjEuSW50ZXJmYWNlRmlsdGVyEhMKC2RlYWRsaW5lX21zGAQgASgNIiUKD1NhbXBsaW5nU3RhcnRlZBISCgpjb21tYW5kX2lkGAEgASgJIjwKDFN0b3BTYW1wbGluZxISCgpjb21tYW5kX2lkGAEgASgJEhgKEHN0YXJ0X2NvbW1hbmRfaWQYAiABKAkiUAoPU2FtcGxpbmdTdG9wcGVkEhIKCmNvbW1hbmRfaWQYASABKAkSKQoHc2FtcGxlcxgCIAMoCzIYLm5ldG1hdHJpeC52MS5Ob2RlU2FtcGxlImQKC1N0YXJ0U3RyZWFtEhEKCXN0cmVhbV9pZBgBIAEoCRITCgtpbnRlcnZhbF9tcxgCIAEoDRItCgZmaWx0ZXIYAyABKAsyHS5uZXRtYXRyaXgudjEuSW50ZXJmYWNlRmlsdGVyIh8KClN0b3BTdHJlYW0SEQoJc3RyZWFtX2lkGAEgASgJIksKC1NhbXBsZUJhdGNoEhEKCXN0cmVhbV9pZBgBIAEoCRIpCgdzYW1wbGVzGAIgAygLMhgubmV0bWF0cml4LnYxLk5vZGVTYW1wbGUyWwoMQWdlbnRTZXJ2aWNlEksKB1Nlc3Npb24SGi5uZXRtYXRyaXgudjEuQWdlbnRNZXNzYWdlGiAubmV0bWF0cml4LnYxLkNvb3JkaW5hdG9yTWVzc2FnZSgBMAFiBnByb3RvMw", [file_netmatrix_v1_types]);
 
 /**
  * @generated from message netmatrix.v1.AgentMessage
@@ -57,6 +57,24 @@ export type AgentMessage = Message<"netmatrix.v1.AgentMessage"> & {
      */
     value: CommandFailed;
     case: "commandFailed";
+  } | {
+    /**
+     * @generated from field: netmatrix.v1.SamplingStarted sampling_started = 7;
+     */
+    value: SamplingStarted;
+    case: "samplingStarted";
+  } | {
+    /**
+     * @generated from field: netmatrix.v1.SamplingStopped sampling_stopped = 8;
+     */
+    value: SamplingStopped;
+    case: "samplingStopped";
+  } | {
+    /**
+     * @generated from field: netmatrix.v1.SampleBatch sample_batch = 9;
+     */
+    value: SampleBatch;
+    case: "sampleBatch";
   } | { case: undefined; value?: undefined };
 };
 
@@ -104,6 +122,30 @@ export type CoordinatorMessage = Message<"netmatrix.v1.CoordinatorMessage"> & {
      */
     value: CancelAll;
     case: "cancelAll";
+  } | {
+    /**
+     * @generated from field: netmatrix.v1.StartSampling start_sampling = 6;
+     */
+    value: StartSampling;
+    case: "startSampling";
+  } | {
+    /**
+     * @generated from field: netmatrix.v1.StopSampling stop_sampling = 7;
+     */
+    value: StopSampling;
+    case: "stopSampling";
+  } | {
+    /**
+     * @generated from field: netmatrix.v1.StartStream start_stream = 8;
+     */
+    value: StartStream;
+    case: "startStream";
+  } | {
+    /**
+     * @generated from field: netmatrix.v1.StopStream stop_stream = 9;
+     */
+    value: StopStream;
+    case: "stopStream";
   } | { case: undefined; value?: undefined };
 };
 
@@ -417,6 +459,173 @@ export type CancelAll = Message<"netmatrix.v1.CancelAll"> & {
  */
 export const CancelAllSchema: GenMessage<CancelAll> = /*@__PURE__*/
   messageDesc(file_netmatrix_v1_agent, 12);
+
+/**
+ * Sample CPU, memory and interfaces for a case's window; the samples come back on stop.
+ *
+ * @generated from message netmatrix.v1.StartSampling
+ */
+export type StartSampling = Message<"netmatrix.v1.StartSampling"> & {
+  /**
+   * @generated from field: string command_id = 1;
+   */
+  commandId: string;
+
+  /**
+   * @generated from field: uint32 interval_ms = 2;
+   */
+  intervalMs: number;
+
+  /**
+   * @generated from field: netmatrix.v1.InterfaceFilter filter = 3;
+   */
+  filter?: InterfaceFilter | undefined;
+
+  /**
+   * The sampler stops by itself after this, milliseconds.
+   *
+   * @generated from field: uint32 deadline_ms = 4;
+   */
+  deadlineMs: number;
+};
+
+/**
+ * Describes the message netmatrix.v1.StartSampling.
+ * Use `create(StartSamplingSchema)` to create a new message.
+ */
+export const StartSamplingSchema: GenMessage<StartSampling> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_agent, 13);
+
+/**
+ * @generated from message netmatrix.v1.SamplingStarted
+ */
+export type SamplingStarted = Message<"netmatrix.v1.SamplingStarted"> & {
+  /**
+   * @generated from field: string command_id = 1;
+   */
+  commandId: string;
+};
+
+/**
+ * Describes the message netmatrix.v1.SamplingStarted.
+ * Use `create(SamplingStartedSchema)` to create a new message.
+ */
+export const SamplingStartedSchema: GenMessage<SamplingStarted> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_agent, 14);
+
+/**
+ * @generated from message netmatrix.v1.StopSampling
+ */
+export type StopSampling = Message<"netmatrix.v1.StopSampling"> & {
+  /**
+   * @generated from field: string command_id = 1;
+   */
+  commandId: string;
+
+  /**
+   * @generated from field: string start_command_id = 2;
+   */
+  startCommandId: string;
+};
+
+/**
+ * Describes the message netmatrix.v1.StopSampling.
+ * Use `create(StopSamplingSchema)` to create a new message.
+ */
+export const StopSamplingSchema: GenMessage<StopSampling> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_agent, 15);
+
+/**
+ * @generated from message netmatrix.v1.SamplingStopped
+ */
+export type SamplingStopped = Message<"netmatrix.v1.SamplingStopped"> & {
+  /**
+   * @generated from field: string command_id = 1;
+   */
+  commandId: string;
+
+  /**
+   * @generated from field: repeated netmatrix.v1.NodeSample samples = 2;
+   */
+  samples: NodeSample[];
+};
+
+/**
+ * Describes the message netmatrix.v1.SamplingStopped.
+ * Use `create(SamplingStoppedSchema)` to create a new message.
+ */
+export const SamplingStoppedSchema: GenMessage<SamplingStopped> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_agent, 16);
+
+/**
+ * Stream samples (batched) until stopped: the live watch.
+ *
+ * @generated from message netmatrix.v1.StartStream
+ */
+export type StartStream = Message<"netmatrix.v1.StartStream"> & {
+  /**
+   * @generated from field: string stream_id = 1;
+   */
+  streamId: string;
+
+  /**
+   * @generated from field: uint32 interval_ms = 2;
+   */
+  intervalMs: number;
+
+  /**
+   * @generated from field: netmatrix.v1.InterfaceFilter filter = 3;
+   */
+  filter?: InterfaceFilter | undefined;
+};
+
+/**
+ * Describes the message netmatrix.v1.StartStream.
+ * Use `create(StartStreamSchema)` to create a new message.
+ */
+export const StartStreamSchema: GenMessage<StartStream> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_agent, 17);
+
+/**
+ * @generated from message netmatrix.v1.StopStream
+ */
+export type StopStream = Message<"netmatrix.v1.StopStream"> & {
+  /**
+   * @generated from field: string stream_id = 1;
+   */
+  streamId: string;
+};
+
+/**
+ * Describes the message netmatrix.v1.StopStream.
+ * Use `create(StopStreamSchema)` to create a new message.
+ */
+export const StopStreamSchema: GenMessage<StopStream> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_agent, 18);
+
+/**
+ * Samples of a stream, sent in batches (grpc-js client streams top out near 11k msg/s).
+ *
+ * @generated from message netmatrix.v1.SampleBatch
+ */
+export type SampleBatch = Message<"netmatrix.v1.SampleBatch"> & {
+  /**
+   * @generated from field: string stream_id = 1;
+   */
+  streamId: string;
+
+  /**
+   * @generated from field: repeated netmatrix.v1.NodeSample samples = 2;
+   */
+  samples: NodeSample[];
+};
+
+/**
+ * Describes the message netmatrix.v1.SampleBatch.
+ * Use `create(SampleBatchSchema)` to create a new message.
+ */
+export const SampleBatchSchema: GenMessage<SampleBatch> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_agent, 19);
 
 /**
  * Agents dial out to the coordinator and keep one session open. They open no

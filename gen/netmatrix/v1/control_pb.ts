@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { AgentInfo, Failure, Measurement, TestSpec, ToolRun } from "./types_pb.js";
+import type { AgentInfo, Failure, InterfaceFilter, Measurement, NetworkMode, NodeSample, TestSpec, ToolRun, UsageSummary } from "./types_pb.js";
 import { file_netmatrix_v1_types } from "./types_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file netmatrix/v1/control.proto.
  */
 export const file_netmatrix_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("ChpuZXRtYXRyaXgvdjEvY29udHJvbC5wcm90bxIMbmV0bWF0cml4LnYxIhMKEUxpc3RBZ2VudHNSZXF1ZXN0IpUBCgtBZ2VudFN0YXR1cxIQCghhZ2VudF9pZBgBIAEoCRIlCgRpbmZvGAIgASgLMhcubmV0bWF0cml4LnYxLkFnZW50SW5mbxIXCg9jb25uZWN0ZWRfYXRfbXMYAyABKAESGAoQbGFzdF9zZWVuX2Fnb19tcxgEIAEoARIMCgRwZWVyGAUgASgJEgwKBGJ1c3kYBiABKAgiPwoSTGlzdEFnZW50c1Jlc3BvbnNlEikKBmFnZW50cxgBIAMoCzIZLm5ldG1hdHJpeC52MS5BZ2VudFN0YXR1cyJrCg5SdW5DYXNlUmVxdWVzdBIOCgZjbGllbnQYASABKAkSDgoGc2VydmVyGAIgASgJEiQKBHNwZWMYAyABKAsyFi5uZXRtYXRyaXgudjEuVGVzdFNwZWMSEwoLcmVwZXRpdGlvbnMYBCABKA0i+AEKClJlcGV0aXRpb24SDQoFaW5kZXgYASABKA0SJQoGY2xpZW50GAIgASgLMhUubmV0bWF0cml4LnYxLlRvb2xSdW4SJQoGc2VydmVyGAMgASgLMhUubmV0bWF0cml4LnYxLlRvb2xSdW4SMAoLbWVhc3VyZW1lbnQYBCABKAsyGS5uZXRtYXRyaXgudjEuTWVhc3VyZW1lbnRIABIoCgdmYWlsdXJlGAUgASgLMhUubmV0bWF0cml4LnYxLkZhaWx1cmVIABIPCgd3YWxsX21zGAYgASgBEhUKDXN0YXJ0ZWRfYXRfbXMYByABKAFCCQoHb3V0Y29tZSLYAQoKQ2FzZVJlc3VsdBIPCgdjYXNlX2lkGAEgASgJEikKBmNsaWVudBgCIAEoCzIZLm5ldG1hdHJpeC52MS5BZ2VudFN0YXR1cxIpCgZzZXJ2ZXIYAyABKAsyGS5uZXRtYXRyaXgudjEuQWdlbnRTdGF0dXMSJAoEc3BlYxgEIAEoCzIWLm5ldG1hdHJpeC52MS5UZXN0U3BlYxIOCgZ0YXJnZXQYBSABKAkSLQoLcmVwZXRpdGlvbnMYBiADKAsyGC5uZXRtYXRyaXgudjEuUmVwZXRpdGlvbiKiAQoMUnVuQ2FzZUV2ZW50EisKB3N0YXJ0ZWQYASABKAsyGC5uZXRtYXRyaXgudjEuQ2FzZVJlc3VsdEgAEi4KCnJlcGV0aXRpb24YAiABKAsyGC5uZXRtYXRyaXgudjEuUmVwZXRpdGlvbkgAEiwKCGZpbmlzaGVkGAMgASgLMhgubmV0bWF0cml4LnYxLkNhc2VSZXN1bHRIAEIHCgVldmVudDKoAQoOQ29udHJvbFNlcnZpY2USTwoKTGlzdEFnZW50cxIfLm5ldG1hdHJpeC52MS5MaXN0QWdlbnRzUmVxdWVzdBogLm5ldG1hdHJpeC52MS5MaXN0QWdlbnRzUmVzcG9uc2USRQoHUnVuQ2FzZRIcLm5ldG1hdHJpeC52MS5SdW5DYXNlUmVxdWVzdBoaLm5ldG1hdHJpeC52MS5SdW5DYXNlRXZlbnQwAWIGcHJvdG8z", [file_netmatrix_v1_types]);
+  fileDesc("ChpuZXRtYXRyaXgvdjEvY29udHJvbC5wcm90bxIMbmV0bWF0cml4LnYxIhMKEUxpc3RBZ2VudHNSZXF1ZXN0IpUBCgtBZ2VudFN0YXR1cxIQCghhZ2VudF9pZBgBIAEoCRIlCgRpbmZvGAIgASgLMhcubmV0bWF0cml4LnYxLkFnZW50SW5mbxIXCg9jb25uZWN0ZWRfYXRfbXMYAyABKAESGAoQbGFzdF9zZWVuX2Fnb19tcxgEIAEoARIMCgRwZWVyGAUgASgJEgwKBGJ1c3kYBiABKAgiPwoSTGlzdEFnZW50c1Jlc3BvbnNlEikKBmFnZW50cxgBIAMoCzIZLm5ldG1hdHJpeC52MS5BZ2VudFN0YXR1cyKHAQoOUnVuQ2FzZVJlcXVlc3QSDgoGY2xpZW50GAEgASgJEg4KBnNlcnZlchgCIAEoCRIkCgRzcGVjGAMgASgLMhYubmV0bWF0cml4LnYxLlRlc3RTcGVjEhMKC3JlcGV0aXRpb25zGAQgASgNEhoKEnNhbXBsZV9pbnRlcnZhbF9tcxgFIAEoDSKGBQoKUmVwZXRpdGlvbhINCgVpbmRleBgBIAEoDRIlCgZjbGllbnQYAiABKAsyFS5uZXRtYXRyaXgudjEuVG9vbFJ1bhIlCgZzZXJ2ZXIYAyABKAsyFS5uZXRtYXRyaXgudjEuVG9vbFJ1bhIwCgttZWFzdXJlbWVudBgEIAEoCzIZLm5ldG1hdHJpeC52MS5NZWFzdXJlbWVudEgAEigKB2ZhaWx1cmUYBSABKAsyFS5uZXRtYXRyaXgudjEuRmFpbHVyZUgAEg8KB3dhbGxfbXMYBiABKAESFQoNc3RhcnRlZF9hdF9tcxgHIAEoARIwCgxjbGllbnRfdXNhZ2UYCCABKAsyGi5uZXRtYXRyaXgudjEuVXNhZ2VTdW1tYXJ5EjAKDHNlcnZlcl91c2FnZRgJIAEoCzIaLm5ldG1hdHJpeC52MS5Vc2FnZVN1bW1hcnkSMAoOY2xpZW50X3NhbXBsZXMYCiADKAsyGC5uZXRtYXRyaXgudjEuTm9kZVNhbXBsZRIwCg5zZXJ2ZXJfc2FtcGxlcxgLIAMoCzIYLm5ldG1hdHJpeC52MS5Ob2RlU2FtcGxlEhwKD3dpcmVfdG9fcGF5bG9hZBgMIAEoAUgBiAEBEigKG2NsaWVudF9jcHVfcGVyY2VudF9wZXJfZ2JwcxgNIAEoAUgCiAEBEigKG3NlcnZlcl9jcHVfcGVyY2VudF9wZXJfZ2JwcxgOIAEoAUgDiAEBQgkKB291dGNvbWVCEgoQX3dpcmVfdG9fcGF5bG9hZEIeChxfY2xpZW50X2NwdV9wZXJjZW50X3Blcl9nYnBzQh4KHF9zZXJ2ZXJfY3B1X3BlcmNlbnRfcGVyX2dicHMi2AEKCkNhc2VSZXN1bHQSDwoHY2FzZV9pZBgBIAEoCRIpCgZjbGllbnQYAiABKAsyGS5uZXRtYXRyaXgudjEuQWdlbnRTdGF0dXMSKQoGc2VydmVyGAMgASgLMhkubmV0bWF0cml4LnYxLkFnZW50U3RhdHVzEiQKBHNwZWMYBCABKAsyFi5uZXRtYXRyaXgudjEuVGVzdFNwZWMSDgoGdGFyZ2V0GAUgASgJEi0KC3JlcGV0aXRpb25zGAYgAygLMhgubmV0bWF0cml4LnYxLlJlcGV0aXRpb24iogEKDFJ1bkNhc2VFdmVudBIrCgdzdGFydGVkGAEgASgLMhgubmV0bWF0cml4LnYxLkNhc2VSZXN1bHRIABIuCgpyZXBldGl0aW9uGAIgASgLMhgubmV0bWF0cml4LnYxLlJlcGV0aXRpb25IABIsCghmaW5pc2hlZBgDIAEoCzIYLm5ldG1hdHJpeC52MS5DYXNlUmVzdWx0SABCBwoFZXZlbnQiYAoMV2F0Y2hSZXF1ZXN0EgwKBG5vZGUYASABKAkSLQoGZmlsdGVyGAIgASgLMh0ubmV0bWF0cml4LnYxLkludGVyZmFjZUZpbHRlchITCgtpbnRlcnZhbF9tcxgDIAEoDSKAAQoKV2F0Y2hFdmVudBIQCghhZ2VudF9pZBgBIAEoCRIMCgRub2RlGAIgASgJEicKBG1vZGUYAyABKA4yGS5uZXRtYXRyaXgudjEuTmV0d29ya01vZGUSKQoHc2FtcGxlcxgEIAMoCzIYLm5ldG1hdHJpeC52MS5Ob2RlU2FtcGxlMukBCg5Db250cm9sU2VydmljZRJPCgpMaXN0QWdlbnRzEh8ubmV0bWF0cml4LnYxLkxpc3RBZ2VudHNSZXF1ZXN0GiAubmV0bWF0cml4LnYxLkxpc3RBZ2VudHNSZXNwb25zZRJFCgdSdW5DYXNlEhwubmV0bWF0cml4LnYxLlJ1bkNhc2VSZXF1ZXN0GhoubmV0bWF0cml4LnYxLlJ1bkNhc2VFdmVudDABEj8KBVdhdGNoEhoubmV0bWF0cml4LnYxLldhdGNoUmVxdWVzdBoYLm5ldG1hdHJpeC52MS5XYXRjaEV2ZW50MAFiBnByb3RvMw", [file_netmatrix_v1_types]);
 
 /**
  * @generated from message netmatrix.v1.ListAgentsRequest
@@ -117,6 +117,13 @@ export type RunCaseRequest = Message<"netmatrix.v1.RunCaseRequest"> & {
    * @generated from field: uint32 repetitions = 4;
    */
   repetitions: number;
+
+  /**
+   * Sampling interval during the case, ms (0 = 100).
+   *
+   * @generated from field: uint32 sample_interval_ms = 5;
+   */
+  sampleIntervalMs: number;
 };
 
 /**
@@ -181,6 +188,49 @@ export type Repetition = Message<"netmatrix.v1.Repetition"> & {
    * @generated from field: double started_at_ms = 7;
    */
   startedAtMs: number;
+
+  /**
+   * What each end used while the client ran (CPU, memory, per-NIC rates).
+   *
+   * @generated from field: netmatrix.v1.UsageSummary client_usage = 8;
+   */
+  clientUsage?: UsageSummary | undefined;
+
+  /**
+   * @generated from field: netmatrix.v1.UsageSummary server_usage = 9;
+   */
+  serverUsage?: UsageSummary | undefined;
+
+  /**
+   * The samples behind them, for timelines.
+   *
+   * @generated from field: repeated netmatrix.v1.NodeSample client_samples = 10;
+   */
+  clientSamples: NodeSample[];
+
+  /**
+   * @generated from field: repeated netmatrix.v1.NodeSample server_samples = 11;
+   */
+  serverSamples: NodeSample[];
+
+  /**
+   * Derived: wire bytes on the client's carrying interface / payload bytes (encapsulation overhead).
+   *
+   * @generated from field: optional double wire_to_payload = 12;
+   */
+  wireToPayload?: number | undefined;
+
+  /**
+   * Derived: % of the node per Gbit/s of throughput, each end.
+   *
+   * @generated from field: optional double client_cpu_percent_per_gbps = 13;
+   */
+  clientCpuPercentPerGbps?: number | undefined;
+
+  /**
+   * @generated from field: optional double server_cpu_percent_per_gbps = 14;
+   */
+  serverCpuPercentPerGbps?: number | undefined;
 };
 
 /**
@@ -270,6 +320,69 @@ export const RunCaseEventSchema: GenMessage<RunCaseEvent> = /*@__PURE__*/
   messageDesc(file_netmatrix_v1_control, 6);
 
 /**
+ * @generated from message netmatrix.v1.WatchRequest
+ */
+export type WatchRequest = Message<"netmatrix.v1.WatchRequest"> & {
+  /**
+   * Node name glob; empty = every node.
+   *
+   * @generated from field: string node = 1;
+   */
+  node: string;
+
+  /**
+   * @generated from field: netmatrix.v1.InterfaceFilter filter = 2;
+   */
+  filter?: InterfaceFilter | undefined;
+
+  /**
+   * Sampling interval, ms (0 = 1000).
+   *
+   * @generated from field: uint32 interval_ms = 3;
+   */
+  intervalMs: number;
+};
+
+/**
+ * Describes the message netmatrix.v1.WatchRequest.
+ * Use `create(WatchRequestSchema)` to create a new message.
+ */
+export const WatchRequestSchema: GenMessage<WatchRequest> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_control, 7);
+
+/**
+ * @generated from message netmatrix.v1.WatchEvent
+ */
+export type WatchEvent = Message<"netmatrix.v1.WatchEvent"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: string node = 2;
+   */
+  node: string;
+
+  /**
+   * @generated from field: netmatrix.v1.NetworkMode mode = 3;
+   */
+  mode: NetworkMode;
+
+  /**
+   * @generated from field: repeated netmatrix.v1.NodeSample samples = 4;
+   */
+  samples: NodeSample[];
+};
+
+/**
+ * Describes the message netmatrix.v1.WatchEvent.
+ * Use `create(WatchEventSchema)` to create a new message.
+ */
+export const WatchEventSchema: GenMessage<WatchEvent> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_control, 8);
+
+/**
  * The CLI's view of the coordinator. Every call carries
  * `authorization: Bearer <token>`.
  *
@@ -293,6 +406,16 @@ export const ControlService: GenService<{
     methodKind: "server_streaming";
     input: typeof RunCaseRequestSchema;
     output: typeof RunCaseEventSchema;
+  },
+  /**
+   * Live per-node, per-interface samples of the agents that match.
+   *
+   * @generated from rpc netmatrix.v1.ControlService.Watch
+   */
+  watch: {
+    methodKind: "server_streaming";
+    input: typeof WatchRequestSchema;
+    output: typeof WatchEventSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_netmatrix_v1_control, 0);

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file netmatrix/v1/types.proto.
  */
 export const file_netmatrix_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChhuZXRtYXRyaXgvdjEvdHlwZXMucHJvdG8SDG5ldG1hdHJpeC52MSJQCgdGYWlsdXJlEicKBGNvZGUYASABKA4yGS5uZXRtYXRyaXgudjEuRmFpbHVyZUNvZGUSDgoGcmVhc29uGAIgASgJEgwKBGhpbnQYAyABKAkiXQoMTmV0SW50ZXJmYWNlEgwKBG5hbWUYASABKAkSCwoDbXR1GAIgASgNEhIKCnNwZWVkX21icHMYAyABKA0SEQoJYWRkcmVzc2VzGAQgAygJEgsKA21hYxgFIAEoCSJvCghUb29sSW5mbxIgCgR0b29sGAEgASgOMhIubmV0bWF0cml4LnYxLlRvb2wSEQoJYXZhaWxhYmxlGAIgASgIEg8KB3ZlcnNpb24YAyABKAkSDAoEcGF0aBgEIAEoCRIPCgdwYWNrYWdlGAUgASgJIrwCCglBZ2VudEluZm8SDAoEbm9kZRgBIAEoCRILCgNwb2QYAiABKAkSJwoEbW9kZRgDIAEoDjIZLm5ldG1hdHJpeC52MS5OZXR3b3JrTW9kZRIRCglhZGRyZXNzZXMYBCADKAkSLgoKaW50ZXJmYWNlcxgFIAMoCzIaLm5ldG1hdHJpeC52MS5OZXRJbnRlcmZhY2USJQoFdG9vbHMYBiADKAsyFi5uZXRtYXRyaXgudjEuVG9vbEluZm8SDgoGa2VybmVsGAcgASgJEhEKCWNwdV9tb2RlbBgIIAEoCRIRCgljcHVfY291bnQYCSABKA0SEAoIaG9zdG5hbWUYCiABKAkSFQoNYWdlbnRfdmVyc2lvbhgLIAEoCRIQCghwb3J0X21pbhgMIAEoDRIQCghwb3J0X21heBgNIAEoDSK0AgoIVGVzdFNwZWMSIAoEdG9vbBgBIAEoDjISLm5ldG1hdHJpeC52MS5Ub29sEigKCHByb3RvY29sGAIgASgOMhYubmV0bWF0cml4LnYxLlByb3RvY29sEioKCWRpcmVjdGlvbhgDIAEoDjIXLm5ldG1hdHJpeC52MS5EaXJlY3Rpb24SEgoKZHVyYXRpb25fcxgEIAEoDRIQCghwYXJhbGxlbBgFIAEoDRITCgtiaXRyYXRlX2JwcxgGIAEoARIUCgxsZW5ndGhfYnl0ZXMYByABKA0SFAoMd2luZG93X2J5dGVzGAggASgNEgsKA21zcxgJIAEoDRIOCgZvbWl0X3MYCiABKA0SEgoKcGluZ19jb3VudBgLIAEoDRIYChBwaW5nX2ludGVydmFsX21zGAwgASgNIpACCgdMYXRlbmN5EgwKBGtpbmQYASABKAkSFAoHbWVhbl91cxgCIAEoAUgAiAEBEhMKBm1pbl91cxgDIAEoAUgBiAEBEhMKBm1heF91cxgEIAEoAUgCiAEBEhYKCXN0ZGRldl91cxgFIAEoAUgDiAEBEhMKBnA1MF91cxgGIAEoAUgEiAEBEhMKBnA5MF91cxgHIAEoAUgFiAEBEhMKBnA5OV91cxgIIAEoAUgGiAEBEg8KB3NhbXBsZXMYCSABKA1CCgoIX21lYW5fdXNCCQoHX21pbl91c0IJCgdfbWF4X3VzQgwKCl9zdGRkZXZfdXNCCQoHX3A1MF91c0IJCgdfcDkwX3VzQgkKB19wOTlfdXMikwEKDkludGVydmFsU2FtcGxlEg8KB3N0YXJ0X3MYASABKAESDQoFZW5kX3MYAiABKAESFwoPYml0c19wZXJfc2Vjb25kGAMgASgBEg0KBWJ5dGVzGAQgASgBEhgKC3JldHJhbnNtaXRzGAUgASgNSACIAQESDwoHcmV2ZXJzZRgGIAEoCEIOCgxfcmV0cmFuc21pdHMiqgIKDFN0cmVhbVRvdGFscxIKCgJpZBgBIAEoDRIXCgpzZW5kZXJfYnBzGAIgASgBSACIAQESGQoMcmVjZWl2ZXJfYnBzGAMgASgBSAGIAQESEgoFYnl0ZXMYBCABKAFIAogBARIYCgtyZXRyYW5zbWl0cxgFIAEoDUgDiAEBEhYKCWppdHRlcl9tcxgGIAEoAUgEiAEBEhkKDGxvc3RfcGFja2V0cxgHIAEoAUgFiAEBEhQKB3BhY2tldHMYCCABKAFIBogBAUINCgtfc2VuZGVyX2Jwc0IPCg1fcmVjZWl2ZXJfYnBzQggKBl9ieXRlc0IOCgxfcmV0cmFuc21pdHNCDAoKX2ppdHRlcl9tc0IPCg1fbG9zdF9wYWNrZXRzQgoKCF9wYWNrZXRzIsoHCgtNZWFzdXJlbWVudBIbCg50aHJvdWdocHV0X2JwcxgBIAEoAUgAiAEBEhcKCnNlbmRlcl9icHMYAiABKAFIAYgBARIZCgxyZWNlaXZlcl9icHMYAyABKAFIAogBARIfChJyZXZlcnNlX3NlbmRlcl9icHMYBCABKAFIA4gBARIhChRyZXZlcnNlX3JlY2VpdmVyX2JwcxgFIAEoAUgEiAEBEhcKCmJ5dGVzX3NlbnQYBiABKAFIBYgBARIbCg5ieXRlc19yZWNlaXZlZBgHIAEoAUgGiAEBEhgKC3JldHJhbnNtaXRzGAggASgNSAeIAQESFgoJaml0dGVyX21zGAkgASgBSAiIAQESGQoMbG9zdF9wYWNrZXRzGAogASgBSAmIAQESFAoHcGFja2V0cxgLIAEoAUgKiAEBEhkKDGxvc3NfcGVyY2VudBgMIAEoAUgLiAEBEiYKB2xhdGVuY3kYDSABKAsyFS5uZXRtYXRyaXgudjEuTGF0ZW5jeRIfChJtZXNzYWdlX3JhdGVfcGVyX3MYDiABKAFIDIgBARIeChFsb2NhbF9jcHVfcGVyY2VudBgPIAEoAUgNiAEBEh8KEnJlbW90ZV9jcHVfcGVyY2VudBgQIAEoAUgOiAEBEhIKCmR1cmF0aW9uX3MYESABKAESLwoJaW50ZXJ2YWxzGBIgAygLMhwubmV0bWF0cml4LnYxLkludGVydmFsU2FtcGxlEisKB3N0cmVhbXMYEyADKAsyGi5uZXRtYXRyaXgudjEuU3RyZWFtVG90YWxzEjMKBWV4dHJhGBQgAygLMiQubmV0bWF0cml4LnYxLk1lYXN1cmVtZW50LkV4dHJhRW50cnkaLAoKRXh0cmFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBQhEKD190aHJvdWdocHV0X2Jwc0INCgtfc2VuZGVyX2Jwc0IPCg1fcmVjZWl2ZXJfYnBzQhUKE19yZXZlcnNlX3NlbmRlcl9icHNCFwoVX3JldmVyc2VfcmVjZWl2ZXJfYnBzQg0KC19ieXRlc19zZW50QhEKD19ieXRlc19yZWNlaXZlZEIOCgxfcmV0cmFuc21pdHNCDAoKX2ppdHRlcl9tc0IPCg1fbG9zdF9wYWNrZXRzQgoKCF9wYWNrZXRzQg8KDV9sb3NzX3BlcmNlbnRCFQoTX21lc3NhZ2VfcmF0ZV9wZXJfc0IUChJfbG9jYWxfY3B1X3BlcmNlbnRCFQoTX3JlbW90ZV9jcHVfcGVyY2VudCKUAgoHVG9vbFJ1bhIwCgttZWFzdXJlbWVudBgBIAEoCzIZLm5ldG1hdHJpeC52MS5NZWFzdXJlbWVudEgAEigKB2ZhaWx1cmUYAiABKAsyFS5uZXRtYXRyaXgudjEuRmFpbHVyZUgAEiAKBHRvb2wYAyABKA4yEi5uZXRtYXRyaXgudjEuVG9vbBIUCgx0b29sX3ZlcnNpb24YBCABKAkSDAoEYXJndhgFIAMoCRIRCglleGl0X2NvZGUYBiABKBESDgoGc3Rkb3V0GAcgASgJEg4KBnN0ZGVychgIIAEoCRIYChBvdXRwdXRfdHJ1bmNhdGVkGAkgASgIEg8KB3dhbGxfbXMYCiABKAFCCQoHb3V0Y29tZSpzCgtOZXR3b3JrTW9kZRIcChhORVRXT1JLX01PREVfVU5TUEVDSUZJRUQQABIVChFORVRXT1JLX01PREVfSE9TVBABEhQKEE5FVFdPUktfTU9ERV9QT0QQAhIZChVORVRXT1JLX01PREVfRVhURVJOQUwQAypdCgRUb29sEhQKEFRPT0xfVU5TUEVDSUZJRUQQABIPCgtUT09MX0lQRVJGMxABEg8KC1RPT0xfSVBFUkYyEAISDgoKVE9PTF9RUEVSRhADEg0KCVRPT0xfUElORxAEKkgKCFByb3RvY29sEhgKFFBST1RPQ09MX1VOU1BFQ0lGSUVEEAASEAoMUFJPVE9DT0xfVENQEAESEAoMUFJPVE9DT0xfVURQEAIqaQoJRGlyZWN0aW9uEhkKFURJUkVDVElPTl9VTlNQRUNJRklFRBAAEhUKEURJUkVDVElPTl9GT1JXQVJEEAESFQoRRElSRUNUSU9OX1JFVkVSU0UQAhITCg9ESVJFQ1RJT05fQklESVIQAyrOAgoLRmFpbHVyZUNvZGUSHAoYRkFJTFVSRV9DT0RFX1VOU1BFQ0lGSUVEEAASHQoZRkFJTFVSRV9DT0RFX1RPT0xfTUlTU0lORxABEhwKGEZBSUxVUkVfQ09ERV9TRVJWRVJfQlVTWRACEhwKGEZBSUxVUkVfQ09ERV9VTlJFQUNIQUJMRRADEhgKFEZBSUxVUkVfQ09ERV9USU1FT1VUEAQSGwoXRkFJTFVSRV9DT0RFX0FHRU5UX0dPTkUQBRIcChhGQUlMVVJFX0NPREVfUEFSU0VfRVJST1IQBhIbChdGQUlMVVJFX0NPREVfVE9PTF9FUlJPUhAHEh0KGUZBSUxVUkVfQ09ERV9JTlZBTElEX1NQRUMQCBIaChZGQUlMVVJFX0NPREVfQ0FOQ0VMTEVEEAkSGQoVRkFJTFVSRV9DT0RFX0lOVEVSTkFMEApiBnByb3RvMw");
+  fileDesc("ChhuZXRtYXRyaXgvdjEvdHlwZXMucHJvdG8SDG5ldG1hdHJpeC52MSJQCgdGYWlsdXJlEicKBGNvZGUYASABKA4yGS5uZXRtYXRyaXgudjEuRmFpbHVyZUNvZGUSDgoGcmVhc29uGAIgASgJEgwKBGhpbnQYAyABKAkiXQoMTmV0SW50ZXJmYWNlEgwKBG5hbWUYASABKAkSCwoDbXR1GAIgASgNEhIKCnNwZWVkX21icHMYAyABKA0SEQoJYWRkcmVzc2VzGAQgAygJEgsKA21hYxgFIAEoCSJvCghUb29sSW5mbxIgCgR0b29sGAEgASgOMhIubmV0bWF0cml4LnYxLlRvb2wSEQoJYXZhaWxhYmxlGAIgASgIEg8KB3ZlcnNpb24YAyABKAkSDAoEcGF0aBgEIAEoCRIPCgdwYWNrYWdlGAUgASgJIrwCCglBZ2VudEluZm8SDAoEbm9kZRgBIAEoCRILCgNwb2QYAiABKAkSJwoEbW9kZRgDIAEoDjIZLm5ldG1hdHJpeC52MS5OZXR3b3JrTW9kZRIRCglhZGRyZXNzZXMYBCADKAkSLgoKaW50ZXJmYWNlcxgFIAMoCzIaLm5ldG1hdHJpeC52MS5OZXRJbnRlcmZhY2USJQoFdG9vbHMYBiADKAsyFi5uZXRtYXRyaXgudjEuVG9vbEluZm8SDgoGa2VybmVsGAcgASgJEhEKCWNwdV9tb2RlbBgIIAEoCRIRCgljcHVfY291bnQYCSABKA0SEAoIaG9zdG5hbWUYCiABKAkSFQoNYWdlbnRfdmVyc2lvbhgLIAEoCRIQCghwb3J0X21pbhgMIAEoDRIQCghwb3J0X21heBgNIAEoDSK0AgoIVGVzdFNwZWMSIAoEdG9vbBgBIAEoDjISLm5ldG1hdHJpeC52MS5Ub29sEigKCHByb3RvY29sGAIgASgOMhYubmV0bWF0cml4LnYxLlByb3RvY29sEioKCWRpcmVjdGlvbhgDIAEoDjIXLm5ldG1hdHJpeC52MS5EaXJlY3Rpb24SEgoKZHVyYXRpb25fcxgEIAEoDRIQCghwYXJhbGxlbBgFIAEoDRITCgtiaXRyYXRlX2JwcxgGIAEoARIUCgxsZW5ndGhfYnl0ZXMYByABKA0SFAoMd2luZG93X2J5dGVzGAggASgNEgsKA21zcxgJIAEoDRIOCgZvbWl0X3MYCiABKA0SEgoKcGluZ19jb3VudBgLIAEoDRIYChBwaW5nX2ludGVydmFsX21zGAwgASgNIpACCgdMYXRlbmN5EgwKBGtpbmQYASABKAkSFAoHbWVhbl91cxgCIAEoAUgAiAEBEhMKBm1pbl91cxgDIAEoAUgBiAEBEhMKBm1heF91cxgEIAEoAUgCiAEBEhYKCXN0ZGRldl91cxgFIAEoAUgDiAEBEhMKBnA1MF91cxgGIAEoAUgEiAEBEhMKBnA5MF91cxgHIAEoAUgFiAEBEhMKBnA5OV91cxgIIAEoAUgGiAEBEg8KB3NhbXBsZXMYCSABKA1CCgoIX21lYW5fdXNCCQoHX21pbl91c0IJCgdfbWF4X3VzQgwKCl9zdGRkZXZfdXNCCQoHX3A1MF91c0IJCgdfcDkwX3VzQgkKB19wOTlfdXMikwEKDkludGVydmFsU2FtcGxlEg8KB3N0YXJ0X3MYASABKAESDQoFZW5kX3MYAiABKAESFwoPYml0c19wZXJfc2Vjb25kGAMgASgBEg0KBWJ5dGVzGAQgASgBEhgKC3JldHJhbnNtaXRzGAUgASgNSACIAQESDwoHcmV2ZXJzZRgGIAEoCEIOCgxfcmV0cmFuc21pdHMiqgIKDFN0cmVhbVRvdGFscxIKCgJpZBgBIAEoDRIXCgpzZW5kZXJfYnBzGAIgASgBSACIAQESGQoMcmVjZWl2ZXJfYnBzGAMgASgBSAGIAQESEgoFYnl0ZXMYBCABKAFIAogBARIYCgtyZXRyYW5zbWl0cxgFIAEoDUgDiAEBEhYKCWppdHRlcl9tcxgGIAEoAUgEiAEBEhkKDGxvc3RfcGFja2V0cxgHIAEoAUgFiAEBEhQKB3BhY2tldHMYCCABKAFIBogBAUINCgtfc2VuZGVyX2Jwc0IPCg1fcmVjZWl2ZXJfYnBzQggKBl9ieXRlc0IOCgxfcmV0cmFuc21pdHNCDAoKX2ppdHRlcl9tc0IPCg1fbG9zdF9wYWNrZXRzQgoKCF9wYWNrZXRzIsoHCgtNZWFzdXJlbWVudBIbCg50aHJvdWdocHV0X2JwcxgBIAEoAUgAiAEBEhcKCnNlbmRlcl9icHMYAiABKAFIAYgBARIZCgxyZWNlaXZlcl9icHMYAyABKAFIAogBARIfChJyZXZlcnNlX3NlbmRlcl9icHMYBCABKAFIA4gBARIhChRyZXZlcnNlX3JlY2VpdmVyX2JwcxgFIAEoAUgEiAEBEhcKCmJ5dGVzX3NlbnQYBiABKAFIBYgBARIbCg5ieXRlc19yZWNlaXZlZBgHIAEoAUgGiAEBEhgKC3JldHJhbnNtaXRzGAggASgNSAeIAQESFgoJaml0dGVyX21zGAkgASgBSAiIAQESGQoMbG9zdF9wYWNrZXRzGAogASgBSAmIAQESFAoHcGFja2V0cxgLIAEoAUgKiAEBEhkKDGxvc3NfcGVyY2VudBgMIAEoAUgLiAEBEiYKB2xhdGVuY3kYDSABKAsyFS5uZXRtYXRyaXgudjEuTGF0ZW5jeRIfChJtZXNzYWdlX3JhdGVfcGVyX3MYDiABKAFIDIgBARIeChFsb2NhbF9jcHVfcGVyY2VudBgPIAEoAUgNiAEBEh8KEnJlbW90ZV9jcHVfcGVyY2VudBgQIAEoAUgOiAEBEhIKCmR1cmF0aW9uX3MYESABKAESLwoJaW50ZXJ2YWxzGBIgAygLMhwubmV0bWF0cml4LnYxLkludGVydmFsU2FtcGxlEisKB3N0cmVhbXMYEyADKAsyGi5uZXRtYXRyaXgudjEuU3RyZWFtVG90YWxzEjMKBWV4dHJhGBQgAygLMiQubmV0bWF0cml4LnYxLk1lYXN1cmVtZW50LkV4dHJhRW50cnkaLAoKRXh0cmFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBQhEKD190aHJvdWdocHV0X2Jwc0INCgtfc2VuZGVyX2Jwc0IPCg1fcmVjZWl2ZXJfYnBzQhUKE19yZXZlcnNlX3NlbmRlcl9icHNCFwoVX3JldmVyc2VfcmVjZWl2ZXJfYnBzQg0KC19ieXRlc19zZW50QhEKD19ieXRlc19yZWNlaXZlZEIOCgxfcmV0cmFuc21pdHNCDAoKX2ppdHRlcl9tc0IPCg1fbG9zdF9wYWNrZXRzQgoKCF9wYWNrZXRzQg8KDV9sb3NzX3BlcmNlbnRCFQoTX21lc3NhZ2VfcmF0ZV9wZXJfc0IUChJfbG9jYWxfY3B1X3BlcmNlbnRCFQoTX3JlbW90ZV9jcHVfcGVyY2VudCKUAgoHVG9vbFJ1bhIwCgttZWFzdXJlbWVudBgBIAEoCzIZLm5ldG1hdHJpeC52MS5NZWFzdXJlbWVudEgAEigKB2ZhaWx1cmUYAiABKAsyFS5uZXRtYXRyaXgudjEuRmFpbHVyZUgAEiAKBHRvb2wYAyABKA4yEi5uZXRtYXRyaXgudjEuVG9vbBIUCgx0b29sX3ZlcnNpb24YBCABKAkSDAoEYXJndhgFIAMoCRIRCglleGl0X2NvZGUYBiABKBESDgoGc3Rkb3V0GAcgASgJEg4KBnN0ZGVychgIIAEoCRIYChBvdXRwdXRfdHJ1bmNhdGVkGAkgASgIEg8KB3dhbGxfbXMYCiABKAFCCQoHb3V0Y29tZSLvAQoNSW50ZXJmYWNlUmF0ZRIMCgRuYW1lGAEgASgJEg4KBnJ4X2JwcxgCIAEoARIOCgZ0eF9icHMYAyABKAESDgoGcnhfcHBzGAQgASgBEg4KBnR4X3BwcxgFIAEoARIWCg5yeF9kcm9wc19wZXJfcxgGIAEoARIWCg50eF9kcm9wc19wZXJfcxgHIAEoARIXCg9yeF9lcnJvcnNfcGVyX3MYCCABKAESFwoPdHhfZXJyb3JzX3Blcl9zGAkgASgBEhYKDnJ4X2J5dGVzX3RvdGFsGAogASgBEhYKDnR4X2J5dGVzX3RvdGFsGAsgASgBIsYBCghDcHVVc2FnZRIVCg10b3RhbF9wZXJjZW50GAEgASgBEhQKDHVzZXJfcGVyY2VudBgCIAEoARIWCg5zeXN0ZW1fcGVyY2VudBgDIAEoARIXCg9zb2Z0aXJxX3BlcmNlbnQYBCABKAESEwoLaXJxX3BlcmNlbnQYBSABKAESFgoOaW93YWl0X3BlcmNlbnQYBiABKAESFQoNc3RlYWxfcGVyY2VudBgHIAEoARIYChBwZXJfY29yZV9wZXJjZW50GAggAygBIk4KCk1lbW9yeUluZm8SEwoLdG90YWxfYnl0ZXMYASABKAESFwoPYXZhaWxhYmxlX2J5dGVzGAIgASgBEhIKCnVzZWRfYnl0ZXMYAyABKAEiXwoMUHJvY2Vzc1VzYWdlEgsKA3BpZBgBIAEoDRIMCgRuYW1lGAIgASgJEhMKC2NwdV9wZXJjZW50GAMgASgBEhEKCXJzc19ieXRlcxgEIAEoARIMCgRyb2xlGAUgASgJIuEBCgpOb2RlU2FtcGxlEg8KB3dhbGxfbXMYASABKAESEwoLaW50ZXJ2YWxfbXMYAiABKAESLwoKaW50ZXJmYWNlcxgDIAMoCzIbLm5ldG1hdHJpeC52MS5JbnRlcmZhY2VSYXRlEiMKA2NwdRgEIAEoCzIWLm5ldG1hdHJpeC52MS5DcHVVc2FnZRIoCgZtZW1vcnkYBSABKAsyGC5uZXRtYXRyaXgudjEuTWVtb3J5SW5mbxItCglwcm9jZXNzZXMYBiADKAsyGi5uZXRtYXRyaXgudjEuUHJvY2Vzc1VzYWdlIiIKBFN0YXQSDAoEbWVhbhgBIAEoARIMCgRwZWFrGAIgASgBIp4CChBJbnRlcmZhY2VTdW1tYXJ5EgwKBG5hbWUYASABKAkSIgoGcnhfYnBzGAIgASgLMhIubmV0bWF0cml4LnYxLlN0YXQSIgoGdHhfYnBzGAMgASgLMhIubmV0bWF0cml4LnYxLlN0YXQSIgoGcnhfcHBzGAQgASgLMhIubmV0bWF0cml4LnYxLlN0YXQSIgoGdHhfcHBzGAUgASgLMhIubmV0bWF0cml4LnYxLlN0YXQSEAoIcnhfYnl0ZXMYBiABKAESEAoIdHhfYnl0ZXMYByABKAESEAoIcnhfZHJvcHMYCCABKAESEAoIdHhfZHJvcHMYCSABKAESEQoJcnhfZXJyb3JzGAogASgBEhEKCXR4X2Vycm9ycxgLIAEoASLyAwoMVXNhZ2VTdW1tYXJ5EhAKCGFnZW50X2lkGAEgASgJEgwKBG5vZGUYAiABKAkSDwoHc2FtcGxlcxgDIAEoDRIRCgl3aW5kb3dfbXMYBCABKAESLQoRY3B1X3RvdGFsX3BlcmNlbnQYBSABKAsyEi5uZXRtYXRyaXgudjEuU3RhdBJIChBjcHVfbW9kZV9wZXJjZW50GAYgAygLMi4ubmV0bWF0cml4LnYxLlVzYWdlU3VtbWFyeS5DcHVNb2RlUGVyY2VudEVudHJ5Ei0KEW1lbW9yeV91c2VkX2J5dGVzGAcgASgLMhIubmV0bWF0cml4LnYxLlN0YXQSMgoKaW50ZXJmYWNlcxgIIAMoCzIeLm5ldG1hdHJpeC52MS5JbnRlcmZhY2VTdW1tYXJ5EiwKEHRvb2xfY3B1X3BlcmNlbnQYCSABKAsyEi5uZXRtYXRyaXgudjEuU3RhdBItChFhZ2VudF9jcHVfcGVyY2VudBgKIAEoCzISLm5ldG1hdHJpeC52MS5TdGF0EhoKEmNhcnJ5aW5nX2ludGVyZmFjZRgLIAEoCRpJChNDcHVNb2RlUGVyY2VudEVudHJ5EgsKA2tleRgBIAEoCRIhCgV2YWx1ZRgCIAEoCzISLm5ldG1hdHJpeC52MS5TdGF0OgI4ASIzCg9JbnRlcmZhY2VGaWx0ZXISDwoHaW5jbHVkZRgBIAMoCRIPCgdleGNsdWRlGAIgAygJKnMKC05ldHdvcmtNb2RlEhwKGE5FVFdPUktfTU9ERV9VTlNQRUNJRklFRBAAEhUKEU5FVFdPUktfTU9ERV9IT1NUEAESFAoQTkVUV09SS19NT0RFX1BPRBACEhkKFU5FVFdPUktfTU9ERV9FWFRFUk5BTBADKl0KBFRvb2wSFAoQVE9PTF9VTlNQRUNJRklFRBAAEg8KC1RPT0xfSVBFUkYzEAESDwoLVE9PTF9JUEVSRjIQAhIOCgpUT09MX1FQRVJGEAMSDQoJVE9PTF9QSU5HEAQqSAoIUHJvdG9jb2wSGAoUUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIQCgxQUk9UT0NPTF9UQ1AQARIQCgxQUk9UT0NPTF9VRFAQAippCglEaXJlY3Rpb24SGQoVRElSRUNUSU9OX1VOU1BFQ0lGSUVEEAASFQoRRElSRUNUSU9OX0ZPUldBUkQQARIVChFESVJFQ1RJT05fUkVWRVJTRRACEhMKD0RJUkVDVElPTl9CSURJUhADKs4CCgtGYWlsdXJlQ29kZRIcChhGQUlMVVJFX0NPREVfVU5TUEVDSUZJRUQQABIdChlGQUlMVVJFX0NPREVfVE9PTF9NSVNTSU5HEAESHAoYRkFJTFVSRV9DT0RFX1NFUlZFUl9CVVNZEAISHAoYRkFJTFVSRV9DT0RFX1VOUkVBQ0hBQkxFEAMSGAoURkFJTFVSRV9DT0RFX1RJTUVPVVQQBBIbChdGQUlMVVJFX0NPREVfQUdFTlRfR09ORRAFEhwKGEZBSUxVUkVfQ09ERV9QQVJTRV9FUlJPUhAGEhsKF0ZBSUxVUkVfQ09ERV9UT09MX0VSUk9SEAcSHQoZRkFJTFVSRV9DT0RFX0lOVkFMSURfU1BFQxAIEhoKFkZBSUxVUkVfQ09ERV9DQU5DRUxMRUQQCRIZChVGQUlMVVJFX0NPREVfSU5URVJOQUwQCmIGcHJvdG8z");
 
 /**
  * @generated from message netmatrix.v1.Failure
@@ -647,6 +647,448 @@ export type ToolRun = Message<"netmatrix.v1.ToolRun"> & {
  */
 export const ToolRunSchema: GenMessage<ToolRun> = /*@__PURE__*/
   messageDesc(file_netmatrix_v1_types, 9);
+
+/**
+ * One interface's rates over one sampling interval. Rates per second; the
+ * totals are the interface's cumulative counters since boot.
+ *
+ * @generated from message netmatrix.v1.InterfaceRate
+ */
+export type InterfaceRate = Message<"netmatrix.v1.InterfaceRate"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: double rx_bps = 2;
+   */
+  rxBps: number;
+
+  /**
+   * @generated from field: double tx_bps = 3;
+   */
+  txBps: number;
+
+  /**
+   * @generated from field: double rx_pps = 4;
+   */
+  rxPps: number;
+
+  /**
+   * @generated from field: double tx_pps = 5;
+   */
+  txPps: number;
+
+  /**
+   * @generated from field: double rx_drops_per_s = 6;
+   */
+  rxDropsPerS: number;
+
+  /**
+   * @generated from field: double tx_drops_per_s = 7;
+   */
+  txDropsPerS: number;
+
+  /**
+   * @generated from field: double rx_errors_per_s = 8;
+   */
+  rxErrorsPerS: number;
+
+  /**
+   * @generated from field: double tx_errors_per_s = 9;
+   */
+  txErrorsPerS: number;
+
+  /**
+   * @generated from field: double rx_bytes_total = 10;
+   */
+  rxBytesTotal: number;
+
+  /**
+   * @generated from field: double tx_bytes_total = 11;
+   */
+  txBytesTotal: number;
+};
+
+/**
+ * Describes the message netmatrix.v1.InterfaceRate.
+ * Use `create(InterfaceRateSchema)` to create a new message.
+ */
+export const InterfaceRateSchema: GenMessage<InterfaceRate> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_types, 10);
+
+/**
+ * CPU use over one interval, in % of the whole node (all cores = 100).
+ *
+ * @generated from message netmatrix.v1.CpuUsage
+ */
+export type CpuUsage = Message<"netmatrix.v1.CpuUsage"> & {
+  /**
+   * @generated from field: double total_percent = 1;
+   */
+  totalPercent: number;
+
+  /**
+   * @generated from field: double user_percent = 2;
+   */
+  userPercent: number;
+
+  /**
+   * @generated from field: double system_percent = 3;
+   */
+  systemPercent: number;
+
+  /**
+   * @generated from field: double softirq_percent = 4;
+   */
+  softirqPercent: number;
+
+  /**
+   * @generated from field: double irq_percent = 5;
+   */
+  irqPercent: number;
+
+  /**
+   * @generated from field: double iowait_percent = 6;
+   */
+  iowaitPercent: number;
+
+  /**
+   * @generated from field: double steal_percent = 7;
+   */
+  stealPercent: number;
+
+  /**
+   * Busy % of each core (each core = 100).
+   *
+   * @generated from field: repeated double per_core_percent = 8;
+   */
+  perCorePercent: number[];
+};
+
+/**
+ * Describes the message netmatrix.v1.CpuUsage.
+ * Use `create(CpuUsageSchema)` to create a new message.
+ */
+export const CpuUsageSchema: GenMessage<CpuUsage> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_types, 11);
+
+/**
+ * @generated from message netmatrix.v1.MemoryInfo
+ */
+export type MemoryInfo = Message<"netmatrix.v1.MemoryInfo"> & {
+  /**
+   * @generated from field: double total_bytes = 1;
+   */
+  totalBytes: number;
+
+  /**
+   * @generated from field: double available_bytes = 2;
+   */
+  availableBytes: number;
+
+  /**
+   * @generated from field: double used_bytes = 3;
+   */
+  usedBytes: number;
+};
+
+/**
+ * Describes the message netmatrix.v1.MemoryInfo.
+ * Use `create(MemoryInfoSchema)` to create a new message.
+ */
+export const MemoryInfoSchema: GenMessage<MemoryInfo> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_types, 12);
+
+/**
+ * A process's CPU (% of one CPU) and resident memory over one interval.
+ *
+ * @generated from message netmatrix.v1.ProcessUsage
+ */
+export type ProcessUsage = Message<"netmatrix.v1.ProcessUsage"> & {
+  /**
+   * @generated from field: uint32 pid = 1;
+   */
+  pid: number;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: double cpu_percent = 3;
+   */
+  cpuPercent: number;
+
+  /**
+   * @generated from field: double rss_bytes = 4;
+   */
+  rssBytes: number;
+
+  /**
+   * "agent" or "tool".
+   *
+   * @generated from field: string role = 5;
+   */
+  role: string;
+};
+
+/**
+ * Describes the message netmatrix.v1.ProcessUsage.
+ * Use `create(ProcessUsageSchema)` to create a new message.
+ */
+export const ProcessUsageSchema: GenMessage<ProcessUsage> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_types, 13);
+
+/**
+ * Everything an agent sampled over one interval.
+ *
+ * @generated from message netmatrix.v1.NodeSample
+ */
+export type NodeSample = Message<"netmatrix.v1.NodeSample"> & {
+  /**
+   * Wall clock at the end of the interval, ms since the epoch (for display).
+   *
+   * @generated from field: double wall_ms = 1;
+   */
+  wallMs: number;
+
+  /**
+   * Length of the interval on the monotonic clock, ms.
+   *
+   * @generated from field: double interval_ms = 2;
+   */
+  intervalMs: number;
+
+  /**
+   * @generated from field: repeated netmatrix.v1.InterfaceRate interfaces = 3;
+   */
+  interfaces: InterfaceRate[];
+
+  /**
+   * @generated from field: netmatrix.v1.CpuUsage cpu = 4;
+   */
+  cpu?: CpuUsage | undefined;
+
+  /**
+   * @generated from field: netmatrix.v1.MemoryInfo memory = 5;
+   */
+  memory?: MemoryInfo | undefined;
+
+  /**
+   * @generated from field: repeated netmatrix.v1.ProcessUsage processes = 6;
+   */
+  processes: ProcessUsage[];
+};
+
+/**
+ * Describes the message netmatrix.v1.NodeSample.
+ * Use `create(NodeSampleSchema)` to create a new message.
+ */
+export const NodeSampleSchema: GenMessage<NodeSample> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_types, 14);
+
+/**
+ * Mean and peak of a figure over a window.
+ *
+ * @generated from message netmatrix.v1.Stat
+ */
+export type Stat = Message<"netmatrix.v1.Stat"> & {
+  /**
+   * @generated from field: double mean = 1;
+   */
+  mean: number;
+
+  /**
+   * @generated from field: double peak = 2;
+   */
+  peak: number;
+};
+
+/**
+ * Describes the message netmatrix.v1.Stat.
+ * Use `create(StatSchema)` to create a new message.
+ */
+export const StatSchema: GenMessage<Stat> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_types, 15);
+
+/**
+ * One interface over a case's window: rates (mean, peak) and counts.
+ *
+ * @generated from message netmatrix.v1.InterfaceSummary
+ */
+export type InterfaceSummary = Message<"netmatrix.v1.InterfaceSummary"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: netmatrix.v1.Stat rx_bps = 2;
+   */
+  rxBps?: Stat | undefined;
+
+  /**
+   * @generated from field: netmatrix.v1.Stat tx_bps = 3;
+   */
+  txBps?: Stat | undefined;
+
+  /**
+   * @generated from field: netmatrix.v1.Stat rx_pps = 4;
+   */
+  rxPps?: Stat | undefined;
+
+  /**
+   * @generated from field: netmatrix.v1.Stat tx_pps = 5;
+   */
+  txPps?: Stat | undefined;
+
+  /**
+   * Bytes, drops and errors over the window.
+   *
+   * @generated from field: double rx_bytes = 6;
+   */
+  rxBytes: number;
+
+  /**
+   * @generated from field: double tx_bytes = 7;
+   */
+  txBytes: number;
+
+  /**
+   * @generated from field: double rx_drops = 8;
+   */
+  rxDrops: number;
+
+  /**
+   * @generated from field: double tx_drops = 9;
+   */
+  txDrops: number;
+
+  /**
+   * @generated from field: double rx_errors = 10;
+   */
+  rxErrors: number;
+
+  /**
+   * @generated from field: double tx_errors = 11;
+   */
+  txErrors: number;
+};
+
+/**
+ * Describes the message netmatrix.v1.InterfaceSummary.
+ * Use `create(InterfaceSummarySchema)` to create a new message.
+ */
+export const InterfaceSummarySchema: GenMessage<InterfaceSummary> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_types, 16);
+
+/**
+ * What one end of a case used while it ran.
+ *
+ * @generated from message netmatrix.v1.UsageSummary
+ */
+export type UsageSummary = Message<"netmatrix.v1.UsageSummary"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: string node = 2;
+   */
+  node: string;
+
+  /**
+   * @generated from field: uint32 samples = 3;
+   */
+  samples: number;
+
+  /**
+   * Sampled window, ms.
+   *
+   * @generated from field: double window_ms = 4;
+   */
+  windowMs: number;
+
+  /**
+   * % of the node.
+   *
+   * @generated from field: netmatrix.v1.Stat cpu_total_percent = 5;
+   */
+  cpuTotalPercent?: Stat | undefined;
+
+  /**
+   * user, system, softirq, irq, iowait, steal: % of the node.
+   *
+   * @generated from field: map<string, netmatrix.v1.Stat> cpu_mode_percent = 6;
+   */
+  cpuModePercent: { [key: string]: Stat };
+
+  /**
+   * @generated from field: netmatrix.v1.Stat memory_used_bytes = 7;
+   */
+  memoryUsedBytes?: Stat | undefined;
+
+  /**
+   * @generated from field: repeated netmatrix.v1.InterfaceSummary interfaces = 8;
+   */
+  interfaces: InterfaceSummary[];
+
+  /**
+   * The measurement tool's processes, % of one CPU.
+   *
+   * @generated from field: netmatrix.v1.Stat tool_cpu_percent = 9;
+   */
+  toolCpuPercent?: Stat | undefined;
+
+  /**
+   * @generated from field: netmatrix.v1.Stat agent_cpu_percent = 10;
+   */
+  agentCpuPercent?: Stat | undefined;
+
+  /**
+   * The interface that carried the most bytes (rx + tx) in the window.
+   *
+   * @generated from field: string carrying_interface = 11;
+   */
+  carryingInterface: string;
+};
+
+/**
+ * Describes the message netmatrix.v1.UsageSummary.
+ * Use `create(UsageSummarySchema)` to create a new message.
+ */
+export const UsageSummarySchema: GenMessage<UsageSummary> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_types, 17);
+
+/**
+ * Which interfaces a sampler reports: glob patterns ("eth*"); empty include = all.
+ *
+ * @generated from message netmatrix.v1.InterfaceFilter
+ */
+export type InterfaceFilter = Message<"netmatrix.v1.InterfaceFilter"> & {
+  /**
+   * @generated from field: repeated string include = 1;
+   */
+  include: string[];
+
+  /**
+   * Default when empty: "lo".
+   *
+   * @generated from field: repeated string exclude = 2;
+   */
+  exclude: string[];
+};
+
+/**
+ * Describes the message netmatrix.v1.InterfaceFilter.
+ * Use `create(InterfaceFilterSchema)` to create a new message.
+ */
+export const InterfaceFilterSchema: GenMessage<InterfaceFilter> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_types, 18);
 
 /**
  * Network mode an agent runs in.

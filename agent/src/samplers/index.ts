@@ -1,0 +1,145 @@
+/**
+ * The node sampler: owns the previous reads of /proc/net/dev, /proc/stat and
+ * the watched processes' /proc/<pid>/stat, and turns each new read into
+ * rates. One synchronous read of each file per tick (on procfs far cheaper
+ * than async reads), patterns compiled once, no process spawned per tick.
+ *
+ *   const s = await createSamplerSet({ pids: () => [process.pid] });
+ *   s.sample(process.hrtime.bigint());            // primes → undefined
+ *   const x = s.sample(process.hrtime.bigint());  // NodeSample
+ */
+import { cpuUsage, readProcStat, type CpuUsage, type ProcStat } from "./cpu.js";
+import { readMeminfo, type MemoryInfo } from "./memory.js";
+import { compileNameFilter, netDevPathFor, netDevRates, readNetDev, type InterfaceRate, type NameFilter, type NetDevCounters } from "./netdev.js";
+import {
+  DEFAULT_PAGE_SIZE,
+  DEFAULT_TICKS_PER_SECOND,
+  processUsage,
+  readProcConstants,
+  readProcessStat,
+  type ProcConstants,
+  type ProcessStat,
+  type ProcessUsage,
+} from "./process.js";
+
+/** Options of a {@link SamplerSet}. */
+export interface SamplerOptions {
+  /** Where procfs is mounted (default "/proc"; e.g. "/host/proc" in a pod). */
+  procRoot?: string;
+  /**
+   * The net/dev file to read (default `${procRoot}/net/dev`, this process's
+   * namespace). `/proc/1/net/dev` of a host-mounted proc gives the node's NICs;
+   * `/proc/<pid>/net/dev` gives the namespace of that pid.
+   */
+  netDevPath?: string;
+  /** Interface name patterns to sample (`*` wildcard, comma-separated lists ok); default all. */
+  include?: string[];
+  /** Interface name patterns to skip; default ["lo"]. */
+  exclude?: string[];
+  /** The pids to report each tick (the agent's own, the running tool's); default none. */
+  pids?: () => readonly number[];
+  /** Clock ticks per second and page size; default 100 and 4096 ({@link createSamplerSet} asks getconf). */
+  constants?: ProcConstants;
+}
+
+/** Everything sampled over one interval. */
+export interface NodeSample {
+  /** The monotonic time of this sample, ns (`process.hrtime.bigint()` as the caller passed it). */
+  monoNs: bigint;
+  /** Wall-clock time of this sample, ms since the epoch (for labels only; never used in rates). */
+  wallMs: number;
+  /** Length of the interval the rates cover, ms (monotonic). */
+  intervalMs: number;
+  /** Rates of the sampled interfaces; interfaces new, reset or re-created in this interval are left out. */
+  interfaces: InterfaceRate[];
+  /** Node CPU; undefined when /proc/stat was unreadable or a counter went backwards. */
+  cpu?: CpuUsage;
+  /** Node memory at the end of the interval; undefined when /proc/meminfo was unreadable. */
+  memory?: MemoryInfo;
+  /** The watched processes alive at both ends of the interval. */
+  processes: ProcessUsage[];
+}
+
+interface Reads {
+  monoNs: bigint;
+  net: NetDevCounters[] | undefined;
+  stat: ProcStat | undefined;
+  procs: Map<number, ProcessStat>;
+}
+
+/** Turns successive reads of procfs into {@link NodeSample}s; see the module comment. */
+export class SamplerSet {
+  readonly procRoot: string;
+  readonly netDevPath: string;
+  private readonly accept: NameFilter;
+  private readonly pids: () => readonly number[];
+  private readonly constants: ProcConstants;
+  private prev: Reads | undefined;
+
+  constructor(opts: SamplerOptions = {}) {
+    this.procRoot = opts.procRoot ?? "/proc";
+    this.netDevPath = opts.netDevPath ?? netDevPathFor(this.procRoot);
+    this.accept = compileNameFilter(opts.include, opts.exclude);
+    this.pids = opts.pids ?? (() => []);
+    this.constants = opts.constants ?? { ticksPerSecond: DEFAULT_TICKS_PER_SECOND, pageSize: DEFAULT_PAGE_SIZE };
+  }
+
+  /**
+   * Read everything once at monotonic time `nowNs` (ns, from
+   * `process.hrtime.bigint()`). The first call only primes and returns
+   * undefined, as does a call whose time is not after the previous one
+   * (it primes afresh).
+   */
+  sample(nowNs: bigint): NodeSample | undefined {
+    const net = readNetDev(this.netDevPath, this.accept);
+    const stat = readProcStat(this.procRoot);
+    const memory = readMeminfo(this.procRoot);
+    const procs = new Map<number, ProcessStat>();
+    for (const pid of this.pids()) {
+      if (procs.has(pid)) continue;
+      const ps = readProcessStat(this.procRoot, pid);
+      if (ps !== undefined) procs.set(pid, ps);
+    }
+    const prev = this.prev;
+    this.prev = { monoNs: nowNs, net, stat, procs };
+    if (prev === undefined || nowNs <= prev.monoNs) return undefined;
+
+    const dtNs = nowNs - prev.monoNs;
+    const processes: ProcessUsage[] = [];
+    for (const cur of procs.values()) {
+      const p = prev.procs.get(cur.pid);
+      const u = p === undefined ? undefined : processUsage(p, cur, dtNs, this.constants);
+      if (u !== undefined) processes.push(u);
+    }
+    const out: NodeSample = {
+      monoNs: nowNs,
+      wallMs: Date.now(),
+      intervalMs: Number(dtNs) / 1e6,
+      interfaces: net !== undefined && prev.net !== undefined ? netDevRates(prev.net, net, dtNs) : [],
+      processes,
+    };
+    const cpu = stat !== undefined && prev.stat !== undefined ? cpuUsage(prev.stat, stat) : undefined;
+    if (cpu !== undefined) out.cpu = cpu;
+    if (memory !== undefined) out.memory = memory;
+    return out;
+  }
+
+  /** Forget the previous reads; the next {@link sample} primes again. */
+  reset(): void {
+    this.prev = undefined;
+  }
+}
+
+/** A {@link SamplerSet} with clock ticks per second and page size read once via getconf (unless given). */
+export async function createSamplerSet(opts: SamplerOptions = {}): Promise<SamplerSet> {
+  return new SamplerSet({ ...opts, constants: opts.constants ?? (await readProcConstants()) });
+}
+
+export { compileNameFilter, DEFAULT_EXCLUDE, netDevPathFor, netDevRates, parseNetDev, readNetDev } from "./netdev.js";
+export type { InterfaceRate, NameFilter, NetDevCounters } from "./netdev.js";
+export { cpuUsage, parseProcStat, readProcStat } from "./cpu.js";
+export type { CoreTimes, CoreUsage, CpuTimes, CpuUsage, ProcStat } from "./cpu.js";
+export { parseMeminfo, readMeminfo } from "./memory.js";
+export type { MemoryInfo } from "./memory.js";
+export { DEFAULT_PAGE_SIZE, DEFAULT_TICKS_PER_SECOND, parseProcessStat, processUsage, readProcConstants, readProcessStat } from "./process.js";
+export type { ProcConstants, ProcessStat, ProcessUsage } from "./process.js";

@@ -1,0 +1,91 @@
+/**
+ * Deterministic, dependency-free hashing for the planner: short stable case
+ * ids and a seeded random stream for `pairs: { sample: N }`. Not
+ * cryptographic; stable across runs, platforms and Node versions. Pure.
+ */
+
+/** Murmur3's 32-bit finaliser: spreads every input bit over the output. */
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * Two independent 32-bit lanes over the UTF-16 code units of `text`: an
+ * FNV-1a lane and a second multiplicative lane with its own offset, both
+ * finalised with `mix32`.
+ */
+export function hash64(text: string): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x6a09e667;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
+  }
+  return [mix32(a ^ text.length), mix32(b + Math.imul(a, 0x9e3779b1))];
+}
+
+/** `hexChars` (1–16) lowercase hex digits of hash64(text): the same text always gives the same id. */
+export function fingerprint(text: string, hexChars = 12): string {
+  const [a, b] = hash64(text);
+  return (a.toString(16).padStart(8, "0") + b.toString(16).padStart(8, "0")).slice(0, hexChars);
+}
+
+/**
+ * A seeded stream of uniform integers (xorshift32 over a state derived from
+ * `seed`). Same seed, same sequence.
+ */
+export class SeededRandom {
+  private state: number;
+
+  constructor(seed: string) {
+    this.state = hash64(seed)[0] || 0x9e3779b9;
+  }
+
+  /** The next 32 random bits as an unsigned integer. */
+  next32(): number {
+    let x = this.state;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.state = x >>> 0;
+    return this.state;
+  }
+
+  /** A uniform integer in [0, n) for n up to 2^53 (two draws, 53 bits of resolution). */
+  below(n: number): number {
+    const hi = this.next32() >>> 5; // 27 bits
+    const lo = this.next32() >>> 6; // 26 bits
+    const u = (hi * 67108864 + lo) / 9007199254740992; // [0, 1)
+    return Math.floor(u * n);
+  }
+}
+
+/**
+ * Compare names the way people sort them: digit runs by value, so "n2" comes
+ * before "n10"; ties broken by plain code-unit order, so the order is total.
+ */
+export function naturalCompare(a: string, b: string): number {
+  const re = /(\d+)|(\D+)/g;
+  const pa = a.match(re) ?? [];
+  const pb = b.match(re) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (x === y) continue;
+    const dx = /^\d/.test(x);
+    const dy = /^\d/.test(y);
+    if (dx && dy) {
+      const d = Number(x) - Number(y);
+      if (d !== 0) return d;
+    }
+    return x < y ? -1 : 1;
+  }
+  if (pa.length !== pb.length) return pa.length - pb.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}

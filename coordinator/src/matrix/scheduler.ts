@@ -1,0 +1,165 @@
+/**
+ * Orders planned cases into rounds that run one after another. Within a
+ * round, cases run at the same time, so they must not share a node: a node's
+ * NIC and CPU belong to one test at a time (both its host and pod agents). A
+ * case occupies its client node and its server node (one node when they are
+ * the same); an external agent's node is a node of its own. Pure and
+ * deterministic.
+ *
+ * Packing: cases are ordered by the circle method's edge colouring of the
+ * complete graph over the nodes involved (round-robin tournament), then
+ * placed first-fit. For a full mesh of N nodes (N even) and concurrency ≥
+ * N/2 that gives the optimum: N(N−1)/2 unordered pairs in N−1 rounds, and
+ * `pairs: all` (ordered: A→B and B→A are two cases on the same two nodes) in
+ * 2(N−1) rounds per repetition; N odd needs N and 2N rounds.
+ *
+ * Repetitions are interleaved: every case's repetition r is scheduled before
+ * any case's repetition r+1, so slow drift (heat, background traffic) spreads
+ * over all cases instead of biasing the ones that happen to run last. Each
+ * repetition reuses the same packing with its round order rotated by r, so a
+ * case does not always run at the same point of a repetition.
+ */
+import { naturalCompare } from "./hash.js";
+import type { PlannedCase } from "./planner.js";
+
+/** One run of one case. */
+export interface ScheduledRun {
+  caseId: string;
+  /** 0-based repetition index. */
+  repetition: number;
+}
+
+/** Runs that execute at the same time; pairwise node-disjoint. */
+export type Round = ScheduledRun[];
+
+/** Scheduling limits. */
+export interface ScheduleOptions {
+  /** At most this many cases per round (≥ 1). */
+  concurrency: number;
+  /** Runs per case (≥ 1). */
+  repetitions: number;
+}
+
+/** What the scheduler needs of a case. */
+export type SchedulableCase = Pick<PlannedCase, "id" | "clientNode" | "serverNode">;
+
+/** Schedule every (case, repetition) exactly once; see the module comment for the rules. */
+export function schedule(cases: readonly SchedulableCase[], opts: ScheduleOptions): Round[] {
+  const { concurrency, repetitions } = opts;
+  if (!Number.isInteger(repetitions) || repetitions < 1) throw new RangeError(`schedule: repetitions must be a whole number ≥ 1, got ${repetitions}`);
+  const packed = pack(cases, concurrency);
+  const out: Round[] = [];
+  const R = packed.length;
+  for (let rep = 0; rep < repetitions; rep++) {
+    for (let k = 0; k < R; k++) {
+      out.push(packed[(k + rep) % R]!.map((i) => ({ caseId: cases[i]!.id, repetition: rep })));
+    }
+  }
+  return out;
+}
+
+/**
+ * One repetition's rounds as indices into `cases`: node-disjoint, at most
+ * `concurrency` per round, each case exactly once, indices ascending within
+ * a round.
+ */
+export function pack(cases: readonly SchedulableCase[], concurrency: number): number[][] {
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`schedule: concurrency must be a whole number ≥ 1, got ${concurrency}`);
+  const n = cases.length;
+  if (n === 0) return [];
+  const seen = new Set<string>();
+  for (const c of cases) {
+    if (seen.has(c.id)) throw new Error(`schedule: case id "${c.id}" appears twice`);
+    seen.add(c.id);
+  }
+  const { u, v, nodes } = nodeIndices(cases);
+  const order = circleOrder(u, v, nodes);
+
+  const busy: Set<number>[] = Array.from({ length: nodes }, () => new Set<number>());
+  const firstFree = new Int32Array(nodes);
+  const size: number[] = [];
+  const rounds: number[][] = [];
+  let firstOpen = 0;
+  for (const i of order) {
+    const a = u[i]!;
+    const b = v[i]!;
+    const ba = busy[a]!;
+    const bb = busy[b]!;
+    let r = Math.max(firstFree[a]!, firstFree[b]!, firstOpen);
+    while ((size[r] ?? 0) >= concurrency || ba.has(r) || bb.has(r)) r++;
+    (rounds[r] ??= []).push(i);
+    size[r] = (size[r] ?? 0) + 1;
+    ba.add(r);
+    bb.add(r);
+    while (ba.has(firstFree[a]!)) firstFree[a]!++;
+    while (bb.has(firstFree[b]!)) firstFree[b]!++;
+    while ((size[firstOpen] ?? 0) >= concurrency) firstOpen++;
+  }
+  // First-fit never leaves a round empty below the last one it used, but keep the output dense regardless.
+  return rounds.filter((r) => r !== undefined).map((r) => r.sort((x, y) => x - y));
+}
+
+/**
+ * A lower bound on rounds per repetition: the busiest node's case count, and
+ * ⌈cases / concurrency⌉. `pack` meets it for full meshes of an even node
+ * count.
+ */
+export function roundsLowerBound(cases: readonly SchedulableCase[], concurrency: number): number {
+  const load = new Map<string, number>();
+  for (const c of cases) {
+    load.set(c.clientNode, (load.get(c.clientNode) ?? 0) + 1);
+    if (c.serverNode !== c.clientNode) load.set(c.serverNode, (load.get(c.serverNode) ?? 0) + 1);
+  }
+  return Math.max(0, ...load.values(), Math.ceil(cases.length / concurrency));
+}
+
+/** Client and server node of every case as small integers (natural name order). */
+function nodeIndices(cases: readonly SchedulableCase[]): { u: Int32Array; v: Int32Array; nodes: number } {
+  const names = [...new Set(cases.flatMap((c) => [c.clientNode, c.serverNode]))].sort(naturalCompare);
+  const index = new Map(names.map((name, i) => [name, i]));
+  const u = new Int32Array(cases.length);
+  const v = new Int32Array(cases.length);
+  cases.forEach((c, i) => {
+    u[i] = index.get(c.clientNode)!;
+    v[i] = index.get(c.serverNode)!;
+  });
+  return { u, v, nodes: names.length };
+}
+
+/**
+ * Case indices sorted by (layer, colour, input position). Colour: the round
+ * of the circle-method tournament over the nodes (node count rounded up to
+ * even, colours = that − 1) in which the case's two nodes meet. Layer: how
+ * many earlier cases share the same two nodes, so repeated pairs (A→B then
+ * B→A, more tools or parameters) fill later copies of the tournament.
+ */
+function circleOrder(u: Int32Array, v: Int32Array, nodes: number): Int32Array {
+  const n = u.length;
+  const even = nodes % 2 === 0 ? nodes : nodes + 1;
+  const colours = Math.max(1, even - 1);
+  const fixed = even - 1; // the node that stays put in the circle method
+  const seenPairs = new Map<number, number>();
+  const keys = new Float64Array(n);
+  let maxKey = 0;
+  for (let i = 0; i < n; i++) {
+    const a = Math.min(u[i]!, v[i]!);
+    const b = Math.max(u[i]!, v[i]!);
+    const pairKey = a * even + b;
+    const layer = seenPairs.get(pairKey) ?? 0;
+    seenPairs.set(pairKey, layer + 1);
+    // A same-node case (a = b) takes the colour in which its node would meet the fixed node.
+    const colour = a === b ? (a === fixed ? 0 : (2 * a) % colours) : b === fixed ? (2 * a) % colours : (a + b) % colours;
+    const key = layer * colours + colour;
+    keys[i] = key;
+    if (key > maxKey) maxKey = key;
+  }
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  if (maxKey > 4 * n + 1024) return order.sort((x, y) => keys[x]! - keys[y]! || x - y);
+  // Counting sort: stable, so input position breaks ties.
+  const start = new Int32Array(maxKey + 2);
+  for (let i = 0; i < n; i++) start[keys[i]! + 1]!++;
+  for (let k = 1; k < start.length; k++) start[k]! += start[k - 1]!;
+  for (let i = 0; i < n; i++) order[start[keys[i]!]!++] = i;
+  return order;
+}

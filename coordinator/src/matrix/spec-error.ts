@@ -1,0 +1,88 @@
+/**
+ * The error a malformed matrix spec raises: it names the file and line, the
+ * offending key or value, and the fix, e.g.
+ * `spec.yaml:4: unknown scenario "pod-pod"; use one of: host-host, pod-pod-cross, …`.
+ */
+import { NetmatrixError } from "../../../common/src/errors.js";
+
+/** A position in the spec's text, 1-based. */
+export interface SpecPosition {
+  line: number;
+  column: number;
+}
+
+/** A key path into the spec document, e.g. ["scenarios", 1] or ["thresholds", "cvPercent"]. */
+export type SpecPath = readonly (string | number)[];
+
+/**
+ * Finds where `path` is written: the key itself (`"key"`, for unknown or
+ * misplaced keys) or its value (`"value"`). Undefined when the spec has no
+ * text (built from CLI flags) or the path is not written (a missing key).
+ */
+export type Locator = (path: SpecPath, what: "key" | "value") => SpecPosition | undefined;
+
+/** A locator for specs that have no text: every position is unknown. */
+export const NO_LOCATION: Locator = () => undefined;
+
+/** A malformed matrix spec. `message` is the whole story: `source:line: problem; fix`. */
+export class SpecError extends NetmatrixError {
+  override readonly name = "SpecError";
+  /** Where the spec came from: a file path, or e.g. "<flags>". */
+  readonly source: string;
+  /** 1-based line of the offending key/value; undefined when unknown. */
+  readonly line: number | undefined;
+  /** 1-based column; undefined when unknown. */
+  readonly column: number | undefined;
+  /** Dotted key path of the offending entry, e.g. "scenarios[1]", "pairs.sample"; "" for the document. */
+  readonly path: string;
+
+  constructor(source: string, at: SpecPosition | undefined, path: SpecPath, problem: string, fix: string) {
+    const where = at ? `${source}:${at.line}` : source;
+    super("invalid-argument", fix ? `${where}: ${problem}; ${fix}` : `${where}: ${problem}`);
+    this.source = source;
+    this.line = at?.line;
+    this.column = at?.column;
+    this.path = formatPath(path);
+  }
+}
+
+/** ["scenarios", 1] → "scenarios[1]"; ["thresholds", "cvPercent"] → "thresholds.cvPercent". */
+export function formatPath(path: SpecPath): string {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out ? `.${p}` : p;
+  return out;
+}
+
+/** `value` for a message: strings quoted, everything else as YAML-ish JSON, bounded. */
+export function show(value: unknown): string {
+  const text = typeof value === "string" ? JSON.stringify(value) : value === undefined ? "nothing" : JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
+}
+
+/** The option closest to `word` by edit distance, when it is close enough to be a likely typo (≤ 2 edits). */
+export function closest(word: string, options: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const o of options) {
+    const d = editDistance(word.toLowerCase(), o.toLowerCase());
+    if (d < bestD) {
+      best = o;
+      bestD = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance (insert, delete, substitute each cost 1). */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const sub = prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      cur.push(Math.min(sub, prev[j]! + 1, cur[j - 1]! + 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}

@@ -1,0 +1,175 @@
+/**
+ * Typed field readers for the matrix spec validator: each reads one key of a
+ * plain object, checks its type and range, and throws a SpecError naming the
+ * key's line and the fix. Pure.
+ */
+import type { PairSelection, Thresholds } from "./spec.js";
+import { SpecError, closest, show, type Locator, type SpecPath } from "./spec-error.js";
+import { formatBitrateBps, formatSizeBytes, parseBitrateBps, parseSizeBytes } from "./units.js";
+
+/** Inclusive bounds. */
+export interface Bounds {
+  min: number;
+  max: number;
+}
+
+/** How list entries are read: sizes ("128K" → bytes), rates ("1G" → bits/s), or a custom reader. */
+type EntryParser = "size" | "rate" | ((v: unknown) => number | undefined);
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Reads fields of one raw spec object; every failure is a SpecError. */
+export class SpecReader {
+  constructor(
+    private readonly raw: unknown,
+    private readonly source: string,
+    private readonly locate: Locator,
+  ) {
+    if (!isRecord(raw)) {
+      this.fail([], "value", `the spec must be a mapping of keys (name:, scenarios:, …), got ${show(raw)}`, "start from specs/default.yaml");
+    }
+  }
+
+  /** Throw a SpecError for `path`. */
+  fail(path: SpecPath, what: "key" | "value", problem: string, fix: string): never {
+    throw new SpecError(this.source, this.locate(path, what), path, problem, fix);
+  }
+
+  /** The raw value at `path` (undefined when absent). */
+  get(path: SpecPath): unknown {
+    let v: unknown = this.raw;
+    for (const p of path) v = isRecord(v) || Array.isArray(v) ? (v as Record<string | number, unknown>)[p] : undefined;
+    return v;
+  }
+
+  /** Reject keys of the mapping at `path` that are not in `known` (typos must not pass silently). */
+  onlyKeys(path: SpecPath, known: readonly string[]): void {
+    const obj = this.get(path);
+    if (!isRecord(obj)) return;
+    for (const key of Object.keys(obj)) {
+      if (known.includes(key)) continue;
+      const guess = closest(key, known);
+      const where = path.length ? ` in ${path.join(".")}` : "";
+      this.fail([...path, key], "key", `unknown key "${key}"${where}`,
+        guess ? `did you mean "${guess}"? (keys: ${known.join(", ")})` : `use one of: ${known.join(", ")}`);
+    }
+  }
+
+  /** The run name: required, 1–64 of letters, digits, '.', '_', '-'. */
+  name(path: SpecPath): string {
+    const v = this.get(path);
+    if (v === undefined) this.fail(path, "key", `missing key "name"`, "add e.g. `name: my-cluster-matrix`");
+    if (typeof v !== "string" || !NAME_RE.test(v)) {
+      this.fail(path, "value", `name ${show(v)} is not a valid run name`, "use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+    }
+    return v;
+  }
+
+  /** A whole number in `b` (unit for messages), or `fallback` when absent. */
+  integer(path: SpecPath, b: Bounds, unit: string, fallback: number): number {
+    const v = this.get(path);
+    if (v === undefined) return fallback;
+    const key = path.join(".");
+    const u = unit ? ` ${unit}` : "";
+    if (typeof v !== "number" || !Number.isInteger(v)) {
+      this.fail(path, "value", `${key} must be a whole number${u}, got ${show(v)}`, `use a whole number in ${b.min}..${b.max}${u}`);
+    }
+    if (v < b.min || v > b.max) this.fail(path, "value", `${key} ${v}${u} is outside ${b.min}..${b.max}${u}`, `use a value in ${b.min}..${b.max}`);
+    return v;
+  }
+
+  /** A number (fractions allowed) in `b`, or `fallback` when absent. */
+  number(path: SpecPath, b: Bounds, unit: string, fallback: number): number {
+    const v = this.get(path);
+    if (v === undefined) return fallback;
+    const key = path.join(".");
+    if (typeof v !== "number" || !Number.isFinite(v) || v < b.min || v > b.max) {
+      this.fail(path, "value", `${key} ${show(v)} is not a number in ${b.min}..${b.max}${unit}`, `use a number in ${b.min}..${b.max}`);
+    }
+    return v;
+  }
+
+  /** A non-empty list of distinct names from `allowed`; `fallback` when absent (undefined = required). */
+  enumList<T extends string>(path: SpecPath, allowed: readonly T[], what: string, fallback: T[] | undefined): T[] {
+    const list = this.list(path, `[${allowed.slice(0, 2).join(", ")}]`, allowed.join(", "), fallback);
+    const seen = new Set<string>();
+    list.forEach((v, i) => {
+      if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
+        const guess = typeof v === "string" ? closest(v, allowed) : undefined;
+        this.fail([...path, i], "value", `unknown ${what} ${show(v)}`,
+          guess ? `did you mean "${guess}"? (use one of: ${allowed.join(", ")})` : `use one of: ${allowed.join(", ")}`);
+      }
+      if (seen.has(v)) this.fail([...path, i], "value", `${what} "${v}" is listed twice`, "remove the duplicate");
+      seen.add(v);
+    });
+    return list as T[];
+  }
+
+  /** A non-empty list of distinct whole numbers read by `parse` within `b`; `fallback` when absent. */
+  numberList(path: SpecPath, what: string, parse: EntryParser, b: Bounds, unit: string, example: string, fallback: number[]): number[] {
+    const read = parse === "size" ? parseSizeBytes : parse === "rate" ? parseBitrateBps : parse;
+    const fmt = parse === "size" ? formatSizeBytes : parse === "rate" ? formatBitrateBps : String;
+    const list = this.list(path, `[${fmt(fallback[0] ?? b.min)}]`, example, fallback);
+    const seen = new Set<number>();
+    return list.map((v, i) => {
+      const n = read(v);
+      if (n === undefined) this.fail([...path, i], "value", `${what} ${show(v)} is not understood`, `write ${example}`);
+      if (n < b.min || n > b.max) {
+        this.fail([...path, i], "value", `${what} ${show(v)} is outside ${fmt(b.min)}..${fmt(b.max)}${unit}`, `use ${example} within that range`);
+      }
+      if (seen.has(n)) this.fail([...path, i], "value", `${what} ${show(v)} is listed twice`, "remove the duplicate");
+      seen.add(n);
+      return n;
+    });
+  }
+
+  /** `pairs`: all | ring | { sample: N } | { nodes: [a, b, …] }. */
+  pairs(path: SpecPath, fallback: PairSelection, sampleBounds: Bounds): PairSelection {
+    const v = this.get(path);
+    const fix = "write `pairs: all`, `pairs: ring`, `pairs: { sample: 10 }` or `pairs: { nodes: [node-a, node-b] }`";
+    if (v === undefined) return fallback;
+    if (v === "all" || v === "ring") return { kind: v };
+    if (!isRecord(v)) this.fail(path, "value", `pairs ${show(v)} is not a pair selection`, fix);
+    this.onlyKeys(path, ["sample", "nodes"]);
+    const keys = Object.keys(v);
+    if (keys.length !== 1) this.fail(path, "value", `pairs needs exactly one of "sample" or "nodes"`, fix);
+    if (keys[0] === "sample") return { kind: "sample", count: this.integer([...path, "sample"], sampleBounds, "", 1) };
+    const nodes = this.list([...path, "nodes"], "[node-a, node-b]", "node names", undefined);
+    const seen = new Set<string>();
+    nodes.forEach((n, i) => {
+      if (typeof n !== "string" || n === "") this.fail([...path, "nodes", i], "value", `node ${show(n)} is not a node name`, "write the node's name as its agents registered it");
+      if (seen.has(n)) this.fail([...path, "nodes", i], "value", `node "${n}" is listed twice`, "remove the duplicate");
+      seen.add(n);
+    });
+    return { kind: "nodes", nodes: nodes as string[] };
+  }
+
+  /** `thresholds: { cvPercent, udpLossPercent }`, each optional. */
+  thresholds(path: SpecPath, fallback: Thresholds, b: { cvPercent: Bounds; udpLossPercent: Bounds }): Thresholds {
+    const v = this.get(path);
+    if (v === undefined) return { ...fallback };
+    if (!isRecord(v)) this.fail(path, "value", `thresholds ${show(v)} is not a mapping`, "write `thresholds: { cvPercent: 10, udpLossPercent: 1 }`");
+    this.onlyKeys(path, ["cvPercent", "udpLossPercent"]);
+    return {
+      cvPercent: this.number([...path, "cvPercent"], b.cvPercent, " %", fallback.cvPercent),
+      udpLossPercent: this.number([...path, "udpLossPercent"], b.udpLossPercent, " %", fallback.udpLossPercent),
+    };
+  }
+
+  /** The non-empty list at `path`; `fallback` when absent (undefined = the key is required). */
+  private list<T>(path: SpecPath, shape: string, choices: string, fallback: T[] | undefined): unknown[] {
+    const v = this.get(path);
+    const key = path.join(".");
+    if (v === undefined) {
+      if (fallback) return [...fallback];
+      this.fail(path, "key", `missing key "${key}"`, `add e.g. \`${key}: ${shape}\` (${choices})`);
+    }
+    if (!Array.isArray(v)) this.fail(path, "value", `${key} must be a list, got ${show(v)}`, `write it in brackets, e.g. \`${key}: ${shape}\``);
+    if (v.length === 0) this.fail(path, "value", `${key} is empty`, `list at least one (${choices})`);
+    return v;
+  }
+}

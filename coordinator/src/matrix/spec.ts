@@ -1,0 +1,177 @@
+/**
+ * The matrix spec: which scenarios, tools, protocols, directions and
+ * parameters to cross, over which node pairs, how often. Written as YAML
+ * (`parseSpec`) or built from an object such as the CLI's flags
+ * (`specFromObject`); both go through one validator, so a typo is an error
+ * naming the line and the fix, never a silently ignored key. Pure.
+ */
+import { LineCounter, isMap, isNode, isScalar, parseDocument, type Document } from "yaml";
+import type { DirectionName, ProtocolName, ToolName } from "../../../common/src/model.js";
+import { SCENARIOS, type ScenarioName } from "./scenarios.js";
+import { NO_LOCATION, SpecError, type Locator, type SpecPath } from "./spec-error.js";
+import { SpecReader } from "./spec-reader.js";
+
+/**
+ * Which node pairs cross-node scenarios run between:
+ * - all: every ordered pair of nodes (A→B and B→A);
+ * - ring: node i → node i+1 in name order, the last wrapping to the first;
+ * - sample: `count` ordered pairs drawn deterministically, seeded by the spec name;
+ * - nodes: every ordered pair among the listed nodes only.
+ */
+export type PairSelection =
+  | { kind: "all" }
+  | { kind: "ring" }
+  | { kind: "sample"; count: number }
+  | { kind: "nodes"; nodes: string[] };
+
+/** When a case's summary gets a warning flag (see stats.ts `flags`). */
+export interface Thresholds {
+  /** Coefficient of variation over repetitions above which a case is flagged, percent. */
+  cvPercent: number;
+  /** Mean UDP loss above which a case is flagged, percent. */
+  udpLossPercent: number;
+}
+
+/** A validated matrix spec. YAML key in parentheses where it differs from the field. */
+export interface MatrixSpec {
+  /** Names the run; also seeds `pairs: { sample: N }`. */
+  name: string;
+  scenarios: ScenarioName[];
+  tools: ToolName[];
+  protocols: ProtocolName[];
+  directions: DirectionName[];
+  /** Parallel stream counts, 1–128. */
+  parallel: number[];
+  /** Buffer / datagram / message / ping payload lengths in bytes, 0 = the tool's default (`lengths`). */
+  lengthsBytes: number[];
+  /** UDP target rates in bits/s (`udpBitrates`); TCP cases ignore them. */
+  udpBitratesBps: number[];
+  /** Measurement duration, seconds (`duration`). */
+  durationS: number;
+  /** Seconds omitted at the start, iperf3 only (`omit`). */
+  omitS: number;
+  /** Repetitions of every case, 1–1000. */
+  repetitions: number;
+  pairs: PairSelection;
+  /** At most this many node-disjoint cases run at once. */
+  concurrency: number;
+  thresholds: Thresholds;
+}
+
+/** Every key a spec may have, in the order messages list them. */
+export const SPEC_KEYS = [
+  "name", "scenarios", "tools", "protocols", "directions", "parallel", "lengths", "udpBitrates",
+  "duration", "omit", "repetitions", "pairs", "concurrency", "thresholds",
+] as const;
+
+/** Values used for keys a spec leaves out (`name` and `scenarios` have none: they are required). */
+export const SPEC_DEFAULTS: Omit<MatrixSpec, "name" | "scenarios"> = {
+  tools: ["iperf3"],
+  protocols: ["tcp"],
+  directions: ["forward"],
+  parallel: [1],
+  lengthsBytes: [0],
+  udpBitratesBps: [1e9],
+  durationS: 10,
+  omitS: 1,
+  repetitions: 3,
+  pairs: { kind: "all" },
+  concurrency: 1,
+  thresholds: { cvPercent: 10, udpLossPercent: 1 },
+};
+
+/** Bounds the validator enforces, inclusive, in the units the names state. */
+export const SPEC_BOUNDS = {
+  durationS: { min: 1, max: 3600 },
+  omitS: { min: 0, max: 60 },
+  parallel: { min: 1, max: 128 },
+  /** TCP buffers up to 16 MiB; UDP datagrams above 65507 B are skipped by the planner. */
+  lengthBytes: { min: 0, max: 16 * 1024 * 1024 },
+  /** 1 bit/s to 100 Gbit/s. */
+  udpBitrateBps: { min: 1, max: 100e9 },
+  repetitions: { min: 1, max: 1000 },
+  concurrency: { min: 1, max: 10_000 },
+  sample: { min: 1, max: 10_000_000 },
+  cvPercent: { min: 0, max: 1000 },
+  udpLossPercent: { min: 0, max: 100 },
+} as const;
+
+/**
+ * Parse and validate a YAML matrix spec. `source` names it in messages
+ * (usually the file path). Throws a SpecError naming `source:line`.
+ */
+export function parseSpec(text: string, source: string): MatrixSpec {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
+  const first = doc.errors[0];
+  if (first) {
+    const pos = first.linePos?.[0];
+    const reason = (first.message.split("\n")[0] ?? first.message).replace(/ at line \d+, column \d+:?$/, "");
+    const fix = first.code === "DUPLICATE_KEY"
+      ? "write each key once"
+      : "fix the syntax (indentation, a missing ':' or an unclosed bracket are the usual causes)";
+    throw new SpecError(source, pos ? { line: pos.line, column: pos.col } : undefined, [], `not valid YAML: ${reason}`, fix);
+  }
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
+    throw new SpecError(source, { line: 1, column: 1 }, [], "the spec is empty", "start from specs/default.yaml");
+  }
+  return specFromObject(doc.toJS({ maxAliasCount: 100 }), source, yamlLocator(doc, lineCounter));
+}
+
+/**
+ * Validate a spec given as a plain object (from YAML, JSON or CLI flags),
+ * filling defaults for absent keys. `locate` maps key paths to positions for
+ * messages; without it messages name only `source`.
+ */
+export function specFromObject(raw: unknown, source = "<spec>", locate: Locator = NO_LOCATION): MatrixSpec {
+  const r = new SpecReader(raw, source, locate);
+  r.onlyKeys([], SPEC_KEYS);
+  const d = SPEC_DEFAULTS;
+  const durationS = r.integer(["duration"], SPEC_BOUNDS.durationS, "s", d.durationS);
+  const omitS = r.integer(["omit"], SPEC_BOUNDS.omitS, "s", d.omitS);
+  if (omitS > 0 && omitS >= durationS) {
+    r.fail(["omit"], "value", `omit ${omitS} s is not shorter than duration ${durationS} s`, `use an omit below ${durationS}, or 0`);
+  }
+  return {
+    name: r.name(["name"]),
+    scenarios: r.enumList(["scenarios"], SCENARIOS, "scenario", undefined),
+    tools: r.enumList(["tools"], ["iperf3", "iperf2", "qperf", "ping"] as const, "tool", d.tools),
+    protocols: r.enumList(["protocols"], ["tcp", "udp"] as const, "protocol", d.protocols),
+    directions: r.enumList(["directions"], ["forward", "reverse", "bidir"] as const, "direction", d.directions),
+    parallel: r.numberList(["parallel"], "stream count", (v) => (Number.isInteger(v) ? (v as number) : undefined),
+      SPEC_BOUNDS.parallel, "", "whole numbers such as [1, 4, 8]", d.parallel),
+    lengthsBytes: r.numberList(["lengths"], "length", "size", SPEC_BOUNDS.lengthBytes, " B",
+      'bytes, e.g. 0 (tool default), 1400 or "128K"', d.lengthsBytes),
+    udpBitratesBps: r.numberList(["udpBitrates"], "UDP bitrate", "rate", SPEC_BOUNDS.udpBitrateBps, " bit/s",
+      'bits/s with k/M/G = 1e3/1e6/1e9, e.g. "100M" or "1G"', d.udpBitratesBps),
+    durationS,
+    omitS,
+    repetitions: r.integer(["repetitions"], SPEC_BOUNDS.repetitions, "", d.repetitions),
+    pairs: r.pairs(["pairs"], d.pairs, SPEC_BOUNDS.sample),
+    concurrency: r.integer(["concurrency"], SPEC_BOUNDS.concurrency, "", d.concurrency),
+    thresholds: r.thresholds(["thresholds"], d.thresholds, SPEC_BOUNDS),
+  };
+}
+
+/** A locator over a parsed YAML document: key paths → line/column of the key or value. */
+function yamlLocator(doc: Document, lc: LineCounter): Locator {
+  const pos = (offset: number) => {
+    const p = lc.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  const locate: Locator = (path: SpecPath, what) => {
+    if (what === "key" && path.length > 0) {
+      const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+      const last = path[path.length - 1];
+      if (isMap(parent)) {
+        const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(last));
+        if (isNode(pair?.key) && pair.key.range) return pos(pair.key.range[0]);
+      }
+    }
+    const node = path.length === 0 ? doc.contents : doc.getIn(path, true);
+    if (isNode(node) && node.range) return pos(node.range[0]);
+    // Not written (a missing key): point at the enclosing collection.
+    return path.length > 0 ? locate(path.slice(0, -1), "value") : { line: 1, column: 1 };
+  };
+  return locate;
+}

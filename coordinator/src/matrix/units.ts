@@ -1,0 +1,63 @@
+/**
+ * Sizes and rates as people write them in a matrix spec ("128K", "1G") and
+ * back. Sizes are bytes with binary multiples, like iperf's `-l 128K`; rates
+ * are bits/s with decimal multiples, like iperf's `-b 1G`. Pure.
+ */
+
+const SIZE_RE = /^(\d+(?:\.\d+)?)\s*([kmg])?(?:i?b)?$/i;
+const RATE_RE = /^(\d+(?:\.\d+)?)\s*([kmg])?(?:bit\/s|bits\/s|bps|b\/s)?$/i;
+
+const BINARY: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+const DECIMAL: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9 };
+
+/**
+ * A size in bytes from a number or a string such as "128K", "1M", "64KiB"
+ * (K/M/G = 1024, 1024², 1024³, case-insensitive). Undefined when it is not a
+ * whole, non-negative number of bytes ("0.3K" = 307.2 B is rejected).
+ */
+export function parseSizeBytes(value: unknown): number | undefined {
+  return parseWith(value, SIZE_RE, BINARY);
+}
+
+/**
+ * A rate in bits/s from a number or a string such as "1G", "500M", "100k",
+ * "2.5Gbit/s" (k/M/G = 1e3, 1e6, 1e9, case-insensitive). Undefined when it is
+ * not a whole, non-negative number of bits/s.
+ */
+export function parseBitrateBps(value: unknown): number | undefined {
+  return parseWith(value, RATE_RE, DECIMAL);
+}
+
+function parseWith(value: unknown, re: RegExp, multiples: Record<string, number>): number | undefined {
+  if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value !== "string") return undefined;
+  const m = re.exec(value.trim());
+  if (!m) return undefined;
+  const unit = m[2]?.toLowerCase();
+  const scaled = Number(m[1]) * (unit ? (multiples[unit] ?? 1) : 1);
+  // Decimal fractions such as "1.1G" land on 1100000000.0000002; accept them when within a rounding error.
+  const rounded = Math.round(scaled);
+  if (Math.abs(scaled - rounded) > 1e-6 * Math.max(1, scaled)) return undefined;
+  return Number.isSafeInteger(rounded) ? rounded : undefined;
+}
+
+/** `bytes` in the largest binary unit that divides it exactly: 131072 → "128K", 1500 → "1500", 0 → "0". */
+export function formatSizeBytes(bytes: number): string {
+  return formatExact(bytes, 1024, ["", "K", "M", "G"]);
+}
+
+/** `bps` in the largest decimal unit that divides it exactly: 1e9 → "1G", 1.5e9 → "1500M", 64000 → "64k". */
+export function formatBitrateBps(bps: number): string {
+  return formatExact(bps, 1000, ["", "k", "M", "G"]);
+}
+
+function formatExact(n: number, base: number, units: readonly string[]): string {
+  if (!Number.isSafeInteger(n) || n <= 0) return String(n);
+  let value = n;
+  let i = 0;
+  while (i < units.length - 1 && value % base === 0) {
+    value /= base;
+    i++;
+  }
+  return `${value}${units[i]}`;
+}

@@ -1,0 +1,108 @@
+/**
+ * The parameter side of a matrix: every tool × protocol × direction ×
+ * parallel × length × UDP bitrate combination a spec asks for, each either
+ * plannable or carrying the reason it is skipped (qperf and ping do not do
+ * reverse, bidir or parallel streams; UDP datagrams stop at 65507 bytes; …).
+ * Node pairs are crossed in later, by the planner. Pure.
+ */
+import type { DirectionName, ProtocolName, ToolName } from "../../../common/src/model.js";
+import { drivers } from "../../../agent/src/drivers/index.js";
+import type { MatrixSpec } from "./spec.js";
+import { formatBitrateBps, formatSizeBytes } from "./units.js";
+
+/**
+ * The transport a case measures. Ping is ICMP: it has no TCP/UDP flavour, so
+ * its cases say "icmp" rather than borrowing "tcp" as a placeholder; when
+ * handing a case to an agent, "icmp" maps to an unset protocol (the drivers
+ * and `specProblems` already accept that for ping).
+ */
+export type CaseProtocol = ProtocolName | "icmp";
+
+/** One combination of test parameters. Units in the names. */
+export interface Variant {
+  tool: ToolName;
+  protocol: CaseProtocol;
+  direction: DirectionName;
+  parallel: number;
+  /** 0 = the tool's default. */
+  lengthBytes: number;
+  /** UDP target rate for iperf3/iperf2; undefined for TCP, qperf and ping. */
+  bitrateBps: number | undefined;
+  durationS: number;
+  /** iperf3 only; 0 for the other tools (they cannot omit). */
+  omitS: number;
+  /** "tool/protocol/direction/P…/L…[/B…]": the middle of a case key. */
+  paramKey: string;
+  /** Why this combination is not planned, when it is not. */
+  skip?: string;
+}
+
+/** Largest UDP datagram payload (IPv4: 65535 − 20 IP − 8 UDP), which also bounds ping's payload. */
+export const MAX_DATAGRAM_BYTES = 65507;
+
+/**
+ * Every combination `spec` asks for, in spec order (tool-major, then
+ * protocol, direction, parallel, length, bitrate). Skipped combinations are
+ * included with their reason so the planner can report them.
+ */
+export function variants(spec: MatrixSpec): Variant[] {
+  const out: Variant[] = [];
+  for (const tool of spec.tools) {
+    for (const protocol of spec.protocols) {
+      // Ping is ICMP: the first listed protocol stands for it, the others are noted as covered.
+      const caseProtocol: CaseProtocol = tool === "ping" ? "icmp" : protocol;
+      const pingDuplicate = tool === "ping" && protocol !== spec.protocols[0];
+      for (const direction of spec.directions) {
+        for (const parallel of spec.parallel) {
+          for (const lengthBytes of spec.lengthsBytes) {
+            const rates = protocol === "udp" && tool !== "ping" ? spec.udpBitratesBps : [undefined];
+            rates.forEach((rate, rateIndex) => {
+              const paces = tool === "iperf3" || tool === "iperf2";
+              const bitrateBps = paces ? rate : undefined;
+              const v: Variant = {
+                tool, protocol: caseProtocol, direction, parallel, lengthBytes, bitrateBps,
+                durationS: spec.durationS,
+                omitS: tool === "iperf3" ? spec.omitS : 0,
+                paramKey: paramKey(tool, caseProtocol, direction, parallel, lengthBytes, bitrateBps),
+              };
+              const skip = pingDuplicate
+                ? `ping is ICMP: one case per pair covers every listed protocol (${protocol} not repeated)`
+                : !paces && rateIndex > 0
+                  ? `${tool} cannot pace UDP to a bitrate (it sends as fast as it can): one case without a bitrate stands for every udpBitrates entry`
+                  : skipReason(v);
+              out.push(skip === undefined ? v : { ...v, skip });
+            });
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Why `v` cannot run, from the planner's own limits and the tool's driver; undefined when it can. */
+function skipReason(v: Variant): string | undefined {
+  if ((v.protocol === "udp" || v.protocol === "icmp") && v.lengthBytes > MAX_DATAGRAM_BYTES) {
+    const what = v.protocol === "icmp" ? "a ping payload" : "a UDP datagram";
+    return `length ${formatSizeBytes(v.lengthBytes)} is more than ${what} can carry (${MAX_DATAGRAM_BYTES} bytes)`;
+  }
+  return drivers[v.tool].unsupported({
+    target: "0.0.0.0",
+    port: 0,
+    protocol: v.protocol === "icmp" ? "tcp" : v.protocol,
+    direction: v.direction,
+    parallel: v.parallel,
+    durationS: v.durationS,
+    ...(v.bitrateBps !== undefined ? { bitrateBps: v.bitrateBps } : {}),
+    ...(v.lengthBytes > 0 ? { lengthBytes: v.lengthBytes } : {}),
+    ...(v.omitS > 0 ? { omitS: v.omitS } : {}),
+  });
+}
+
+/** "iperf3/udp/forward/P1/L0/B1G": the parameters of a case, readable and unique per combination. */
+export function paramKey(
+  tool: ToolName, protocol: CaseProtocol, direction: DirectionName, parallel: number, lengthBytes: number, bitrateBps: number | undefined,
+): string {
+  const rate = bitrateBps === undefined ? "" : `/B${formatBitrateBps(bitrateBps)}`;
+  return `${tool}/${protocol}/${direction}/P${parallel}/L${formatSizeBytes(lengthBytes)}${rate}`;
+}

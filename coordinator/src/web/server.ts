@@ -1,0 +1,98 @@
+/**
+ * The coordinator's small web server: the live page, its assets (uPlot,
+ * served from node_modules, so it works offline), and the WebSocket feed at
+ * /ws?token=… (the shared token, checked like every gRPC call).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { timingSafeEqual } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import type { Logger } from "pino";
+import { InterfaceFilterSchema } from "../../../gen/netmatrix/v1/types_pb.js";
+import { WebSocketServer } from "ws";
+import { NetmatrixError } from "../../../common/src/errors.js";
+import type { WatchHub } from "../watch-hub.js";
+import { Feed } from "./feed.js";
+import { livePage } from "./page.js";
+
+const require = createRequire(import.meta.url);
+const ASSETS: Record<string, { file: string; type: string }> = {
+  "/assets/uPlot.iife.min.js": { file: require.resolve("uplot/dist/uPlot.iife.min.js"), type: "text/javascript" },
+  "/assets/uPlot.min.css": { file: require.resolve("uplot/dist/uPlot.min.css"), type: "text/css" },
+};
+
+export interface WebServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+function tokenOk(given: string | null, token: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Serve the live page on `listen` (HOST:PORT; port 0 picks one). */
+export async function startWebServer(listen: string, deps: { hub: WatchHub; token: string; log: Logger }): Promise<WebServer> {
+  const cache = new Map<string, Buffer>();
+  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    const asset = ASSETS[url.pathname];
+    if (asset) {
+      let body = cache.get(asset.file);
+      if (!body) cache.set(asset.file, (body = readFileSync(asset.file)));
+      res.writeHead(200, { "content-type": asset.type, "cache-control": "max-age=3600" });
+      return res.end(body);
+    }
+    if (url.pathname === "/" || url.pathname === "/index.html") {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+      return res.end(livePage());
+    }
+    if (url.pathname === "/favicon.ico") {
+      res.writeHead(204);
+      return res.end();
+    }
+    res.writeHead(404, { "content-type": "text/plain" });
+    res.end("not found\n");
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  http.on("upgrade", (req, socket, head) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    if (url.pathname !== "/ws" || !tokenOk(url.searchParams.get("token"), deps.token)) {
+      socket.end("HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain\r\n\r\nwrong or missing token: open the page as /?token=TOKEN\n");
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const feed = new Feed(ws);
+      const intervalMs = Math.min(60_000, Math.max(100, Number(url.searchParams.get("interval") ?? 1000) || 1000));
+      const node = url.searchParams.get("node") ?? "";
+      const include = (url.searchParams.get("interface") ?? "").split(",").filter(Boolean);
+      const stop = deps.hub.watch({ node, intervalMs, filter: create(InterfaceFilterSchema, { include }) }, (b) => feed.push(b));
+      const drain = setInterval(() => feed.flush(), 100);
+      deps.log.info({ node, intervalMs }, "browser watching");
+      ws.on("close", () => {
+        clearInterval(drain);
+        stop();
+        deps.log.info({ dropped: feed.dropped, sent: feed.sent }, "browser left");
+      });
+    });
+  });
+  const [host, portText] = [listen.slice(0, listen.lastIndexOf(":")), listen.slice(listen.lastIndexOf(":") + 1)];
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", (err) => reject(new NetmatrixError("unavailable", `cannot serve the web page on ${listen}: ${err.message}`, { hint: "pick another --http HOST:PORT, or --http off" })));
+    http.listen(Number(portText), host || "0.0.0.0", () => resolve());
+  });
+  const port = (http.address() as { port: number }).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        http.closeAllConnections();
+        http.close(() => resolve());
+      }),
+  };
+}
