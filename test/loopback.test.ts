@@ -67,6 +67,15 @@ describe("agents", () => {
     expect(doc.agents.find((x: any) => x.id === "node-c/host").missingTools).toEqual(["qperf"]);
   });
 
+  test("an agent exposes NIC counters, CPU and memory for Prometheus", async () => {
+    const port = Number((await agents.a!.waitFor(/"metricsPort":(\d+)/))[1]);
+    const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(body).toContain("# TYPE netmatrix_interface_receive_bytes_total counter");
+    expect(body).toMatch(/netmatrix_interface_transmit_bytes_total\{interface="lo",node="node-a"\} [1-9]\d*/);
+    expect(body).toMatch(/netmatrix_node_cpu_seconds_total\{mode="idle",node="node-a"\} \d/);
+    expect(body).toMatch(/netmatrix_node_memory_bytes\{kind="available",node="node-a"\} [1-9]/);
+  });
+
   test("table output names every agent", async () => {
     const res = await runNetmatrix(["agents", "--coordinator", addr, "--token-file", coord.tokenFile]);
     expect(res.code).toBe(0);

@@ -63,6 +63,23 @@ describe.skipIf(!root)("across two namespaces (root)", () => {
     expect(rep.samples.client.length).toBeGreaterThanOrEqual(35);
   }, 60_000);
 
+  test("watch --once --output json shows the flow on node-a's eth0 while it runs", async () => {
+    const flow = run(["--client", "node-a", "--server", "node-b", "--tool", "iperf3", "--duration", "4"]);
+    await new Promise((r) => setTimeout(r, 1500));
+    const w = await pair.cli(["watch", "--once", "--output", "json", "--interval", "0.5", "--interface", "eth*"]);
+    await flow;
+    expect(w.code).toBe(0);
+    const doc = JSON.parse(w.stdout);
+    expect(doc.kind).toBe("netmatrix.watch/v1");
+    const rows = doc.interfaces as { agentId: string; interface: string; txBps: number; rxBps: number }[];
+    expect(rows.every((r) => r.interface === "eth0")).toBe(true);
+    const a = rows.find((r) => r.agentId === "node-a/host")!;
+    const b = rows.find((r) => r.agentId === "node-b/host")!;
+    expect(a.txBps).toBeGreaterThan(0.5e9);
+    expect(b.rxBps).toBeGreaterThan(0.5e9);
+    expect(rows[0]!.txBps + rows[0]!.rxBps).toBeGreaterThanOrEqual(rows.at(-1)!.txBps + rows.at(-1)!.rxBps);
+  }, 60_000);
+
   test("iperf2 UDP: loss and jitter come from the server side", async () => {
     const { code, rep } = await run(["--client", "node-a", "--server", "node-b", "--tool", "iperf2", "--protocol", "udp", "--bitrate", "300M", "--duration", "2"]);
     expect(rep.failure).toBeNull();

@@ -11,7 +11,8 @@ import { VERSION } from "../../common/src/version.js";
 import { drivers } from "./drivers/index.js";
 import { kernelAndCpu, listInterfaces, primaryAddress } from "./inventory.js";
 import type { PortRange } from "./ports.js";
-import { readProcConstants } from "./samplers/index.js";
+import { metricsRegistry, serveMetrics } from "./metrics.js";
+import { netDevPathFor, readProcConstants } from "./samplers/index.js";
 import { SamplingManager } from "./sampling.js";
 import { ServerManager } from "./servers.js";
 import { runSessions } from "./session.js";
@@ -31,6 +32,8 @@ export interface AgentConfig {
   procRoot?: string;
   /** net/dev file to read NIC counters from (default PROC_ROOT/net/dev; a pod agent reads the host's /proc/1/net/dev). */
   netDevPath?: string;
+  /** HOST:PORT for Prometheus `/metrics`; undefined = off. */
+  metrics?: string;
 }
 
 export interface RunningAgent {
@@ -48,9 +51,15 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Running
     else toolLog.warn({ tool: f.driver.tool, package: f.driver.debianPackage }, "tool missing");
   }
   const servers = new ServerManager(tools, cfg.portRange, log.child({ component: "servers" }));
+  const constants = await readProcConstants();
+  const procRoot = cfg.procRoot ?? "/proc";
+  const metrics = cfg.metrics
+    ? await serveMetrics(cfg.metrics, metricsRegistry({ node: cfg.node, procRoot, netDevPath: cfg.netDevPath ?? netDevPathFor(procRoot), constants }))
+    : undefined;
+  if (metrics) log.info({ metricsPort: metrics.port }, `Prometheus metrics on :${metrics.port}/metrics`);
   const sampling = new SamplingManager({
-    procRoot: cfg.procRoot ?? "/proc",
-    constants: await readProcConstants(),
+    procRoot,
+    constants,
     ...(cfg.netDevPath ? { netDevPath: cfg.netDevPath } : {}),
     log: log.child({ component: "sampling" }),
   });
@@ -85,6 +94,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Running
     stopper.signal,
   ).finally(() => {
     sampling.stopAll();
+    metrics?.server.close();
     return servers.stopAll();
   });
   return {

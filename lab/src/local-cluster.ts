@@ -47,6 +47,8 @@ export interface AgentProcOptions {
   env?: NodeJS.ProcessEnv;
   /** Wait for registration (default true). */
   waitRegistered?: boolean;
+  /** --metrics HOST:PORT|off (default 127.0.0.1:0: any free port, so agents on one machine never collide). */
+  metrics?: string;
 }
 
 /** Start `netmatrix agent` and (by default) wait until the coordinator registered it. */
@@ -55,6 +57,7 @@ export async function startAgentProc(o: AgentProcOptions): Promise<Proc> {
   if (o.address) args.push("--address", o.address);
   if (o.pod) args.push("--pod", o.pod);
   if (o.portRange) args.push("--port-range", o.portRange);
+  args.push("--metrics", o.metrics ?? "127.0.0.1:0");
   const spawnOpts: SpawnOptions = {};
   if (o.ns) spawnOpts.ns = o.ns;
   if (o.env) spawnOpts.env = o.env;

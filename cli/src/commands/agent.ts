@@ -21,6 +21,12 @@ function address(v: string): string {
   return v;
 }
 
+/** Where to serve /metrics: as asked, else 0.0.0.0:9101 for host agents and nowhere for pod agents (two per node would collide and repeat the node's figures). */
+function metricsListen(given: string | undefined, mode: ModeName): { metrics?: string } {
+  const v = given ?? (mode === "host" ? "0.0.0.0:9101" : "off");
+  return v === "off" ? {} : { metrics: v };
+}
+
 export function agentCommand(): Command {
   return withConnection(new Command("agent"))
     .description("run an agent: dial out to the coordinator and run the tools it asks for")
@@ -29,8 +35,9 @@ export function agentCommand(): Command {
     .addOption(new Option("--address <ip>", "address peers reach this agent on (default: first non-loopback IPv4)").env("NETMATRIX_ADDRESS").argParser(address))
     .addOption(new Option("--pod <name>", "pod name (pod-network agents)").env("NETMATRIX_POD"))
     .addOption(new Option("--proc-root <dir>", "procfs to sample; a host /proc mounted elsewhere (e.g. /host/proc) makes NIC counters come from its /1/net/dev, the node's own NICs").env("NETMATRIX_PROC_ROOT").default("/proc"))
+    .addOption(new Option("--metrics <host:port|off>", "serve Prometheus /metrics here (host agents default to 0.0.0.0:9101; pod agents to off)").env("NETMATRIX_METRICS"))
     .addOption(new Option("--port-range <min-max>", "ports tool servers may use").env("NETMATRIX_PORT_RANGE").default(parsePortRange("20000-20999"), "20000-20999").argParser(portRange))
-    .action(async (opts: { coordinator: string; tokenFile?: string; node: string; mode: ModeName; address?: string; pod?: string; portRange: PortRange; procRoot: string }) => {
+    .action(async (opts: { coordinator: string; tokenFile?: string; node: string; mode: ModeName; address?: string; pod?: string; portRange: PortRange; procRoot: string; metrics?: string }) => {
       const log = createRootLogger({ base: { role: "agent", node: opts.node, mode: opts.mode } });
       const token = resolveToken(opts);
       const agent = await startAgent(
@@ -41,6 +48,7 @@ export function agentCommand(): Command {
           token,
           portRange: opts.portRange,
           procRoot: opts.procRoot,
+          ...metricsListen(opts.metrics, opts.mode),
           ...(opts.procRoot !== "/proc" ? { netDevPath: `${opts.procRoot}/1/net/dev` } : {}),
           ...(opts.address ? { address: opts.address } : {}),
           ...(opts.pod ? { pod: opts.pod } : {}),

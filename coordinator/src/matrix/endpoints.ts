@@ -11,11 +11,6 @@ import type { NodeSelection } from "./pairs.js";
 import type { PlannerAgent } from "./planner.js";
 import type { ScenarioShape } from "./scenarios.js";
 
-/** One filled client/server role pair. */
-export interface Unit {
-  client: PlannerAgent;
-  server: PlannerAgent;
-}
 
 /** Why some units could not be filled; `count` = how many node pairs or nodes that costs. */
 export interface EndpointProblem {
@@ -23,9 +18,13 @@ export interface EndpointProblem {
   reason: string;
 }
 
-/** Filled units, in selection order, and what prevented the others. */
+/**
+ * Filled role pairs ("units") in selection order as parallel lists — unit i
+ * is clients[i] → servers[i] — and what prevented the others.
+ */
 export interface Endpoints {
-  units: Unit[];
+  clients: PlannerAgent[];
+  servers: PlannerAgent[];
   problems: EndpointProblem[];
 }
 
@@ -46,7 +45,8 @@ export function indexAgents(agents: readonly PlannerAgent[]): Map<string, ByMode
 
 /** Fill `shape`'s roles over `selection`. */
 export function findEndpoints(shape: ScenarioShape, agents: readonly PlannerAgent[], selection: NodeSelection, index = indexAgents(agents)): Endpoints {
-  const units: Unit[] = [];
+  const clients: PlannerAgent[] = [];
+  const servers: PlannerAgent[] = [];
   const lost = new Map<string, { count: number; nodes: Set<string> }>();
   const lose = (why: string, node: string): void => {
     let e = lost.get(why);
@@ -57,15 +57,21 @@ export function findEndpoints(shape: ScenarioShape, agents: readonly PlannerAgen
   const pick = (node: string, mode: ModeName, nth = 0): PlannerAgent | undefined => index.get(node)?.[mode][nth];
   const accept = (client: PlannerAgent, server: PlannerAgent): void => {
     if (server.address === "") lose("registered no address (start it with --address IP)", server.id);
-    else units.push({ client, server });
+    else {
+      clients.push(client);
+      servers.push(server);
+    }
   };
   const noAgent = (mode: ModeName) => `no ${mode} agent (the ${mode}-network DaemonSet is not running there)`;
 
   if (shape.placement === "cross") {
-    if (selection.pairs.length === 0) {
-      return { units, problems: [{ count: 0, reason: `needs at least two nodes to pair; the selection has ${selection.nodes.length}` }] };
+    const { from, to } = selection.pairs;
+    if (from.length === 0) {
+      return { clients, servers, problems: [{ count: 0, reason: `needs at least two nodes to pair; the selection has ${selection.nodes.length}` }] };
     }
-    for (const [a, b] of selection.pairs) {
+    for (let i = 0; i < from.length; i++) {
+      const a = from[i]!;
+      const b = to[i]!;
       const client = pick(a, shape.clientMode);
       const server = pick(b, shape.serverMode);
       if (!client) lose(noAgent(shape.clientMode), a);
@@ -73,7 +79,7 @@ export function findEndpoints(shape: ScenarioShape, agents: readonly PlannerAgen
       else accept(client, server);
     }
   } else if (shape.placement === "same") {
-    if (selection.nodes.length === 0) return { units, problems: [{ count: 0, reason: "no node is selected" }] };
+    if (selection.nodes.length === 0) return { clients, servers, problems: [{ count: 0, reason: "no node is selected" }] };
     for (const n of selection.nodes) {
       const client = pick(n, "pod", 0);
       const server = pick(n, "pod", 1);
@@ -86,7 +92,7 @@ export function findEndpoints(shape: ScenarioShape, agents: readonly PlannerAgen
       .filter((a): a is PlannerAgent => a !== undefined)
       .sort((x, y) => naturalCompare(x.node, y.node));
     if (externals.length === 0) {
-      return { units, problems: [{ count: 0, reason: "no external agent is registered (run `netmatrix agent --mode external` on a machine outside the cluster)" }] };
+      return { clients, servers, problems: [{ count: 0, reason: "no external agent is registered (run `netmatrix agent --mode external` on a machine outside the cluster)" }] };
     }
     for (const x of externals) {
       for (const n of selection.nodes) {
@@ -102,7 +108,7 @@ export function findEndpoints(shape: ScenarioShape, agents: readonly PlannerAgen
     const unit = shape.placement === "cross" ? "node pairs" : shape.placement === "same" ? "nodes" : "external → node pairs";
     return { count: e.count, reason: `${subject}: ${why}; ${e.count} ${unit} not planned` };
   });
-  return { units, problems };
+  return { clients, servers, problems };
 }
 
 /** Up to `max` names, then "… and N more". */

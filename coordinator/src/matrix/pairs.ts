@@ -6,10 +6,20 @@
 import { SeededRandom } from "./hash.js";
 import type { PairSelection } from "./spec.js";
 
+/**
+ * Ordered node pairs as two parallel lists: pair i is from[i] → to[i]
+ * (client node → server node, never equal). Parallel lists rather than
+ * tuples: a full mesh of 1000 nodes is a million pairs.
+ */
+export interface OrderedPairs {
+  from: string[];
+  to: string[];
+}
+
 /** The node pairs and nodes a matrix covers. */
 export interface NodeSelection {
-  /** Ordered (client node, server node) pairs, client ≠ server, for cross-node scenarios. */
-  pairs: [string, string][];
+  /** Ordered pairs for cross-node scenarios. */
+  pairs: OrderedPairs;
   /**
    * Nodes for same-node scenarios (one case per node) and the server nodes of
    * external scenarios: all nodes for `all` and `ring`, the listed ones for
@@ -45,28 +55,30 @@ export function selectNodes(selection: PairSelection, clusterNodes: readonly str
     }
     case "sample": {
       const pairs = samplePairs(clusterNodes, selection.count, seed);
-      const touched = new Set<string>();
-      for (const [a, b] of pairs) {
-        touched.add(a);
-        touched.add(b);
-      }
+      const touched = new Set([...pairs.from, ...pairs.to]);
       return { pairs, nodes: clusterNodes.filter((n) => touched.has(n)), unknown: [] };
     }
   }
 }
 
 /** Every ordered pair of distinct nodes, client-major. n nodes give n(n−1) pairs. */
-export function allPairs(nodes: readonly string[]): [string, string][] {
-  const out: [string, string][] = [];
-  for (const a of nodes) for (const b of nodes) if (a !== b) out.push([a, b]);
+export function allPairs(nodes: readonly string[]): OrderedPairs {
+  const out: OrderedPairs = { from: [], to: [] };
+  for (const a of nodes) {
+    for (const b of nodes) {
+      if (a === b) continue;
+      out.from.push(a);
+      out.to.push(b);
+    }
+  }
   return out;
 }
 
 /** node i → node i+1, wrapping; for two nodes that is both directions, for fewer none. */
-export function ringPairs(nodes: readonly string[]): [string, string][] {
-  if (nodes.length < 2) return [];
-  if (nodes.length === 2) return [[nodes[0]!, nodes[1]!], [nodes[1]!, nodes[0]!]];
-  return nodes.map((a, i) => [a, nodes[(i + 1) % nodes.length]!]);
+export function ringPairs(nodes: readonly string[]): OrderedPairs {
+  if (nodes.length < 2) return { from: [], to: [] };
+  if (nodes.length === 2) return allPairs(nodes);
+  return { from: [...nodes], to: nodes.map((_, i) => nodes[(i + 1) % nodes.length]!) };
 }
 
 /**
@@ -74,7 +86,7 @@ export function ringPairs(nodes: readonly string[]): [string, string][] {
  * over the n(n−1) pair indices, so the cost is O(count), not O(n²)), in
  * all-order. Same nodes, count and seed → same pairs.
  */
-export function samplePairs(nodes: readonly string[], count: number, seed: string): [string, string][] {
+export function samplePairs(nodes: readonly string[], count: number, seed: string): OrderedPairs {
   const n = nodes.length;
   const total = n * (n - 1);
   if (count >= total) return allPairs(nodes);
@@ -84,12 +96,12 @@ export function samplePairs(nodes: readonly string[], count: number, seed: strin
     const t = rng.below(j + 1);
     chosen.add(chosen.has(t) ? j : t);
   }
-  return [...chosen]
-    .sort((x, y) => x - y)
-    .map((k) => {
-      const a = Math.floor(k / (n - 1));
-      const r = k % (n - 1);
-      const b = r >= a ? r + 1 : r;
-      return [nodes[a]!, nodes[b]!];
-    });
+  const out: OrderedPairs = { from: [], to: [] };
+  for (const k of [...chosen].sort((x, y) => x - y)) {
+    const a = Math.floor(k / (n - 1));
+    const r = k % (n - 1);
+    out.from.push(nodes[a]!);
+    out.to.push(nodes[r >= a ? r + 1 : r]!);
+  }
+  return out;
 }
