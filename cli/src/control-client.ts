@@ -9,6 +9,14 @@ import {
   type RunCaseRequest,
   type WatchEvent,
   type WatchRequest,
+  type RunMatrixRequest,
+  type MatrixEvent,
+  type RunFinished,
+  type ListRunsResponse,
+  type GetRunResponse,
+  ListRunsRequestSchema,
+  GetRunRequestSchema,
+  type GetRunRequest,
 } from "../../gen/netmatrix/v1/control_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { clientConstructor } from "../../common/src/grpc-adapter.js";
@@ -22,6 +30,9 @@ type RawClient = grpc.Client & {
   listAgents(req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: ListAgentsResponse) => void): void;
   runCase(req: RunCaseRequest, md: grpc.Metadata): grpc.ClientReadableStream<RunCaseEvent>;
   watch(req: WatchRequest, md: grpc.Metadata): grpc.ClientReadableStream<WatchEvent>;
+  runMatrix(req: RunMatrixRequest, md: grpc.Metadata): grpc.ClientReadableStream<MatrixEvent>;
+  listRuns(req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: ListRunsResponse) => void): void;
+  getRun(req: GetRunRequest, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: GetRunResponse) => void): void;
 };
 
 export class ControlClient {
@@ -58,6 +69,34 @@ export class ControlClient {
       call.on("end", () =>
         finished ? resolve(finished) : reject(new NetmatrixError("internal", "the coordinator ended the case without a result")),
       );
+    });
+  }
+
+  /** Run (or resume) a matrix; `onEvent` sees every event; resolves with the final event. Aborting cancels the run (results so far stay on disk). */
+  runMatrix(req: RunMatrixRequest, onEvent: (e: MatrixEvent) => void, signal?: AbortSignal): Promise<RunFinished | undefined> {
+    return new Promise((resolve, reject) => {
+      const call = this.raw.runMatrix(req, this.md);
+      let finished: RunFinished | undefined;
+      let aborted = false;
+      signal?.addEventListener("abort", () => ((aborted = true), call.cancel()), { once: true });
+      call.on("data", (e: MatrixEvent) => {
+        if (e.event.case === "finished") finished = e.event.value;
+        onEvent(e);
+      });
+      call.on("error", (err: grpc.ServiceError) => (aborted && err.code === grpc.status.CANCELLED ? resolve(finished) : reject(fromServiceError(err, this.address))));
+      call.on("end", () => resolve(finished));
+    });
+  }
+
+  listRuns(): Promise<ListRunsResponse> {
+    return new Promise((resolve, reject) => {
+      this.raw.listRuns(create(ListRunsRequestSchema), this.md, { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(fromServiceError(err, this.address)) : resolve(res)));
+    });
+  }
+
+  getRun(runId: string): Promise<GetRunResponse> {
+    return new Promise((resolve, reject) => {
+      this.raw.getRun(create(GetRunRequestSchema, { runId }), this.md, { deadline: Date.now() + 30_000 }, (err, res) => (err ? reject(fromServiceError(err, this.address)) : resolve(res)));
     });
   }
 

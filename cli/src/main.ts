@@ -6,6 +6,7 @@ import { agentCommand } from "./commands/agent.js";
 import { agentsCommand } from "./commands/agents.js";
 import { coordinatorCommand } from "./commands/coordinator.js";
 import { runCommand } from "./commands/run.js";
+import { reportCommand, runsCommand } from "./commands/runs.js";
 import { watchCommand } from "./commands/watch.js";
 
 const program = new Command("netmatrix")
@@ -16,6 +17,8 @@ const program = new Command("netmatrix")
   .addCommand(agentCommand())
   .addCommand(agentsCommand())
   .addCommand(runCommand())
+  .addCommand(runsCommand())
+  .addCommand(reportCommand())
   .addCommand(watchCommand());
 
 try {

@@ -19,7 +19,8 @@ function agent(a: AgentStatus | undefined) {
   };
 }
 
-function spec(s: TestSpec | undefined) {
+/** A wire spec with names instead of enums. */
+export function specDoc(s: TestSpec | undefined) {
   return {
     tool: toolName(s?.tool ?? 0),
     protocol: protocols.toName(s?.protocol ?? 0) ?? "tcp",
@@ -93,7 +94,7 @@ function caseDoc(c: CaseResult) {
     client: agent(c.client),
     server: agent(c.server),
     target: c.target,
-    spec: spec(c.spec),
+    spec: specDoc(c.spec),
     repetitions: c.repetitions.map(repetition),
     summary: {
       repetitions: c.repetitions.length,

@@ -27,6 +27,7 @@ import { drivers } from "../../agent/src/drivers/index.js";
 import type { ToolName } from "../../agent/src/drivers/types.js";
 import type { AgentLink, Reply } from "./agent-link.js";
 import { agentStatus } from "./status.js";
+import type { ExposedService } from "./service-provider.js";
 import { cpuPerGbps, summarizeUsage, wireToPayload } from "./usage.js";
 
 /** Extra time beyond the measurement a step may take: connect, slow start, report, milliseconds. */
@@ -41,6 +42,11 @@ export interface CaseRequest {
   repetitions: number;
   /** Sampling interval on both ends while the client runs, ms (default 100). */
   sampleIntervalMs?: number;
+  /**
+   * Put a service in front of the server once its ports are known (pod-service,
+   * external-nodeport); the client then targets the service. Released after the client ran.
+   */
+  expose?: (port: number, dataPort: number) => Promise<ExposedService>;
 }
 
 function failure(code: FailureName, reason: string, hint = ""): Failure {
@@ -110,6 +116,7 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
   let port = 0;
   let dataPort = 0;
   let window: Awaited<ReturnType<typeof startWindow>> | undefined;
+  let service: ExposedService | undefined;
   try {
     if (driver.needsServer) {
       const reply = await req.server.request(
@@ -127,7 +134,13 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
       port = reply.value.port;
       dataPort = reply.value.dataPort;
     }
-    const target = req.server.info.addresses[0] ?? "";
+    let target = req.server.info.addresses[0] ?? "";
+    if (req.expose) {
+      service = await req.expose(port, dataPort);
+      target = service.address;
+      port = service.port;
+      dataPort = service.dataPort;
+    }
     const clientDeadline = measureMs + STEP_MARGIN_MS.client;
     window = await startWindow([req.client, req.server], req.sampleIntervalMs ?? 100, clientDeadline + 10_000, log);
     const reply = await req.client.request(
@@ -136,6 +149,7 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
       "run client",
     );
     const [clientSamples, serverSamples] = await window.stop();
+    await service?.release();
     const clientRun = reply.case === "clientResult" ? reply.value.run : undefined;
     const serverRun = serverCmd ? await stopServer(req.server, serverCmd, req.spec, log) : undefined;
     if (reply.case === "commandFailed") return rep({ ...(serverRun ? { server: serverRun } : {}), outcome: { case: "failure", value: reply.value.failure! } });
@@ -152,6 +166,7 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
   } catch (err) {
     log.warn({ err, client: req.client.id, server: req.server.id }, "repetition failed");
     await window?.stop();
+    await service?.release().catch((e: unknown) => log.warn({ err: e }, "could not remove the service"));
     if (serverCmd && !req.server.closed) await stopServer(req.server, serverCmd, req.spec, log);
     return rep({ outcome: { case: "failure", value: requestFailure(err) } });
   }

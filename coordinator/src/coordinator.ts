@@ -13,6 +13,9 @@ import { agentServiceHandlers } from "./agent-service.js";
 import { controlServiceHandlers } from "./control-service.js";
 import { AgentLocks } from "./locks.js";
 import { Registry } from "./registry.js";
+import { ResultsStore } from "./results-store.js";
+import { runServiceHandlers } from "./run-service.js";
+import type { ServiceProvider } from "./service-provider.js";
 import { WatchHub } from "./watch-hub.js";
 import { startWebServer } from "./web/server.js";
 
@@ -20,6 +23,10 @@ export interface CoordinatorOptions {
   /** HOST:PORT to listen on; port 0 picks one. */
   listen: string;
   token: string;
+  /** Where runs are kept (DATA_DIR/runs/RUN_ID). */
+  dataDir: string;
+  /** Puts services in front of server agents (the lab, Kubernetes); undefined = service scenarios refused. */
+  services?: ServiceProvider;
   /** HOST:PORT for the live web page and its WebSocket feed; undefined = no web server. */
   http?: string;
   /** Heartbeat interval asked of agents, milliseconds (default 2000). */
@@ -51,10 +58,12 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
     serviceDefinition(AgentService),
     agentServiceHandlers({ registry, token: opts.token, log: log.child({ component: "agents" }), heartbeatIntervalMs }) as unknown as grpc.UntypedServiceImplementation,
   );
-  server.addService(
-    serviceDefinition(ControlService),
-    controlServiceHandlers({ registry, locks, hub, token: opts.token, log: log.child({ component: "control" }) }) as unknown as grpc.UntypedServiceImplementation,
-  );
+  const store = new ResultsStore(opts.dataDir);
+  const runs = runServiceHandlers({ registry, locks, store, services: opts.services, running: new Set(), token: opts.token, log: log.child({ component: "runs" }) });
+  server.addService(serviceDefinition(ControlService), {
+    ...controlServiceHandlers({ registry, locks, hub, token: opts.token, log: log.child({ component: "control" }) }),
+    ...runs,
+  } as unknown as grpc.UntypedServiceImplementation);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, p) => {
       if (err) {

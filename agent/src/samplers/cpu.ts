@@ -5,6 +5,7 @@
  * ({@link parseProcStat}) and arithmetic ({@link cpuUsage}).
  */
 import { readFileSync } from "node:fs";
+import { readUint, scan, skipBlanks, toBuffer } from "./bytes.js";
 
 /** Cumulative time per mode since boot, in jiffies (USER_HZ ticks), as /proc/stat prints it. */
 export interface CpuTimes {
@@ -59,35 +60,44 @@ export interface CpuUsage {
 }
 
 const NAMES = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest", "guestNice"] as const;
+const C = 99;
+const P = 112;
+const U = 117;
 
 /**
- * Parse /proc/stat. Only the leading `cpu…` lines are looked at (the kernel
- * prints them first). Columns an old kernel lacks read as 0. Undefined when
- * there is no `cpu` line.
+ * Parse /proc/stat (its text, or the bytes a read returned). Only the
+ * leading `cpu…` lines are looked at (the kernel prints them first); columns
+ * an older kernel lacks read as 0. Undefined when there is no `cpu` line.
  */
-export function parseProcStat(text: string): ProcStat | undefined {
+export function parseProcStat(input: string | Uint8Array): ProcStat | undefined {
+  const b = toBuffer(input);
   let all: CpuTimes | undefined;
   const cores: CoreTimes[] = [];
-  let start = 0;
-  while (text.startsWith("cpu", start)) {
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = text.length;
-    const fields = text.slice(start, end).trim().split(/\s+/);
-    const label = fields[0]!;
-    const t: CpuTimes = { user: 0, nice: 0, system: 0, idle: 0, iowait: 0, irq: 0, softirq: 0, steal: 0, guest: 0, guestNice: 0 };
+  let i = 0;
+  while (b[i] === C && b[i + 1] === P && b[i + 2] === U) {
+    const id = readUint(b, i + 3) ? scan.value : -1;
+    i = id < 0 ? i + 3 : scan.end;
+    const t = zeroTimes(id);
     for (let k = 0; k < NAMES.length; k++) {
-      const v = Number(fields[k + 1] ?? 0);
-      t[NAMES[k]!] = Number.isFinite(v) ? v : 0;
+      i = skipBlanks(b, i);
+      if (!readUint(b, i)) break;
+      t[NAMES[k]!] = scan.value;
+      i = scan.end;
     }
-    if (label === "cpu") {
-      all = t;
-    } else {
-      const id = Number(label.slice(3));
-      if (label.length > 3 && Number.isInteger(id)) cores.push({ id, ...t });
-    }
-    start = end + 1;
+    if (id < 0) all ??= t;
+    else cores.push(t as CoreTimes);
+    const nl = b.indexOf(10, i);
+    if (nl < 0) break;
+    i = nl + 1;
   }
   return all === undefined ? undefined : { all, cores };
+}
+
+/** All zero; a {@link CoreTimes} when `id` ≥ 0. */
+function zeroTimes(id: number): CpuTimes {
+  if (id < 0) return { user: 0, nice: 0, system: 0, idle: 0, iowait: 0, irq: 0, softirq: 0, steal: 0, guest: 0, guestNice: 0 };
+  const core: CoreTimes = { id, user: 0, nice: 0, system: 0, idle: 0, iowait: 0, irq: 0, softirq: 0, steal: 0, guest: 0, guestNice: 0 };
+  return core;
 }
 
 /** All time (guest is inside user/nice, so not added again), jiffies. */
@@ -143,7 +153,7 @@ export function cpuUsage(prev: ProcStat, cur: ProcStat): CpuUsage | undefined {
 /** One synchronous read and parse of `${procRoot}/stat`; undefined when unreadable. */
 export function readProcStat(procRoot: string): ProcStat | undefined {
   try {
-    return parseProcStat(readFileSync(`${procRoot}/stat`, "utf8"));
+    return parseProcStat(readFileSync(`${procRoot}/stat`));
   } catch {
     return undefined;
   }

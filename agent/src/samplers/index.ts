@@ -1,26 +1,28 @@
 /**
  * The node sampler: owns the previous reads of /proc/net/dev, /proc/stat and
  * the watched processes' /proc/<pid>/stat, and turns each new read into
- * rates. One synchronous read of each file per tick (on procfs far cheaper
- * than async reads), patterns compiled once, no process spawned per tick.
+ * rates. One synchronous read of each file per tick through a kept
+ * descriptor ({@link ProcFile}; on procfs far cheaper than async reads, and
+ * than reopening), patterns compiled once, no process spawned per tick.
  *
  *   const s = await createSamplerSet({ pids: () => [process.pid] });
  *   s.sample(process.hrtime.bigint());            // primes → undefined
  *   const x = s.sample(process.hrtime.bigint());  // NodeSample
  */
-import { cpuUsage, readProcStat, type CpuUsage, type ProcStat } from "./cpu.js";
-import { readMeminfo, type MemoryInfo } from "./memory.js";
-import { compileNameFilter, netDevPathFor, netDevRates, readNetDev, type InterfaceRate, type NameFilter, type NetDevCounters } from "./netdev.js";
+import { cpuUsage, parseProcStat, type CpuUsage, type ProcStat } from "./cpu.js";
+import { parseMeminfo, type MemoryInfo } from "./memory.js";
+import { compileNameFilter, netDevPathFor, netDevRates, parseNetDev, type InterfaceRate, type NameFilter, type NetDevCounters } from "./netdev.js";
 import {
   DEFAULT_PAGE_SIZE,
   DEFAULT_TICKS_PER_SECOND,
+  parseProcessStat,
   processUsage,
   readProcConstants,
-  readProcessStat,
   type ProcConstants,
   type ProcessStat,
   type ProcessUsage,
 } from "./process.js";
+import { DEFAULT_REOPEN_MS, ProcFile } from "./procfile.js";
 
 /** Options of a {@link SamplerSet}. */
 export interface SamplerOptions {
@@ -40,6 +42,12 @@ export interface SamplerOptions {
   pids?: () => readonly number[];
   /** Clock ticks per second and page size; default 100 and 4096 ({@link createSamplerSet} asks getconf). */
   constants?: ProcConstants;
+  /**
+   * Longest a kept descriptor of net/dev or of a process's stat is reused
+   * before reopening, ms (default 1000): a `/proc/<pid>/net/dev` left open
+   * would keep showing, and keep alive, the namespace of an exited pid.
+   */
+  reopenMs?: number;
 }
 
 /** Everything sampled over one interval. */
@@ -74,6 +82,13 @@ export class SamplerSet {
   private readonly accept: NameFilter;
   private readonly pids: () => readonly number[];
   private readonly constants: ProcConstants;
+  private readonly reopenMs: number;
+  private readonly netFile: ProcFile;
+  private readonly statFile: ProcFile;
+  private readonly memFile: ProcFile;
+  /** Kept /proc/<pid>/stat files, with the tick that last asked for them. */
+  private readonly pidFiles = new Map<number, { file: ProcFile; tick: number }>();
+  private tick = 0;
   private prev: Reads | undefined;
 
   constructor(opts: SamplerOptions = {}) {
@@ -82,6 +97,10 @@ export class SamplerSet {
     this.accept = compileNameFilter(opts.include, opts.exclude);
     this.pids = opts.pids ?? (() => []);
     this.constants = opts.constants ?? { ticksPerSecond: DEFAULT_TICKS_PER_SECOND, pageSize: DEFAULT_PAGE_SIZE };
+    this.reopenMs = opts.reopenMs ?? DEFAULT_REOPEN_MS;
+    this.netFile = new ProcFile(this.netDevPath, this.reopenMs);
+    this.statFile = new ProcFile(`${this.procRoot}/stat`, Infinity);
+    this.memFile = new ProcFile(`${this.procRoot}/meminfo`, Infinity);
   }
 
   /**
@@ -91,15 +110,13 @@ export class SamplerSet {
    * (it primes afresh).
    */
   sample(nowNs: bigint): NodeSample | undefined {
-    const net = readNetDev(this.netDevPath, this.accept);
-    const stat = readProcStat(this.procRoot);
-    const memory = readMeminfo(this.procRoot);
-    const procs = new Map<number, ProcessStat>();
-    for (const pid of this.pids()) {
-      if (procs.has(pid)) continue;
-      const ps = readProcessStat(this.procRoot, pid);
-      if (ps !== undefined) procs.set(pid, ps);
-    }
+    const netBytes = this.netFile.readBytes(nowNs);
+    const net = netBytes === undefined ? undefined : parseNetDev(netBytes, this.accept, this.prev?.net);
+    const statBytes = this.statFile.readBytes(nowNs);
+    const stat = statBytes === undefined ? undefined : parseProcStat(statBytes);
+    const memBytes = this.memFile.readBytes(nowNs);
+    const memory = memBytes === undefined ? undefined : parseMeminfo(memBytes);
+    const procs = this.readProcesses(nowNs);
     const prev = this.prev;
     this.prev = { monoNs: nowNs, net, stat, procs };
     if (prev === undefined || nowNs <= prev.monoNs) return undefined;
@@ -124,9 +141,45 @@ export class SamplerSet {
     return out;
   }
 
+  private readProcesses(nowNs: bigint): Map<number, ProcessStat> {
+    const tick = ++this.tick;
+    const procs = new Map<number, ProcessStat>();
+    for (const pid of this.pids()) {
+      let entry = this.pidFiles.get(pid);
+      if (entry === undefined) {
+        entry = { file: new ProcFile(`${this.procRoot}/${pid}/stat`, this.reopenMs), tick };
+        this.pidFiles.set(pid, entry);
+      } else if (entry.tick === tick) {
+        continue; // listed twice
+      }
+      entry.tick = tick;
+      const bytes = entry.file.readBytes(nowNs);
+      const ps = bytes === undefined ? undefined : parseProcessStat(bytes);
+      if (ps !== undefined) procs.set(pid, ps);
+    }
+    if (this.pidFiles.size > procs.size) {
+      for (const [pid, e] of this.pidFiles) {
+        if (e.tick !== tick) {
+          e.file.close();
+          this.pidFiles.delete(pid);
+        }
+      }
+    }
+    return procs;
+  }
+
   /** Forget the previous reads; the next {@link sample} primes again. */
   reset(): void {
     this.prev = undefined;
+  }
+
+  /** Close every kept descriptor (a later {@link sample} reopens what it needs). */
+  close(): void {
+    this.netFile.close();
+    this.statFile.close();
+    this.memFile.close();
+    for (const e of this.pidFiles.values()) e.file.close();
+    this.pidFiles.clear();
   }
 }
 
@@ -143,3 +196,4 @@ export { parseMeminfo, readMeminfo } from "./memory.js";
 export type { MemoryInfo } from "./memory.js";
 export { DEFAULT_PAGE_SIZE, DEFAULT_TICKS_PER_SECOND, parseProcessStat, processUsage, readProcConstants, readProcessStat } from "./process.js";
 export type { ProcConstants, ProcessStat, ProcessUsage } from "./process.js";
+export { DEFAULT_REOPEN_MS, ProcFile } from "./procfile.js";

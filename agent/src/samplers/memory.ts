@@ -3,6 +3,7 @@
  * pure parser ({@link parseMeminfo}). The file is in kB (KiB, ×1024).
  */
 import { readFileSync } from "node:fs";
+import { readUint, sameAscii, scan, skipBlanks, toBuffer } from "./bytes.js";
 
 /** Node memory at one instant, in bytes. */
 export interface MemoryInfo {
@@ -20,42 +21,47 @@ export interface MemoryInfo {
   cachedBytes: number;
 }
 
-/** The value of `Key:   123 kB` in bytes, or undefined when the key is absent. */
-function kbField(text: string, key: string): number | undefined {
-  let at = text.startsWith(key) ? 0 : text.indexOf(`\n${key}`);
-  if (at < 0) return undefined;
-  if (at > 0) at++;
-  let i = at + key.length;
-  const len = text.length;
-  while (i < len && text.charCodeAt(i) === 32) i++;
-  let n = 0;
-  let digits = 0;
-  for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) {
-    n = n * 10 + (c - 48);
-    digits++;
-  }
-  return digits === 0 ? undefined : n * 1024;
-}
+const KEYS = ["MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached"] as const;
+const found = new Float64Array(KEYS.length);
 
 /**
- * Parse /proc/meminfo. Undefined without MemTotal or MemFree. Kernels before
- * 3.14 lack MemAvailable; then available is approximated as
- * free + buffers + cached.
+ * Parse /proc/meminfo (its text, or the bytes a read returned). Undefined
+ * without MemTotal or MemFree. Kernels before 3.14 lack MemAvailable; then
+ * available is approximated as free + buffers + cached.
  */
-export function parseMeminfo(text: string): MemoryInfo | undefined {
-  const totalBytes = kbField(text, "MemTotal:");
-  const freeBytes = kbField(text, "MemFree:");
-  if (totalBytes === undefined || freeBytes === undefined) return undefined;
-  const buffersBytes = kbField(text, "Buffers:") ?? 0;
-  const cachedBytes = kbField(text, "Cached:") ?? 0;
-  const availableBytes = kbField(text, "MemAvailable:") ?? Math.min(totalBytes, freeBytes + buffersBytes + cachedBytes);
+export function parseMeminfo(input: string | Uint8Array): MemoryInfo | undefined {
+  const b = toBuffer(input);
+  found.fill(NaN);
+  let left = KEYS.length;
+  let start = 0;
+  while (start < b.length && left > 0) {
+    let end = b.indexOf(10, start);
+    if (end < 0) end = b.length;
+    const colon = b.indexOf(58, start);
+    if (colon > start && colon < end) {
+      for (let k = 0; k < KEYS.length; k++) {
+        if (Number.isNaN(found[k]!) && sameAscii(b, start, colon, KEYS[k]!) && readUint(b, skipBlanks(b, colon + 1))) {
+          found[k] = scan.value * 1024;
+          left--;
+          break;
+        }
+      }
+    }
+    start = end + 1;
+  }
+  const totalBytes = found[0]!;
+  const freeBytes = found[1]!;
+  if (Number.isNaN(totalBytes) || Number.isNaN(freeBytes)) return undefined;
+  const buffersBytes = Number.isNaN(found[3]!) ? 0 : found[3]!;
+  const cachedBytes = Number.isNaN(found[4]!) ? 0 : found[4]!;
+  const availableBytes = Number.isNaN(found[2]!) ? Math.min(totalBytes, freeBytes + buffersBytes + cachedBytes) : found[2]!;
   return { totalBytes, availableBytes, usedBytes: totalBytes - availableBytes, freeBytes, buffersBytes, cachedBytes };
 }
 
 /** One synchronous read and parse of `${procRoot}/meminfo`; undefined when unreadable. */
 export function readMeminfo(procRoot: string): MemoryInfo | undefined {
   try {
-    return parseMeminfo(readFileSync(`${procRoot}/meminfo`, "utf8"));
+    return parseMeminfo(readFileSync(`${procRoot}/meminfo`));
   } catch {
     return undefined;
   }

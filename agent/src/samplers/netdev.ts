@@ -8,26 +8,27 @@
  * network namespace.
  */
 import { readFileSync } from "node:fs";
+import { isSpace, readUint, sameAscii, scan, toBuffer } from "./bytes.js";
 
-/** One interface's counters as the kernel prints them: cumulative since the interface was created (64-bit, hence bigint). */
+/** One interface's counters as the kernel prints them: cumulative since the interface was created (64-bit, hence bigint). Treat as immutable: parses share them. */
 export interface NetDevCounters {
-  name: string;
+  readonly name: string;
   /** Cumulative bytes received since the interface was created. */
-  rxBytes: bigint;
+  readonly rxBytes: bigint;
   /** Cumulative packets received. */
-  rxPackets: bigint;
+  readonly rxPackets: bigint;
   /** Cumulative receive errors. */
-  rxErrs: bigint;
+  readonly rxErrs: bigint;
   /** Cumulative received packets dropped. */
-  rxDrop: bigint;
+  readonly rxDrop: bigint;
   /** Cumulative bytes sent since the interface was created. */
-  txBytes: bigint;
+  readonly txBytes: bigint;
   /** Cumulative packets sent. */
-  txPackets: bigint;
+  readonly txPackets: bigint;
   /** Cumulative transmit errors. */
-  txErrs: bigint;
+  readonly txErrs: bigint;
   /** Cumulative packets dropped on transmit. */
-  txDrop: bigint;
+  readonly txDrop: bigint;
 }
 
 /** One interface's rates over one interval. */
@@ -61,48 +62,47 @@ export type NameFilter = (name: string) => boolean;
 /** Interfaces left out when the caller gives no exclude list. */
 export const DEFAULT_EXCLUDE: readonly string[] = ["lo"];
 
-const SPACE = 32;
-const TAB = 9;
 const NL = 10;
 const COLON = 58;
-const D0 = 48;
-const D9 = 57;
 /** Numeric columns per line: 8 receive, 8 transmit. */
 const COLUMNS = 16;
 /** Up to this many digits the value is exact in a double. */
 const SAFE_DIGITS = 15;
 
-const scratch: bigint[] = new Array<bigint>(COLUMNS).fill(0n);
+/** The kept columns of the line being parsed: value (NaN above 15 digits) and, then, the bigint. */
+const vals = new Float64Array(COLUMNS);
+const bigs: bigint[] = new Array<bigint>(COLUMNS).fill(0n);
 
 /**
- * Parse the text of /proc/net/dev. The name ends at the last ':' of a line,
- * so old alias names (`eth0:1`) and counters glued to the colon
- * (`eth0:123456789`, older kernels) both parse. Header and malformed lines
- * are skipped. With `accept`, lines whose name it rejects are not parsed
- * further (cheaper than filtering afterwards).
+ * Parse /proc/net/dev (its text, or the bytes a read returned). The name
+ * ends at the last ':' of a line, so old alias names (`eth0:1`) and
+ * counters glued to the colon (`eth0:123456789`, older kernels) both parse.
+ * Header and malformed lines are skipped. With `accept`, lines whose name it
+ * rejects are not parsed further. With `previous` (the last parse), names
+ * and unchanged counters are reused instead of allocated anew, and an
+ * interface whose counters all stayed the same is its previous object.
  */
-export function parseNetDev(text: string, accept?: NameFilter): NetDevCounters[] {
+export function parseNetDev(input: string | Uint8Array, accept?: NameFilter, previous?: readonly NetDevCounters[]): NetDevCounters[] {
+  const b = toBuffer(input);
+  const len = b.length;
   const out: NetDevCounters[] = [];
-  const len = text.length;
   let start = 0;
   while (start < len) {
-    let end = text.indexOf("\n", start);
+    let end = b.indexOf(NL, start);
     if (end < 0) end = len;
-    const colon = text.lastIndexOf(":", end - 1);
-    if (colon >= start) {
-      const name = text.slice(start, colon).trim();
-      if (name !== "" && (accept === undefined || accept(name)) && parseColumns(text, colon + 1, end)) {
-        out.push({
-          name,
-          rxBytes: scratch[0]!,
-          rxPackets: scratch[1]!,
-          rxErrs: scratch[2]!,
-          rxDrop: scratch[3]!,
-          txBytes: scratch[8]!,
-          txPackets: scratch[9]!,
-          txErrs: scratch[10]!,
-          txDrop: scratch[11]!,
-        });
+    let colon = end - 1;
+    while (colon >= start && b[colon] !== COLON) colon--;
+    let from = start;
+    let to = colon;
+    while (from < to && isSpace(b[from])) from++;
+    while (to > from && isSpace(b[to - 1])) to--;
+    if (colon >= start && to > from) {
+      // The kernel keeps its order, so the previous parse's interface at this position is the likely match.
+      const p = previous?.[out.length];
+      const same = p !== undefined && sameAscii(b, from, to, p.name);
+      const name = same ? p.name : b.toString("utf8", from, to);
+      if ((accept === undefined || accept(name)) && parseColumns(b, colon + 1, end)) {
+        out.push(build(name, same ? p : undefined));
       }
     }
     start = end + 1;
@@ -110,27 +110,58 @@ export function parseNetDev(text: string, accept?: NameFilter): NetDevCounters[]
   return out;
 }
 
-/** Read the 16 unsigned decimal columns of text[from, to) into `scratch`; false unless there are exactly 16. */
-function parseColumns(text: string, from: number, to: number): boolean {
+/** Check b[from, to) holds exactly 16 unsigned decimal columns and keep columns 0–3 and 8–11 in `vals`/`bigs`. */
+function parseColumns(b: Buffer, from: number, to: number): boolean {
   let i = from;
   let col = 0;
-  while (i < to) {
-    let c = text.charCodeAt(i);
-    if (c === SPACE || c === TAB || c === NL || c === 13) {
-      i++;
-      continue;
+  for (;;) {
+    while (i < to && isSpace(b[i])) i++;
+    if (i >= to) break;
+    if (col === COLUMNS || !readUint(b, i) || (scan.end < to && !isSpace(b[scan.end]))) return false;
+    if ((col & 7) < 4) {
+      if (scan.digits <= SAFE_DIGITS) {
+        vals[col] = scan.value;
+      } else {
+        vals[col] = NaN;
+        bigs[col] = BigInt(b.toString("latin1", i, scan.end));
+      }
     }
-    if (col === COLUMNS || c < D0 || c > D9) return false;
-    const digitsFrom = i;
-    let n = 0;
-    while (i < to && (c = text.charCodeAt(i)) >= D0 && c <= D9) {
-      n = n * 10 + (c - D0);
-      i++;
-    }
-    if (i < to && c !== SPACE && c !== TAB && c !== 13) return false;
-    scratch[col++] = i - digitsFrom <= SAFE_DIGITS ? BigInt(n) : BigInt(text.slice(digitsFrom, i));
+    i = scan.end;
+    col++;
   }
   return col === COLUMNS;
+}
+
+/** Column `col` as a bigint, reusing `was` when it holds the same value. */
+function pick(col: number, was: bigint | undefined): bigint {
+  const v = vals[col]!;
+  if (Number.isNaN(v)) return bigs[col]!;
+  return was !== undefined && Number(was) === v ? was : BigInt(v);
+}
+
+function build(name: string, p: NetDevCounters | undefined): NetDevCounters {
+  const rxBytes = pick(0, p?.rxBytes);
+  const rxPackets = pick(1, p?.rxPackets);
+  const rxErrs = pick(2, p?.rxErrs);
+  const rxDrop = pick(3, p?.rxDrop);
+  const txBytes = pick(8, p?.txBytes);
+  const txPackets = pick(9, p?.txPackets);
+  const txErrs = pick(10, p?.txErrs);
+  const txDrop = pick(11, p?.txDrop);
+  if (
+    p !== undefined &&
+    rxBytes === p.rxBytes &&
+    rxPackets === p.rxPackets &&
+    rxErrs === p.rxErrs &&
+    rxDrop === p.rxDrop &&
+    txBytes === p.txBytes &&
+    txPackets === p.txPackets &&
+    txErrs === p.txErrs &&
+    txDrop === p.txDrop
+  ) {
+    return p;
+  }
+  return { name, rxBytes, rxPackets, rxErrs, rxDrop, txBytes, txPackets, txErrs, txDrop };
 }
 
 /**
@@ -226,11 +257,11 @@ export function netDevPathFor(procRoot: string): string {
 
 /** One synchronous read and parse of a net/dev file; undefined when it cannot be read (e.g. the process whose namespace it shows has exited). */
 export function readNetDev(path: string, accept?: NameFilter): NetDevCounters[] | undefined {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, "utf8");
+    bytes = readFileSync(path);
   } catch {
     return undefined;
   }
-  return parseNetDev(text, accept);
+  return parseNetDev(bytes, accept);
 }

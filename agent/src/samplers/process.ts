@@ -4,6 +4,7 @@
  * ({@link parseProcessStat}) and arithmetic ({@link processUsage}).
  */
 import { readFileSync } from "node:fs";
+import { readUint, scan, toBuffer } from "./bytes.js";
 import { exec } from "../../../common/src/exec.js";
 
 /** Clock ticks per second used when `getconf CLK_TCK` cannot be run. */
@@ -44,24 +45,33 @@ export interface ProcConstants {
   pageSize: number;
 }
 
+/** The fields taken (1-based, as in proc(5)): utime, stime, starttime, rss. */
+const WANT = [14, 15, 22, 24] as const;
+const picked = new Float64Array(WANT.length);
+
 /**
- * Parse the text of /proc/<pid>/stat. The comm field sits between the first
+ * Parse /proc/<pid>/stat (its text, or the bytes a read returned). The comm field sits between the first
  * '(' and the LAST ')' (it may itself contain spaces and ')'). Undefined
  * when the line is malformed.
  */
-export function parseProcessStat(text: string): ProcessStat | undefined {
-  const open = text.indexOf("(");
-  const close = text.lastIndexOf(")");
-  if (open < 1 || close < open) return undefined;
-  const pid = Number(text.slice(0, open));
-  // After ") ": field 3 (state) is rest[0], so field k is rest[k - 3].
-  const rest = text.slice(close + 2).split(" ");
-  const utimeTicks = Number(rest[11]);
-  const stimeTicks = Number(rest[12]);
-  const startTicks = Number(rest[19]);
-  const rssPages = Number(rest[21]);
-  if (!Number.isInteger(pid) || !(utimeTicks >= 0) || !(stimeTicks >= 0) || !(startTicks >= 0) || !Number.isFinite(rssPages)) return undefined;
-  return { pid, comm: text.slice(open + 1, close), utimeTicks, stimeTicks, startTicks, rssPages: Math.max(0, rssPages) };
+export function parseProcessStat(input: string | Uint8Array): ProcessStat | undefined {
+  const b = toBuffer(input);
+  const open = b.indexOf(40);
+  const close = b.lastIndexOf(41);
+  if (open < 2 || close < open || !readUint(b, 0) || scan.end !== open - 1 || b[scan.end] !== 32) return undefined;
+  const pid = scan.value;
+  // Field 3 (state) starts at close + 2; walk the spaces to fields 14, 15, 22 and 24.
+  let i = close + 2;
+  let field = 3;
+  for (let w = 0; w < WANT.length; w++) {
+    for (; field < WANT[w]!; field++) {
+      i = b.indexOf(32, i) + 1;
+      if (i === 0) return undefined;
+    }
+    if (!readUint(b, i)) return undefined;
+    picked[w] = scan.value;
+  }
+  return { pid, comm: b.toString("utf8", open + 1, close), utimeTicks: picked[0]!, stimeTicks: picked[1]!, startTicks: picked[2]!, rssPages: picked[3]! };
 }
 
 /**
@@ -85,7 +95,7 @@ export function processUsage(prev: ProcessStat, cur: ProcessStat, dtNs: bigint, 
 /** One synchronous read and parse of `${procRoot}/<pid>/stat`; undefined when the process is gone. */
 export function readProcessStat(procRoot: string, pid: number): ProcessStat | undefined {
   try {
-    return parseProcessStat(readFileSync(`${procRoot}/${pid}/stat`, "utf8"));
+    return parseProcessStat(readFileSync(`${procRoot}/${pid}/stat`));
   } catch {
     return undefined;
   }

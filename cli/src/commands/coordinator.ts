@@ -26,7 +26,7 @@ export function coordinatorCommand(): Command {
         token = t.value;
         log.info({ tokenFile: file }, t.created ? `generated a token in ${file}; give agents and the CLI --token-file ${file}` : `using the token in ${file}`);
       }
-      const coord = await startCoordinator({ listen: opts.listen, token, ...(opts.http !== "off" ? { http: opts.http } : {}) }, log);
+      const coord = await startCoordinator({ listen: opts.listen, token, dataDir: opts.dataDir, ...(opts.http !== "off" ? { http: opts.http } : {}) }, log);
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {
           log.info({ signal: sig }, "shutting down");

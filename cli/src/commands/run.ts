@@ -8,11 +8,18 @@ import { directions, protocols, tools, type DirectionName, type ProtocolName, ty
 import { connect, intOption, withConnection, type ConnectionOptions } from "../options.js";
 import { runDocument } from "../run-document.js";
 import { renderCase, repetitionLine } from "../render.js";
+import { REPORT_FORMATS, type ReportFormat } from "../report-render.js";
+import { runMatrixCommand } from "./matrix-run.js";
 import { parseBitrate, parseSize } from "../units.js";
 
 interface RunOptions extends ConnectionOptions {
-  client: string;
-  server: string;
+  client?: string;
+  server?: string;
+  spec?: string;
+  resume?: string;
+  concurrency?: number;
+  allowPartial?: boolean;
+  sampleInterval: number;
   tool: ToolName;
   protocol: ProtocolName;
   duration: number;
@@ -27,7 +34,7 @@ interface RunOptions extends ConnectionOptions {
   count?: number;
   interval?: number;
   repetitions: number;
-  output: "table" | "json";
+  output: ReportFormat;
 }
 
 const wrap = <T>(f: (v: string) => T) => (v: string): T => {
@@ -40,9 +47,14 @@ const wrap = <T>(f: (v: string) => T) => (v: string): T => {
 
 export function runCommand(): Command {
   return withConnection(new Command("run"))
-    .description("measure between two agents (named by id or node/mode, see `netmatrix agents`)")
-    .requiredOption("--client <agent>", "agent that runs the tool client")
-    .requiredOption("--server <agent>", "agent that runs the tool server (its address is the target)")
+    .description("measure one case between two agents (--client/--server), or a whole matrix (--spec FILE | default)")
+    .option("--client <agent>", "agent that runs the tool client (id or node/mode, see `netmatrix agents`)")
+    .option("--server <agent>", "agent that runs the tool server (its address is the target)")
+    .option("--spec <file>", "run a matrix spec (YAML); `default` is seed 001's table plus the host-host baseline")
+    .option("--resume <run-id>", "continue an interrupted matrix run without measuring finished cases again")
+    .option("--concurrency <n>", "matrix: node-disjoint cases at once", intOption("--concurrency", 1, 1000))
+    .option("--allow-partial", "matrix: run what can run when some scenarios cannot")
+    .option("--sample-interval <ms>", "CPU/NIC sampling interval during each case", intOption("--sample-interval", 10, 10_000), 100)
     .addOption(new Option("--tool <tool>", "tool").choices(tools.names).default("iperf3"))
     .addOption(new Option("--protocol <proto>", "transport").choices(protocols.names).default("tcp"))
     .option("--duration <s>", "seconds per measurement", intOption("--duration", LIMITS.durationS.min, LIMITS.durationS.max), 10)
@@ -57,8 +69,18 @@ export function runCommand(): Command {
     .option("--count <n>", "ping: echo requests (default: duration / interval)", intOption("--count", 1, LIMITS.pingCount.max))
     .option("--interval <ms>", "ping: milliseconds between requests (>= 200)", intOption("--interval", 200, LIMITS.pingIntervalMs.max))
     .option("--repetitions <n>", "repetitions", intOption("--repetitions", LIMITS.repetitions.min, LIMITS.repetitions.max), 1)
-    .addOption(new Option("--output <format>", "output format").choices(["table", "json"]).default("table"))
-    .action(async (opts: RunOptions) => {
+    .addOption(new Option("--output <format>", "output format (yaml, csv, markdown: matrix runs)").choices([...REPORT_FORMATS]).default("table"))
+    .action(async (opts: RunOptions, cmd: Command) => {
+      if (opts.spec || opts.resume) {
+        const given = (name: string): boolean => cmd.getOptionValueSource(name) === "cli" || cmd.getOptionValueSource(name) === "env";
+        const overrides: Record<string, unknown> = {};
+        if (given("duration")) overrides.duration = opts.duration;
+        if (given("repetitions")) overrides.repetitions = opts.repetitions;
+        if (opts.concurrency !== undefined) overrides.concurrency = opts.concurrency;
+        return runMatrixCommand({ ...opts, overrides, output: opts.output, sampleInterval: opts.sampleInterval });
+      }
+      if (!opts.client || !opts.server) throw new InvalidArgumentError("give --client and --server (one case), or --spec FILE (a matrix), or --resume RUN_ID");
+      if (opts.output !== "table" && opts.output !== "json") throw new InvalidArgumentError("a single case prints --output table or json");
       const direction: DirectionName = opts.bidir ? "bidir" : opts.reverse ? "reverse" : "forward";
       const spec = create(TestSpecSchema, {
         tool: tools.toEnum(opts.tool, "tool"),
@@ -84,7 +106,7 @@ export function runCommand(): Command {
       let result: CaseResult;
       try {
         result = await client.runCase(
-          create(RunCaseRequestSchema, { client: opts.client, server: opts.server, spec, repetitions: opts.repetitions }),
+          create(RunCaseRequestSchema, { client: opts.client, server: opts.server, spec, repetitions: opts.repetitions, sampleIntervalMs: opts.sampleInterval }),
           (e: RunCaseEvent) => {
             if (e.event.case === "started") {
               const what = opts.tool === "ping" ? "ping (ICMP)" : `${opts.tool} ${opts.protocol} ${direction}`;

@@ -2,23 +2,25 @@
  * Turns a spec's `pairs:` selection into the concrete ordered node pairs that
  * cross-node scenarios run between, and the nodes that same-node and external
  * scenarios run on. Pure and deterministic.
+ *
+ * Pairs are two parallel typed arrays of indices into the node list rather
+ * than tuples of names: a full mesh of 1000 nodes is a million pairs, and a
+ * million small arrays cost more to allocate than planning them.
  */
 import { SeededRandom } from "./hash.js";
 import type { PairSelection } from "./spec.js";
 
-/**
- * Ordered node pairs as two parallel lists: pair i is from[i] → to[i]
- * (client node → server node, never equal). Parallel lists rather than
- * tuples: a full mesh of 1000 nodes is a million pairs.
- */
+/** Ordered node pairs: pair i is nodes[from[i]] → nodes[to[i]] (client node → server node, never equal). */
 export interface OrderedPairs {
-  from: string[];
-  to: string[];
+  from: Int32Array;
+  to: Int32Array;
 }
 
 /** The node pairs and nodes a matrix covers. */
 export interface NodeSelection {
-  /** Ordered pairs for cross-node scenarios. */
+  /** The cluster nodes the pair indices refer to, in the order given. */
+  universe: readonly string[];
+  /** Ordered pairs (indices into `universe`) for cross-node scenarios. */
   pairs: OrderedPairs;
   /**
    * Nodes for same-node scenarios (one case per node) and the server nodes of
@@ -42,66 +44,86 @@ export interface NodeSelection {
  * - nodes: every ordered pair among the listed nodes that exist.
  */
 export function selectNodes(selection: PairSelection, clusterNodes: readonly string[], seed: string): NodeSelection {
+  const universe = clusterNodes;
+  const every = Int32Array.from(universe.keys());
   switch (selection.kind) {
     case "all":
-      return { pairs: allPairs(clusterNodes), nodes: [...clusterNodes], unknown: [] };
+      return { universe, pairs: allPairs(every), nodes: [...universe], unknown: [] };
     case "ring":
-      return { pairs: ringPairs(clusterNodes), nodes: [...clusterNodes], unknown: [] };
+      return { universe, pairs: ringPairs(every), nodes: [...universe], unknown: [] };
     case "nodes": {
       const listed = new Set(selection.nodes);
-      const known = new Set(clusterNodes);
-      const nodes = clusterNodes.filter((n) => listed.has(n));
-      return { pairs: allPairs(nodes), nodes, unknown: selection.nodes.filter((n) => !known.has(n)) };
+      const known = new Set(universe);
+      const chosen = Int32Array.from(every.filter((i) => listed.has(universe[i]!)));
+      return {
+        universe,
+        pairs: allPairs(chosen),
+        nodes: [...chosen].map((i) => universe[i]!),
+        unknown: selection.nodes.filter((n) => !known.has(n)),
+      };
     }
     case "sample": {
-      const pairs = samplePairs(clusterNodes, selection.count, seed);
+      const pairs = samplePairs(universe.length, selection.count, seed);
       const touched = new Set([...pairs.from, ...pairs.to]);
-      return { pairs, nodes: clusterNodes.filter((n) => touched.has(n)), unknown: [] };
+      return { universe, pairs, nodes: universe.filter((_, i) => touched.has(i)), unknown: [] };
     }
   }
 }
 
-/** Every ordered pair of distinct nodes, client-major. n nodes give n(n−1) pairs. */
-export function allPairs(nodes: readonly string[]): OrderedPairs {
-  const out: OrderedPairs = { from: [], to: [] };
-  for (const a of nodes) {
-    for (const b of nodes) {
+/** Every ordered pair of distinct members of `ids`, client-major. k members give k(k−1) pairs. */
+export function allPairs(ids: Int32Array): OrderedPairs {
+  const k = ids.length;
+  const total = k * (k - 1);
+  const from = new Int32Array(total);
+  const to = new Int32Array(total);
+  let n = 0;
+  for (let a = 0; a < k; a++) {
+    for (let b = 0; b < k; b++) {
       if (a === b) continue;
-      out.from.push(a);
-      out.to.push(b);
+      from[n] = ids[a]!;
+      to[n] = ids[b]!;
+      n++;
     }
   }
-  return out;
+  return { from, to };
 }
 
-/** node i → node i+1, wrapping; for two nodes that is both directions, for fewer none. */
-export function ringPairs(nodes: readonly string[]): OrderedPairs {
-  if (nodes.length < 2) return { from: [], to: [] };
-  if (nodes.length === 2) return allPairs(nodes);
-  return { from: [...nodes], to: nodes.map((_, i) => nodes[(i + 1) % nodes.length]!) };
+/** ids[i] → ids[i+1], wrapping; for two members that is both directions, for fewer none. */
+export function ringPairs(ids: Int32Array): OrderedPairs {
+  const k = ids.length;
+  if (k < 2) return { from: new Int32Array(0), to: new Int32Array(0) };
+  if (k === 2) return allPairs(ids);
+  return { from: ids.slice(), to: Int32Array.from(ids, (_, i) => ids[(i + 1) % k]!) };
 }
 
 /**
- * `count` distinct ordered pairs drawn uniformly (Floyd's subset sampling
- * over the n(n−1) pair indices, so the cost is O(count), not O(n²)), in
- * all-order. Same nodes, count and seed → same pairs.
+ * `count` distinct ordered pairs of 0..n−1 drawn uniformly (Floyd's subset
+ * sampling over the n(n−1) pair indices, so the cost is O(count), not
+ * O(n²)), in all-order. Same n, count and seed → same pairs.
  */
-export function samplePairs(nodes: readonly string[], count: number, seed: string): OrderedPairs {
-  const n = nodes.length;
+export function samplePairs(n: number, count: number, seed: string): OrderedPairs {
   const total = n * (n - 1);
-  if (count >= total) return allPairs(nodes);
+  if (count >= total) return allPairs(Int32Array.from({ length: n }, (_, i) => i));
   const rng = new SeededRandom(`pairs:${seed}`);
   const chosen = new Set<number>();
   for (let j = total - count; j < total; j++) {
     const t = rng.below(j + 1);
     chosen.add(chosen.has(t) ? j : t);
   }
-  const out: OrderedPairs = { from: [], to: [] };
-  for (const k of [...chosen].sort((x, y) => x - y)) {
+  const picks = Float64Array.from(chosen).sort();
+  const from = new Int32Array(count);
+  const to = new Int32Array(count);
+  picks.forEach((k, i) => {
     const a = Math.floor(k / (n - 1));
     const r = k % (n - 1);
-    out.from.push(nodes[a]!);
-    out.to.push(nodes[r >= a ? r + 1 : r]!);
-  }
-  return out;
+    from[i] = a;
+    to[i] = r >= a ? r + 1 : r;
+  });
+  return { from, to };
+}
+
+/** The pairs of `selection` as [client node, server node] names, for messages and tests. */
+export function pairNames(selection: NodeSelection): [string, string][] {
+  const { from, to } = selection.pairs;
+  return Array.from(from, (a, i) => [selection.universe[a]!, selection.universe[to[i]!]!]);
 }

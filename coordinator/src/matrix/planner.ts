@@ -7,12 +7,16 @@
  */
 import type { DirectionName, ModeName, ToolName } from "../../../common/src/model.js";
 import { drivers } from "../../../agent/src/drivers/index.js";
-import { fingerprint, naturalCompare } from "./hash.js";
+import { bits48, fingerprint, hash64, hex12, joinLane1, joinLane2, naturalCompare } from "./hash.js";
 import { selectNodes } from "./pairs.js";
-import { SCENARIO_SHAPES, type ScenarioName, type ServiceKind, type Via } from "./scenarios.js";
+import type { ScenarioName, ServiceKind, Via } from "./scenarios.js";
 import type { MatrixSpec } from "./spec.js";
 import { variants, type CaseProtocol } from "./variants.js";
-import { findEndpoints, indexAgents, short } from "./endpoints.js";
+import { short } from "./endpoints.js";
+import { expand } from "./blocks.js";
+import { RefusalLog, type Refusal } from "./refusals.js";
+
+export type { Refusal } from "./refusals.js";
 
 /** An agent as the planner sees it (a registry entry reduced to what planning needs). */
 export interface PlannerAgent {
@@ -39,7 +43,7 @@ export interface PlannerOptions {
 
 /** One test between two agents with fixed parameters. Units in the names. */
 export interface PlannedCase {
-  /** 12 hex digits hashed from `key`: short, and the same for the same spec and agents on every run. */
+  /** `caseId(key)`: 12 hex digits hashed from `key`, so the same on every run of the same spec and agents. */
   id: string;
   /** "scenario/tool/protocol/direction/P<streams>/L<length>[/B<udp rate>]/<client node>→<server node>". */
   key: string;
@@ -66,26 +70,14 @@ export interface PlannedCase {
   baselineKey: string | undefined;
 }
 
-/**
- * Something the spec asked for that is not planned. "refused": it cannot run
- * here (no service provider, no agents, a tool missing); "skipped": an
- * informational note about a combination that does not exist for a tool
- * (qperf reverse, ping parallel streams, …).
- */
-export interface Refusal {
-  kind: "refused" | "skipped";
-  scenario?: ScenarioName;
-  tool?: ToolName;
-  /** How many cases this entry stands for (0 when a whole scenario or selection could not be expanded). */
-  count: number;
-  reason: string;
-}
-
 /** The planner's answer. */
 export interface Plan {
   cases: PlannedCase[];
   refused: Refusal[];
 }
+
+/** One bit per tool, for a per-agent "has tool" mask. */
+const TOOL_BIT: Record<ToolName, number> = { iperf3: 1, iperf2: 2, qperf: 4, ping: 8 };
 
 /**
  * Plan `spec` over `agents`. Case order: scenarios in spec order, then
@@ -98,63 +90,60 @@ export function plan(spec: MatrixSpec, agents: readonly PlannerAgent[], opts: Pl
     if (ids.has(a.id)) throw new Error(`plan: agent id "${a.id}" appears twice`);
     ids.add(a.id);
   }
-  const notes = new Notes();
+  const notes = new RefusalLog();
   const clusterNodes = [...new Set(agents.filter((a) => a.mode !== "external").map((a) => a.node))].sort(naturalCompare);
   const selection = selectNodes(spec.pairs, clusterNodes, spec.name);
   for (const n of selection.unknown) {
     notes.add("refused", undefined, undefined, 0, `pairs.nodes: no agent runs on node "${n}" (nodes with agents: ${short(clusterNodes) || "none"})`);
   }
   const combos = variants(spec);
-  const index = indexAgents(agents);
-  const cases: PlannedCase[] = [];
+  const blocks = expand(spec, agents, opts.serviceProvider, selection, combos, notes);
 
-  for (const scenario of spec.scenarios) {
-    const shape = SCENARIO_SHAPES[scenario];
-    if (shape.serviceKind) {
-      const provider = opts.serviceProvider;
-      if (!provider) {
-        notes.add("refused", scenario, undefined, 0, `${scenario}: no service provider is configured (the lab provides iptables DNAT, Kubernetes provides Services)`);
-        continue;
-      }
-      if (!provider.kinds.includes(shape.serviceKind)) {
-        notes.add("refused", scenario, undefined, 0,
-          `${scenario}: needs a ${shape.serviceKind} service, the service provider offers ${provider.kinds.join(", ") || "none"}`);
-        continue;
-      }
-    }
-    const found = findEndpoints(shape, agents, selection, index);
-    const perUnit = combos.filter((c) => !c.skip && (c.tool !== "ping" || shape.via === "direct")).length;
-    for (const r of found.problems) notes.add("refused", scenario, undefined, r.count * perUnit, `${scenario}: ${r.reason}`);
-    if (found.units.length === 0) continue;
-
-    for (const v of combos) {
-      if (v.skip) {
-        notes.add("skipped", scenario, v.tool, found.units.length, v.skip);
-        continue;
-      }
-      if (v.tool === "ping" && shape.via !== "direct") {
-        notes.add("skipped", scenario, v.tool, found.units.length,
-          `ping: ICMP to a ${shape.via === "service" ? "ClusterIP" : "NodePort"} is not forwarded (kube-proxy and the lab's DNAT forward TCP/UDP ports only); ping runs on direct paths`);
-        continue;
-      }
-      const needsServer = drivers[v.tool].needsServer;
-      const pkg = drivers[v.tool].debianPackage;
-      for (const { client, server } of found.units) {
-        const missing = !client.tools.includes(v.tool) ? client : needsServer && !server.tools.includes(v.tool) ? server : undefined;
-        if (missing) {
-          notes.add("refused", scenario, v.tool, 1, `${v.tool} is missing on agent ${missing.id}; install the Debian package "${pkg}"`);
+  // Sizes are known now: fill preallocated arrays (a million pushes cost more than the cases).
+  const capacity = blocks.reduce((n, b) => n + b.found.client.length * b.combos.length, 0);
+  const cases: PlannedCase[] = new Array<PlannedCase>(capacity);
+  const idBits = new Float64Array(capacity);
+  const toolMask = Uint8Array.from(agents, (a) => a.tools.reduce((m, t) => m | TOOL_BIT[t], 0));
+  const hostHost: Int32Array[] = []; // per combination and selected pair: index of its host-host case, or −1
+  const pending = { at: new Int32Array(capacity), combo: new Int32Array(capacity), pair: new Int32Array(capacity), n: 0 };
+  let n = 0;
+  for (const b of blocks) {
+    const { client, server, pairIndex } = b.found;
+    for (const k of b.combos) {
+      const v = combos[k]!;
+      const { needsServer, debianPackage } = drivers[v.tool];
+      const bit = TOOL_BIT[v.tool];
+      const prefix = `${b.scenario}/${v.paramKey}/`;
+      const [p1, p2] = hash64(prefix);
+      const baseline = b.scenario === "host-host" ? (hostHost[k] ??= new Int32Array(selection.pairs.from.length).fill(-1)) : undefined;
+      for (let i = 0; i < client.length; i++) {
+        const ci = client[i]!;
+        const si = server[i]!;
+        if (!(toolMask[ci]! & bit) || (needsServer && !(toolMask[si]! & bit))) {
+          const missing = toolMask[ci]! & bit ? agents[si]! : agents[ci]!;
+          notes.add("refused", b.scenario, v.tool, 1, `${v.tool} is missing on agent ${missing.id}; install the Debian package "${debianPackage}"`);
           continue;
         }
-        const key = `${scenario}/${v.paramKey}/${client.node}→${server.node}`;
-        cases.push({
-          id: "",
-          key,
-          scenario,
-          client: client.id,
-          server: server.id,
-          via: shape.via,
-          clientNode: client.node,
-          serverNode: server.node,
+        const c = agents[ci]!;
+        const s = agents[si]!;
+        const l1 = joinLane1(p1, b.labels.lane1[i]!);
+        const l2 = joinLane2(p2, b.labels.lane2[i]!);
+        idBits[n] = bits48(l1, l2);
+        if (baseline) baseline[pairIndex[i]!] = n;
+        else if (b.cross) {
+          pending.at[pending.n] = n;
+          pending.combo[pending.n] = k;
+          pending.pair[pending.n++] = pairIndex[i]!;
+        }
+        cases[n++] = {
+          id: hex12(l1, l2),
+          key: prefix + b.labels.text[i]!,
+          scenario: b.scenario,
+          client: c.id,
+          server: s.id,
+          via: b.via,
+          clientNode: c.node,
+          serverNode: s.node,
           tool: v.tool,
           protocol: v.protocol,
           direction: v.direction,
@@ -164,54 +153,43 @@ export function plan(spec: MatrixSpec, agents: readonly PlannerAgent[], opts: Pl
           durationS: v.durationS,
           omitS: v.omitS,
           baselineKey: undefined,
-        });
+        };
       }
     }
   }
-  assignIds(cases);
-  linkBaselines(cases);
+  cases.length = n;
+  resolveIdCollisions(cases, idBits.subarray(0, n));
+  // Baselines last: host-host may come after the scenarios it is the baseline of.
+  for (let j = 0; j < pending.n; j++) {
+    const at = hostHost[pending.combo[j]!]?.[pending.pair[j]!] ?? -1;
+    if (at >= 0) cases[pending.at[j]!]!.baselineKey = cases[at]!.key;
+  }
   return { cases, refused: notes.list() };
 }
 
-/** Give every case its id: 12 hex digits of its key's hash; on the (rare) collision, of "key#n". */
-function assignIds(cases: PlannedCase[]): void {
+/**
+ * Ids are `caseId(key)`; two different keys sharing 48 bits is rare but
+ * possible, so check (an open-addressing table over the 48-bit values, no
+ * strings) and, only then, give every later duplicate the fingerprint of
+ * "key#n" instead.
+ */
+function resolveIdCollisions(cases: PlannedCase[], idBits: Float64Array): void {
+  let size = 1024;
+  while (size < idBits.length * 2) size *= 2;
+  const table = new Float64Array(size); // 0 = empty, else bits + 1
+  const mask = size - 1;
+  let clash = false;
+  for (let i = 0; i < idBits.length && !clash; i++) {
+    const v = idBits[i]! + 1;
+    let slot = Math.floor(v / 65536) & mask; // lane 1: already well mixed
+    while (table[slot] !== 0 && table[slot] !== v) slot = (slot + 1) & mask;
+    clash = table[slot] === v;
+    table[slot] = v;
+  }
+  if (!clash) return;
   const taken = new Set<string>();
   for (const c of cases) {
-    let id = fingerprint(c.key);
-    for (let n = 2; taken.has(id); n++) id = fingerprint(`${c.key}#${n}`);
-    taken.add(id);
-    c.id = id;
-  }
-}
-
-/** Point every cross-node, non-baseline case at the host-host case with the same node pair and parameters, when planned. */
-function linkBaselines(cases: PlannedCase[]): void {
-  const needs = cases.some((c) => c.scenario !== "host-host" && SCENARIO_SHAPES[c.scenario].placement === "cross");
-  if (!needs) return;
-  const baselines = new Set(cases.filter((c) => c.scenario === "host-host").map((c) => c.key));
-  if (baselines.size === 0) return;
-  for (const c of cases) {
-    if (c.scenario === "host-host" || SCENARIO_SHAPES[c.scenario].placement !== "cross") continue;
-    const candidate = `host-host${c.key.slice(c.scenario.length)}`;
-    if (baselines.has(candidate)) c.baselineKey = candidate;
-  }
-}
-
-/** Refusals aggregated by (kind, scenario, tool, reason), counts summed, in first-seen order. */
-class Notes {
-  private readonly byKey = new Map<string, Refusal>();
-
-  add(kind: Refusal["kind"], scenario: ScenarioName | undefined, tool: ToolName | undefined, count: number, reason: string): void {
-    const k = `${kind}|${scenario ?? ""}|${tool ?? ""}|${reason}`;
-    const existing = this.byKey.get(k);
-    if (existing) {
-      existing.count += count;
-      return;
-    }
-    this.byKey.set(k, { kind, ...(scenario ? { scenario } : {}), ...(tool ? { tool } : {}), count, reason });
-  }
-
-  list(): Refusal[] {
-    return [...this.byKey.values()];
+    for (let n = 2; taken.has(c.id); n++) c.id = fingerprint(`${c.key}#${n}`);
+    taken.add(c.id);
   }
 }

@@ -20,6 +20,7 @@
  * case does not always run at the same point of a repetition.
  */
 import { naturalCompare } from "./hash.js";
+import { NumberSet } from "./number-set.js";
 import type { PlannedCase } from "./planner.js";
 
 /** One run of one case. */
@@ -40,7 +41,7 @@ export interface ScheduleOptions {
   repetitions: number;
 }
 
-/** What the scheduler needs of a case. */
+/** What the scheduler needs of a case. Ids must be unique (plan() guarantees it); they are copied into the rounds, not checked. */
 export type SchedulableCase = Pick<PlannedCase, "id" | "clientNode" | "serverNode">;
 
 /** Schedule every (case, repetition) exactly once; see the module comment for the rules. */
@@ -48,11 +49,14 @@ export function schedule(cases: readonly SchedulableCase[], opts: ScheduleOption
   const { concurrency, repetitions } = opts;
   if (!Number.isInteger(repetitions) || repetitions < 1) throw new RangeError(`schedule: repetitions must be a whole number ≥ 1, got ${repetitions}`);
   const packed = pack(cases, concurrency);
-  const out: Round[] = [];
   const R = packed.length;
+  const out = new Array<Round>(R * repetitions);
   for (let rep = 0; rep < repetitions; rep++) {
     for (let k = 0; k < R; k++) {
-      out.push(packed[(k + rep) % R]!.map((i) => ({ caseId: cases[i]!.id, repetition: rep })));
+      const members = packed[(k + rep) % R]!;
+      const round: Round = new Array<ScheduledRun>(members.length);
+      for (let j = 0; j < members.length; j++) round[j] = { caseId: cases[members[j]!]!.id, repetition: rep };
+      out[rep * R + k] = round;
     }
   }
   return out;
@@ -67,36 +71,94 @@ export function pack(cases: readonly SchedulableCase[], concurrency: number): nu
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`schedule: concurrency must be a whole number ≥ 1, got ${concurrency}`);
   const n = cases.length;
   if (n === 0) return [];
-  const seen = new Set<string>();
-  for (const c of cases) {
-    if (seen.has(c.id)) throw new Error(`schedule: case id "${c.id}" appears twice`);
-    seen.add(c.id);
-  }
   const { u, v, nodes } = nodeIndices(cases);
   const order = circleOrder(u, v, nodes);
 
-  const busy: Set<number>[] = Array.from({ length: nodes }, () => new Set<number>());
+  // First-fit never goes past ⌈n / concurrency⌉ + 2·(max cases per node) rounds: every round
+  // before a case's is full or holds another case of one of its two nodes.
+  const bound = Math.ceil(n / concurrency) + 2 * maxLoad(u, v, nodes) + 1;
+  const busy = nodes * bound <= DENSE_BITS ? new BusyBits(nodes, bound) : new BusyMarks(nodes, 2 * n);
   const firstFree = new Int32Array(nodes);
-  const size: number[] = [];
+  const size = new Int32Array(bound + 1);
   const rounds: number[][] = [];
   let firstOpen = 0;
-  for (const i of order) {
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
     const a = u[i]!;
     const b = v[i]!;
-    const ba = busy[a]!;
-    const bb = busy[b]!;
     let r = Math.max(firstFree[a]!, firstFree[b]!, firstOpen);
-    while ((size[r] ?? 0) >= concurrency || ba.has(r) || bb.has(r)) r++;
+    while (size[r]! >= concurrency || busy.has(a, r) || busy.has(b, r)) r++;
     (rounds[r] ??= []).push(i);
-    size[r] = (size[r] ?? 0) + 1;
-    ba.add(r);
-    bb.add(r);
-    while (ba.has(firstFree[a]!)) firstFree[a]!++;
-    while (bb.has(firstFree[b]!)) firstFree[b]!++;
-    while ((size[firstOpen] ?? 0) >= concurrency) firstOpen++;
+    size[r]!++;
+    busy.add(a, r);
+    busy.add(b, r);
+    while (busy.has(a, firstFree[a]!)) firstFree[a]!++;
+    while (busy.has(b, firstFree[b]!)) firstFree[b]!++;
+    while (size[firstOpen]! >= concurrency) firstOpen++;
   }
   // First-fit never leaves a round empty below the last one it used, but keep the output dense regardless.
   return rounds.filter((r) => r !== undefined).map((r) => r.sort((x, y) => x - y));
+}
+
+/** Above this many (node, round) cells the busy marks go to a hash set instead of a bit grid: 32 MiB. */
+const DENSE_BITS = 2 ** 28;
+
+/** Which (node, round) cells are taken. */
+interface Busy {
+  has(node: number, round: number): boolean;
+  add(node: number, round: number): void;
+}
+
+/** A bit per (node, round): compact and cache-friendly while nodes × rounds is small. */
+class BusyBits implements Busy {
+  private readonly words: Uint32Array;
+  private readonly stride: number;
+
+  constructor(nodes: number, rounds: number) {
+    this.stride = Math.ceil((rounds + 1) / 32);
+    this.words = new Uint32Array(nodes * this.stride);
+  }
+
+  has(node: number, round: number): boolean {
+    return ((this.words[node * this.stride + (round >>> 5)]! >>> (round & 31)) & 1) === 1;
+  }
+
+  add(node: number, round: number): void {
+    this.words[node * this.stride + (round >>> 5)]! |= 1 << (round & 31);
+  }
+}
+
+/** (node, round) marks in a hash set: memory follows the cases, not nodes × rounds. */
+class BusyMarks implements Busy {
+  private readonly set: NumberSet;
+
+  constructor(
+    private readonly nodes: number,
+    maxMarks: number,
+  ) {
+    this.set = new NumberSet(maxMarks);
+  }
+
+  has(node: number, round: number): boolean {
+    return this.set.has(round * this.nodes + node);
+  }
+
+  add(node: number, round: number): void {
+    this.set.add(round * this.nodes + node);
+  }
+}
+
+/** The most cases any one node takes part in. */
+function maxLoad(u: Int32Array, v: Int32Array, nodes: number): number {
+  const load = new Int32Array(nodes);
+  let max = 0;
+  for (let i = 0; i < u.length; i++) {
+    const a = u[i]!;
+    const b = v[i]!;
+    max = Math.max(max, ++load[a]!);
+    if (b !== a) max = Math.max(max, ++load[b]!);
+  }
+  return max;
 }
 
 /**
@@ -115,15 +177,19 @@ export function roundsLowerBound(cases: readonly SchedulableCase[], concurrency:
 
 /** Client and server node of every case as small integers (natural name order). */
 function nodeIndices(cases: readonly SchedulableCase[]): { u: Int32Array; v: Int32Array; nodes: number } {
-  const names = [...new Set(cases.flatMap((c) => [c.clientNode, c.serverNode]))].sort(naturalCompare);
-  const index = new Map(names.map((name, i) => [name, i]));
+  const seen = new Set<string>();
+  for (const c of cases) {
+    seen.add(c.clientNode);
+    seen.add(c.serverNode);
+  }
+  const index = new Map([...seen].sort(naturalCompare).map((name, i) => [name, i]));
   const u = new Int32Array(cases.length);
   const v = new Int32Array(cases.length);
-  cases.forEach((c, i) => {
-    u[i] = index.get(c.clientNode)!;
-    v[i] = index.get(c.serverNode)!;
-  });
-  return { u, v, nodes: names.length };
+  for (let i = 0; i < cases.length; i++) {
+    u[i] = index.get(cases[i]!.clientNode)!;
+    v[i] = index.get(cases[i]!.serverNode)!;
+  }
+  return { u, v, nodes: index.size };
 }
 
 /**
@@ -138,15 +204,21 @@ function circleOrder(u: Int32Array, v: Int32Array, nodes: number): Int32Array {
   const even = nodes % 2 === 0 ? nodes : nodes + 1;
   const colours = Math.max(1, even - 1);
   const fixed = even - 1; // the node that stays put in the circle method
-  const seenPairs = new Map<number, number>();
+  // How many cases so far per unordered node pair: dense when the pair grid is small, else a map.
+  const dense = even * even <= 1 << 24 ? new Int32Array(even * even) : undefined;
+  const sparse = dense ? undefined : new Map<number, number>();
   const keys = new Float64Array(n);
   let maxKey = 0;
   for (let i = 0; i < n; i++) {
     const a = Math.min(u[i]!, v[i]!);
     const b = Math.max(u[i]!, v[i]!);
     const pairKey = a * even + b;
-    const layer = seenPairs.get(pairKey) ?? 0;
-    seenPairs.set(pairKey, layer + 1);
+    let layer: number;
+    if (dense) layer = dense[pairKey]!++;
+    else {
+      layer = sparse!.get(pairKey) ?? 0;
+      sparse!.set(pairKey, layer + 1);
+    }
     // A same-node case (a = b) takes the colour in which its node would meet the fixed node.
     const colour = a === b ? (a === fixed ? 0 : (2 * a) % colours) : b === fixed ? (2 * a) % colours : (a + b) % colours;
     const key = layer * colours + colour;

@@ -37,7 +37,7 @@ function parseWith(value: unknown, re: RegExp, multiples: Record<string, number>
   const scaled = Number(m[1]) * (unit ? (multiples[unit] ?? 1) : 1);
   // Decimal fractions such as "1.1G" land on 1100000000.0000002; accept them when within a rounding error.
   const rounded = Math.round(scaled);
-  if (Math.abs(scaled - rounded) > 1e-6 * Math.max(1, scaled)) return undefined;
+  if (Math.abs(scaled - rounded) > 1e-9 * Math.max(1, scaled)) return undefined;
   return Number.isSafeInteger(rounded) ? rounded : undefined;
 }
 

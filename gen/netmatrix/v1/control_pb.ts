@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file netmatrix/v1/control.proto.
  */
 export const file_netmatrix_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("ChpuZXRtYXRyaXgvdjEvY29udHJvbC5wcm90bxIMbmV0bWF0cml4LnYxIhMKEUxpc3RBZ2VudHNSZXF1ZXN0IpUBCgtBZ2VudFN0YXR1cxIQCghhZ2VudF9pZBgBIAEoCRIlCgRpbmZvGAIgASgLMhcubmV0bWF0cml4LnYxLkFnZW50SW5mbxIXCg9jb25uZWN0ZWRfYXRfbXMYAyABKAESGAoQbGFzdF9zZWVuX2Fnb19tcxgEIAEoARIMCgRwZWVyGAUgASgJEgwKBGJ1c3kYBiABKAgiPwoSTGlzdEFnZW50c1Jlc3BvbnNlEikKBmFnZW50cxgBIAMoCzIZLm5ldG1hdHJpeC52MS5BZ2VudFN0YXR1cyKHAQoOUnVuQ2FzZVJlcXVlc3QSDgoGY2xpZW50GAEgASgJEg4KBnNlcnZlchgCIAEoCRIkCgRzcGVjGAMgASgLMhYubmV0bWF0cml4LnYxLlRlc3RTcGVjEhMKC3JlcGV0aXRpb25zGAQgASgNEhoKEnNhbXBsZV9pbnRlcnZhbF9tcxgFIAEoDSKGBQoKUmVwZXRpdGlvbhINCgVpbmRleBgBIAEoDRIlCgZjbGllbnQYAiABKAsyFS5uZXRtYXRyaXgudjEuVG9vbFJ1bhIlCgZzZXJ2ZXIYAyABKAsyFS5uZXRtYXRyaXgudjEuVG9vbFJ1bhIwCgttZWFzdXJlbWVudBgEIAEoCzIZLm5ldG1hdHJpeC52MS5NZWFzdXJlbWVudEgAEigKB2ZhaWx1cmUYBSABKAsyFS5uZXRtYXRyaXgudjEuRmFpbHVyZUgAEg8KB3dhbGxfbXMYBiABKAESFQoNc3RhcnRlZF9hdF9tcxgHIAEoARIwCgxjbGllbnRfdXNhZ2UYCCABKAsyGi5uZXRtYXRyaXgudjEuVXNhZ2VTdW1tYXJ5EjAKDHNlcnZlcl91c2FnZRgJIAEoCzIaLm5ldG1hdHJpeC52MS5Vc2FnZVN1bW1hcnkSMAoOY2xpZW50X3NhbXBsZXMYCiADKAsyGC5uZXRtYXRyaXgudjEuTm9kZVNhbXBsZRIwCg5zZXJ2ZXJfc2FtcGxlcxgLIAMoCzIYLm5ldG1hdHJpeC52MS5Ob2RlU2FtcGxlEhwKD3dpcmVfdG9fcGF5bG9hZBgMIAEoAUgBiAEBEigKG2NsaWVudF9jcHVfcGVyY2VudF9wZXJfZ2JwcxgNIAEoAUgCiAEBEigKG3NlcnZlcl9jcHVfcGVyY2VudF9wZXJfZ2JwcxgOIAEoAUgDiAEBQgkKB291dGNvbWVCEgoQX3dpcmVfdG9fcGF5bG9hZEIeChxfY2xpZW50X2NwdV9wZXJjZW50X3Blcl9nYnBzQh4KHF9zZXJ2ZXJfY3B1X3BlcmNlbnRfcGVyX2dicHMi2AEKCkNhc2VSZXN1bHQSDwoHY2FzZV9pZBgBIAEoCRIpCgZjbGllbnQYAiABKAsyGS5uZXRtYXRyaXgudjEuQWdlbnRTdGF0dXMSKQoGc2VydmVyGAMgASgLMhkubmV0bWF0cml4LnYxLkFnZW50U3RhdHVzEiQKBHNwZWMYBCABKAsyFi5uZXRtYXRyaXgudjEuVGVzdFNwZWMSDgoGdGFyZ2V0GAUgASgJEi0KC3JlcGV0aXRpb25zGAYgAygLMhgubmV0bWF0cml4LnYxLlJlcGV0aXRpb24iogEKDFJ1bkNhc2VFdmVudBIrCgdzdGFydGVkGAEgASgLMhgubmV0bWF0cml4LnYxLkNhc2VSZXN1bHRIABIuCgpyZXBldGl0aW9uGAIgASgLMhgubmV0bWF0cml4LnYxLlJlcGV0aXRpb25IABIsCghmaW5pc2hlZBgDIAEoCzIYLm5ldG1hdHJpeC52MS5DYXNlUmVzdWx0SABCBwoFZXZlbnQiYAoMV2F0Y2hSZXF1ZXN0EgwKBG5vZGUYASABKAkSLQoGZmlsdGVyGAIgASgLMh0ubmV0bWF0cml4LnYxLkludGVyZmFjZUZpbHRlchITCgtpbnRlcnZhbF9tcxgDIAEoDSKAAQoKV2F0Y2hFdmVudBIQCghhZ2VudF9pZBgBIAEoCRIMCgRub2RlGAIgASgJEicKBG1vZGUYAyABKA4yGS5uZXRtYXRyaXgudjEuTmV0d29ya01vZGUSKQoHc2FtcGxlcxgEIAMoCzIYLm5ldG1hdHJpeC52MS5Ob2RlU2FtcGxlMukBCg5Db250cm9sU2VydmljZRJPCgpMaXN0QWdlbnRzEh8ubmV0bWF0cml4LnYxLkxpc3RBZ2VudHNSZXF1ZXN0GiAubmV0bWF0cml4LnYxLkxpc3RBZ2VudHNSZXNwb25zZRJFCgdSdW5DYXNlEhwubmV0bWF0cml4LnYxLlJ1bkNhc2VSZXF1ZXN0GhoubmV0bWF0cml4LnYxLlJ1bkNhc2VFdmVudDABEj8KBVdhdGNoEhoubmV0bWF0cml4LnYxLldhdGNoUmVxdWVzdBoYLm5ldG1hdHJpeC52MS5XYXRjaEV2ZW50MAFiBnByb3RvMw", [file_netmatrix_v1_types]);
+  fileDesc("ChpuZXRtYXRyaXgvdjEvY29udHJvbC5wcm90bxIMbmV0bWF0cml4LnYxIhMKEUxpc3RBZ2VudHNSZXF1ZXN0IpUBCgtBZ2VudFN0YXR1cxIQCghhZ2VudF9pZBgBIAEoCRIlCgRpbmZvGAIgASgLMhcubmV0bWF0cml4LnYxLkFnZW50SW5mbxIXCg9jb25uZWN0ZWRfYXRfbXMYAyABKAESGAoQbGFzdF9zZWVuX2Fnb19tcxgEIAEoARIMCgRwZWVyGAUgASgJEgwKBGJ1c3kYBiABKAgiPwoSTGlzdEFnZW50c1Jlc3BvbnNlEikKBmFnZW50cxgBIAMoCzIZLm5ldG1hdHJpeC52MS5BZ2VudFN0YXR1cyKHAQoOUnVuQ2FzZVJlcXVlc3QSDgoGY2xpZW50GAEgASgJEg4KBnNlcnZlchgCIAEoCRIkCgRzcGVjGAMgASgLMhYubmV0bWF0cml4LnYxLlRlc3RTcGVjEhMKC3JlcGV0aXRpb25zGAQgASgNEhoKEnNhbXBsZV9pbnRlcnZhbF9tcxgFIAEoDSKGBQoKUmVwZXRpdGlvbhINCgVpbmRleBgBIAEoDRIlCgZjbGllbnQYAiABKAsyFS5uZXRtYXRyaXgudjEuVG9vbFJ1bhIlCgZzZXJ2ZXIYAyABKAsyFS5uZXRtYXRyaXgudjEuVG9vbFJ1bhIwCgttZWFzdXJlbWVudBgEIAEoCzIZLm5ldG1hdHJpeC52MS5NZWFzdXJlbWVudEgAEigKB2ZhaWx1cmUYBSABKAsyFS5uZXRtYXRyaXgudjEuRmFpbHVyZUgAEg8KB3dhbGxfbXMYBiABKAESFQoNc3RhcnRlZF9hdF9tcxgHIAEoARIwCgxjbGllbnRfdXNhZ2UYCCABKAsyGi5uZXRtYXRyaXgudjEuVXNhZ2VTdW1tYXJ5EjAKDHNlcnZlcl91c2FnZRgJIAEoCzIaLm5ldG1hdHJpeC52MS5Vc2FnZVN1bW1hcnkSMAoOY2xpZW50X3NhbXBsZXMYCiADKAsyGC5uZXRtYXRyaXgudjEuTm9kZVNhbXBsZRIwCg5zZXJ2ZXJfc2FtcGxlcxgLIAMoCzIYLm5ldG1hdHJpeC52MS5Ob2RlU2FtcGxlEhwKD3dpcmVfdG9fcGF5bG9hZBgMIAEoAUgBiAEBEigKG2NsaWVudF9jcHVfcGVyY2VudF9wZXJfZ2JwcxgNIAEoAUgCiAEBEigKG3NlcnZlcl9jcHVfcGVyY2VudF9wZXJfZ2JwcxgOIAEoAUgDiAEBQgkKB291dGNvbWVCEgoQX3dpcmVfdG9fcGF5bG9hZEIeChxfY2xpZW50X2NwdV9wZXJjZW50X3Blcl9nYnBzQh4KHF9zZXJ2ZXJfY3B1X3BlcmNlbnRfcGVyX2dicHMi2AEKCkNhc2VSZXN1bHQSDwoHY2FzZV9pZBgBIAEoCRIpCgZjbGllbnQYAiABKAsyGS5uZXRtYXRyaXgudjEuQWdlbnRTdGF0dXMSKQoGc2VydmVyGAMgASgLMhkubmV0bWF0cml4LnYxLkFnZW50U3RhdHVzEiQKBHNwZWMYBCABKAsyFi5uZXRtYXRyaXgudjEuVGVzdFNwZWMSDgoGdGFyZ2V0GAUgASgJEi0KC3JlcGV0aXRpb25zGAYgAygLMhgubmV0bWF0cml4LnYxLlJlcGV0aXRpb24iogEKDFJ1bkNhc2VFdmVudBIrCgdzdGFydGVkGAEgASgLMhgubmV0bWF0cml4LnYxLkNhc2VSZXN1bHRIABIuCgpyZXBldGl0aW9uGAIgASgLMhgubmV0bWF0cml4LnYxLlJlcGV0aXRpb25IABIsCghmaW5pc2hlZBgDIAEoCzIYLm5ldG1hdHJpeC52MS5DYXNlUmVzdWx0SABCBwoFZXZlbnQiYAoMV2F0Y2hSZXF1ZXN0EgwKBG5vZGUYASABKAkSLQoGZmlsdGVyGAIgASgLMh0ubmV0bWF0cml4LnYxLkludGVyZmFjZUZpbHRlchITCgtpbnRlcnZhbF9tcxgDIAEoDSKAAQoKV2F0Y2hFdmVudBIQCghhZ2VudF9pZBgBIAEoCRIMCgRub2RlGAIgASgJEicKBG1vZGUYAyABKA4yGS5uZXRtYXRyaXgudjEuTmV0d29ya01vZGUSKQoHc2FtcGxlcxgEIAMoCzIYLm5ldG1hdHJpeC52MS5Ob2RlU2FtcGxlIpcBChBSdW5NYXRyaXhSZXF1ZXN0EhEKCXNwZWNfanNvbhgBIAEoCRIRCglzcGVjX3lhbWwYAiABKAkSEwoLc3BlY19zb3VyY2UYAyABKAkSFQoNcmVzdW1lX3J1bl9pZBgEIAEoCRIaChJzYW1wbGVfaW50ZXJ2YWxfbXMYBSABKA0SFQoNYWxsb3dfcGFydGlhbBgGIAEoCCKnAQoKUnVuU3RhcnRlZBIOCgZydW5faWQYASABKAkSDAoEbmFtZRgCIAEoCRINCgV0b3RhbBgDIAEoDRIUCgxhbHJlYWR5X2RvbmUYBCABKA0SDQoFY2FzZXMYBSABKA0SDgoGcm91bmRzGAYgASgNEg8KB3JlZnVzZWQYByADKAkSFAoMZXN0aW1hdGVkX21zGAggASgBEhAKCGRhdGFfZGlyGAkgASgJIk0KC0Nhc2VTdGFydGVkEg8KB2Nhc2VfaWQYASABKAkSCwoDa2V5GAIgASgJEhIKCnJlcGV0aXRpb24YAyABKA0SDAoEZG9uZRgEIAEoDSKBAgoKQ2FzZVJlY29yZBIOCgZydW5faWQYASABKAkSDwoHY2FzZV9pZBgCIAEoCRILCgNrZXkYAyABKAkSEAoIc2NlbmFyaW8YBCABKAkSCwoDdmlhGAUgASgJEhMKC2NsaWVudF9ub2RlGAYgASgJEhMKC3NlcnZlcl9ub2RlGAcgASgJEhQKDGJhc2VsaW5lX2tleRgIIAEoCRISCgpyZXBldGl0aW9uGAkgASgNEhAKCGF0dGVtcHRzGAogASgNEigKBnJlc3VsdBgLIAEoCzIYLm5ldG1hdHJpeC52MS5DYXNlUmVzdWx0EhYKDmZpbmlzaGVkX2F0X21zGAwgASgBIlIKC1J1bkZpbmlzaGVkEg4KBnJ1bl9pZBgBIAEoCRIQCghtZWFzdXJlZBgCIAEoDRIOCgZmYWlsZWQYAyABKA0SEQoJY2FuY2VsbGVkGAQgASgIItEBCgtNYXRyaXhFdmVudBIrCgdzdGFydGVkGAEgASgLMhgubmV0bWF0cml4LnYxLlJ1blN0YXJ0ZWRIABIxCgxjYXNlX3N0YXJ0ZWQYAiABKAsyGS5uZXRtYXRyaXgudjEuQ2FzZVN0YXJ0ZWRIABIqCgZyZWNvcmQYAyABKAsyGC5uZXRtYXRyaXgudjEuQ2FzZVJlY29yZEgAEi0KCGZpbmlzaGVkGAQgASgLMhkubmV0bWF0cml4LnYxLlJ1bkZpbmlzaGVkSABCBwoFZXZlbnQikgEKB1J1bkluZm8SDgoGcnVuX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSFQoNY3JlYXRlZF9hdF9tcxgDIAEoARIOCgZzdGF0dXMYBCABKAkSDQoFdG90YWwYBSABKA0SDAoEZG9uZRgGIAEoDRIOCgZmYWlsZWQYByABKA0SFQoNdXBkYXRlZF9hdF9tcxgIIAEoASIRCg9MaXN0UnVuc1JlcXVlc3QiNwoQTGlzdFJ1bnNSZXNwb25zZRIjCgRydW5zGAEgAygLMhUubmV0bWF0cml4LnYxLlJ1bkluZm8iHwoNR2V0UnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkisQEKDkdldFJ1blJlc3BvbnNlEiMKBGluZm8YASABKAsyFS5uZXRtYXRyaXgudjEuUnVuSW5mbxIRCglzcGVjX3lhbWwYAiABKAkSEQoJc3BlY19qc29uGAMgASgJEikKBmFnZW50cxgEIAMoCzIZLm5ldG1hdHJpeC52MS5BZ2VudFN0YXR1cxIpCgdyZWNvcmRzGAUgAygLMhgubmV0bWF0cml4LnYxLkNhc2VSZWNvcmQywwMKDkNvbnRyb2xTZXJ2aWNlEk8KCkxpc3RBZ2VudHMSHy5uZXRtYXRyaXgudjEuTGlzdEFnZW50c1JlcXVlc3QaIC5uZXRtYXRyaXgudjEuTGlzdEFnZW50c1Jlc3BvbnNlEkUKB1J1bkNhc2USHC5uZXRtYXRyaXgudjEuUnVuQ2FzZVJlcXVlc3QaGi5uZXRtYXRyaXgudjEuUnVuQ2FzZUV2ZW50MAESPwoFV2F0Y2gSGi5uZXRtYXRyaXgudjEuV2F0Y2hSZXF1ZXN0GhgubmV0bWF0cml4LnYxLldhdGNoRXZlbnQwARJICglSdW5NYXRyaXgSHi5uZXRtYXRyaXgudjEuUnVuTWF0cml4UmVxdWVzdBoZLm5ldG1hdHJpeC52MS5NYXRyaXhFdmVudDABEkkKCExpc3RSdW5zEh0ubmV0bWF0cml4LnYxLkxpc3RSdW5zUmVxdWVzdBoeLm5ldG1hdHJpeC52MS5MaXN0UnVuc1Jlc3BvbnNlEkMKBkdldFJ1bhIbLm5ldG1hdHJpeC52MS5HZXRSdW5SZXF1ZXN0GhwubmV0bWF0cml4LnYxLkdldFJ1blJlc3BvbnNlYgZwcm90bzM", [file_netmatrix_v1_types]);
 
 /**
  * @generated from message netmatrix.v1.ListAgentsRequest
@@ -383,6 +383,450 @@ export const WatchEventSchema: GenMessage<WatchEvent> = /*@__PURE__*/
   messageDesc(file_netmatrix_v1_control, 8);
 
 /**
+ * @generated from message netmatrix.v1.RunMatrixRequest
+ */
+export type RunMatrixRequest = Message<"netmatrix.v1.RunMatrixRequest"> & {
+  /**
+   * The validated spec as JSON (what runs), and the YAML it came from (kept with the run).
+   *
+   * @generated from field: string spec_json = 1;
+   */
+  specJson: string;
+
+  /**
+   * @generated from field: string spec_yaml = 2;
+   */
+  specYaml: string;
+
+  /**
+   * Where the spec came from, for messages (a file name, "default", "flags").
+   *
+   * @generated from field: string spec_source = 3;
+   */
+  specSource: string;
+
+  /**
+   * Continue this run instead of starting a new one: finished cases are not measured again.
+   *
+   * @generated from field: string resume_run_id = 4;
+   */
+  resumeRunId: string;
+
+  /**
+   * Sampling interval during each case, ms (0 = 100).
+   *
+   * @generated from field: uint32 sample_interval_ms = 5;
+   */
+  sampleIntervalMs: number;
+
+  /**
+   * Run what can run even when the planner refused some scenarios.
+   *
+   * @generated from field: bool allow_partial = 6;
+   */
+  allowPartial: boolean;
+};
+
+/**
+ * Describes the message netmatrix.v1.RunMatrixRequest.
+ * Use `create(RunMatrixRequestSchema)` to create a new message.
+ */
+export const RunMatrixRequestSchema: GenMessage<RunMatrixRequest> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_control, 9);
+
+/**
+ * @generated from message netmatrix.v1.RunStarted
+ */
+export type RunStarted = Message<"netmatrix.v1.RunStarted"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Case repetitions to run now, and those already on disk (resume).
+   *
+   * @generated from field: uint32 total = 3;
+   */
+  total: number;
+
+  /**
+   * @generated from field: uint32 already_done = 4;
+   */
+  alreadyDone: number;
+
+  /**
+   * @generated from field: uint32 cases = 5;
+   */
+  cases: number;
+
+  /**
+   * @generated from field: uint32 rounds = 6;
+   */
+  rounds: number;
+
+  /**
+   * What the planner refused or skipped, as sentences.
+   *
+   * @generated from field: repeated string refused = 7;
+   */
+  refused: string[];
+
+  /**
+   * Estimated measurement time left, ms.
+   *
+   * @generated from field: double estimated_ms = 8;
+   */
+  estimatedMs: number;
+
+  /**
+   * @generated from field: string data_dir = 9;
+   */
+  dataDir: string;
+};
+
+/**
+ * Describes the message netmatrix.v1.RunStarted.
+ * Use `create(RunStartedSchema)` to create a new message.
+ */
+export const RunStartedSchema: GenMessage<RunStarted> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_control, 10);
+
+/**
+ * @generated from message netmatrix.v1.CaseStarted
+ */
+export type CaseStarted = Message<"netmatrix.v1.CaseStarted"> & {
+  /**
+   * @generated from field: string case_id = 1;
+   */
+  caseId: string;
+
+  /**
+   * @generated from field: string key = 2;
+   */
+  key: string;
+
+  /**
+   * @generated from field: uint32 repetition = 3;
+   */
+  repetition: number;
+
+  /**
+   * How many case repetitions have finished in this run so far.
+   *
+   * @generated from field: uint32 done = 4;
+   */
+  done: number;
+};
+
+/**
+ * Describes the message netmatrix.v1.CaseStarted.
+ * Use `create(CaseStartedSchema)` to create a new message.
+ */
+export const CaseStartedSchema: GenMessage<CaseStarted> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_control, 11);
+
+/**
+ * One finished case repetition, exactly as appended to the run's cases.jsonl.
+ *
+ * @generated from message netmatrix.v1.CaseRecord
+ */
+export type CaseRecord = Message<"netmatrix.v1.CaseRecord"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string case_id = 2;
+   */
+  caseId: string;
+
+  /**
+   * @generated from field: string key = 3;
+   */
+  key: string;
+
+  /**
+   * @generated from field: string scenario = 4;
+   */
+  scenario: string;
+
+  /**
+   * "direct", "service" or "nodeport".
+   *
+   * @generated from field: string via = 5;
+   */
+  via: string;
+
+  /**
+   * @generated from field: string client_node = 6;
+   */
+  clientNode: string;
+
+  /**
+   * @generated from field: string server_node = 7;
+   */
+  serverNode: string;
+
+  /**
+   * The key of the matching host-host case (same node pair, tool, parameters), if any.
+   *
+   * @generated from field: string baseline_key = 8;
+   */
+  baselineKey: string;
+
+  /**
+   * @generated from field: uint32 repetition = 9;
+   */
+  repetition: number;
+
+  /**
+   * How many tries it took (server busy is retried).
+   *
+   * @generated from field: uint32 attempts = 10;
+   */
+  attempts: number;
+
+  /**
+   * The case with exactly one repetition.
+   *
+   * @generated from field: netmatrix.v1.CaseResult result = 11;
+   */
+  result?: CaseResult | undefined;
+
+  /**
+   * @generated from field: double finished_at_ms = 12;
+   */
+  finishedAtMs: number;
+};
+
+/**
+ * Describes the message netmatrix.v1.CaseRecord.
+ * Use `create(CaseRecordSchema)` to create a new message.
+ */
+export const CaseRecordSchema: GenMessage<CaseRecord> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_control, 12);
+
+/**
+ * @generated from message netmatrix.v1.RunFinished
+ */
+export type RunFinished = Message<"netmatrix.v1.RunFinished"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: uint32 measured = 2;
+   */
+  measured: number;
+
+  /**
+   * @generated from field: uint32 failed = 3;
+   */
+  failed: number;
+
+  /**
+   * @generated from field: bool cancelled = 4;
+   */
+  cancelled: boolean;
+};
+
+/**
+ * Describes the message netmatrix.v1.RunFinished.
+ * Use `create(RunFinishedSchema)` to create a new message.
+ */
+export const RunFinishedSchema: GenMessage<RunFinished> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_control, 13);
+
+/**
+ * @generated from message netmatrix.v1.MatrixEvent
+ */
+export type MatrixEvent = Message<"netmatrix.v1.MatrixEvent"> & {
+  /**
+   * @generated from oneof netmatrix.v1.MatrixEvent.event
+   */
+  event: {
+    /**
+     * @generated from field: netmatrix.v1.RunStarted started = 1;
+     */
+    value: RunStarted;
+    case: "started";
+  } | {
+    /**
+     * @generated from field: netmatrix.v1.CaseStarted case_started = 2;
+     */
+    value: CaseStarted;
+    case: "caseStarted";
+  } | {
+    /**
+     * @generated from field: netmatrix.v1.CaseRecord record = 3;
+     */
+    value: CaseRecord;
+    case: "record";
+  } | {
+    /**
+     * @generated from field: netmatrix.v1.RunFinished finished = 4;
+     */
+    value: RunFinished;
+    case: "finished";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message netmatrix.v1.MatrixEvent.
+ * Use `create(MatrixEventSchema)` to create a new message.
+ */
+export const MatrixEventSchema: GenMessage<MatrixEvent> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_control, 14);
+
+/**
+ * @generated from message netmatrix.v1.RunInfo
+ */
+export type RunInfo = Message<"netmatrix.v1.RunInfo"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: double created_at_ms = 3;
+   */
+  createdAtMs: number;
+
+  /**
+   * "running", "finished", "cancelled", or "interrupted" (the coordinator stopped mid-run; resume it).
+   *
+   * @generated from field: string status = 4;
+   */
+  status: string;
+
+  /**
+   * @generated from field: uint32 total = 5;
+   */
+  total: number;
+
+  /**
+   * @generated from field: uint32 done = 6;
+   */
+  done: number;
+
+  /**
+   * @generated from field: uint32 failed = 7;
+   */
+  failed: number;
+
+  /**
+   * @generated from field: double updated_at_ms = 8;
+   */
+  updatedAtMs: number;
+};
+
+/**
+ * Describes the message netmatrix.v1.RunInfo.
+ * Use `create(RunInfoSchema)` to create a new message.
+ */
+export const RunInfoSchema: GenMessage<RunInfo> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_control, 15);
+
+/**
+ * @generated from message netmatrix.v1.ListRunsRequest
+ */
+export type ListRunsRequest = Message<"netmatrix.v1.ListRunsRequest"> & {
+};
+
+/**
+ * Describes the message netmatrix.v1.ListRunsRequest.
+ * Use `create(ListRunsRequestSchema)` to create a new message.
+ */
+export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_control, 16);
+
+/**
+ * @generated from message netmatrix.v1.ListRunsResponse
+ */
+export type ListRunsResponse = Message<"netmatrix.v1.ListRunsResponse"> & {
+  /**
+   * @generated from field: repeated netmatrix.v1.RunInfo runs = 1;
+   */
+  runs: RunInfo[];
+};
+
+/**
+ * Describes the message netmatrix.v1.ListRunsResponse.
+ * Use `create(ListRunsResponseSchema)` to create a new message.
+ */
+export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_control, 17);
+
+/**
+ * @generated from message netmatrix.v1.GetRunRequest
+ */
+export type GetRunRequest = Message<"netmatrix.v1.GetRunRequest"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+};
+
+/**
+ * Describes the message netmatrix.v1.GetRunRequest.
+ * Use `create(GetRunRequestSchema)` to create a new message.
+ */
+export const GetRunRequestSchema: GenMessage<GetRunRequest> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_control, 18);
+
+/**
+ * @generated from message netmatrix.v1.GetRunResponse
+ */
+export type GetRunResponse = Message<"netmatrix.v1.GetRunResponse"> & {
+  /**
+   * @generated from field: netmatrix.v1.RunInfo info = 1;
+   */
+  info?: RunInfo | undefined;
+
+  /**
+   * @generated from field: string spec_yaml = 2;
+   */
+  specYaml: string;
+
+  /**
+   * @generated from field: string spec_json = 3;
+   */
+  specJson: string;
+
+  /**
+   * The agents when the run started (inventory, tool versions).
+   *
+   * @generated from field: repeated netmatrix.v1.AgentStatus agents = 4;
+   */
+  agents: AgentStatus[];
+
+  /**
+   * @generated from field: repeated netmatrix.v1.CaseRecord records = 5;
+   */
+  records: CaseRecord[];
+};
+
+/**
+ * Describes the message netmatrix.v1.GetRunResponse.
+ * Use `create(GetRunResponseSchema)` to create a new message.
+ */
+export const GetRunResponseSchema: GenMessage<GetRunResponse> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_control, 19);
+
+/**
  * The CLI's view of the coordinator. Every call carries
  * `authorization: Bearer <token>`.
  *
@@ -416,6 +860,32 @@ export const ControlService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchRequestSchema;
     output: typeof WatchEventSchema;
+  },
+  /**
+   * Plan, schedule and run a matrix; every finished case is on disk before it is streamed.
+   *
+   * @generated from rpc netmatrix.v1.ControlService.RunMatrix
+   */
+  runMatrix: {
+    methodKind: "server_streaming";
+    input: typeof RunMatrixRequestSchema;
+    output: typeof MatrixEventSchema;
+  },
+  /**
+   * @generated from rpc netmatrix.v1.ControlService.ListRuns
+   */
+  listRuns: {
+    methodKind: "unary";
+    input: typeof ListRunsRequestSchema;
+    output: typeof ListRunsResponseSchema;
+  },
+  /**
+   * @generated from rpc netmatrix.v1.ControlService.GetRun
+   */
+  getRun: {
+    methodKind: "unary";
+    input: typeof GetRunRequestSchema;
+    output: typeof GetRunResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_netmatrix_v1_control, 0);

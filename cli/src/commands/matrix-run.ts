@@ -1,0 +1,86 @@
+/** `netmatrix run --spec FILE` / `--resume RUN_ID`: a whole matrix, with progress, then the report table. */
+import { create } from "@bufbuild/protobuf";
+import { SingleBar } from "cli-progress";
+import { RunMatrixRequestSchema, type MatrixEvent } from "../../../gen/netmatrix/v1/control_pb.js";
+import { failureName } from "../../../common/src/model.js";
+import { connect, type ConnectionOptions } from "../options.js";
+import { reportDocument } from "../report-document.js";
+import { renderReport, type ReportFormat } from "../report-render.js";
+import { loadSpec } from "../spec-file.js";
+import { formatBitrate, formatMicros } from "../units.js";
+
+export interface MatrixRunOptions extends ConnectionOptions {
+  spec?: string;
+  resume?: string;
+  allowPartial?: boolean;
+  sampleInterval?: number;
+  /** YAML keys the CLI flags override (duration, repetitions, concurrency). */
+  overrides: Record<string, unknown>;
+  output: ReportFormat;
+}
+
+function outcomeText(e: Extract<MatrixEvent["event"], { case: "record" }>["value"]): string {
+  const rep = e.result?.repetitions[0];
+  if (!rep) return "no result";
+  if (rep.outcome.case === "failure") return `FAILED ${failureName(rep.outcome.value.code)}: ${rep.outcome.value.reason}`;
+  if (rep.outcome.case !== "measurement") return "no outcome";
+  const m = rep.outcome.value;
+  return [m.throughputBps !== undefined ? formatBitrate(m.throughputBps) : "", m.latency?.meanUs !== undefined ? formatMicros(m.latency.meanUs) : ""].filter(Boolean).join(", ");
+}
+
+export async function runMatrixCommand(opts: MatrixRunOptions): Promise<void> {
+  const loaded = opts.spec ? loadSpec(opts.spec, opts.overrides) : undefined;
+  const client = connect(opts);
+  const tty = Boolean(process.stderr.isTTY);
+  const bar = tty ? new SingleBar({ format: " {bar} {value}/{total} cases | ETA {eta_formatted} | {case}", hideCursor: true, etaBuffer: 20, stream: process.stderr }) : undefined;
+  const interrupt = new AbortController();
+  const onSigint = (): void => {
+    process.stderr.write("\ninterrupted: stopping every tool on every agent; finished cases stay on disk\n");
+    interrupt.abort();
+  };
+  process.once("SIGINT", onSigint);
+  let runId = opts.resume ?? "";
+  let total = 0;
+  let done = 0;
+  try {
+    const finished = await client.runMatrix(
+      create(RunMatrixRequestSchema, {
+        specJson: loaded?.json ?? "",
+        specYaml: loaded?.yaml ?? "",
+        specSource: loaded?.source ?? "",
+        resumeRunId: opts.resume ?? "",
+        sampleIntervalMs: opts.sampleInterval ?? 0,
+        allowPartial: Boolean(opts.allowPartial),
+      }),
+      (e) => {
+        const ev = e.event;
+        if (ev.case === "started") {
+          runId = ev.value.runId;
+          total = ev.value.total;
+          const eta = Math.round(ev.value.estimatedMs / 1000);
+          process.stderr.write(`run ${runId} (${ev.value.name}): ${ev.value.cases} cases, ${total} to measure${ev.value.alreadyDone ? ` (${ev.value.alreadyDone} already done)` : ""}, ${ev.value.rounds} rounds, ~${eta} s; results in ${ev.value.dataDir}\n`);
+          for (const r of ev.value.refused) process.stderr.write(`  ${r}\n`);
+          bar?.start(total, 0, { case: "" });
+        } else if (ev.case === "caseStarted") {
+          bar?.update(done, { case: `${ev.value.key} #${ev.value.repetition + 1}` });
+        } else if (ev.case === "record") {
+          done++;
+          if (bar) bar.update(done);
+          else process.stderr.write(`[${done}/${total}] ${ev.value.key} #${ev.value.repetition + 1}: ${outcomeText(ev.value)}\n`);
+        }
+      },
+      interrupt.signal,
+    );
+    bar?.stop();
+    const report = reportDocument(await client.getRun(runId));
+    process.stdout.write(`${renderReport(report, opts.output)}\n`);
+    if (interrupt.signal.aborted || finished?.cancelled) {
+      process.stderr.write(`cancelled: continue with  netmatrix run --resume ${runId}\n`);
+      process.exitCode = 130;
+    } else if ((finished?.failed ?? 0) > 0 || report.run.failed > 0) process.exitCode = 1;
+  } finally {
+    bar?.stop();
+    process.off("SIGINT", onSigint);
+    client.close();
+  }
+}

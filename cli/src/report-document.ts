@@ -1,0 +1,131 @@
+/**
+ * A run's report: its cases with every repetition, statistics over the
+ * repetitions (mean, median, p90, min, max, stddev, CV, 95 % CI), the ratio
+ * to the matching host-host baseline and the flags. Schema:
+ * docs/report.schema.json. Pure: built from what `GetRun` returns.
+ */
+import { toJson } from "@bufbuild/protobuf";
+import type { CaseRecord, GetRunResponse } from "../../gen/netmatrix/v1/control_pb.js";
+import { MeasurementSchema } from "../../gen/netmatrix/v1/types_pb.js";
+import { failureName, modes, toolName } from "../../common/src/model.js";
+import { describe, flags, ratio, specFromObject, type Summary } from "../../coordinator/src/matrix/index.js";
+import { specDoc } from "./run-document.js";
+
+export const REPORT_KIND = "netmatrix.report/v1";
+
+function summaryJson(s: Summary | undefined) {
+  return s ? { ...s, stddev: s.stddev ?? null, cvPercent: s.cvPercent ?? null, ci95: s.ci95 ?? null } : null;
+}
+
+/** The slower NIC speed of the two ends' carrying interfaces, bits/s, when both are known. */
+function nicSpeedBps(resp: GetRunResponse, r: CaseRecord): number | undefined {
+  const speeds = [r.result?.client, r.result?.server].map((a) => {
+    const info = resp.agents.find((x) => x.agentId === a?.agentId)?.info ?? a?.info;
+    const addr = a?.info?.addresses[0];
+    const nic = info?.interfaces.find((i) => i.addresses.includes(addr ?? ""));
+    return nic?.speedMbps ? nic.speedMbps * 1e6 : undefined;
+  });
+  return speeds.every((s) => s !== undefined) ? Math.min(...(speeds as number[])) : undefined;
+}
+
+/** The report document of one run. */
+export function reportDocument(resp: GetRunResponse) {
+  const spec = specFromObject(JSON.parse(resp.specJson));
+  const byCase = new Map<string, CaseRecord[]>();
+  for (const r of resp.records) byCase.set(r.caseId, [...(byCase.get(r.caseId) ?? []), r]);
+  const meanThroughput = new Map<string, number>();
+  const cases = [...byCase.values()].map((records) => {
+    records.sort((a, b) => a.repetition - b.repetition);
+    const first = records[0]!;
+    const reps = records.map((r) => r.result!.repetitions[0]!);
+    const measured = reps.flatMap((r) => (r.outcome.case === "measurement" ? [r.outcome.value] : []));
+    const tp = describe(measured.flatMap((m) => (m.throughputBps !== undefined ? [m.throughputBps] : [])));
+    if (tp) meanThroughput.set(first.key, tp.mean);
+    const latency = describe(measured.flatMap((m) => (m.latency?.meanUs !== undefined ? [m.latency.meanUs] : [])));
+    const loss = describe(measured.flatMap((m) => (m.lossPercent !== undefined ? [m.lossPercent] : [])));
+    const cpu = describe(reps.flatMap((r) => (r.clientCpuPercentPerGbps !== undefined ? [r.clientCpuPercentPerGbps] : [])));
+    const serverCpu = describe(reps.flatMap((r) => (r.serverCpuPercentPerGbps !== undefined ? [r.serverCpuPercentPerGbps] : [])));
+    const wire = describe(reps.flatMap((r) => (r.wireToPayload !== undefined ? [r.wireToPayload] : [])));
+    const retransmits = measured.reduce((n, m) => n + (m.retransmits ?? 0), 0);
+    return { first, records, reps, measured, tp, latency, loss, cpu, serverCpu, wire, retransmits };
+  });
+  return {
+    kind: REPORT_KIND,
+    run: {
+      runId: resp.info?.runId ?? "",
+      name: resp.info?.name ?? "",
+      status: resp.info?.status ?? "",
+      createdAt: new Date(resp.info?.createdAtMs ?? 0).toISOString(),
+      total: resp.info?.total ?? 0,
+      done: resp.info?.done ?? 0,
+      failed: resp.info?.failed ?? 0,
+    },
+    spec: JSON.parse(resp.specJson) as unknown,
+    agents: resp.agents.map((a) => ({
+      id: a.agentId,
+      node: a.info?.node ?? "",
+      mode: modes.toName(a.info?.mode ?? 0) ?? "unknown",
+      address: a.info?.addresses[0] ?? "",
+      kernel: a.info?.kernel ?? "",
+      cpuModel: a.info?.cpuModel ?? "",
+      tools: (a.info?.tools ?? []).filter((t) => t.available).map((t) => ({ tool: toolName(t.tool), version: t.version })),
+      interfaces: (a.info?.interfaces ?? []).map((i) => ({ name: i.name, mtu: i.mtu, speedMbps: i.speedMbps })),
+    })),
+    cases: cases.map((c) => {
+      const { first } = c;
+      const baseline = first.baselineKey ? meanThroughput.get(first.baselineKey) : undefined;
+      const spec1 = specDoc(first.result?.spec);
+      const isBaseline = first.scenario === "host-host";
+      const nic = nicSpeedBps(resp, first);
+      return {
+        caseId: first.caseId,
+        key: first.key,
+        scenario: first.scenario,
+        via: first.via,
+        clientNode: first.clientNode,
+        serverNode: first.serverNode,
+        client: first.result?.client?.agentId ?? "",
+        server: first.result?.server?.agentId ?? "",
+        ...spec1,
+        baselineKey: first.baselineKey || null,
+        repetitions: c.records.map((r, i) => {
+          const rep = c.reps[i]!;
+          return {
+            index: r.repetition,
+            attempts: r.attempts,
+            ok: rep.outcome.case === "measurement",
+            measurement: rep.outcome.case === "measurement" ? toJson(MeasurementSchema, rep.outcome.value) : null,
+            failure: rep.outcome.case === "failure" ? { code: failureName(rep.outcome.value.code), reason: rep.outcome.value.reason, hint: rep.outcome.value.hint } : null,
+            wireToPayload: rep.wireToPayload ?? null,
+            clientCpuPercentPerGbps: rep.clientCpuPercentPerGbps ?? null,
+            serverCpuPercentPerGbps: rep.serverCpuPercentPerGbps ?? null,
+            clientCarryingInterface: rep.clientUsage?.carryingInterface ?? null,
+            serverCarryingInterface: rep.serverUsage?.carryingInterface ?? null,
+          };
+        }),
+        summary: {
+          repetitions: c.records.length,
+          failed: c.records.length - c.measured.length,
+          throughputBps: summaryJson(c.tp),
+          latencyUs: summaryJson(c.latency),
+          lossPercent: summaryJson(c.loss),
+          clientCpuPercentPerGbps: summaryJson(c.cpu),
+          serverCpuPercentPerGbps: summaryJson(c.serverCpu),
+          wireToPayload: summaryJson(c.wire),
+          retransmits: c.retransmits,
+          ratioToBaseline: ratio(c.tp?.mean, baseline) ?? null,
+          flags: flags(c.tp, {
+            protocol: spec1.tool === "ping" ? "icmp" : spec1.protocol,
+            thresholds: spec.thresholds,
+            ...(c.loss ? { lossPercent: c.loss.mean } : {}),
+            retransmits: c.retransmits,
+            ...(nic && first.clientNode !== first.serverNode ? { nicSpeedBps: nic } : {}),
+            baseline: isBaseline ? "is-baseline" : baseline !== undefined ? "present" : "missing",
+          }),
+        },
+      };
+    }),
+  };
+}
+
+export type ReportDocument = ReturnType<typeof reportDocument>;

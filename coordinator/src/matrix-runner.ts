@@ -1,0 +1,240 @@
+/**
+ * Runs a matrix: plan against the live agents, schedule into node-disjoint
+ * rounds with repetitions interleaved, run each round's cases together, retry
+ * "server busy" a bounded number of times, and append every finished case
+ * repetition to the run's directory before streaming it. Cancelled work is
+ * not recorded, so `resume` measures it later; nothing finished is measured twice.
+ */
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import type { Logger } from "pino";
+import { CaseRecordSchema, CaseResultSchema, type MatrixEventSchema, type RunInfo } from "../../gen/netmatrix/v1/control_pb.js";
+import { FailureCode, TestSpecSchema, type TestSpec } from "../../gen/netmatrix/v1/types_pb.js";
+import { NetmatrixError } from "../../common/src/errors.js";
+import { directions, modes, protocols, toolName, tools, type ToolName } from "../../common/src/model.js";
+import type { AgentLink } from "./agent-link.js";
+import { measurementMs, newCase, runRepetition, type CaseRequest } from "./case-runner.js";
+import type { AgentLocks } from "./locks.js";
+import { plan, schedule, type MatrixSpec, type PlannedCase, type PlannerAgent } from "./matrix/index.js";
+import type { Registry } from "./registry.js";
+import type { ResultsStore, RunDir } from "./results-store.js";
+import type { ServiceProvider } from "./service-provider.js";
+import { agentStatus } from "./status.js";
+
+/** Tries per case repetition when the server says it is busy. */
+export const BUSY_ATTEMPTS = 3;
+/** Assumed per-case overhead for the ETA (server start, sampling, stop), ms. */
+const CASE_OVERHEAD_MS = 700;
+
+export interface MatrixDeps {
+  registry: Registry;
+  locks: AgentLocks;
+  store: ResultsStore;
+  services: ServiceProvider | undefined;
+  /** Run ids this process is running now. */
+  running: Set<string>;
+  log: Logger;
+}
+
+export interface MatrixRequest {
+  spec: MatrixSpec;
+  specYaml: string;
+  specJson: string;
+  resumeRunId?: string;
+  sampleIntervalMs: number;
+  allowPartial: boolean;
+}
+
+type Emit = (e: MessageInitShape<typeof MatrixEventSchema>["event"]) => void;
+
+/** The registry's agents as the planner sees them. */
+export function plannerAgents(registry: Registry): PlannerAgent[] {
+  return registry.list().map((l) => ({
+    id: l.id,
+    node: l.info.node,
+    mode: modes.toName(l.info.mode) ?? "host",
+    address: l.info.addresses[0] ?? "",
+    tools: l.info.tools.filter((t) => t.available).map((t) => toolName(t.tool) as ToolName),
+  }));
+}
+
+/** The wire spec of a planned case. */
+export function testSpecOf(c: PlannedCase): TestSpec {
+  return create(TestSpecSchema, {
+    tool: tools.toEnum(c.tool, "tool"),
+    protocol: c.protocol === "icmp" ? 0 : protocols.toEnum(c.protocol, "protocol"),
+    direction: directions.toEnum(c.direction, "direction"),
+    durationS: c.durationS,
+    parallel: c.parallel,
+    bitrateBps: c.bitrateBps ?? 0,
+    lengthBytes: c.lengthBytes,
+    omitS: c.tool === "iperf3" ? c.omitS : 0,
+  });
+}
+
+function findLink(registry: Registry, id: string): AgentLink | undefined {
+  return registry.list().find((l) => l.id === id);
+}
+
+/** Open (resume) or create the run's directory; returns it with what is already done. */
+function openRun(req: MatrixRequest, deps: MatrixDeps, total: number): { run: RunDir; done: Set<string>; info: RunInfo } {
+  if (req.resumeRunId) {
+    if (deps.running.has(req.resumeRunId)) throw new NetmatrixError("failed-precondition", `run ${req.resumeRunId} is running now`);
+    const run = deps.store.open(req.resumeRunId);
+    const records = run.records(true);
+    const info = run.readInfo();
+    info.status = "running";
+    info.total = total;
+    info.done = records.length;
+    info.failed = records.filter((r) => r.result?.repetitions[0]?.outcome.case !== "measurement").length;
+    return { run, done: new Set(records.map((r) => `${r.caseId}#${r.repetition}`)), info };
+  }
+  const agents = deps.registry.list().map((l) => agentStatus(l));
+  const run = deps.store.create({ name: req.spec.name, specYaml: req.specYaml, specJson: req.specJson, agents, total });
+  return { run, done: new Set(), info: run.readInfo() };
+}
+
+/** Run (or resume) a matrix; events go to `emit`. Throws before any traffic when the spec cannot run here. */
+export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit, signal: AbortSignal): Promise<void> {
+  const { spec, log } = { spec: req.spec, log: deps.log };
+  const p = plan(spec, plannerAgents(deps.registry), deps.services ? { serviceProvider: { kinds: deps.services.kinds } } : {});
+  const refused = p.refused.filter((r) => r.kind === "refused");
+  if (refused.length && !req.allowPartial) {
+    throw new NetmatrixError("failed-precondition", `the spec cannot run on these agents:\n  - ${refused.map((r) => r.reason).join("\n  - ")}`, {
+      hint: "fix the spec or the agents, or pass --allow-partial to run what can run",
+    });
+  }
+  if (!p.cases.length) throw new NetmatrixError("failed-precondition", "the spec plans no case on these agents", { hint: "check `netmatrix agents` and the spec's scenarios and pairs" });
+  const byId = new Map(p.cases.map((c) => [c.id, c]));
+  const rounds = schedule(p.cases, { concurrency: spec.concurrency, repetitions: spec.repetitions });
+  const { run, done, info } = openRun(req, deps, p.cases.length * spec.repetitions);
+  const todo = rounds.map((r) => r.filter((e) => !done.has(`${e.caseId}#${e.repetition}`))).filter((r) => r.length);
+  const estimate = (rs: typeof todo) => rs.reduce((ms, r) => ms + Math.max(...r.map((e) => measurementMs(testSpecOf(byId.get(e.caseId)!)))) + CASE_OVERHEAD_MS, 0);
+  deps.running.add(run.runId);
+  run.writeInfo(info);
+  emit({
+    case: "started",
+    value: {
+      runId: run.runId,
+      name: spec.name,
+      total: todo.reduce((n, r) => n + r.length, 0),
+      alreadyDone: done.size,
+      cases: p.cases.length,
+      rounds: todo.length,
+      refused: p.refused.map((r) => `${r.kind}: ${r.reason}`),
+      estimatedMs: estimate(todo),
+      dataDir: run.dir,
+    },
+  });
+  const runLog = log.child({ runId: run.runId });
+  const active = new Set<AgentLink>();
+  const onAbort = (): void => {
+    for (const l of active) l.send({ case: "cancelAll", value: { reason: "the run was cancelled" } });
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    for (const round of todo) {
+      if (signal.aborted) break;
+      await Promise.all(
+        round.map(async ({ caseId, repetition }) => {
+          const c = byId.get(caseId)!;
+          emit({ case: "caseStarted", value: { caseId, key: c.key, repetition, done: info.done } });
+          const record = await runOne(c, repetition, req, deps, run.runId, active, runLog, signal);
+          if (!record) return; // cancelled: not recorded, so resume runs it
+          run.append(record);
+          info.done++;
+          if (record.result?.repetitions[0]?.outcome.case !== "measurement") info.failed++;
+          info.updatedAtMs = Date.now();
+          run.writeInfo(info);
+          emit({ case: "record", value: record });
+        }),
+      );
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    info.status = signal.aborted ? "cancelled" : "finished";
+    info.updatedAtMs = Date.now();
+    run.writeInfo(info);
+    deps.running.delete(run.runId);
+  }
+  emit({ case: "finished", value: { runId: run.runId, measured: info.done - info.failed, failed: info.failed, cancelled: signal.aborted } });
+}
+
+/** One case repetition with its bounded busy-retries; undefined when cancelled. */
+async function runOne(c: PlannedCase, repetition: number, req: MatrixRequest, deps: MatrixDeps, runId: string, active: Set<AgentLink>, log: Logger, signal: AbortSignal) {
+  const client = findLink(deps.registry, c.client);
+  const server = findLink(deps.registry, c.server);
+  const spec = testSpecOf(c);
+  const caseReq: CaseRequest | undefined =
+    client && server
+      ? {
+          client,
+          server,
+          spec,
+          repetitions: 1,
+          sampleIntervalMs: req.sampleIntervalMs,
+          ...(c.via !== "direct" && deps.services
+            ? {
+                expose: (port: number, dataPort: number) =>
+                  deps.services!.expose({ kind: c.via === "service" ? "clusterip" : "nodeport", runId, caseId: c.id, serverNode: c.serverNode, serverAddress: server.info.addresses[0] ?? "", port, dataPort, protocol: c.protocol === "udp" ? "udp" : "tcp" }),
+              }
+            : {}),
+        }
+      : undefined;
+  let attempts = 0;
+  let result;
+  if (!caseReq) {
+    const missing = !client ? c.client : c.server;
+    result = gone(c, spec, missing, repetition);
+  } else {
+    const release = await deps.locks.acquire([caseReq.client.id, caseReq.server.id]);
+    active.add(caseReq.client).add(caseReq.server);
+    try {
+      result = newCase(caseReq);
+      for (;;) {
+        attempts++;
+        const rep = await runRepetition(caseReq, repetition, log, signal);
+        const code = rep.outcome.case === "failure" ? rep.outcome.value.code : undefined;
+        if (code === FailureCode.CANCELLED || (signal.aborted && code !== undefined)) return undefined;
+        if (code === FailureCode.SERVER_BUSY && attempts < BUSY_ATTEMPTS) {
+          await new Promise((r) => setTimeout(r, 1000 * attempts));
+          continue;
+        }
+        result.repetitions.push(rep);
+        break;
+      }
+    } finally {
+      active.delete(caseReq.client);
+      active.delete(caseReq.server);
+      release();
+    }
+  }
+  return create(CaseRecordSchema, {
+    runId,
+    caseId: c.id,
+    key: c.key,
+    scenario: c.scenario,
+    via: c.via,
+    clientNode: c.clientNode,
+    serverNode: c.serverNode,
+    baselineKey: c.baselineKey ?? "",
+    repetition,
+    attempts,
+    result,
+    finishedAtMs: Date.now(),
+  });
+}
+
+/** A case result for an agent that is not connected any more. */
+function gone(c: PlannedCase, spec: TestSpec, missing: string, repetition: number) {
+  return create(CaseResultSchema, {
+    caseId: c.id,
+    spec,
+    repetitions: [
+      {
+        index: repetition,
+        startedAtMs: Date.now(),
+        outcome: { case: "failure", value: { code: FailureCode.AGENT_GONE, reason: `agent ${missing} is not connected`, hint: "check `netmatrix agents`; the run goes on without it" } },
+      },
+    ],
+  });
+}

@@ -1,0 +1,70 @@
+import { describe, expect, test } from "vitest";
+import { formatBitrateBps, formatSizeBytes, parseBitrateBps, parseSizeBytes } from "./units.js";
+
+describe("parseSizeBytes: bytes, K/M/G = 1024ⁿ", () => {
+  test.each([
+    [0, 0],
+    [1400, 1400],
+    ["1400", 1400],
+    ["128K", 131072],
+    ["128k", 131072],
+    ["64KiB", 65536],
+    ["1M", 1048576],
+    ["1.5K", 1536],
+    ["16M", 16777216],
+    [" 8K ", 8192],
+  ] as const)("%j → %d", (input, bytes) => {
+    expect(parseSizeBytes(input)).toBe(bytes);
+  });
+
+  test.each([["-1"], [-1], [1.5], ["0.3K"], ["128X"], ["K"], [""], [null], [true], [[128]], ["1e3"]] as const)("%j is not a size", (input) => {
+    expect(parseSizeBytes(input)).toBeUndefined();
+  });
+});
+
+describe("parseBitrateBps: bits/s, k/M/G = 1000ⁿ", () => {
+  test.each([
+    ["1G", 1e9],
+    ["1g", 1e9],
+    ["500M", 5e8],
+    ["100k", 1e5],
+    ["2.5G", 2.5e9],
+    ["1.1G", 1.1e9],
+    ["10Gbit/s", 1e10],
+    ["100Mbps", 1e8],
+    [1000000, 1e6],
+    ["64000", 64000],
+  ] as const)("%j → %d", (input, bps) => {
+    expect(parseBitrateBps(input)).toBe(bps);
+  });
+
+  test.each([["fast"], ["1T"], ["-1G"], [0.5], ["1.0000001k"], [undefined]] as const)("%j is not a rate", (input) => {
+    expect(parseBitrateBps(input)).toBeUndefined();
+  });
+});
+
+describe("format: the largest unit that divides exactly", () => {
+  test.each([
+    [0, "0"],
+    [1400, "1400"],
+    [1024, "1K"],
+    [131072, "128K"],
+    [1536, "1536"],
+    [1048576, "1M"],
+    [3 * 1024 ** 3, "3G"],
+  ])("size %d → %s", (bytes, text) => {
+    expect(formatSizeBytes(bytes)).toBe(text);
+    expect(parseSizeBytes(text)).toBe(bytes);
+  });
+
+  test.each([
+    [1e9, "1G"],
+    [1.5e9, "1500M"],
+    [64000, "64k"],
+    [123, "123"],
+    [1e11, "100G"],
+  ])("rate %d → %s", (bps, text) => {
+    expect(formatBitrateBps(bps)).toBe(text);
+    expect(parseBitrateBps(text)).toBe(bps);
+  });
+});

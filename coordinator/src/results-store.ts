@@ -1,0 +1,140 @@
+/**
+ * Durable results: one directory per run under DATA_DIR/runs/RUN_ID with the
+ * spec (as written and as run), the agents' inventory, meta.json (status,
+ * counts) and cases.jsonl — one JSON line per finished case repetition,
+ * appended and fsync'd before anyone hears of it. A crash loses at most the
+ * repetition that was running; `resume` skips everything already on disk.
+ */
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import {
+  AgentStatusSchema,
+  CaseRecordSchema,
+  RunInfoSchema,
+  type AgentStatus,
+  type CaseRecord,
+  type RunInfo,
+} from "../../gen/netmatrix/v1/control_pb.js";
+import { NetmatrixError } from "../../common/src/errors.js";
+
+const RUN_ID = /^[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$/;
+
+/** A new run id: UTC date and time plus 4 random hex digits, e.g. 20261123-201500-a3f9. */
+export function newRunId(now = new Date()): string {
+  const iso = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  return `${iso}-${randomBytes(2).toString("hex")}`;
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, text);
+  const fd = openSync(tmp, "r");
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(tmp, file);
+}
+
+/** One run's directory. */
+export class RunDir {
+  constructor(readonly dir: string, readonly runId: string) {}
+
+  private path(name: string): string {
+    return join(this.dir, name);
+  }
+
+  readInfo(): RunInfo {
+    return fromJson(RunInfoSchema, JSON.parse(readFileSync(this.path("meta.json"), "utf8")) as JsonValue);
+  }
+
+  writeInfo(info: RunInfo): void {
+    writeAtomic(this.path("meta.json"), `${JSON.stringify(toJson(RunInfoSchema, info), null, 2)}\n`);
+  }
+
+  specYaml(): string {
+    return existsSync(this.path("spec.yaml")) ? readFileSync(this.path("spec.yaml"), "utf8") : "";
+  }
+
+  specJson(): string {
+    return readFileSync(this.path("spec.json"), "utf8");
+  }
+
+  agents(): AgentStatus[] {
+    const raw = JSON.parse(readFileSync(this.path("inventory.json"), "utf8")) as JsonValue[];
+    return raw.map((a) => fromJson(AgentStatusSchema, a, { ignoreUnknownFields: true }));
+  }
+
+  /** Append one record and flush it to disk before returning. */
+  append(record: CaseRecord): void {
+    const file = this.path("cases.jsonl");
+    const fd = openSync(file, "a");
+    try {
+      appendFileSync(fd, `${JSON.stringify(toJson(CaseRecordSchema, record))}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Every complete record on disk. A last line cut short by a crash is
+   * dropped (and, with `repair`, truncated away so appends stay valid).
+   */
+  records(repair = false): CaseRecord[] {
+    const file = this.path("cases.jsonl");
+    if (!existsSync(file)) return [];
+    const text = readFileSync(file, "utf8");
+    const end = text.lastIndexOf("\n") + 1;
+    if (repair && end < Buffer.byteLength(text)) truncateSync(file, Buffer.byteLength(text.slice(0, end)));
+    return text
+      .slice(0, end)
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => fromJson(CaseRecordSchema, JSON.parse(l) as JsonValue, { ignoreUnknownFields: true }));
+  }
+}
+
+export class ResultsStore {
+  readonly root: string;
+
+  constructor(dataDir: string) {
+    this.root = join(dataDir, "runs");
+    mkdirSync(this.root, { recursive: true });
+  }
+
+  /** Create a run directory with its spec and inventory. */
+  create(opts: { name: string; specYaml: string; specJson: string; agents: AgentStatus[]; total: number }): RunDir {
+    const runId = newRunId();
+    const dir = join(this.root, runId);
+    mkdirSync(dir, { recursive: true });
+    const run = new RunDir(dir, runId);
+    if (opts.specYaml) writeFileSync(join(dir, "spec.yaml"), opts.specYaml);
+    writeFileSync(join(dir, "spec.json"), `${opts.specJson}\n`);
+    writeFileSync(join(dir, "inventory.json"), `${JSON.stringify(opts.agents.map((a) => toJson(AgentStatusSchema, a)), null, 2)}\n`);
+    const now = Date.now();
+    run.writeInfo(create(RunInfoSchema, { runId, name: opts.name, createdAtMs: now, updatedAtMs: now, status: "running", total: opts.total }));
+    return run;
+  }
+
+  /** An existing run; a NetmatrixError naming the fix when there is none. */
+  open(runId: string): RunDir {
+    const dir = join(this.root, runId);
+    if (!RUN_ID.test(runId) || !existsSync(join(dir, "meta.json"))) {
+      throw new NetmatrixError("not-found", `no run "${runId}" in ${this.root}`, { hint: "list runs with `netmatrix runs`" });
+    }
+    return new RunDir(dir, runId);
+  }
+
+  /** Every run, newest first. A run still marked running that this process does not run was interrupted. */
+  list(running: Set<string> = new Set()): RunInfo[] {
+    return readdirSync(this.root)
+      .filter((d) => RUN_ID.test(d) && existsSync(join(this.root, d, "meta.json")) && statSync(join(this.root, d)).isDirectory())
+      .map((d) => {
+        const info = new RunDir(join(this.root, d), d).readInfo();
+        if (info.status === "running" && !running.has(d)) info.status = "interrupted";
+        return info;
+      })
+      .sort((a, b) => b.createdAtMs - a.createdAtMs);
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Matrix runs over real agents on loopback: two nodes, each with a host
+ * agent and two pod agents (all on 127.0.0.1), real iperf3.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startAgentProc, startCoordinatorProc, type CoordinatorProc } from "../lab/src/local-cluster.js";
+import { runNetmatrix, spawnNetmatrix, stopAll, type Proc } from "../lab/src/processes.js";
+
+let dir: string;
+let coord: CoordinatorProc;
+let addr: string;
+const agents = new Map<string, Proc>();
+let ports = 22000;
+
+async function agent(node: string, mode: "host" | "pod", pod?: string): Promise<Proc> {
+  const p = await startAgentProc({ coordinator: addr, tokenFile: coord.tokenFile, node, mode, address: "127.0.0.1", portRange: `${ports}-${ports + 99}`, ...(pod ? { pod } : {}) });
+  ports += 100;
+  agents.set(`${node}/${mode}${pod ? `/${pod}` : ""}`, p);
+  return p;
+}
+
+function spec(name: string, body: string): string {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, `name: ${name}\n${body}`);
+  return file;
+}
+
+const cli = (args: string[]) => runNetmatrix([...args, "--coordinator", addr, "--token-file", coord.tokenFile]);
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "nm-matrix-"));
+  coord = await startCoordinatorProc({ dataDir: dir, listen: "127.0.0.1:0" });
+  addr = `127.0.0.1:${coord.port}`;
+  for (const node of ["n1", "n2"]) {
+    await agent(node, "host");
+    await agent(node, "pod", `${node}-pa`);
+    await agent(node, "pod", `${node}-pb`);
+  }
+}, 90_000);
+
+afterAll(async () => {
+  await stopAll();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("matrix runs (loopback, real iperf3)", () => {
+  test("several scenarios × both protocols complete, with statistics and baselines, and are on disk", async () => {
+    const file = spec("mixed", "scenarios: [host-host, pod-pod-cross, pod-pod-same, pod-host]\ntools: [iperf3]\nprotocols: [tcp, udp]\nudpBitrates: [200M]\nduration: 1\nomit: 0\nrepetitions: 2\npairs: all\n");
+    const res = await cli(["run", "--spec", file, "--output", "json"]);
+    expect(res.code, res.stderr).toBe(0);
+    const doc = JSON.parse(res.stdout);
+    // host-host 2 + pod-pod-cross 2 + pod-pod-same 2 + pod-host 2 = 8 per protocol
+    expect(doc.cases).toHaveLength(16);
+    expect(doc.run).toMatchObject({ status: "finished", total: 32, done: 32, failed: 0 });
+    const same = doc.cases.find((c: any) => c.scenario === "pod-pod-same" && c.protocol === "tcp");
+    expect(same.clientNode).toBe(same.serverNode);
+    expect(same.client).not.toBe(same.server);
+    const podCross = doc.cases.find((c: any) => c.scenario === "pod-pod-cross" && c.protocol === "tcp" && c.clientNode === "n1");
+    expect(podCross.summary.throughputBps.n).toBe(2);
+    expect(podCross.summary.ratioToBaseline).toBeGreaterThan(0);
+    expect(podCross.baselineKey).toMatch(/^host-host\//);
+    const udp = doc.cases.find((c: any) => c.protocol === "udp");
+    expect(udp.summary.lossPercent.n).toBe(2);
+    const runId = doc.run.runId;
+    const lines = readFileSync(join(dir, "runs", runId, "cases.jsonl"), "utf8").trim().split("\n");
+    expect(lines).toHaveLength(32);
+    const list = JSON.parse((await cli(["runs", "--output", "json"])).stdout);
+    expect(list.runs.map((r: any) => r.runId)).toContain(runId);
+    for (const format of ["csv", "markdown", "yaml", "table"]) {
+      const r = await cli(["report", runId, "--output", format]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain("pod-pod-cross");
+    }
+  }, 180_000);
+
+  test("a malformed spec is refused before any traffic, naming the line and the fix", async () => {
+    const file = spec("typo", "scenarios: [host-host]\ntools: [iperf3]\ndurration: 5\n");
+    const res = await cli(["run", "--spec", file]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/typo\.yaml:4/);
+    expect(res.stderr).toMatch(/durration/);
+    const bad = spec("scenario", "scenarios: [host-host, pod-pod]\ntools: [iperf3]\n");
+    const r2 = await cli(["run", "--spec", bad]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/scenario\.yaml:2.*pod-pod/s);
+  });
+
+  test("a scenario no agent can fill is refused with the reason", async () => {
+    const file = spec("external", "scenarios: [external-pod]\ntools: [iperf3]\nduration: 1\nomit: 0\n");
+    const res = await cli(["run", "--spec", file]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/external/);
+    expect(res.stderr).toMatch(/--allow-partial/);
+  });
+
+  test("an agent killed mid-run fails only its cases; the run goes on", async () => {
+    const victim = await agent("n3", "host");
+    const file = spec("victim", "scenarios: [host-host]\ntools: [iperf3]\nprotocols: [tcp]\nduration: 1\nomit: 0\nrepetitions: 1\npairs: { nodes: [n1, n2, n3] }\n");
+    const run = spawnNetmatrix(["run", "--spec", file, "--output", "json", "--coordinator", addr, "--token-file", coord.tokenFile]);
+    await run.waitFor(/\[1\/6\]/, 60_000);
+    victim.child.kill("SIGKILL");
+    const code = await run.exited;
+    const doc = JSON.parse(run.stdout);
+    expect(code).toBe(1);
+    expect(doc.cases).toHaveLength(6);
+    for (const c of doc.cases) {
+      const touchesVictim = c.clientNode === "n3" || c.serverNode === "n3";
+      const rep = c.repetitions[0];
+      if (!touchesVictim) expect(rep.ok, JSON.stringify(rep.failure)).toBe(true);
+      else if (!rep.ok) expect(rep.failure.code).toBe("agent-gone");
+    }
+    expect(doc.cases.filter((c: any) => c.clientNode !== "n3" && c.serverNode !== "n3")).toHaveLength(2);
+  }, 120_000);
+
+  test("the coordinator killed mid-run and restarted finishes with --resume, without repeating or losing a case", async () => {
+    const file = spec("resume", "scenarios: [host-host, pod-pod-cross]\ntools: [iperf3]\nprotocols: [tcp]\nduration: 1\nomit: 0\nrepetitions: 2\npairs: { nodes: [n1, n2] }\n");
+    const first = spawnNetmatrix(["run", "--spec", file, "--coordinator", addr, "--token-file", coord.tokenFile]);
+    const started = await first.waitFor(/run (\d{8}-\d{6}-[0-9a-f]{4})/, 60_000);
+    const runId = started[1]!;
+    await first.waitFor(/\[3\/8\]/, 60_000);
+    coord.proc.child.kill("SIGKILL");
+    await first.exited;
+    const before = readFileSync(join(dir, "runs", runId, "cases.jsonl"), "utf8").trim().split("\n").length;
+    expect(before).toBeGreaterThanOrEqual(3);
+    expect(before).toBeLessThan(8);
+    coord = await startCoordinatorProc({ dataDir: dir, listen: addr, tokenFile: coord.tokenFile });
+    // Agents reconnect by themselves (backoff capped at 15 s).
+    for (const id of ["n1/host", "n2/host", "n1/pod/n1-pa", "n2/pod/n2-pa"]) await coord.proc.waitFor(new RegExp(`"agentId":"${id}".*agent registered`), 30_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const listed = JSON.parse((await cli(["runs", "--output", "json"])).stdout);
+    expect(listed.runs.find((r: any) => r.runId === runId).status).toBe("interrupted");
+    const res = await cli(["run", "--resume", runId, "--output", "json"]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(new RegExp(`${before} already done`));
+    const records = readFileSync(join(dir, "runs", runId, "cases.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const keys = records.map((r) => `${r.caseId}#${r.repetition ?? 0}`);
+    expect(new Set(keys).size).toBe(8);
+    expect(keys).toHaveLength(8);
+    expect(JSON.parse(res.stdout).run).toMatchObject({ status: "finished", done: 8, failed: 0 });
+  }, 180_000);
+});
