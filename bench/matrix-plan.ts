@@ -11,7 +11,7 @@
  *      Spec: specs/default.yaml's rows (seed 001's eight-way table + host-host)
  *      plus external-pod, tcp + udp, pairs: all, with a ClusterIP provider →
  *      3 cross-node rows × 62,250 pairs × 2 + 2 same-node rows × 250 × 2 +
- *      250 × 250 × 2 external = 500,000 cases. Concurrency 125, 3 repetitions.
+ *      250 × 250 × 2 external = 499,500 cases. Concurrency 125, 3 repetitions.
  *
  * Each plan() runs twice (the first call includes JIT warm-up). A reference
  * line shows what merely allocating a million 17-field objects costs on this

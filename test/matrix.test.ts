@@ -5,9 +5,16 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import reportSchema from "../docs/report.schema.json" with { type: "json" };
 import { startAgentProc, startCoordinatorProc, type CoordinatorProc } from "../lab/src/local-cluster.js";
 import { runNetmatrix, spawnNetmatrix, stopAll, type Proc } from "../lab/src/processes.js";
+
+const ajv = new Ajv2020({ allErrors: true, strict: false });
+(addFormats as unknown as (a: Ajv2020) => void)(ajv);
+const validateReport = ajv.compile(reportSchema);
 
 let dir: string;
 let coord: CoordinatorProc;
@@ -52,6 +59,7 @@ describe("matrix runs (loopback, real iperf3)", () => {
     const res = await cli(["run", "--spec", file, "--output", "json"]);
     expect(res.code, res.stderr).toBe(0);
     const doc = JSON.parse(res.stdout);
+    expect(validateReport(doc), ajv.errorsText(validateReport.errors)).toBe(true);
     // host-host 2 + pod-pod-cross 2 + pod-pod-same 2 + pod-host 2 = 8 per protocol
     expect(doc.cases).toHaveLength(16);
     expect(doc.run).toMatchObject({ status: "finished", total: 32, done: 32, failed: 0 });

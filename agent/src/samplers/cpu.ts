@@ -59,10 +59,11 @@ export interface CpuUsage {
   cores: CoreUsage[];
 }
 
-const NAMES = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest", "guestNice"] as const;
 const C = 99;
 const P = 112;
 const U = 117;
+/** The columns of the line being parsed: user nice system idle iowait irq softirq steal guest guest_nice. */
+const cols = new Float64Array(10);
 
 /**
  * Parse /proc/stat (its text, or the bytes a read returned). Only the
@@ -77,15 +78,15 @@ export function parseProcStat(input: string | Uint8Array): ProcStat | undefined 
   while (b[i] === C && b[i + 1] === P && b[i + 2] === U) {
     const id = readUint(b, i + 3) ? scan.value : -1;
     i = id < 0 ? i + 3 : scan.end;
-    const t = zeroTimes(id);
-    for (let k = 0; k < NAMES.length; k++) {
+    cols.fill(0);
+    for (let k = 0; k < cols.length; k++) {
       i = skipBlanks(b, i);
       if (!readUint(b, i)) break;
-      t[NAMES[k]!] = scan.value;
+      cols[k] = scan.value;
       i = scan.end;
     }
-    if (id < 0) all ??= t;
-    else cores.push(t as CoreTimes);
+    if (id >= 0) cores.push(coreTimes(id));
+    else all ??= { user: cols[0]!, nice: cols[1]!, system: cols[2]!, idle: cols[3]!, iowait: cols[4]!, irq: cols[5]!, softirq: cols[6]!, steal: cols[7]!, guest: cols[8]!, guestNice: cols[9]! };
     const nl = b.indexOf(10, i);
     if (nl < 0) break;
     i = nl + 1;
@@ -93,27 +94,29 @@ export function parseProcStat(input: string | Uint8Array): ProcStat | undefined 
   return all === undefined ? undefined : { all, cores };
 }
 
-/** All zero; a {@link CoreTimes} when `id` ≥ 0. */
-function zeroTimes(id: number): CpuTimes {
-  if (id < 0) return { user: 0, nice: 0, system: 0, idle: 0, iowait: 0, irq: 0, softirq: 0, steal: 0, guest: 0, guestNice: 0 };
-  const core: CoreTimes = { id, user: 0, nice: 0, system: 0, idle: 0, iowait: 0, irq: 0, softirq: 0, steal: 0, guest: 0, guestNice: 0 };
-  return core;
+function coreTimes(id: number): CoreTimes {
+  return { id, user: cols[0]!, nice: cols[1]!, system: cols[2]!, idle: cols[3]!, iowait: cols[4]!, irq: cols[5]!, softirq: cols[6]!, steal: cols[7]!, guest: cols[8]!, guestNice: cols[9]! };
 }
 
-/** All time (guest is inside user/nice, so not added again), jiffies. */
-function totalOf(t: CpuTimes): number {
-  return t.user + t.nice + t.system + t.idle + t.iowait + t.irq + t.softirq + t.steal;
+/** True when any counter of `c` is below the same counter of `p`. */
+function backwards(p: CpuTimes, c: CpuTimes): boolean {
+  return (
+    c.user < p.user ||
+    c.nice < p.nice ||
+    c.system < p.system ||
+    c.idle < p.idle ||
+    c.iowait < p.iowait ||
+    c.irq < p.irq ||
+    c.softirq < p.softirq ||
+    c.steal < p.steal ||
+    c.guest < p.guest ||
+    c.guestNice < p.guestNice
+  );
 }
 
-/** Deltas per mode, or undefined when any counter went backwards. */
-function deltas(p: CpuTimes, c: CpuTimes): CpuTimes | undefined {
-  const d = {} as CpuTimes;
-  for (const k of NAMES) {
-    const v = c[k] - p[k];
-    if (v < 0) return undefined;
-    d[k] = v;
-  }
-  return d;
+/** All time between two reads (guest is inside user/nice, so not added again), jiffies. */
+function elapsed(p: CpuTimes, c: CpuTimes): number {
+  return c.user + c.nice + c.system + c.idle + c.iowait + c.irq + c.softirq + c.steal - (p.user + p.nice + p.system + p.idle + p.iowait + p.irq + p.softirq + p.steal);
 }
 
 /**
@@ -122,30 +125,31 @@ function deltas(p: CpuTimes, c: CpuTimes): CpuTimes | undefined {
  * or that is missing from either read, is left out of `cores`.
  */
 export function cpuUsage(prev: ProcStat, cur: ProcStat): CpuUsage | undefined {
-  const d = deltas(prev.all, cur.all);
-  if (d === undefined) return undefined;
-  const total = totalOf(d);
+  const p = prev.all;
+  const c = cur.all;
+  if (backwards(p, c)) return undefined;
+  const total = elapsed(p, c);
   if (total <= 0) return undefined;
   const pct = 100 / total;
   const cores: CoreUsage[] = [];
   for (let i = 0; i < cur.cores.length; i++) {
-    const c = cur.cores[i]!;
-    const p = prev.cores[i]?.id === c.id ? prev.cores[i] : prev.cores.find((x) => x.id === c.id);
-    if (p === undefined) continue;
-    const dc = deltas(p, c);
-    if (dc === undefined) continue;
-    const t = totalOf(dc);
-    if (t > 0) cores.push({ id: c.id, busyPercent: ((t - dc.idle - dc.iowait) * 100) / t });
+    const cc = cur.cores[i]!;
+    const pc = prev.cores[i]?.id === cc.id ? prev.cores[i] : prev.cores.find((x) => x.id === cc.id);
+    if (pc === undefined || backwards(pc, cc)) continue;
+    const t = elapsed(pc, cc);
+    if (t > 0) cores.push({ id: cc.id, busyPercent: ((t - (cc.idle - pc.idle) - (cc.iowait - pc.iowait)) * 100) / t });
   }
+  const idle = c.idle - p.idle;
+  const iowait = c.iowait - p.iowait;
   return {
-    totalPercent: (total - d.idle - d.iowait) * pct,
-    userPercent: (d.user + d.nice) * pct,
-    systemPercent: d.system * pct,
-    softirqPercent: d.softirq * pct,
-    irqPercent: d.irq * pct,
-    iowaitPercent: d.iowait * pct,
-    stealPercent: d.steal * pct,
-    idlePercent: d.idle * pct,
+    totalPercent: (total - idle - iowait) * pct,
+    userPercent: (c.user - p.user + c.nice - p.nice) * pct,
+    systemPercent: (c.system - p.system) * pct,
+    softirqPercent: (c.softirq - p.softirq) * pct,
+    irqPercent: (c.irq - p.irq) * pct,
+    iowaitPercent: iowait * pct,
+    stealPercent: (c.steal - p.steal) * pct,
+    idlePercent: idle * pct,
     cores,
   };
 }

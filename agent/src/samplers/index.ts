@@ -99,8 +99,8 @@ export class SamplerSet {
     this.constants = opts.constants ?? { ticksPerSecond: DEFAULT_TICKS_PER_SECOND, pageSize: DEFAULT_PAGE_SIZE };
     this.reopenMs = opts.reopenMs ?? DEFAULT_REOPEN_MS;
     this.netFile = new ProcFile(this.netDevPath, this.reopenMs);
-    this.statFile = new ProcFile(`${this.procRoot}/stat`, Infinity);
-    this.memFile = new ProcFile(`${this.procRoot}/meminfo`, Infinity);
+    this.statFile = new ProcFile(`${this.procRoot}/stat`, Infinity, true);
+    this.memFile = new ProcFile(`${this.procRoot}/meminfo`, Infinity, true);
   }
 
   /**
@@ -147,7 +147,7 @@ export class SamplerSet {
     for (const pid of this.pids()) {
       let entry = this.pidFiles.get(pid);
       if (entry === undefined) {
-        entry = { file: new ProcFile(`${this.procRoot}/${pid}/stat`, this.reopenMs), tick };
+        entry = { file: new ProcFile(`${this.procRoot}/${pid}/stat`, this.reopenMs, true), tick };
         this.pidFiles.set(pid, entry);
       } else if (entry.tick === tick) {
         continue; // listed twice

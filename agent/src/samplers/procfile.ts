@@ -25,10 +25,17 @@ export class ProcFile {
   private buf: Buffer = Buffer.allocUnsafe(INITIAL_BUFFER);
   private readonly reopenNs: bigint | undefined;
 
-  /** `reopenMs`: the longest a descriptor is kept, ms of the caller's monotonic clock (Infinity: until an error). */
+  /**
+   * `reopenMs`: the longest a descriptor is kept, ms of the caller's
+   * monotonic clock (Infinity: until an error). `oneRecord`: the kernel
+   * generates the file in one piece (single_open: /proc/stat, /proc/meminfo,
+   * /proc/<pid>/stat; NOT /proc/net/dev), so a read that leaves room in the
+   * buffer got all of it and the end-of-file read is skipped.
+   */
   constructor(
     readonly path: string,
     reopenMs: number = DEFAULT_REOPEN_MS,
+    private readonly oneRecord = false,
   ) {
     this.reopenNs = Number.isFinite(reopenMs) ? BigInt(Math.max(0, Math.round(reopenMs * 1e6))) : undefined;
   }
@@ -67,9 +74,11 @@ export class ProcFile {
           this.buf.copy(bigger, 0, 0, len);
           this.buf = bigger;
         }
-        const n = readSync(this.fd, this.buf, len, this.buf.length - len, len);
+        const room = this.buf.length - len;
+        const n = readSync(this.fd, this.buf, len, room, len);
         if (n === 0) return len;
         len += n;
+        if (this.oneRecord && n < room) return len;
       }
     } catch {
       this.close();

@@ -14,7 +14,7 @@ export {
   type PairSelection,
   type Thresholds,
 } from "./spec.js";
-export { SpecError, formatPath, type Locator, type SpecPath, type SpecPosition } from "./spec-error.js";
+export { NO_LOCATION, SpecError, formatPath, type Locator, type SpecPath, type SpecPosition } from "./spec-error.js";
 export {
   SCENARIOS,
   SCENARIO_SHAPES,
@@ -26,10 +26,10 @@ export {
   type Via,
 } from "./scenarios.js";
 export { formatBitrateBps, formatSizeBytes, parseBitrateBps, parseSizeBytes } from "./units.js";
-export { allPairs, ringPairs, samplePairs, selectNodes, type NodeSelection } from "./pairs.js";
+export { allPairs, pairNames, ringPairs, samplePairs, selectNodes, type NodeSelection, type OrderedPairs } from "./pairs.js";
 export { MAX_DATAGRAM_BYTES, paramKey, variants, type CaseProtocol, type Variant } from "./variants.js";
 export { plan, type Plan, type PlannedCase, type PlannerAgent, type PlannerOptions, type Refusal } from "./planner.js";
 export { pack, roundsLowerBound, schedule, type Round, type SchedulableCase, type ScheduledRun, type ScheduleOptions } from "./scheduler.js";
 export { describe, flags, ratio, type FlagContext, type Summary } from "./stats.js";
 export { tCritical975, Z975 } from "./student-t.js";
-export { fingerprint, naturalCompare } from "./hash.js";
+export { caseId, fingerprint, naturalCompare } from "./hash.js";

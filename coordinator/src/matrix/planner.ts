@@ -43,7 +43,11 @@ export interface PlannerOptions {
 
 /** One test between two agents with fixed parameters. Units in the names. */
 export interface PlannedCase {
-  /** `caseId(key)`: 12 hex digits hashed from `key`, so the same on every run of the same spec and agents. */
+  /**
+   * `caseId(key)`: 12 hex digits hashed from `key`, so the same on every run
+   * of the same spec and agents (should two keys of one plan share those 48
+   * bits, the later case gets the fingerprint of "key#2" instead).
+   */
   id: string;
   /** "scenario/tool/protocol/direction/P<streams>/L<length>[/B<udp rate>]/<client node>→<server node>". */
   key: string;
@@ -77,6 +81,7 @@ export interface Plan {
 }
 
 /** One bit per tool, for a per-agent "has tool" mask. */
+/** One bit per tool, for a per-agent "has this tool" mask. */
 const TOOL_BIT: Record<ToolName, number> = { iperf3: 1, iperf2: 2, qperf: 4, ping: 8 };
 
 /**

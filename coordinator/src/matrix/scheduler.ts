@@ -3,8 +3,8 @@
  * round, cases run at the same time, so they must not share a node: a node's
  * NIC and CPU belong to one test at a time (both its host and pod agents). A
  * case occupies its client node and its server node (one node when they are
- * the same); an external agent's node is a node of its own. Pure and
- * deterministic.
+ * the same); an external agent's node (the name it registered, e.g. "ext")
+ * is a node of its own. Pure and deterministic.
  *
  * Packing: cases are ordered by the circle method's edge colouring of the
  * complete graph over the nodes involved (round-robin tournament), then

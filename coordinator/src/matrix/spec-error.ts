@@ -59,8 +59,15 @@ export function show(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 59)}…` : text;
 }
 
-/** The option closest to `word` by edit distance, when it is close enough to be a likely typo (≤ 2 edits). */
+/**
+ * The option `word` most likely meant: the only option it abbreviates
+ * ("cv" → "cvPercent"), else the closest by edit distance when that is at
+ * most 2 edits (a typo); undefined when nothing is close.
+ */
 export function closest(word: string, options: readonly string[]): string | undefined {
+  const w = word.toLowerCase();
+  const prefixed = options.filter((o) => w.length >= 2 && o.toLowerCase().startsWith(w));
+  if (prefixed.length === 1) return prefixed[0];
   let best: string | undefined;
   let bestD = 3;
   for (const o of options) {

@@ -63,6 +63,7 @@ export class SpecReader {
   name(path: SpecPath): string {
     const v = this.get(path);
     if (v === undefined) this.fail(path, "key", `missing key "name"`, "add e.g. `name: my-cluster-matrix`");
+    if (typeof v === "number") this.fail(path, "value", `name ${v} is a number`, `quote it: \`name: "${v}"\``);
     if (typeof v !== "string" || !NAME_RE.test(v)) {
       this.fail(path, "value", `name ${show(v)} is not a valid run name`, "use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit");
     }

@@ -14,9 +14,12 @@ import { SpecReader } from "./spec-reader.js";
 /**
  * Which node pairs cross-node scenarios run between:
  * - all: every ordered pair of nodes (A→B and B→A);
- * - ring: node i → node i+1 in name order, the last wrapping to the first;
+ * - ring: node i → node i+1 in natural name order, the last wrapping to the first;
  * - sample: `count` ordered pairs drawn deterministically, seeded by the spec name;
  * - nodes: every ordered pair among the listed nodes only.
+ * Same-node scenarios run on every node the selection covers (all nodes for
+ * all/ring, the listed ones, or those the sampled pairs touch), and external
+ * scenarios from every external agent to each of those nodes.
  */
 export type PairSelection =
   | { kind: "all" }

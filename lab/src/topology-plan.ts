@@ -1,0 +1,188 @@
+/**
+ * The pure half of the lab topology: types, CNI mode descriptions and
+ * `planTopology`, which turns options into every name and address (no kernel
+ * calls). See topology.ts for the whole picture.
+ *
+ * Address plan (inside lab namespaces only, plus the root ends of control links):
+ * - underlay 198.18.0.0/24: node i = 198.18.0.<10+i>, external = 198.18.0.250;
+ * - control 198.18.1.0/24: one /30 per node starting at 198.18.1.128 (node i
+ *   gets 198.18.1.<128+4(i−1)>/30; .1 = root end, .2 = node end), external at .192/30;
+ * - pods 10.244.<i>.0/24 per node: bridge .1, pod k (0-based) .<10+k>.
+ */
+import { NetmatrixError } from "../../common/src/errors.js";
+
+/** How pods on different nodes reach each other. */
+export type CniMode = "host-gw" | "vxlan" | "l2";
+
+/** All modes, in the order seed 004 lists them. */
+export const CNI_MODES: readonly CniMode[] = ["host-gw", "vxlan", "l2"];
+
+export interface LabOptions {
+  /** Prefix of every namespace and root-namespace link (default "nm-lab-"; 3–11 chars). */
+  prefix?: string;
+  /** Number of nodes, 1..16 (default 2). */
+  nodes?: number;
+  /** Data path between nodes (default "host-gw"). */
+  cni?: CniMode;
+  /** tc rate (e.g. "1gbit") of a tbf qdisc on each node's eth0 egress; unlimited when undefined. */
+  nicRate?: string;
+  /** Underlay MTU in bytes (default 1500, 1280..9000). */
+  mtu?: number;
+  /** Pods per node, 1..26 (default 2). */
+  podsPerNode?: number;
+  /** Add an external host on the underlay (default false). */
+  external?: boolean;
+}
+
+export interface LabPod {
+  /** e.g. "node-1-pod-a". */
+  name: string;
+  /** Owning node's name, e.g. "node-1". */
+  node: string;
+  /** Network namespace, `${prefix}${name}`. */
+  ns: string;
+  /** 10.244.<i>.<10+k>. */
+  address: string;
+}
+
+export interface LabNode {
+  /** e.g. "node-1". */
+  name: string;
+  /** 1-based. */
+  index: number;
+  ns: string;
+  /** 198.18.0.<10+i> (on eth0, or on cni0 in l2 mode). */
+  underlayAddress: string;
+  /** Node end of the control link (reach the node from the root namespace here). */
+  controlAddress: string;
+  /** Root end of the control link (a coordinator in the root namespace is reached here). */
+  controlGateway: string;
+  /** 10.244.<i>.0/24. */
+  podCidr: string;
+  /** 10.244.<i>.1, the pods' default gateway. */
+  bridgeAddress: string;
+  pods: LabPod[];
+}
+
+export interface LabExternal {
+  name: "external";
+  ns: string;
+  /** 198.18.0.250. */
+  address: string;
+  controlAddress: string;
+  controlGateway: string;
+}
+
+export interface LabTopology {
+  prefix: string;
+  cni: CniMode;
+  /** Namespace holding the underlay switch `br0`. */
+  underlayNs: string;
+  /** Underlay MTU, bytes. */
+  mtu: number;
+  /** MTU inside pods, bytes (mtu − 50 for vxlan). */
+  podMtu: number;
+  nicRate?: string;
+  nodes: LabNode[];
+  external?: LabExternal;
+}
+
+/** One sentence per mode naming the real CNI it stands for. */
+export const CNI_DESCRIPTIONS: Record<CniMode, string> = {
+  "host-gw":
+    "Plain routes to every other node's pod CIDR via that node's underlay address, as flannel's host-gw backend or Calico without encapsulation (BGP-distributed routes) program them.",
+  vxlan:
+    "A VXLAN overlay (VNI 1, UDP 4789, pod MTU = underlay MTU − 50) with static neighbour and FDB entries per peer node, as flannel's vxlan backend or Calico's VXLAN mode program it.",
+  l2: "Pods attached directly to the underlay L2 segment through a bridge that holds the node's NIC, like seed 004's L2 mode (docker on a bridge over eno1) or a cloud-native CNI that puts pods on the underlay network (macvlan/ipvlan plugins, AWS VPC CNI).",
+};
+
+/** VXLAN header overhead on IPv4, bytes: outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8. */
+export const VXLAN_OVERHEAD_BYTES = 50;
+/** Linux's limit on interface names, characters. */
+export const IFNAME_MAX = 15;
+/** Root-namespace link names are the prefix plus at most this many characters ("cext", "c16"). */
+const LINK_SUFFIX_MAX = 4;
+
+const RATE_RE = /^\d+(\.\d+)?([kmgt]?(bit|bps))$/i;
+const PREFIX_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+function intIn(name: string, v: number, lo: number, hi: number): number {
+  if (!Number.isInteger(v) || v < lo || v > hi) throw new NetmatrixError("invalid-argument", `${name} must be an integer in ${lo}..${hi}, got ${String(v)}`);
+  return v;
+}
+
+/** Check a lab prefix: 3..11 characters of [A-Za-z0-9_.-], so `${prefix}cext` fits in 15. */
+export function checkPrefix(prefix: string): string {
+  if (prefix.length < 3 || prefix.length > IFNAME_MAX - LINK_SUFFIX_MAX || !PREFIX_RE.test(prefix)) {
+    throw new NetmatrixError("invalid-argument", `lab prefix ${JSON.stringify(prefix)} must be 3..${IFNAME_MAX - LINK_SUFFIX_MAX} characters of [A-Za-z0-9_.-]`);
+  }
+  return prefix;
+}
+
+/** The control /30 of node i (1..16) or of the external host (i = 0): root and node ends. */
+function controlPair(i: number): { gateway: string; address: string } {
+  const base = i === 0 ? 192 : 128 + 4 * (i - 1);
+  return { gateway: `198.18.1.${base + 1}`, address: `198.18.1.${base + 2}` };
+}
+
+/** Pure: every name and address of a lab with options `opts` (defaults filled in, validated). */
+export function planTopology(opts: LabOptions = {}): LabTopology {
+  const prefix = checkPrefix(opts.prefix ?? "nm-lab-");
+  const cni = opts.cni ?? "host-gw";
+  if (!CNI_MODES.includes(cni)) throw new NetmatrixError("invalid-argument", `unknown CNI mode ${JSON.stringify(cni)} (use ${CNI_MODES.join(", ")})`);
+  const count = intIn("nodes", opts.nodes ?? 2, 1, 16);
+  const podsPerNode = intIn("podsPerNode", opts.podsPerNode ?? 2, 1, 26);
+  const mtu = intIn("mtu", opts.mtu ?? 1500, 1280, 9000);
+  if (opts.nicRate !== undefined && !RATE_RE.test(opts.nicRate)) {
+    throw new NetmatrixError("invalid-argument", `nicRate ${JSON.stringify(opts.nicRate)} is not a tc rate such as "1gbit" or "10gbit"`);
+  }
+  const podMtu = cni === "vxlan" ? mtu - VXLAN_OVERHEAD_BYTES : mtu;
+  const nodes: LabNode[] = [];
+  for (let i = 1; i <= count; i++) {
+    const name = `node-${i}`;
+    const ctl = controlPair(i);
+    const pods: LabPod[] = [];
+    for (let k = 0; k < podsPerNode; k++) {
+      const podName = `${name}-pod-${String.fromCharCode(97 + k)}`;
+      pods.push({ name: podName, node: name, ns: `${prefix}${podName}`, address: `10.244.${i}.${10 + k}` });
+    }
+    nodes.push({
+      name,
+      index: i,
+      ns: `${prefix}${name}`,
+      underlayAddress: `198.18.0.${10 + i}`,
+      controlAddress: ctl.address,
+      controlGateway: ctl.gateway,
+      podCidr: `10.244.${i}.0/24`,
+      bridgeAddress: `10.244.${i}.1`,
+      pods,
+    });
+  }
+  const topo: LabTopology = { prefix, cni, underlayNs: `${prefix}underlay`, mtu, podMtu, nodes };
+  if (opts.nicRate !== undefined) topo.nicRate = opts.nicRate;
+  if (opts.external) {
+    const ctl = controlPair(0);
+    topo.external = { name: "external", ns: `${prefix}external`, address: "198.18.0.250", controlAddress: ctl.address, controlGateway: ctl.gateway };
+  }
+  return topo;
+}
+
+/** Root-namespace name of the control link of node `index` (1-based), or of the external host when "ext". */
+export function controlLinkName(prefix: string, index: number | "ext"): string {
+  return `${prefix}c${String(index)}`;
+}
+
+/** Every root-namespace link name the plan creates (all ≤ 15 characters). */
+export function rootLinkNames(topo: LabTopology): string[] {
+  const names = topo.nodes.map((n) => controlLinkName(topo.prefix, n.index));
+  if (topo.external) names.push(controlLinkName(topo.prefix, "ext"));
+  return names;
+}
+
+/** Every namespace the plan creates, underlay first. */
+export function namespaceNames(topo: LabTopology): string[] {
+  const names = [topo.underlayNs];
+  for (const n of topo.nodes) names.push(n.ns, ...n.pods.map((p) => p.ns));
+  if (topo.external) names.push(topo.external.ns);
+  return names;
+}
