@@ -41,7 +41,7 @@ function checkInterval(ms: number): number {
 
 export class SamplingManager {
   private readonly sessions = new Map<string, Session>();
-  private readonly streams = new Map<string, { timer: NodeJS.Timeout; flush: NodeJS.Timeout }>();
+  private readonly streams = new Map<string, { set: SamplerSet; timer: NodeJS.Timeout; flush: NodeJS.Timeout }>();
 
   constructor(private readonly opts: SamplingOptions) {}
 
@@ -90,6 +90,7 @@ export class SamplingManager {
     if (s.deadline) clearTimeout(s.deadline);
     const last = s.set.sample(process.hrtime.bigint());
     if (last && s.samples.length < SAMPLING_LIMITS.maxSamples) s.samples.push(pbNodeSample(last, process.pid));
+    s.set.close();
     this.sessions.delete(id);
     return s.samples;
   }
@@ -99,11 +100,12 @@ export class SamplingManager {
     this.stopStream(streamId);
     const interval = checkInterval(intervalMs || 1000);
     const pending: NodeSample[] = [];
-    const timer = this.tick(this.samplerFor(filter), interval, (s) => pending.push(s));
+    const set = this.samplerFor(filter);
+    const timer = this.tick(set, interval, (s) => pending.push(s));
     const flush = setInterval(() => {
       if (pending.length) send(pending.splice(0));
     }, Math.min(Math.max(interval, 100), SAMPLING_LIMITS.maxBatchDelayMs));
-    this.streams.set(streamId, { timer, flush });
+    this.streams.set(streamId, { set, timer, flush });
     this.opts.log.debug({ streamId, intervalMs: interval }, "stream started");
   }
 
@@ -112,6 +114,7 @@ export class SamplingManager {
     if (!s) return;
     clearInterval(s.timer);
     clearInterval(s.flush);
+    s.set.close();
     this.streams.delete(streamId);
   }
 

@@ -6,6 +6,7 @@ import { agentCommand } from "./commands/agent.js";
 import { agentsCommand } from "./commands/agents.js";
 import { coordinatorCommand } from "./commands/coordinator.js";
 import { runCommand } from "./commands/run.js";
+import { labCommand } from "./commands/lab.js";
 import { reportCommand, runsCommand } from "./commands/runs.js";
 import { watchCommand } from "./commands/watch.js";
 
@@ -19,7 +20,8 @@ const program = new Command("netmatrix")
   .addCommand(runCommand())
   .addCommand(runsCommand())
   .addCommand(reportCommand())
-  .addCommand(watchCommand());
+  .addCommand(watchCommand())
+  .addCommand(labCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -4,12 +4,12 @@
  * `${prefix}c<i>`; routes in the root namespace point through those veths, so
  * they vanish with them. Commands run as argv arrays through the exec helper.
  */
-import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { addNamespace, ip, listNamespaces, rateLimit, sweepNamespaces } from "./netns.js";
 import { checkPrefix, controlLinkName, type LabNode, type LabPod, type LabTopology } from "./topology-plan.js";
 import { podRoutes, underlayDevice, wireCni } from "./topology-cni.js";
-import { deleteRootLink, rootVethLinks, sysctl } from "./topology-run.js";
+import { deleteRootLink, rootVethLinks, sysctl, tryInNs } from "./topology-run.js";
 
 /** What a prefix owns right now. */
 export interface LabObjects {
@@ -24,8 +24,43 @@ const CONTROL_IF = "ctl0";
 /** GSO segments per packet on emulated NICs: 1 = the stack hands the NIC wire-sized packets. */
 const NIC_GSO_MAX_SEGS = "1";
 
-/** IPv6 off (no router solicitations or MLD reports skewing packet counters). */
-const NO_IPV6 = { "net.ipv6.conf.all.disable_ipv6": 1, "net.ipv6.conf.default.disable_ipv6": 1 };
+/**
+ * Settings for every lab namespace, applied before it gets any device:
+ * - IPv6 off (no router solicitations or MLD reports skewing packet counters);
+ * - RPS on every CPU for devices created here. A veth hands packets to the
+ *   backlog of whichever CPU sends them; when a tbf releases packets from its
+ *   timer on one CPU while the sender transmits on another, a flow gets
+ *   reordered and TCP "retransmits" spuriously (a 1 Gbit/s tbf then carries
+ *   ~250 Mbit/s). RPS steers each flow to one CPU's backlog, keeping its order;
+ * - see {@link pickCongestionControl} for TCP congestion control.
+ */
+const NS_DEFAULTS: Settings = {
+  "net.ipv6.conf.all.disable_ipv6": 1,
+  "net.ipv6.conf.default.disable_ipv6": 1,
+  "net.core.rps_default_mask": allCpusMask(),
+};
+
+type Settings = Record<string, string | number>;
+
+/**
+ * Loss-based TCP congestion control for the lab's namespaces: cubic (Linux's
+ * default), else reno — a namespace may only pick one the host lists in
+ * net.ipv4.tcp_allowed_congestion_control. A host default of BBR would pace
+ * with a timer per skb, and with the NICs' GSO off (wire-sized skbs) that caps
+ * a node's own TCP at ~160 Mbit/s. Tried in `ns`; {} when neither is allowed.
+ */
+async function pickCongestionControl(ns: string): Promise<Settings> {
+  for (const cc of ["cubic", "reno"]) {
+    if ((await tryInNs(ns, ["sysctl", "-q", "-w", `net.ipv4.tcp_congestion_control=${cc}`])).ok) return { "net.ipv4.tcp_congestion_control": cc };
+  }
+  return {};
+}
+
+/** Hex CPU mask of the first (up to 32) CPUs, as /sys/…/rps_cpus takes it. */
+function allCpusMask(): string {
+  const n = Math.min(32, Math.max(1, availableParallelism()));
+  return (2 ** n - 1).toString(16);
+}
 
 /** What exists now with `prefix`: for status and half-built detection. */
 export async function labObjects(prefix: string): Promise<LabObjects> {
@@ -57,8 +92,9 @@ export async function buildLab(topo: LabTopology): Promise<void> {
   await preflight(topo);
   try {
     await buildUnderlay(topo);
-    for (const node of topo.nodes) await buildNode(topo, node);
-    if (topo.external) await buildExternal(topo);
+    const defaults = { ...NS_DEFAULTS, ...(await pickCongestionControl(topo.underlayNs)) };
+    for (const node of topo.nodes) await buildNode(topo, node, defaults);
+    if (topo.external) await buildExternal(topo, defaults);
     await wireCni(topo);
   } catch (err) {
     await teardownLab(topo.prefix).catch(() => undefined);
@@ -90,7 +126,7 @@ async function buildUnderlay(topo: LabTopology): Promise<void> {
   const ns = topo.underlayNs;
   await addNamespace(ns);
   // The switch only switches: no iptables on bridged frames (needs br_netfilter loaded to exist).
-  await sysctl(ns, existsSync("/proc/sys/net/bridge") ? { ...NO_IPV6, "net.bridge.bridge-nf-call-iptables": 0 } : NO_IPV6);
+  await sysctl(ns, { ...NS_DEFAULTS, "net.bridge.bridge-nf-call-iptables": 0 });
   await ip(["link", "add", "br0", "type", "bridge"], ns);
   await ip(["link", "set", "br0", "mtu", String(topo.mtu), "up"], ns);
 }
@@ -113,10 +149,10 @@ async function controlLink(link: string, ns: string, gateway: string, address: s
   await ip(["link", "set", CONTROL_IF, "up"], ns);
 }
 
-async function buildNode(topo: LabTopology, node: LabNode): Promise<void> {
+async function buildNode(topo: LabTopology, node: LabNode, defaults: Settings): Promise<void> {
   const ns = node.ns;
   await addNamespace(ns);
-  await sysctl(ns, { ...NO_IPV6, "net.ipv4.ip_forward": 1, "net.ipv4.conf.all.rp_filter": 0, "net.ipv4.conf.default.rp_filter": 0 });
+  await sysctl(ns, { ...defaults, "net.ipv4.ip_forward": 1, "net.ipv4.conf.all.rp_filter": 0, "net.ipv4.conf.default.rp_filter": 0 });
   await ip(["link", "add", "cni0", "type", "bridge"], ns);
   await ip(["link", "set", "cni0", "mtu", String(topo.podMtu), "up"], ns);
   await ip(["addr", "add", `${node.bridgeAddress}/24`, "dev", "cni0"], ns);
@@ -124,18 +160,18 @@ async function buildNode(topo: LabTopology, node: LabNode): Promise<void> {
   await plugIntoUnderlay(topo, ns, `n${node.index}`, dev === "cni0" ? "cni0" : undefined);
   await ip(["addr", "add", `${node.underlayAddress}/24`, "dev", dev], ns);
   if (topo.nicRate) await rateLimit(ns, "eth0", topo.nicRate);
-  for (const [k, pod] of node.pods.entries()) await buildPod(topo, node, pod, k);
+  for (const [k, pod] of node.pods.entries()) await buildPod(topo, node, pod, k, defaults);
   const link = controlLinkName(topo.prefix, node.index);
   await controlLink(link, ns, node.controlGateway, node.controlAddress);
   // Replies from the root namespace (a coordinator) to pods go back over the control link.
   await ip(["route", "add", node.podCidr, "via", node.controlAddress, "dev", link]);
 }
 
-async function buildPod(topo: LabTopology, node: LabNode, pod: LabPod, k: number): Promise<void> {
+async function buildPod(topo: LabTopology, node: LabNode, pod: LabPod, k: number, defaults: Settings): Promise<void> {
   const hostIf = `veth-${String.fromCharCode(97 + k)}`;
   const mtu = String(topo.podMtu);
   await addNamespace(pod.ns);
-  await sysctl(pod.ns, NO_IPV6);
+  await sysctl(pod.ns, defaults);
   await ip(["link", "add", hostIf, "type", "veth", "peer", "name", "eth0", "netns", pod.ns], node.ns);
   await ip(["link", "set", hostIf, "mtu", mtu, "master", "cni0", "up"], node.ns);
   await ip(["link", "set", "eth0", "mtu", mtu, "up"], pod.ns);
@@ -143,10 +179,10 @@ async function buildPod(topo: LabTopology, node: LabNode, pod: LabPod, k: number
   for (const route of podRoutes(topo, node)) await ip(["route", "add", ...route], pod.ns);
 }
 
-async function buildExternal(topo: LabTopology): Promise<void> {
+async function buildExternal(topo: LabTopology, defaults: Settings): Promise<void> {
   const ext = topo.external!;
   await addNamespace(ext.ns);
-  await sysctl(ext.ns, NO_IPV6);
+  await sysctl(ext.ns, defaults);
   await plugIntoUnderlay(topo, ext.ns, "ext");
   await ip(["addr", "add", `${ext.address}/24`, "dev", "eth0"], ext.ns);
   await controlLink(controlLinkName(topo.prefix, "ext"), ext.ns, ext.controlGateway, ext.controlAddress);

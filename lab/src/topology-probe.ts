@@ -46,8 +46,12 @@ export async function startIperfServer(ns: string | undefined, port: number, bin
 }
 
 export interface IperfOptions {
-  /** Test length, seconds (default 2). */
+  /** Test length, seconds (default 2); ignored when `bytes` is set. */
   seconds?: number;
+  /** Send this much instead of running for `seconds`, iperf3 syntax (e.g. "2M"). */
+  bytes?: string;
+  /** Give up connecting after this many milliseconds (default 3000). */
+  connectTimeoutMs?: number;
   /** Seconds omitted at the start (slow start), default 0. */
   omit?: number;
   /** UDP instead of TCP. */
@@ -70,7 +74,8 @@ export interface IperfSummary {
 /** Run `iperf3 -c target -p port -J` from `ns`; throws with iperf3's error when it fails. */
 export async function iperfClient(ns: string | undefined, target: string, port: number, opts: IperfOptions = {}): Promise<IperfSummary> {
   const seconds = opts.seconds ?? 2;
-  const argv = ["iperf3", "-c", target, "-p", String(port), "-t", String(seconds), "-J", "--connect-timeout", "3000"];
+  const argv = ["iperf3", "-c", target, "-p", String(port), "-J", "--connect-timeout", String(opts.connectTimeoutMs ?? 3000)];
+  argv.push(...(opts.bytes ? ["-n", opts.bytes] : ["-t", String(seconds)]));
   if (opts.omit) argv.push("-O", String(opts.omit));
   if (opts.udp) argv.push("-u", "-b", opts.bitrate ?? "1M");
   else if (opts.bitrate) argv.push("-b", opts.bitrate);

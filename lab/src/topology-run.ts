@@ -34,10 +34,14 @@ export async function inNs(ns: string | undefined, argv: string[]): Promise<stri
   return res.stdout;
 }
 
-/** Set kernel parameters (`key=value`, dotted names) inside `ns` in one `sysctl -w` call. */
+/**
+ * Set kernel parameters (`key=value`, dotted names) inside `ns` in one
+ * `sysctl -w` call. Keys this kernel lacks are skipped (`-e`), so optional
+ * ones (br_netfilter's, `net.core.rps_default_mask` before Linux 6.2) can ride along.
+ */
 export async function sysctl(ns: string, settings: Record<string, string | number>): Promise<void> {
   const pairs = Object.entries(settings).map(([k, v]) => `${k}=${String(v)}`);
-  if (pairs.length > 0) await inNs(ns, ["sysctl", "-q", "-w", ...pairs]);
+  if (pairs.length > 0) await inNs(ns, ["sysctl", "-q", "-e", "-w", ...pairs]);
 }
 
 /** Run `bridge ARGS` (iproute2's bridge tool, e.g. FDB entries) inside `ns`. */

@@ -19,7 +19,7 @@ async function expectGone(): Promise<void> {
   expect(await labObjects(PREFIX)).toEqual(NOTHING);
 }
 
-describe.skipIf(!isRoot)("lab topology on real namespaces (skipped: needs root to create network namespaces)", () => {
+describe.skipIf(!isRoot)(`lab topology on real namespaces${isRoot ? "" : " (skipped: needs root to create network namespaces)"}`, () => {
   beforeAll(async () => void (await teardownLab(PREFIX)));
   afterAll(expectGone);
 

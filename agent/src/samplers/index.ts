@@ -11,7 +11,8 @@
  */
 import { cpuUsage, parseProcStat, type CpuUsage, type ProcStat } from "./cpu.js";
 import { parseMeminfo, type MemoryInfo } from "./memory.js";
-import { compileNameFilter, netDevPathFor, netDevRates, parseNetDev, type InterfaceRate, type NameFilter, type NetDevCounters } from "./netdev.js";
+import { compileNameFilter, type NameFilter } from "./filter.js";
+import { netDevPathFor, netDevRates, parseNetDev, type InterfaceRate, type NetDevCounters } from "./netdev.js";
 import {
   DEFAULT_PAGE_SIZE,
   DEFAULT_TICKS_PER_SECOND,
@@ -188,8 +189,10 @@ export async function createSamplerSet(opts: SamplerOptions = {}): Promise<Sampl
   return new SamplerSet({ ...opts, constants: opts.constants ?? (await readProcConstants()) });
 }
 
-export { compileNameFilter, DEFAULT_EXCLUDE, netDevPathFor, netDevRates, parseNetDev, readNetDev } from "./netdev.js";
-export type { InterfaceRate, NameFilter, NetDevCounters } from "./netdev.js";
+export { compileNameFilter, DEFAULT_EXCLUDE } from "./filter.js";
+export type { NameFilter } from "./filter.js";
+export { netDevPathFor, netDevRates, parseNetDev, readNetDev } from "./netdev.js";
+export type { InterfaceRate, NetDevCounters } from "./netdev.js";
 export { cpuUsage, parseProcStat, readProcStat } from "./cpu.js";
 export type { CoreTimes, CoreUsage, CpuTimes, CpuUsage, ProcStat } from "./cpu.js";
 export { parseMeminfo, readMeminfo } from "./memory.js";

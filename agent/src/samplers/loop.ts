@@ -29,8 +29,8 @@ export interface LoopSummary {
   wallMs: number;
 }
 
-/** Sample for `--seconds` and resolve with the summary (also printed as one JSON line on stdout). */
-export async function main(argv: string[] = process.argv.slice(2)): Promise<LoopSummary> {
+/** Sample for `--seconds` and resolve with the summary (also written as one JSON line, by default to stdout). */
+export async function main(argv: string[] = process.argv.slice(2), write: (line: string) => void = (l) => process.stdout.write(l)): Promise<LoopSummary> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -64,7 +64,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Loop
       acc.txBits += (r.txBps * s.intervalMs) / 1000;
       sums.set(r.name, acc);
     }
-    if (values.print) process.stdout.write(`${JSON.stringify(s, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`);
+    if (values.print) write(`${JSON.stringify(s, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`);
   };
 
   const cpu0 = process.cpuUsage();
@@ -90,7 +90,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Loop
     cpuMs: (cpu.user + cpu.system) / 1000,
     wallMs,
   };
-  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  write(`${JSON.stringify(summary)}\n`);
   return summary;
 }
 

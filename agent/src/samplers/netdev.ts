@@ -9,6 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { isSpace, readUint, sameAscii, scan, toBuffer } from "./bytes.js";
+import type { NameFilter } from "./filter.js";
 
 /** One interface's counters as the kernel prints them: cumulative since the interface was created (64-bit, hence bigint). Treat as immutable: parses share them. */
 export interface NetDevCounters {
@@ -56,12 +57,6 @@ export interface InterfaceRate {
   txBytesTotal: number;
 }
 
-/** Decides whether an interface name is sampled. */
-export type NameFilter = (name: string) => boolean;
-
-/** Interfaces left out when the caller gives no exclude list. */
-export const DEFAULT_EXCLUDE: readonly string[] = ["lo"];
-
 const NL = 10;
 const COLON = 58;
 /** Numeric columns per line: 8 receive, 8 transmit. */
@@ -69,7 +64,7 @@ const COLUMNS = 16;
 /** Up to this many digits the value is exact in a double. */
 const SAFE_DIGITS = 15;
 
-/** The kept columns of the line being parsed: value (NaN above 15 digits) and, then, the bigint. */
+/** The kept columns of the line being parsed: the value, or NaN when it has more than 15 digits and is in `bigs` instead. */
 const vals = new Float64Array(COLUMNS);
 const bigs: bigint[] = new Array<bigint>(COLUMNS).fill(0n);
 
@@ -213,41 +208,6 @@ export function netDevRates(prev: readonly NetDevCounters[], cur: readonly NetDe
     });
   }
   return out;
-}
-
-/** Most names remembered by a filter before it starts over (pods come and go, and so do their veths). */
-const FILTER_CACHE_MAX = 4096;
-
-/**
- * Compile include/exclude patterns once into a name filter. Each entry may be
- * a comma-separated list; `*` matches any run of characters, everything else
- * is literal. A name is sampled when it matches an include pattern (default:
- * all) and no exclude pattern (default: {@link DEFAULT_EXCLUDE}, i.e. `lo`).
- * Verdicts are cached per name, so steady-state ticks run no regex.
- */
-export function compileNameFilter(include?: readonly string[], exclude?: readonly string[]): NameFilter {
-  const inc = globsToRegExp(include ?? ["*"]);
-  const exc = globsToRegExp(exclude ?? DEFAULT_EXCLUDE);
-  const cache = new Map<string, boolean>();
-  return (name) => {
-    let v = cache.get(name);
-    if (v === undefined) {
-      v = inc !== undefined && inc.test(name) && (exc === undefined || !exc.test(name));
-      if (cache.size >= FILTER_CACHE_MAX) cache.clear();
-      cache.set(name, v);
-    }
-    return v;
-  };
-}
-
-/** One anchored alternation for all patterns; undefined when there are none. */
-function globsToRegExp(list: readonly string[]): RegExp | undefined {
-  const parts = list
-    .flatMap((entry) => entry.split(","))
-    .map((p) => p.trim())
-    .filter((p) => p !== "")
-    .map((p) => p.split("*").map((lit) => lit.replace(/[.+?^${}()|[\]\\/-]/g, "\\$&")).join(".*"));
-  return parts.length === 0 ? undefined : new RegExp(`^(?:${parts.join("|")})$`);
 }
 
 /** `${procRoot}/net/dev`: the default net/dev path. */

@@ -1,6 +1,9 @@
 /** `netmatrix coordinator`: run the coordinator until interrupted. */
 import { Command, Option } from "commander";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { LabState } from "../../../lab/src/lab.js";
+import { LabServiceProvider } from "../../../lab/src/lab-services.js";
 import { createRootLogger } from "../../../common/src/logger.js";
 import { loadOrCreateToken, TOKEN_ENV } from "../../../common/src/token.js";
 import { startCoordinator } from "../../../coordinator/src/coordinator.js";
@@ -12,8 +15,9 @@ export function coordinatorCommand(): Command {
     .addOption(new Option("--listen <host:port>", "address to listen on").env("NETMATRIX_LISTEN").default("0.0.0.0:7400"))
     .addOption(new Option("--token-file <file>", "token file; generated there when missing (default: DATA_DIR/token)").env("NETMATRIX_TOKEN_FILE"))
     .addOption(new Option("--http <host:port|off>", "where to serve the live NIC page and its WebSocket feed").env("NETMATRIX_HTTP").default("0.0.0.0:7401"))
+    .addOption(new Option("--lab-state <file>", "serve the lab's services (iptables DNAT) for the lab described in this state file; `netmatrix lab up` sets it").hideHelp())
     .addOption(new Option("--data-dir <dir>", "where results and the generated token live").env(DATA_DIR_ENV).default(defaultDataDir()))
-    .action(async (opts: { listen: string; http: string; tokenFile?: string; dataDir: string }) => {
+    .action(async (opts: { listen: string; http: string; tokenFile?: string; dataDir: string; labState?: string }) => {
       const log = createRootLogger({ base: { role: "coordinator" } });
       let token: string;
       const envToken = process.env[TOKEN_ENV]?.trim();
@@ -26,7 +30,9 @@ export function coordinatorCommand(): Command {
         token = t.value;
         log.info({ tokenFile: file }, t.created ? `generated a token in ${file}; give agents and the CLI --token-file ${file}` : `using the token in ${file}`);
       }
-      const coord = await startCoordinator({ listen: opts.listen, token, dataDir: opts.dataDir, ...(opts.http !== "off" ? { http: opts.http } : {}) }, log);
+      const services = opts.labState ? new LabServiceProvider((JSON.parse(readFileSync(opts.labState, "utf8")) as LabState).topology) : undefined;
+      if (services) log.info({ kinds: services.kinds }, "lab services: ClusterIP and NodePort as iptables DNAT on every node");
+      const coord = await startCoordinator({ listen: opts.listen, token, dataDir: opts.dataDir, ...(services ? { services } : {}), ...(opts.http !== "off" ? { http: opts.http } : {}) }, log);
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {
           log.info({ signal: sig }, "shutting down");

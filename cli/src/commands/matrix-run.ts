@@ -11,6 +11,9 @@ import { formatBitrate, formatMicros } from "../units.js";
 
 export interface MatrixRunOptions extends ConnectionOptions {
   spec?: string;
+  /** A spec given as an object (YAML keys) instead of a file, e.g. the lab's. */
+  specObject?: Record<string, unknown>;
+  specYaml?: string;
   resume?: string;
   allowPartial?: boolean;
   sampleInterval?: number;
@@ -29,7 +32,11 @@ function outcomeText(e: Extract<MatrixEvent["event"], { case: "record" }>["value
 }
 
 export async function runMatrixCommand(opts: MatrixRunOptions): Promise<void> {
-  const loaded = opts.spec ? loadSpec(opts.spec, opts.overrides) : undefined;
+  const loaded = opts.spec
+    ? loadSpec(opts.spec, opts.overrides)
+    : opts.specObject
+      ? { json: JSON.stringify({ ...opts.specObject, ...opts.overrides }), yaml: opts.specYaml ?? "", source: "lab" }
+      : undefined;
   const client = connect(opts);
   const tty = Boolean(process.stderr.isTTY);
   const bar = tty ? new SingleBar({ format: " {bar} {value}/{total} cases | ETA {eta_formatted} | {case}", hideCursor: true, etaBuffer: 20, stream: process.stderr }) : undefined;
@@ -38,6 +45,7 @@ export async function runMatrixCommand(opts: MatrixRunOptions): Promise<void> {
     process.stderr.write("\ninterrupted: stopping every tool on every agent; finished cases stay on disk\n");
     interrupt.abort();
   };
+  // Ctrl-C: the run stops, its results stay; the caller (e.g. lab run) cleans up after.
   process.once("SIGINT", onSigint);
   let runId = opts.resume ?? "";
   let total = 0;

@@ -1,0 +1,266 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startProcess, type RunningProcess } from "../../../common/src/exec.js";
+import { addNamespace, ip, rateLimit, sweepNamespaces, vethPair } from "../../../lab/src/netns.js";
+import { cpuUsage, netDevRates, parseNetDev, parseProcStat, SamplerSet, type NodeSample } from "./index.js";
+import { main as loopMain } from "./loop.js";
+
+const fixture = (path: string): string => readFileSync(new URL(`./fixtures/${path}`, import.meta.url), "utf8");
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe("SamplerSet over a proc root made of captured files", () => {
+  const root = mkdtempSync(join(tmpdir(), "nm-smp-root-"));
+  const BUSY_PID = 24612; // the pid in fixtures/pidstat/busy-*.txt
+  const put = (t: 0 | 1): void => {
+    writeFileSync(join(root, "net", "dev"), fixture(`netdev/netns-t${t}.txt`));
+    writeFileSync(join(root, "stat"), fixture(`stat/host-t${t}.txt`));
+    writeFileSync(join(root, String(BUSY_PID), "stat"), fixture(`pidstat/busy-t${t}.txt`));
+  };
+  beforeAll(() => {
+    mkdirSync(join(root, "net"));
+    mkdirSync(join(root, String(BUSY_PID)));
+    writeFileSync(join(root, "meminfo"), fixture("meminfo/host.txt"));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const T0 = 5_000_000_000n;
+  const DT = 1_000_000_000n;
+
+  test("first call primes; the second is the rates, CPU, memory and processes of the interval", () => {
+    put(0);
+    const s = new SamplerSet({ procRoot: root, pids: () => [BUSY_PID, 999_999_999], constants: { ticksPerSecond: 100, pageSize: 4096 } });
+    expect(s.sample(T0)).toBeUndefined();
+    put(1);
+    const before = Date.now();
+    const x = s.sample(T0 + DT)!;
+    expect(x.monoNs).toBe(T0 + DT);
+    expect(x.intervalMs).toBe(1000);
+    expect(x.wallMs).toBeGreaterThanOrEqual(before);
+    expect(x.wallMs).toBeLessThanOrEqual(Date.now());
+    const t0 = parseNetDev(fixture("netdev/netns-t0.txt"));
+    const t1 = parseNetDev(fixture("netdev/netns-t1.txt"));
+    expect(x.interfaces).toEqual(netDevRates(t0, t1, DT).filter((r) => r.name !== "lo"));
+    expect(x.interfaces.find((r) => r.name === "veth0")?.txBps).toBe((1621868261 - 516) * 8);
+    expect(x.cpu).toEqual(cpuUsage(parseProcStat(fixture("stat/host-t0.txt"))!, parseProcStat(fixture("stat/host-t1.txt"))!));
+    expect(x.memory?.totalBytes).toBe(24683620 * 1024);
+    // busy: 102 ticks in 1 s; the missing pid is simply absent
+    expect(x.processes).toEqual([{ pid: BUSY_PID, comm: "b) (x y", cpuPercent: 102, rssBytes: 382 * 4096 }]);
+    s.close();
+  });
+
+  test.each<[string, { include?: string[]; exclude?: string[] }, string[]]>([
+    ["default: all but lo", {}, ["veth0", "veth1", "nm-smp-cap-long"]],
+    ["include veth*", { include: ["veth*"] }, ["veth0", "veth1"]],
+    ["exclude nothing", { exclude: [] }, ["lo", "veth0", "veth1", "nm-smp-cap-long"]],
+    ["include list, exclude one", { include: ["veth*,nm-*"], exclude: ["veth1"] }, ["veth0", "nm-smp-cap-long"]],
+  ])("include/exclude: %s", (_label, opts, names) => {
+    put(0);
+    const s = new SamplerSet({ procRoot: root, ...opts });
+    s.sample(T0);
+    put(1);
+    expect(s.sample(T0 + DT)!.interfaces.map((r) => r.name)).toEqual(names);
+    s.close();
+  });
+
+  test("netDevPath overrides the net/dev file; an unreadable one gives no interfaces", () => {
+    const other = join(root, "other-dev");
+    writeFileSync(other, fixture("netdev/host.txt"));
+    const s = new SamplerSet({ procRoot: root, netDevPath: other });
+    s.sample(T0);
+    expect(s.sample(T0 + DT)!.interfaces.map((r) => r.name)).toEqual(["ifb0", "ifb1", "eth0"]);
+    const none = new SamplerSet({ procRoot: root, netDevPath: join(root, "missing") });
+    none.sample(T0);
+    expect(none.sample(T0 + DT)).toMatchObject({ interfaces: [], processes: [] });
+    s.close();
+    none.close();
+  });
+
+  test("a counter reset, a process that vanished or reused its pid, and time not moving forward", () => {
+    put(1);
+    const s = new SamplerSet({ procRoot: root, pids: () => [BUSY_PID], reopenMs: 0 });
+    s.sample(T0);
+    put(0); // every interface but lo went backwards; busy's CPU time too
+    const x = s.sample(T0 + DT)!;
+    expect(x.interfaces).toEqual([]);
+    expect(x.cpu).toBeUndefined();
+    expect(x.processes).toEqual([]);
+    put(1);
+    expect(s.sample(T0 + DT)).toBeUndefined(); // same instant: primes afresh
+    writeFileSync(join(root, String(BUSY_PID), "stat"), fixture("pidstat/busy-t1.txt").replace(" 579176 ", " 579999 "));
+    expect(s.sample(T0 + 2n * DT)!.processes).toEqual([]); // other start time: another process
+    rmSync(join(root, String(BUSY_PID), "stat"));
+    expect(s.sample(T0 + 3n * DT)!.processes).toEqual([]);
+    s.close();
+  });
+});
+
+describe("SamplerSet on this machine's /proc", () => {
+  test("samples its own process and the node", async () => {
+    const s = new SamplerSet({ pids: () => [process.pid, process.pid] });
+    expect(s.sample(process.hrtime.bigint())).toBeUndefined();
+    const until = Date.now() + 100;
+    while (Date.now() < until); // burn some CPU
+    const x = s.sample(process.hrtime.bigint())!;
+    expect(x.intervalMs).toBeGreaterThanOrEqual(100);
+    expect(x.processes.map((p) => p.pid)).toEqual([process.pid]);
+    expect(x.processes[0]!.cpuPercent).toBeGreaterThan(10);
+    expect(x.processes[0]!.rssBytes).toBeGreaterThan(1e6);
+    expect(x.cpu?.totalPercent).toBeGreaterThan(0);
+    expect(x.memory?.availableBytes).toBeGreaterThan(0);
+    s.close();
+  });
+
+  test("loop.ts samples at its interval and prints a summary", async () => {
+    const lines: string[] = [];
+    const out = await loopMain(["--seconds", "0.45", "--interval-ms", "100", "--print"], (l) => lines.push(l));
+    expect(JSON.parse(lines.at(-1)!)).toEqual(out);
+    expect(lines.length).toBe(out.samples + 1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ monoNs: expect.stringMatching(/^\d+$/), interfaces: expect.any(Array) });
+    expect(out.samples).toBeGreaterThanOrEqual(3);
+    expect(out.intervalMs).toBe(100);
+    expect(out.interfaces.every((r) => r.name !== "lo" && r.rxBps >= 0)).toBe(true);
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+const ROOT = process.getuid?.() === 0;
+const PREFIX = "nm-smp-";
+const NS_A = `${PREFIX}a`;
+const NS_B = `${PREFIX}b`;
+const ADDR_B = "198.18.9.2";
+const PORT = "5313";
+
+/** The child of a guarded process (`timeout … ip netns exec …`), once it exists. */
+async function childPid(p: RunningProcess): Promise<number> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      const kids = readFileSync(`/proc/${p.pid}/task/${p.pid}/children`, "utf8").trim();
+      if (kids) return Number(kids.split(" ")[0]);
+    } catch {
+      break;
+    }
+    await sleep(10);
+  }
+  throw new Error(`${p.argv.join(" ")}: no child process`);
+}
+
+/** Wait until `pid` is in namespace `ns` running `comm`, so /proc/<pid>/net/dev shows that namespace. */
+async function inNamespace(pid: number, ns: string, comm: string): Promise<number> {
+  const want = statSync(`/run/netns/${ns}`).ino;
+  for (let i = 0; i < 300; i++) {
+    if (statSync(`/proc/${pid}/ns/net`).ino === want && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === comm) return pid;
+    await sleep(10);
+  }
+  throw new Error(`pid ${pid} never ran ${comm} in ${ns}`);
+}
+
+describe.skipIf(!ROOT)("SamplerSet on real namespaces (needs root; skipped otherwise)", () => {
+  const started: RunningProcess[] = [];
+  let serverPid = 0;
+  let holderPid = 0;
+  const start = (argv: string[], deadlineMs: number): RunningProcess => {
+    const p = startProcess({ argv, deadlineMs });
+    started.push(p);
+    return p;
+  };
+
+  beforeAll(async () => {
+    await sweepNamespaces(PREFIX);
+    await addNamespace(NS_A);
+    await addNamespace(NS_B);
+    await vethPair({ ns: NS_A, ifName: "eth0", cidr: "198.18.9.1/24" }, { ns: NS_B, ifName: "eth0", cidr: `${ADDR_B}/24` });
+    // One wire-sized frame per skb, so the counters see 1514-byte frames as a NIC
+    // would, not 64 KiB GSO super-packets (veth counts what it is handed).
+    for (const ns of [NS_A, NS_B]) await ip(["link", "set", "eth0", "gso_max_segs", "1"], ns);
+    await rateLimit(NS_A, "eth0", "1gbit");
+    const server = start(["ip", "netns", "exec", NS_B, "iperf3", "-s", "-p", PORT], 60_000);
+    serverPid = await inNamespace(await childPid(server), NS_B, "iperf3");
+    const holder = start(["ip", "netns", "exec", NS_A, "sleep", "60"], 60_000);
+    holderPid = await inNamespace(await childPid(holder), NS_A, "sleep");
+  });
+
+  afterAll(async () => {
+    await Promise.all(started.map((p) => p.stop()));
+    await sweepNamespaces(PREFIX);
+  });
+
+  test("3 s of iperf3 through tbf 1gbit: sampled wire bytes = iperf3 payload × 1514/1448 within 2 %", async () => {
+    const rx = new SamplerSet({ netDevPath: `/proc/${serverPid}/net/dev`, include: ["eth0"] }); // the receiver's side
+    const tx = new SamplerSet({ netDevPath: `/proc/${holderPid}/net/dev`, include: ["eth0"] }); // the sender's side
+    const samples: { rx: NodeSample; tx: NodeSample }[] = [];
+    const tick = (): void => {
+      const now = process.hrtime.bigint();
+      const r = rx.sample(now);
+      const t = tx.sample(now);
+      if (r && t) samples.push({ rx: r, tx: t });
+    };
+    tick();
+    const timer = setInterval(tick, 100);
+    let doc: { error?: string; end: { sum_received: { bytes: number; seconds: number; bits_per_second: number } } };
+    try {
+      const client = start(["ip", "netns", "exec", NS_A, "iperf3", "-c", ADDR_B, "-p", PORT, "-t", "3", "-J"], 30_000);
+      const res = await client.exited;
+      await sleep(300); // the last frames in flight
+      doc = JSON.parse(res.stdout) as typeof doc;
+    } finally {
+      clearInterval(timer);
+      rx.close();
+      tx.close();
+    }
+    expect(doc.error).toBeUndefined();
+    const eth0 = (s: NodeSample) => s.interfaces.find((r) => r.name === "eth0")!;
+    const bytes = (pick: (s: { rx: NodeSample; tx: NodeSample }) => [NodeSample, "rxBps" | "txBps"]): number =>
+      samples.reduce((sum, x) => {
+        const [s, k] = pick(x);
+        return sum + (eth0(s)[k] * s.intervalMs) / 8000;
+      }, 0);
+    const received = bytes((x) => [x.rx, "rxBps"]);
+    const sent = bytes((x) => [x.tx, "txBps"]);
+    const wire = (doc.end.sum_received.bytes * 1514) / 1448;
+    expect(samples.length).toBeGreaterThan(25);
+    expect(Math.abs(received / wire - 1)).toBeLessThan(0.02);
+    expect(Math.abs(sent / wire - 1)).toBeLessThan(0.02);
+    // The same as a mean rate over iperf3's own duration.
+    const meanBps = (received * 8) / doc.end.sum_received.seconds;
+    expect(Math.abs(meanBps / ((doc.end.sum_received.bits_per_second * 1514) / 1448) - 1)).toBeLessThan(0.02);
+    // The rates add up to the cumulative counters (first sample's interval excluded).
+    const first = eth0(samples[0]!.rx);
+    const last = eth0(samples.at(-1)!.rx);
+    const fromRates = received - (first.rxBps * samples[0]!.rx.intervalMs) / 8000;
+    expect(Math.abs(fromRates - (last.rxBytesTotal - first.rxBytesTotal))).toBeLessThan(1);
+  });
+
+  test("an interface that appears, is re-created (counters reset) and disappears", async () => {
+    const s = new SamplerSet({ netDevPath: `/proc/${holderPid}/net/dev`, include: ["x0"], reopenMs: 0 });
+    const names = (): string[] | undefined => s.sample(process.hrtime.bigint())?.interfaces.map((r) => r.name);
+    const pair = async (): Promise<void> => {
+      await ip(["link", "add", "x0", "netns", NS_A, "type", "veth", "peer", "name", "x1", "netns", NS_B]);
+    };
+    try {
+      expect(names()).toBeUndefined(); // primes
+      expect(names()).toEqual([]);
+      await pair();
+      expect(names()).toEqual([]); // new: no previous read
+      await ip(["addr", "add", "198.18.10.1/24", "dev", "x0"], NS_A);
+      await ip(["link", "set", "x0", "up"], NS_A);
+      await ip(["addr", "add", "198.18.10.2/24", "dev", "x1"], NS_B);
+      await ip(["link", "set", "x1", "up"], NS_B);
+      const ping = await startProcess({ argv: ["ip", "netns", "exec", NS_A, "ping", "-n", "-c", "3", "-i", "0.2", "-s", "1000", "198.18.10.2"], deadlineMs: 10_000 }).exited;
+      expect(ping.exitCode).toBe(0);
+      const x = s.sample(process.hrtime.bigint())!.interfaces;
+      expect(x.map((r) => r.name)).toEqual(["x0"]);
+      expect(x[0]!.txBps).toBeGreaterThan(0);
+      expect(x[0]!.txBytesTotal).toBeGreaterThan(3000);
+      await ip(["link", "del", "x0"], NS_A);
+      await pair(); // same name, counters back at 0
+      expect(names()).toEqual([]); // went backwards: no rate this interval
+      expect(names()).toEqual(["x0"]);
+      await ip(["link", "del", "x0"], NS_A);
+      expect(names()).toEqual([]);
+    } finally {
+      s.close();
+    }
+  });
+});

@@ -1,0 +1,149 @@
+/** `netmatrix lab up|down|status|run`: a simulated cluster in network namespaces on this machine. */
+import { Command, InvalidArgumentError, Option } from "commander";
+import { stringify } from "yaml";
+import { CNI_DESCRIPTIONS, CNI_MODES, type CniMode } from "../../../lab/src/topology.js";
+import { labDown, labStatus, labUp, requireRoot, type LabState } from "../../../lab/src/lab.js";
+import { labSpec } from "../../../lab/src/lab-spec.js";
+import { specFromObject } from "../../../coordinator/src/matrix/index.js";
+import { ControlClient } from "../control-client.js";
+import { defaultDataDir } from "../defaults.js";
+import { intOption } from "../options.js";
+import { REPORT_FORMATS, type ReportFormat } from "../report-render.js";
+import { runMatrixCommand } from "./matrix-run.js";
+import { readFileSync } from "node:fs";
+
+interface UpOptions {
+  nodes: number;
+  cni: CniMode;
+  nicRate?: string;
+  mtu: number;
+  external?: boolean;
+  force?: boolean;
+  dataDir: string;
+}
+
+function rate(v: string): string {
+  if (!/^\d+(\.\d+)?[kmgt]?bit$/i.test(v)) throw new InvalidArgumentError(`"${v}" is not a tc rate; use e.g. 1gbit, 10gbit, 500mbit`);
+  return v.toLowerCase();
+}
+
+function withTopology(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--nodes <n>", "nodes").argParser(intOption("--nodes", 1, 16)).default(2))
+    .addOption(new Option("--cni <mode>", `pod network: ${CNI_MODES.map((m) => `${m} (${CNI_DESCRIPTIONS[m]})`).join("; ")}`).choices([...CNI_MODES]).default("host-gw"))
+    .option("--nic-rate <rate>", "limit each node's eth0 like a NIC of this speed (tbf), e.g. 1gbit", rate)
+    .addOption(new Option("--mtu <bytes>", "underlay MTU").argParser(intOption("--mtu", 1280, 9000)).default(1500))
+    .option("--external", "add an external host outside the cluster (external-pod, external-nodeport)")
+    .option("--force", "clean up a half-built lab first")
+    .addOption(new Option("--data-dir <dir>", "coordinator data dir (token, runs, lab state)").env("NETMATRIX_DATA_DIR").default(defaultDataDir()));
+}
+
+/** Wait until every agent of the lab is registered. */
+async function waitForAgents(state: LabState, timeoutMs = 45_000): Promise<void> {
+  const want = state.topology.nodes.reduce((n, node) => n + 1 + node.pods.length, 0) + (state.topology.external ? 1 : 0);
+  const client = new ControlClient(state.coordinator, readFileSync(state.tokenFile, "utf8").trim());
+  const until = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const have = await client.listAgents().then((r) => r.agents.length).catch(() => 0);
+      if (have >= want) return;
+      if (Date.now() > until) throw new Error(`only ${have} of ${want} lab agents registered within ${timeoutMs / 1000} s; see the logs in ${state.logDir}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    client.close();
+  }
+}
+
+function printUp(state: LabState): void {
+  const t = state.topology;
+  process.stderr.write(
+    [
+      `lab up: ${t.nodes.length} nodes, CNI ${t.cni} (${CNI_DESCRIPTIONS[t.cni]}), underlay MTU ${t.mtu}, pod MTU ${t.podMtu}${t.nicRate ? `, NICs ${t.nicRate}` : ""}${t.external ? ", external host" : ""}`,
+      ...t.nodes.map((n) => `  ${n.name}: ${n.underlayAddress}, pods ${n.pods.map((p) => `${p.name} ${p.address}`).join(", ")}`),
+      `coordinator ${state.coordinator}, live page http://127.0.0.1:${state.httpPort}/?token=$(cat ${state.tokenFile})`,
+      "next: netmatrix agents · netmatrix watch · netmatrix run --spec default · netmatrix lab down",
+      "",
+    ].join("\n"),
+  );
+}
+
+export function labCommand(): Command {
+  const lab = new Command("lab").description("a simulated cluster in network namespaces on this machine (root)");
+  lab.addCommand(
+    withTopology(new Command("up"))
+      .description("build the lab and start its coordinator and agents")
+      .action(async (o: UpOptions) => {
+        const state = await labUp({ nodes: o.nodes, cni: o.cni, mtu: o.mtu, external: Boolean(o.external), force: Boolean(o.force), dataDir: o.dataDir, ...(o.nicRate ? { nicRate: o.nicRate } : {}) });
+        await waitForAgents(state);
+        printUp(state);
+      }),
+  );
+  lab.addCommand(
+    new Command("down")
+      .description("stop the lab's processes and remove everything it created (idempotent)")
+      .addOption(new Option("--data-dir <dir>").env("NETMATRIX_DATA_DIR").default(defaultDataDir()))
+      .action(async (o: { dataDir: string }) => {
+        const r = await labDown(o.dataDir);
+        process.stderr.write(`lab down: stopped ${r.stopped} processes, removed ${r.removed.length} namespaces/links\n`);
+      }),
+  );
+  lab.addCommand(
+    new Command("status")
+      .description("what the lab has running and what exists")
+      .addOption(new Option("--data-dir <dir>").env("NETMATRIX_DATA_DIR").default(defaultDataDir()))
+      .addOption(new Option("--output <format>").choices(["table", "json"]).default("table"))
+      .action(async (o: { dataDir: string; output: string }) => {
+        const s = await labStatus(o.dataDir);
+        if (o.output === "json") return void process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+        if (!s.up && !s.objects.namespaces.length) return void process.stdout.write("no lab is up (netmatrix lab up)\n");
+        const t = s.state?.topology;
+        process.stdout.write(`lab: ${s.up ? "up" : "half-built (run netmatrix lab down)"}${t ? `, ${t.nodes.length} nodes, CNI ${t.cni}` : ""}\n`);
+        for (const p of s.processes) process.stdout.write(`  ${p.alive ? "running" : "EXITED "}  ${p.name} (pid ${p.pid})\n`);
+        process.stdout.write(`  ${s.objects.namespaces.length} namespaces, ${s.objects.rootLinks.length} root links\n`);
+      }),
+  );
+  lab.addCommand(
+    withTopology(new Command("run"))
+      .description("up → the lab's default matrix → report → down (unless --keep)")
+      .option("--keep", "leave the lab up afterwards")
+      .option("--duration <s>", "seconds per measurement", intOption("--duration", 1, 60), 2)
+      .option("--repetitions <n>", "repetitions", intOption("--repetitions", 1, 100), 1)
+      .addOption(new Option("--pairs <which>", "node pairs: one sampled pair (both directions) or all").choices(["sample", "all"]).default("sample"))
+      .option("--udp-bitrate <rate>", "UDP target rate", "500M")
+      .addOption(new Option("--output <format>", "report format").choices([...REPORT_FORMATS]).default("table"))
+      .action(async (o: UpOptions & { keep?: boolean; duration: number; repetitions: number; pairs: "sample" | "all"; udpBitrate: string; output: ReportFormat }) => {
+        requireRoot();
+        let down = false;
+        const teardown = async (): Promise<void> => {
+          if (o.keep || down) return;
+          down = true;
+          const r = await labDown(o.dataDir);
+          process.stderr.write(`lab down: stopped ${r.stopped} processes, removed ${r.removed.length} namespaces/links\n`);
+        };
+        const onSignal = (): void => void teardown().finally(() => process.exit(130));
+        process.once("SIGTERM", onSignal);
+        process.once("SIGINT", onSignal);
+        try {
+          const t0 = performance.now();
+          const state = await labUp({ nodes: o.nodes, cni: o.cni, mtu: o.mtu, external: Boolean(o.external), force: Boolean(o.force), dataDir: o.dataDir, ...(o.nicRate ? { nicRate: o.nicRate } : {}) });
+          await waitForAgents(state);
+          printUp(state);
+          const setupMs = performance.now() - t0;
+          const raw = labSpec(state.topology, { durationS: o.duration, repetitions: o.repetitions, pairs: o.pairs, udpBitrate: o.udpBitrate });
+          specFromObject(raw, "lab");
+          const t1 = performance.now();
+          await runMatrixCommand({ coordinator: state.coordinator, tokenFile: state.tokenFile, specObject: raw, specYaml: stringify(raw), overrides: {}, output: o.output, allowPartial: true });
+          const measureMs = performance.now() - t1;
+          const t2 = performance.now();
+          await teardown();
+          process.stderr.write(`lab run: setup ${(setupMs / 1000).toFixed(1)} s, matrix ${(measureMs / 1000).toFixed(1)} s, teardown ${((performance.now() - t2) / 1000).toFixed(1)} s\n`);
+        } finally {
+          await teardown();
+          process.off("SIGTERM", onSignal);
+          process.off("SIGINT", onSignal);
+        }
+      }),
+  );
+  return lab;
+}

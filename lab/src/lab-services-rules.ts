@@ -1,0 +1,111 @@
+/**
+ * iptables nat rules for lab services, the way kube-proxy's iptables mode
+ * writes them: DNAT in PREROUTING (traffic from pods and the underlay) and
+ * OUTPUT (the node's own processes), MASQUERADE in POSTROUTING. Every rule
+ * carries a comment tag `${prefix}svc:<runId>:<caseId>` so a service's rules
+ * can be found and deleted exactly. Pure builders plus list/delete by tag.
+ */
+import { NetmatrixError } from "../../common/src/errors.js";
+import { inNs, tryInNs } from "./topology-run.js";
+
+export type NatChain = "PREROUTING" | "OUTPUT" | "POSTROUTING";
+export type L4 = "tcp" | "udp";
+
+/** One rule of the nat table: its chain and the match/target arguments (comment included). */
+export interface NatRule {
+  chain: NatChain;
+  args: string[];
+}
+
+/** A port the service exposes and the backend port it maps to. */
+export interface PortMap {
+  service: number;
+  backend: number;
+}
+
+const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** The comment tagging every rule of one service. runId and caseId: 1..64 of [A-Za-z0-9._-]. */
+export function serviceTag(prefix: string, runId: string, caseId: string): string {
+  for (const [what, v] of [["runId", runId], ["caseId", caseId]] as const) {
+    if (!ID_RE.test(v)) throw new NetmatrixError("invalid-argument", `${what} ${JSON.stringify(v)} must be 1..64 characters of [A-Za-z0-9._-]`);
+  }
+  return `${prefix}svc:${runId}:${caseId}`;
+}
+
+function comment(tag: string): string[] {
+  return ["-m", "comment", "--comment", tag];
+}
+
+/** DNAT `dst`:service → backend:backend port, in PREROUTING and OUTPUT. */
+export function dnatRules(dst: string, backend: string, ports: PortMap[], protos: L4[], tag: string): NatRule[] {
+  const rules: NatRule[] = [];
+  for (const proto of protos) {
+    for (const p of ports) {
+      const args = ["-d", `${dst}/32`, "-p", proto, "-m", proto, "--dport", String(p.service), ...comment(tag), "-j", "DNAT", "--to-destination", `${backend}:${p.backend}`];
+      rules.push({ chain: "PREROUTING", args }, { chain: "OUTPUT", args });
+    }
+  }
+  return rules;
+}
+
+/**
+ * MASQUERADE connections DNATed from `dst`:service (optionally only those
+ * leaving through `outIf`), so the backend's replies come back through this
+ * node, whose conntrack undoes both translations.
+ */
+export function masqueradeRules(dst: string, ports: PortMap[], protos: L4[], tag: string, outIf?: string): NatRule[] {
+  const rules: NatRule[] = [];
+  for (const proto of protos) {
+    for (const p of ports) {
+      const args = [...(outIf ? ["-o", outIf] : []), "-p", proto, "-m", "conntrack", "--ctstate", "DNAT", "--ctorigdst", dst, "--ctorigdstport", String(p.service)];
+      rules.push({ chain: "POSTROUTING", args: [...args, ...comment(tag), "-j", "MASQUERADE"] });
+    }
+  }
+  return rules;
+}
+
+/** Split one `iptables -S` line into argv words, honouring double quotes. */
+export function splitRuleLine(line: string): string[] {
+  const words: string[] = [];
+  for (const m of line.matchAll(/"((?:\\.|[^"\\])*)"|(\S+)/g)) words.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]!);
+  return words;
+}
+
+/** The comment tag of a parsed rule, if any. */
+function tagOf(words: string[]): string | undefined {
+  const i = words.indexOf("--comment");
+  return i >= 0 ? words[i + 1] : undefined;
+}
+
+/** Rules (as `-A CHAIN …` words) of the nat table in `ns` whose tag satisfies `match`. */
+export async function listTagged(ns: string, match: (tag: string) => boolean): Promise<string[][]> {
+  const out = await inNs(ns, ["iptables", "-w", "-t", "nat", "-S"]);
+  const rules: string[][] = [];
+  for (const line of out.split("\n")) {
+    if (!line.startsWith("-A ")) continue;
+    const words = splitRuleLine(line);
+    const tag = tagOf(words);
+    if (tag !== undefined && match(tag)) rules.push(words);
+  }
+  return rules;
+}
+
+/** Append `rules` to the nat table in `ns`. */
+export async function addRules(ns: string, rules: NatRule[]): Promise<void> {
+  for (const r of rules) await inNs(ns, ["iptables", "-w", "-t", "nat", "-A", r.chain, ...r.args]);
+}
+
+/**
+ * Delete every nat rule in `ns` whose tag satisfies `match`; returns the tags
+ * whose rules were deleted. Rules vanishing meanwhile are not an error.
+ */
+export async function deleteTagged(ns: string, match: (tag: string) => boolean): Promise<Set<string>> {
+  const gone = new Set<string>();
+  for (const words of await listTagged(ns, match)) {
+    const res = await tryInNs(ns, ["iptables", "-w", "-t", "nat", "-D", ...words.slice(1)]);
+    if (!res.ok && !/does not exist|bad rule|no chain/i.test(res.error)) throw new NetmatrixError("internal", `[${ns}] iptables -D ${words.slice(1).join(" ")} failed: ${res.error}`);
+    gone.add(tagOf(words)!);
+  }
+  return gone;
+}

@@ -1,0 +1,141 @@
+/**
+ * LabServiceProvider on real labs: ClusterIP and NodePort rules carry real
+ * iperf3 traffic in every CNI mode, and release()/sweep() remove exactly
+ * their rules. Needs root; every lab is torn down and nothing may remain.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ExposeRequest } from "../../coordinator/src/service-provider.js";
+import { LabServiceProvider } from "./lab-services.js";
+import { buildLab, CNI_MODES, labObjects, planTopology, teardownLab, type LabTopology } from "./topology.js";
+import { iperfClient, startIperfServer, type IperfServer } from "./topology-probe.js";
+import { inNs } from "./topology-run.js";
+
+const PREFIX = "nm-lsvc-";
+const isRoot = process.getuid?.() === 0;
+const PORT = 5201;
+
+/** `-A` rules of the nat table in each node namespace. */
+async function natRules(topo: LabTopology): Promise<string[][]> {
+  const all: string[][] = [];
+  for (const n of topo.nodes) all.push((await inNs(n.ns, ["iptables", "-t", "nat", "-S"])).split("\n").filter((l) => l.startsWith("-A ")));
+  return all;
+}
+
+async function expectGone(): Promise<void> {
+  await teardownLab(PREFIX);
+  expect(await labObjects(PREFIX)).toEqual({ namespaces: [], rootLinks: [] });
+}
+
+function request(topo: LabTopology, over: Partial<ExposeRequest> & Pick<ExposeRequest, "kind" | "caseId">, serverPod: [number, number]): ExposeRequest {
+  const pod = topo.nodes[serverPod[0]]!.pods[serverPod[1]]!;
+  return { runId: "run-1", serverNode: pod.node, serverAddress: pod.address, port: PORT, dataPort: 0, protocol: "tcp", ...over };
+}
+
+describe.skipIf(!isRoot)(`lab services on real namespaces${isRoot ? "" : " (skipped: needs root to create network namespaces)"}`, () => {
+  beforeAll(async () => void (await teardownLab(PREFIX)));
+  afterAll(expectGone);
+
+  describe.each(CNI_MODES)("cni %s", (cni) => {
+    let topo: LabTopology;
+    let provider: LabServiceProvider;
+    const servers: IperfServer[] = [];
+    beforeAll(async () => {
+      topo = planTopology({ prefix: PREFIX, cni, external: true });
+      await buildLab(topo);
+      provider = new LabServiceProvider(topo);
+      // Backends: node-1-pod-b (same node as the client node-1-pod-a) and node-2-pod-a (another node).
+      servers.push(await startIperfServer(topo.nodes[0]!.pods[1]!.ns, PORT), await startIperfServer(topo.nodes[1]!.pods[0]!.ns, PORT));
+    });
+    afterAll(async () => {
+      for (const s of servers.splice(0)) await s.stop();
+      await expectGone();
+    });
+
+    describe.each([
+      ["same-node", [0, 1] as [number, number]],
+      ["cross-node", [1, 0] as [number, number]],
+    ])("ClusterIP to a %s backend", (where, backend) => {
+      it.each(["tcp", "udp"] as const)("carries iperf3 %s from pod node-1-pod-a", async (protocol) => {
+        const svc = await provider.expose(request(topo, { kind: "clusterip", caseId: `${where}-${protocol}`, protocol }, backend));
+        try {
+          expect(svc.address).toMatch(/^10\.96\.\d+\.\d+$/);
+          expect(svc.port).toBe(PORT);
+          const run = await iperfClient(topo.nodes[0]!.pods[0]!.ns, svc.address, svc.port, { bytes: "2M", udp: protocol === "udp", bitrate: "100M" });
+          expect(run.receivedBytes).toBeGreaterThan(0);
+        } finally {
+          await svc.release();
+        }
+      });
+    });
+
+    it.each(["tcp", "udp"] as const)("NodePort on node-1 carries iperf3 %s from the external host to a pod on node-2", async (protocol) => {
+      const svc = await provider.expose(request(topo, { kind: "nodeport", caseId: `np-${protocol}`, protocol }, [1, 0]));
+      try {
+        expect(svc.address).toBe(topo.nodes[0]!.underlayAddress);
+        expect(svc.port).toBeGreaterThanOrEqual(30000);
+        expect(svc.port).toBeLessThanOrEqual(32766);
+        const run = await iperfClient(topo.external!.ns, svc.address, svc.port, { bytes: "2M", udp: protocol === "udp", bitrate: "100M" });
+        expect(run.receivedBytes).toBeGreaterThan(0);
+      } finally {
+        await svc.release();
+      }
+    });
+
+    it("release() removes exactly its rules; sweep() a run's", async () => {
+      const before = await natRules(topo);
+      const a = await provider.expose(request(topo, { kind: "clusterip", caseId: "a", dataPort: 6000 }, [1, 0]));
+      const b = await provider.expose(request(topo, { kind: "nodeport", caseId: "b", dataPort: 6000, runId: "run-2" }, [1, 0]));
+      const c = await provider.expose(request(topo, { kind: "clusterip", caseId: "c", protocol: "udp" }, [1, 1]));
+      expect(new Set([a.address, c.address]).size).toBe(2);
+      expect(b.dataPort).toBe(b.port + 1);
+      const during = await natRules(topo);
+      // a: 2 ports × PREROUTING/OUTPUT; b: 2 ports × (PREROUTING, OUTPUT, POSTROUTING); c: 2 protocols × 2 chains;
+      // with masquerade hairpin, ClusterIPs add one POSTROUTING rule per port and protocol.
+      const extra = provider.hairpin === "masquerade" ? 2 : 0;
+      const [nA, nB, nC] = [4 + extra, 6, 4 + extra];
+      expect(during.map((r) => r.length)).toEqual(before.map((r) => r.length + nA + nB + nC));
+      await a.release();
+      await a.release();
+      const afterA = await natRules(topo);
+      expect(afterA.map((r) => r.length)).toEqual(before.map((r) => r.length + nB + nC));
+      for (const [i, rules] of afterA.entries()) expect(rules).toEqual(during[i]!.filter((r) => !r.includes(`svc:run-1:a"`)));
+      expect(await provider.sweep("run-2")).toBe(1);
+      expect((await natRules(topo)).map((r) => r.length)).toEqual(before.map((r) => r.length + nC));
+      expect(await provider.sweep()).toBe(1);
+      expect(await natRules(topo)).toEqual(before);
+      await b.release();
+      await c.release();
+    });
+  });
+
+  describe("hairpin (host-gw, same-node backend)", () => {
+    let topo: LabTopology;
+    let server: IperfServer | undefined;
+    beforeAll(async () => {
+      topo = planTopology({ prefix: PREFIX, podsPerNode: 2 });
+      await buildLab(topo);
+      server = await startIperfServer(topo.nodes[0]!.pods[1]!.ns, PORT);
+    });
+    afterAll(async () => {
+      await server?.stop();
+      await expectGone();
+    });
+
+    it("needs replies un-NATed: fails with neither br_netfilter nor masquerade, works with either", async () => {
+      const client = topo.nodes[0]!.pods[0]!.ns;
+      const bridged = new LabServiceProvider(topo);
+      expect(bridged.hairpin).toBe("bridge-nf");
+      const svc = await bridged.expose(request(topo, { kind: "clusterip", caseId: "hp" }, [0, 1]));
+      expect((await iperfClient(client, svc.address, svc.port, { bytes: "2M" })).receivedBytes).toBeGreaterThan(0);
+      // Without br_netfilter the backend's reply skips the node's conntrack: the client sees the pod IP, not the ClusterIP.
+      await inNs(topo.nodes[0]!.ns, ["sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=0"]);
+      await expect(iperfClient(client, svc.address, svc.port, { bytes: "2M", connectTimeoutMs: 1000 })).rejects.toThrow(/unable to connect|timed out/);
+      await svc.release();
+      const masq = new LabServiceProvider(topo, { hairpin: "masquerade" });
+      expect(new LabServiceProvider(planTopology({ prefix: PREFIX, cni: "l2" })).hairpin).toBe("masquerade");
+      const svc2 = await masq.expose(request(topo, { kind: "clusterip", caseId: "hp2" }, [0, 1]));
+      expect((await iperfClient(client, svc2.address, svc2.port, { bytes: "2M" })).receivedBytes).toBeGreaterThan(0);
+      await svc2.release();
+    });
+  });
+});

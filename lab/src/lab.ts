@@ -1,0 +1,169 @@
+/**
+ * `netmatrix lab`: a simulated cluster on this machine. `up` builds the
+ * namespaces (topology.ts), starts a coordinator in the root namespace and
+ * the agents in the nodes, pods and external host as background processes,
+ * and writes DATA_DIR/lab/state.json so the CLI talks to the lab with no
+ * flags and `down` can stop exactly those processes (by PID) and remove
+ * everything carrying the lab's prefix.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { NetmatrixError } from "../../common/src/errors.js";
+import { loadOrCreateToken } from "../../common/src/token.js";
+import { NETMATRIX_BIN } from "./processes.js";
+import { buildLab, labObjects, planTopology, teardownLab, type LabOptions, type LabTopology } from "./topology.js";
+
+/** The lab's coordinator ports (root namespace). */
+export const LAB_PORTS = { grpc: 7400, http: 7401 } as const;
+
+export interface LabState {
+  topology: LabTopology;
+  /** Processes the lab started, by PID. */
+  pids: { name: string; pid: number }[];
+  coordinator: string;
+  httpPort: number;
+  tokenFile: string;
+  dataDir: string;
+  logDir: string;
+  createdAt: string;
+}
+
+export function labDir(dataDir: string): string {
+  return join(dataDir, "lab");
+}
+
+export function readLabState(dataDir: string): LabState | undefined {
+  const f = join(labDir(dataDir), "state.json");
+  return existsSync(f) ? (JSON.parse(readFileSync(f, "utf8")) as LabState) : undefined;
+}
+
+/** Refuse clearly unless we are root. */
+export function requireRoot(): void {
+  if (process.getuid?.() !== 0) {
+    throw new NetmatrixError("failed-precondition", "netmatrix lab needs root: it creates network namespaces, veths, bridges and iptables rules", {
+      hint: "run it with sudo (e.g. sudo npx netmatrix lab up)",
+    });
+  }
+}
+
+/** Start `netmatrix ARGS` in the background (in `ns` when given), its output in `log`. */
+function daemon(args: string[], log: string, ns?: string): number {
+  const fd = openSync(log, "a");
+  const argv = [process.execPath, NETMATRIX_BIN, ...args];
+  const full = ns ? ["ip", "netns", "exec", ns, ...argv] : argv;
+  const child = spawn(full[0]!, full.slice(1), { detached: true, stdio: ["ignore", fd, fd], env: { ...process.env, NETMATRIX_LOG_LEVEL: process.env.NETMATRIX_LOG_LEVEL ?? "info" } });
+  child.unref();
+  if (!child.pid) throw new NetmatrixError("internal", `could not start netmatrix ${args[0]}`);
+  return child.pid;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM the lab's processes, SIGKILL what is left after `graceMs`. */
+async function stopPids(pids: number[], graceMs = 4000): Promise<void> {
+  for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGTERM");
+  const until = Date.now() + graceMs;
+  while (pids.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
+}
+
+/** Build the lab and start its coordinator and agents. Refuses over a half-built lab unless `force`. */
+export async function labUp(opts: LabOptions & { dataDir: string; force?: boolean }): Promise<LabState> {
+  requireRoot();
+  const topo = planTopology(opts);
+  const existing = await labObjects(topo.prefix);
+  if (existing.namespaces.length || existing.rootLinks.length || readLabState(opts.dataDir)) {
+    if (!opts.force) {
+      throw new NetmatrixError("failed-precondition", `a lab (or what is left of one) exists: ${[...existing.namespaces, ...existing.rootLinks].slice(0, 6).join(", ") || "state file"}`, {
+        hint: "remove it with `netmatrix lab down`, or pass --force to clean it first",
+      });
+    }
+    await labDown(opts.dataDir, topo.prefix);
+  }
+  const dir = labDir(opts.dataDir);
+  const logDir = join(dir, "logs");
+  mkdirSync(logDir, { recursive: true });
+  const tokenFile = join(opts.dataDir, "token");
+  loadOrCreateToken(tokenFile);
+  const state: LabState = {
+    topology: topo,
+    pids: [],
+    coordinator: `127.0.0.1:${LAB_PORTS.grpc}`,
+    httpPort: LAB_PORTS.http,
+    tokenFile,
+    dataDir: opts.dataDir,
+    logDir,
+    createdAt: new Date().toISOString(),
+  };
+  const save = (): void => writeFileSync(join(dir, "state.json"), `${JSON.stringify(state, null, 2)}\n`);
+  save();
+  try {
+    await buildLab(topo);
+    const tok = ["--token-file", tokenFile];
+    state.pids.push({
+      name: "coordinator",
+      pid: daemon(["coordinator", "--listen", `0.0.0.0:${LAB_PORTS.grpc}`, "--http", `0.0.0.0:${LAB_PORTS.http}`, "--data-dir", opts.dataDir, "--lab-state", join(dir, "state.json"), ...tok], join(logDir, "coordinator.log")),
+    });
+    save();
+    await waitForPort(LAB_PORTS.grpc);
+    for (const node of topo.nodes) {
+      const coord = ["--coordinator", `${node.controlGateway}:${LAB_PORTS.grpc}`, ...tok];
+      const hostPid = daemon(["agent", ...coord, "--node", node.name, "--mode", "host", "--address", node.underlayAddress, "--metrics", "0.0.0.0:9101"], join(logDir, `${node.name}-host.log`), node.ns);
+      state.pids.push({ name: `${node.name}/host`, pid: hostPid });
+      for (const pod of node.pods) {
+        // Like the chart's pod agents reading the host's /proc/1/net/dev: the node's NICs, seen from the pod.
+        const netDev = ["--net-dev", `/proc/${hostPid}/net/dev`];
+        state.pids.push({ name: `${node.name}/pod/${pod.name}`, pid: daemon(["agent", ...coord, "--node", node.name, "--mode", "pod", "--pod", pod.name, "--address", pod.address, "--metrics", "off", ...netDev], join(logDir, `${pod.name}.log`), pod.ns) });
+      }
+    }
+    if (topo.external) {
+      const ext = topo.external;
+      state.pids.push({ name: "external", pid: daemon(["agent", "--coordinator", `${ext.controlGateway}:${LAB_PORTS.grpc}`, ...tok, "--node", ext.name, "--mode", "external", "--address", ext.address, "--metrics", "off"], join(logDir, "external.log"), ext.ns) });
+    }
+    save();
+    return state;
+  } catch (err) {
+    await labDown(opts.dataDir, topo.prefix);
+    throw err;
+  }
+}
+
+async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
+  const { isListening } = await import("../../agent/src/listen-probe.js");
+  const until = Date.now() + timeoutMs;
+  while (!isListening(port, "tcp")) {
+    if (Date.now() > until) throw new NetmatrixError("unavailable", `the lab coordinator did not listen on :${port} within ${timeoutMs / 1000} s`, { hint: "see its log under DATA_DIR/lab/logs" });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Stop the lab's processes and remove every object with its prefix. Idempotent. */
+export async function labDown(dataDir: string, prefix = "nm-lab-"): Promise<{ stopped: number; removed: string[] }> {
+  requireRoot();
+  const state = readLabState(dataDir);
+  const pids = state?.pids.map((p) => p.pid) ?? [];
+  await stopPids(pids);
+  const removed = await teardownLab(state?.topology.prefix ?? prefix);
+  rmSync(join(labDir(dataDir), "state.json"), { force: true });
+  return { stopped: pids.length, removed: [...removed.namespaces, ...removed.rootLinks] };
+}
+
+/** What is up: state, live processes, objects present. */
+export async function labStatus(dataDir: string, prefix = "nm-lab-") {
+  const state = readLabState(dataDir);
+  const objects = await labObjects(state?.topology.prefix ?? prefix);
+  return {
+    up: Boolean(state),
+    state,
+    processes: (state?.pids ?? []).map((p) => ({ ...p, alive: alive(p.pid) })),
+    objects,
+  };
+}
