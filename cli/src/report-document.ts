@@ -75,7 +75,8 @@ export function reportDocument(resp: GetRunResponse) {
       const { first } = c;
       const baseline = first.baselineKey ? meanThroughput.get(first.baselineKey) : undefined;
       const spec1 = specDoc(first.result?.spec);
-      const isBaseline = first.scenario === "host-host";
+      // host-host is the baseline; same-node and external cases have none by design.
+      const noBaselineExpected = first.scenario === "host-host" || first.clientNode === first.serverNode || first.scenario.startsWith("external-");
       const nic = nicSpeedBps(resp, first);
       return {
         caseId: first.caseId,
@@ -120,7 +121,7 @@ export function reportDocument(resp: GetRunResponse) {
             ...(c.loss ? { lossPercent: c.loss.mean } : {}),
             retransmits: c.retransmits,
             ...(nic && first.clientNode !== first.serverNode ? { nicSpeedBps: nic } : {}),
-            baseline: isBaseline ? "is-baseline" : baseline !== undefined ? "present" : "missing",
+            baseline: noBaselineExpected ? "is-baseline" : baseline !== undefined ? "present" : "missing",
           }),
         },
       };

@@ -118,21 +118,33 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
   let window: Awaited<ReturnType<typeof startWindow>> | undefined;
   let service: ExposedService | undefined;
   try {
-    if (driver.needsServer) {
-      const reply = await req.server.request(
-        (commandId) => {
-          serverCmd = commandId;
-          return { case: "startServer", value: { commandId, tool: req.spec.tool, protocol: req.spec.protocol, deadlineMs: measureMs + STEP_MARGIN_MS.serverStart + STEP_MARGIN_MS.client } };
-        },
-        STEP_MARGIN_MS.serverStart,
-        "start server",
-      );
-      if (reply.case === "commandFailed") {
-        return rep({ outcome: { case: "failure", value: reply.value.failure ?? failure("internal", "server failed") } });
+    const clientDeadline = measureMs + STEP_MARGIN_MS.client;
+    // Server start and sampling start are independent: do them together.
+    const [serverReply, sampling] = await Promise.all([
+      driver.needsServer
+        ? req.server.request(
+            (commandId) => {
+              serverCmd = commandId;
+              return { case: "startServer", value: { commandId, tool: req.spec.tool, protocol: req.spec.protocol, deadlineMs: measureMs + STEP_MARGIN_MS.serverStart + STEP_MARGIN_MS.client } };
+            },
+            STEP_MARGIN_MS.serverStart,
+            "start server",
+          )
+        : undefined,
+      startWindow([req.client, req.server], req.sampleIntervalMs ?? 100, clientDeadline + 10_000, log),
+    ]);
+    window = sampling;
+    if (serverReply) {
+      if (serverReply.case === "commandFailed") {
+        await window.stop();
+        return rep({ outcome: { case: "failure", value: serverReply.value.failure ?? failure("internal", "server failed") } });
       }
-      if (reply.case !== "serverReady") return rep({ outcome: { case: "failure", value: failure("internal", `unexpected reply ${reply.case}`) } });
-      port = reply.value.port;
-      dataPort = reply.value.dataPort;
+      if (serverReply.case !== "serverReady") {
+        await window.stop();
+        return rep({ outcome: { case: "failure", value: failure("internal", `unexpected reply ${serverReply.case}`) } });
+      }
+      port = serverReply.value.port;
+      dataPort = serverReply.value.dataPort;
     }
     let target = req.server.info.addresses[0] ?? "";
     if (req.expose) {
@@ -141,17 +153,18 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
       port = service.port;
       dataPort = service.dataPort;
     }
-    const clientDeadline = measureMs + STEP_MARGIN_MS.client;
-    window = await startWindow([req.client, req.server], req.sampleIntervalMs ?? 100, clientDeadline + 10_000, log);
     const reply = await req.client.request(
       (commandId) => ({ case: "runClient", value: { commandId, spec: req.spec, target, port, dataPort, deadlineMs: clientDeadline } }),
       clientDeadline + 5_000,
       "run client",
     );
-    const [clientSamples, serverSamples] = await window.stop();
-    await service?.release();
+    // Sampling stop, service removal and server stop are independent: do them together.
+    const [[clientSamples, serverSamples], serverRun] = await Promise.all([
+      window.stop(),
+      serverCmd ? stopServer(req.server, serverCmd, req.spec, log) : Promise.resolve(undefined),
+      service?.release(),
+    ]);
     const clientRun = reply.case === "clientResult" ? reply.value.run : undefined;
-    const serverRun = serverCmd ? await stopServer(req.server, serverCmd, req.spec, log) : undefined;
     if (reply.case === "commandFailed") return rep({ ...(serverRun ? { server: serverRun } : {}), outcome: { case: "failure", value: reply.value.failure! } });
     if (!clientRun) return rep({ outcome: { case: "failure", value: failure("internal", `unexpected reply ${reply.case}`) } });
     const outcome: Repetition["outcome"] =

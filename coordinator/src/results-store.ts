@@ -27,12 +27,13 @@ export function newRunId(now = new Date()): string {
   return `${iso}-${randomBytes(2).toString("hex")}`;
 }
 
+/**
+ * Replace `file` atomically (write then rename). Not fsync'd: meta.json is a
+ * summary that resume recomputes from cases.jsonl, which is fsync'd per line.
+ */
 function writeAtomic(file: string, text: string): void {
   const tmp = `${file}.tmp`;
   writeFileSync(tmp, text);
-  const fd = openSync(tmp, "r");
-  fsyncSync(fd);
-  closeSync(fd);
   renameSync(tmp, file);
 }
 

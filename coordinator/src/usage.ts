@@ -100,15 +100,17 @@ export function payloadBytes(m: Measurement): number | undefined {
 
 /**
  * Wire bytes on the client's carrying interface in the payload's direction
- * (tx when the client sends, rx when it receives, both for bidir) divided by
- * the tool's payload bytes: 1514/1448 ≈ 1.046 for plain TCP over Ethernet,
- * more with encapsulation (VXLAN adds 50 bytes per packet).
+ * divided by the tool's payload bytes: 1514/1448 ≈ 1.046 for plain TCP over
+ * Ethernet, more with encapsulation (VXLAN adds 50 bytes per packet). The
+ * payload direction is the busier of rx and tx (both for bidir): a pod agent
+ * that samples its node's NICs sees its own traffic on the node's side of its
+ * veth, where the pod's tx is rx.
  */
 export function wireToPayload(m: Measurement, client: UsageSummary, direction: DirectionName): number | undefined {
   const payload = payloadBytes(m);
   const nic = client.interfaces.find((i) => i.name === client.carryingInterface);
   if (!payload || !nic) return undefined;
-  const wire = direction === "forward" ? nic.txBytes : direction === "reverse" ? nic.rxBytes : nic.txBytes + nic.rxBytes;
+  const wire = direction === "bidir" ? nic.txBytes + nic.rxBytes : Math.max(nic.txBytes, nic.rxBytes);
   return wire > 0 ? wire / payload : undefined;
 }
 

@@ -111,7 +111,15 @@ export class LabServiceProvider implements ServiceProvider {
         address: service.address,
         port: service.port,
         dataPort: req.dataPort === 0 ? 0 : service.dataPort,
-        release: () => (released ??= this.serial(() => this.removeWhere((t) => t === tag)).then(() => undefined)),
+        // Idempotent; a failed release may be retried.
+        release: () =>
+          (released ??= this.serial(() => this.removeWhere((t) => t === tag)).then(
+            () => undefined,
+            (err: unknown) => {
+              released = undefined;
+              throw err;
+            },
+          )),
       };
     });
   }

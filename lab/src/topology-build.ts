@@ -4,12 +4,11 @@
  * `${prefix}c<i>`; routes in the root namespace point through those veths, so
  * they vanish with them. Commands run as argv arrays through the exec helper.
  */
-import { availableParallelism } from "node:os";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { addNamespace, ip, listNamespaces, rateLimit, sweepNamespaces } from "./netns.js";
 import { checkPrefix, controlLinkName, type LabNode, type LabPod, type LabTopology } from "./topology-plan.js";
 import { podRoutes, underlayDevice, wireCni } from "./topology-cni.js";
-import { deleteRootLink, rootVethLinks, sysctl, tryInNs } from "./topology-run.js";
+import { deleteRootLink, rootVethLinks, settleAll, sysctl, tryInNs } from "./topology-run.js";
 
 /** What a prefix owns right now. */
 export interface LabObjects {
@@ -25,19 +24,13 @@ const CONTROL_IF = "ctl0";
 const NIC_GSO_MAX_SEGS = "1";
 
 /**
- * Settings for every lab namespace, applied before it gets any device:
- * - IPv6 off (no router solicitations or MLD reports skewing packet counters);
- * - RPS on every CPU for devices created here. A veth hands packets to the
- *   backlog of whichever CPU sends them; when a tbf releases packets from its
- *   timer on one CPU while the sender transmits on another, a flow gets
- *   reordered and TCP "retransmits" spuriously (a 1 Gbit/s tbf then carries
- *   ~250 Mbit/s). RPS steers each flow to one CPU's backlog, keeping its order;
- * - see {@link pickCongestionControl} for TCP congestion control.
+ * Settings for every lab namespace, applied before it gets any device: IPv6
+ * off (no router solicitations or MLD reports skewing packet counters); see
+ * {@link pickCongestionControl} for TCP congestion control.
  */
 const NS_DEFAULTS: Settings = {
   "net.ipv6.conf.all.disable_ipv6": 1,
   "net.ipv6.conf.default.disable_ipv6": 1,
-  "net.core.rps_default_mask": allCpusMask(),
 };
 
 type Settings = Record<string, string | number>;
@@ -47,19 +40,14 @@ type Settings = Record<string, string | number>;
  * default), else reno — a namespace may only pick one the host lists in
  * net.ipv4.tcp_allowed_congestion_control. A host default of BBR would pace
  * with a timer per skb, and with the NICs' GSO off (wire-sized skbs) that caps
- * a node's own TCP at ~160 Mbit/s. Tried in `ns`; {} when neither is allowed.
+ * a node's own TCP at ~160 Mbit/s (and under a 1 Gbit/s tbf it reorders and
+ * retransmits spuriously). Tried in `ns`; {} when neither is allowed.
  */
 async function pickCongestionControl(ns: string): Promise<Settings> {
   for (const cc of ["cubic", "reno"]) {
     if ((await tryInNs(ns, ["sysctl", "-q", "-w", `net.ipv4.tcp_congestion_control=${cc}`])).ok) return { "net.ipv4.tcp_congestion_control": cc };
   }
   return {};
-}
-
-/** Hex CPU mask of the first (up to 32) CPUs, as /sys/…/rps_cpus takes it. */
-function allCpusMask(): string {
-  const n = Math.min(32, Math.max(1, availableParallelism()));
-  return (2 ** n - 1).toString(16);
 }
 
 /** What exists now with `prefix`: for status and half-built detection. */
@@ -93,8 +81,8 @@ export async function buildLab(topo: LabTopology): Promise<void> {
   try {
     await buildUnderlay(topo);
     const defaults = { ...NS_DEFAULTS, ...(await pickCongestionControl(topo.underlayNs)) };
-    for (const node of topo.nodes) await buildNode(topo, node, defaults);
-    if (topo.external) await buildExternal(topo, defaults);
+    // Nodes (and the external host) are independent: build them side by side.
+    await settleAll([...topo.nodes.map((node) => buildNode(topo, node, defaults)), ...(topo.external ? [buildExternal(topo, defaults)] : [])]);
     await wireCni(topo);
   } catch (err) {
     await teardownLab(topo.prefix).catch(() => undefined);

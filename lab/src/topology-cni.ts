@@ -16,7 +16,7 @@
  */
 import { ip } from "./netns.js";
 import type { CniMode, LabNode, LabTopology } from "./topology-plan.js";
-import { bridgeCmd } from "./topology-run.js";
+import { batch, settleAll } from "./topology-run.js";
 
 /** Name of the VXLAN device, as flannel calls it. */
 export const VXLAN_DEV = "flannel.1";
@@ -65,16 +65,23 @@ function peersOf(topo: LabTopology, node: LabNode): LabNode[] {
   return topo.nodes.filter((n) => n.index !== node.index);
 }
 
+/** Run `fn` for every node side by side (each node's own steps stay in order). */
+function eachNode(topo: LabTopology, fn: (node: LabNode) => Promise<void>): Promise<void> {
+  return settleAll(topo.nodes.map(fn));
+}
+
 async function wireHostGw(topo: LabTopology): Promise<void> {
-  for (const node of topo.nodes) {
-    for (const peer of peersOf(topo, node)) {
-      await ip(["route", "add", peer.podCidr, "via", peer.underlayAddress, "dev", "eth0"], node.ns);
-    }
-  }
+  await eachNode(topo, (node) =>
+    batch(
+      node.ns,
+      "ip",
+      peersOf(topo, node).map((peer) => ["route", "add", peer.podCidr, "via", peer.underlayAddress, "dev", "eth0"]),
+    ),
+  );
 }
 
 async function wireVxlan(topo: LabTopology): Promise<void> {
-  for (const node of topo.nodes) {
+  await eachNode(topo, async (node) => {
     const ns = node.ns;
     await ip(
       ["link", "add", VXLAN_DEV, "address", vtepMac(node.index), "type", "vxlan", "id", VXLAN_VNI, "local", node.underlayAddress, "dev", "eth0", "dstport", VXLAN_PORT, "nolearning"],
@@ -83,18 +90,18 @@ async function wireVxlan(topo: LabTopology): Promise<void> {
     // gso_max_segs 1: segment before encapsulation, so eth0 carries (and counts) wire-sized frames.
     await ip(["link", "set", VXLAN_DEV, "mtu", String(topo.podMtu), "gso_max_segs", "1", "up"], ns);
     await ip(["addr", "add", `${vtepAddress(node)}/32`, "dev", VXLAN_DEV], ns);
-  }
-  for (const node of topo.nodes) {
-    for (const peer of peersOf(topo, node)) {
-      const mac = vtepMac(peer.index);
-      await ip(["neigh", "replace", vtepAddress(peer), "lladdr", mac, "dev", VXLAN_DEV, "nud", "permanent"], node.ns);
-      await bridgeCmd(["fdb", "append", mac, "dev", VXLAN_DEV, "dst", peer.underlayAddress], node.ns);
-      await ip(["route", "add", peer.podCidr, "via", vtepAddress(peer), "dev", VXLAN_DEV, "onlink"], node.ns);
-    }
-  }
+  });
+  await eachNode(topo, async (node) => {
+    const peers = peersOf(topo, node);
+    await batch(node.ns, "bridge", peers.map((peer) => ["fdb", "append", vtepMac(peer.index), "dev", VXLAN_DEV, "dst", peer.underlayAddress]));
+    await batch(node.ns, "ip", [
+      ...peers.map((peer) => ["neigh", "replace", vtepAddress(peer), "lladdr", vtepMac(peer.index), "dev", VXLAN_DEV, "nud", "permanent"]),
+      ...peers.map((peer) => ["route", "add", peer.podCidr, "via", vtepAddress(peer), "dev", VXLAN_DEV, "onlink"]),
+    ]);
+  });
 }
 
 async function wireL2(topo: LabTopology): Promise<void> {
   // eth0 is already a cni0 port (see buildNode); other nodes' pods are on-link behind it.
-  for (const node of topo.nodes) await ip(["route", "add", POD_NETWORK, "dev", "cni0"], node.ns);
+  await eachNode(topo, (node) => ip(["route", "add", POD_NETWORK, "dev", "cni0"], node.ns).then(() => undefined));
 }

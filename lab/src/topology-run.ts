@@ -4,6 +4,9 @@
  * arrays through the exec helper (never a shell), plus a listing of the
  * root-namespace veth links a lab owns.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { exec } from "../../common/src/exec.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { ip } from "./netns.js";
@@ -37,16 +40,11 @@ export async function inNs(ns: string | undefined, argv: string[]): Promise<stri
 /**
  * Set kernel parameters (`key=value`, dotted names) inside `ns` in one
  * `sysctl -w` call. Keys this kernel lacks are skipped (`-e`), so optional
- * ones (br_netfilter's, `net.core.rps_default_mask` before Linux 6.2) can ride along.
+ * ones (br_netfilter's, absent when the module is not loaded) can ride along.
  */
 export async function sysctl(ns: string, settings: Record<string, string | number>): Promise<void> {
   const pairs = Object.entries(settings).map(([k, v]) => `${k}=${String(v)}`);
   if (pairs.length > 0) await inNs(ns, ["sysctl", "-q", "-e", "-w", ...pairs]);
-}
-
-/** Run `bridge ARGS` (iproute2's bridge tool, e.g. FDB entries) inside `ns`. */
-export async function bridgeCmd(args: string[], ns: string): Promise<string> {
-  return inNs(ns, ["bridge", ...args]);
 }
 
 /**
@@ -68,4 +66,30 @@ export async function rootVethLinks(prefix: string): Promise<string[]> {
 /** Delete a root-namespace link; true when it existed and is now gone. */
 export async function deleteRootLink(name: string): Promise<boolean> {
   return (await tryInNs(undefined, ["ip", "link", "delete", name])).ok;
+}
+
+/** Wait for every promise (so nothing is still creating objects during a teardown); then throw the first failure. */
+export async function settleAll(work: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+}
+
+/**
+ * Run many `ip` (or `bridge`) commands inside `ns` in one process with
+ * `-batch FILE`: each command is an argv without the program name. Arguments
+ * must not contain whitespace (names and addresses never do).
+ */
+export async function batch(ns: string, tool: "ip" | "bridge", commands: string[][]): Promise<void> {
+  if (commands.length === 0) return;
+  for (const c of commands) {
+    if (c.some((a) => a === "" || /\s/.test(a))) throw new NetmatrixError("internal", `batch argument with whitespace: ${JSON.stringify(c)}`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), "nm-batch-"));
+  try {
+    const file = join(dir, "cmds");
+    writeFileSync(file, `${commands.map((c) => c.join(" ")).join("\n")}\n`, { mode: 0o600 });
+    await inNs(ns, [tool, "-batch", file]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildLab, CNI_MODES, labObjects, planTopology, teardownLab, type LabTopology } from "./topology.js";
 import { iperfClient, linkMtu, ping, randomPort, startIperfServer, txCounters, type IperfServer } from "./topology-probe.js";
+import { inNs } from "./topology-run.js";
 
 const PREFIX = "nm-ltopo-";
 const isRoot = process.getuid?.() === 0;
@@ -17,6 +18,8 @@ const TCP_FRAME_RATIO = 1514 / 1448;
 async function expectGone(): Promise<void> {
   await teardownLab(PREFIX);
   expect(await labObjects(PREFIX)).toEqual(NOTHING);
+  // Root-namespace routes went with the control links.
+  expect(await inNs(undefined, ["ip", "-4", "route", "show"])).not.toContain(PREFIX);
 }
 
 describe.skipIf(!isRoot)(`lab topology on real namespaces${isRoot ? "" : " (skipped: needs root to create network namespaces)"}`, () => {

@@ -23,6 +23,7 @@ interface UpOptions {
 }
 
 function rate(v: string): string {
+  if (v === "off") return v;
   if (!/^\d+(\.\d+)?[kmgt]?bit$/i.test(v)) throw new InvalidArgumentError(`"${v}" is not a tc rate; use e.g. 1gbit, 10gbit, 500mbit`);
   return v.toLowerCase();
 }
@@ -31,7 +32,7 @@ function withTopology(cmd: Command): Command {
   return cmd
     .addOption(new Option("--nodes <n>", "nodes").argParser(intOption("--nodes", 1, 16)).default(2))
     .addOption(new Option("--cni <mode>", `pod network: ${CNI_MODES.map((m) => `${m} (${CNI_DESCRIPTIONS[m]})`).join("; ")}`).choices([...CNI_MODES]).default("host-gw"))
-    .option("--nic-rate <rate>", "limit each node's eth0 like a NIC of this speed (tbf), e.g. 1gbit", rate)
+    .option("--nic-rate <rate>", "limit each node's eth0 like a NIC of this speed (tbf), e.g. 1gbit; off = unlimited (lab run default: 1gbit, as seed 004's NICs)", rate)
     .addOption(new Option("--mtu <bytes>", "underlay MTU").argParser(intOption("--mtu", 1280, 9000)).default(1500))
     .option("--external", "add an external host outside the cluster (external-pod, external-nodeport)")
     .option("--force", "clean up a half-built lab first")
@@ -74,7 +75,7 @@ export function labCommand(): Command {
     withTopology(new Command("up"))
       .description("build the lab and start its coordinator and agents")
       .action(async (o: UpOptions) => {
-        const state = await labUp({ nodes: o.nodes, cni: o.cni, mtu: o.mtu, external: Boolean(o.external), force: Boolean(o.force), dataDir: o.dataDir, ...(o.nicRate ? { nicRate: o.nicRate } : {}) });
+        const state = await labUp({ nodes: o.nodes, cni: o.cni, mtu: o.mtu, external: Boolean(o.external), force: Boolean(o.force), dataDir: o.dataDir, ...(o.nicRate && o.nicRate !== "off" ? { nicRate: o.nicRate } : {}) });
         await waitForAgents(state);
         printUp(state);
       }),
@@ -126,7 +127,7 @@ export function labCommand(): Command {
         process.once("SIGINT", onSignal);
         try {
           const t0 = performance.now();
-          const state = await labUp({ nodes: o.nodes, cni: o.cni, mtu: o.mtu, external: Boolean(o.external), force: Boolean(o.force), dataDir: o.dataDir, ...(o.nicRate ? { nicRate: o.nicRate } : {}) });
+          const state = await labUp({ nodes: o.nodes, cni: o.cni, mtu: o.mtu, external: Boolean(o.external), force: Boolean(o.force), dataDir: o.dataDir, ...((o.nicRate ?? "1gbit") !== "off" ? { nicRate: o.nicRate ?? "1gbit" } : {}) });
           await waitForAgents(state);
           printUp(state);
           const setupMs = performance.now() - t0;
