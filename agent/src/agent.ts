@@ -3,6 +3,7 @@
  * stopped. It opens no control port; only the tool servers a test asks for.
  */
 import { randomUUID } from "node:crypto";
+import os from "node:os";
 import { create } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
 import { AgentInfoSchema, ToolInfoSchema, type AgentInfo } from "../../gen/netmatrix/v1/types_pb.js";
@@ -50,7 +51,9 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Running
     if (f.path) toolLog.info({ tool: f.driver.tool, version: f.version, path: f.path }, "tool found");
     else toolLog.warn({ tool: f.driver.tool, package: f.driver.debianPackage }, "tool missing");
   }
-  const servers = new ServerManager(tools, cfg.portRange, log.child({ component: "servers" }));
+  const local = new Set(Object.values(os.networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address)));
+  const bind = cfg.address && local.has(cfg.address) ? cfg.address : undefined;
+  const servers = new ServerManager(tools, cfg.portRange, log.child({ component: "servers" }), bind);
   const constants = await readProcConstants();
   const procRoot = cfg.procRoot ?? "/proc";
   const metrics = cfg.metrics

@@ -41,6 +41,12 @@ export class ServerManager {
     private readonly tools: Map<ToolName, FoundTool>,
     private readonly ports: PortRange,
     private readonly log: Logger,
+    /**
+     * Bind servers to the address peers target, when it is local: a UDP reply
+     * from a multi-homed node (vxlan, l2) would otherwise leave from the
+     * route's source address and be dropped by the client's connected socket.
+     */
+    private readonly bind?: string,
   ) {}
 
   get count(): number {
@@ -64,7 +70,7 @@ export class ServerManager {
       });
     }
     const dataPort = driver.serverPorts > 1 ? port + 1 : 0;
-    const argv = driver.serverArgv({ port, protocol, ...(dataPort ? { dataPort } : {}) });
+    const argv = driver.serverArgv({ port, protocol, ...(dataPort ? { dataPort } : {}), ...(this.bind ? { bind: this.bind } : {}) });
     if (!argv) throw new NetmatrixError("invalid-argument", `${tool} has no server`);
     argv[0] = found.path;
     const proc = startProcess({ argv, deadlineMs });

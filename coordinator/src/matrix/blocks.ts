@@ -45,7 +45,8 @@ export function expand(
         continue;
       }
     }
-    const runnable = (v: Variant): boolean => !v.skip && (v.tool !== "ping" || shape.via === "direct");
+    // ping has no port to forward; qperf tells its server which data port to open, which a NodePort renumbers.
+    const runnable = (v: Variant): boolean => !v.skip && (v.tool !== "ping" || shape.via === "direct") && (v.tool !== "qperf" || shape.via !== "nodeport");
     const found = findEndpoints(shape, agents, selection, index);
     const units = found.client.length;
     const perUnit = combos.filter(runnable).length;
@@ -54,7 +55,9 @@ export function expand(
     const chosen: number[] = [];
     combos.forEach((v, k) => {
       if (v.skip) notes.add("skipped", scenario, v.tool, units, v.skip);
-      else if (!runnable(v)) {
+      else if (!runnable(v) && v.tool === "qperf") {
+        notes.add("skipped", scenario, v.tool, units, "qperf: its client names the server's data port, which a NodePort renumbers; qperf runs on direct and ClusterIP paths");
+      } else if (!runnable(v)) {
         notes.add("skipped", scenario, v.tool, units,
           `ping: ICMP to a ${shape.via === "service" ? "ClusterIP" : "NodePort"} is not forwarded (kube-proxy and the lab's DNAT forward TCP/UDP ports only); ping runs on direct paths`);
       } else chosen.push(k);
