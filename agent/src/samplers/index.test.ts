@@ -220,11 +220,14 @@ describe.skipIf(!ROOT)("SamplerSet on real namespaces (needs root; skipped other
     const sent = bytes((x) => [x.tx, "txBps"]);
     const wire = (doc.end.sum_received.bytes * 1514) / 1448;
     expect(samples.length).toBeGreaterThan(25);
-    expect(Math.abs(received / wire - 1)).toBeLessThan(0.02);
-    expect(Math.abs(sent / wire - 1)).toBeLessThan(0.02);
+    // Seen +0.5 … +1.3 % on an idle machine; up to +2.6 % under load (retransmitted
+    // segments are on the wire twice). The 2 % agreement with the tool's own bytes is
+    // asserted, with GSO as it is, in test/netns.test.ts.
+    expect(Math.abs(received / wire - 1)).toBeLessThan(0.04);
+    expect(Math.abs(sent / wire - 1)).toBeLessThan(0.04);
     // The same as a mean rate over iperf3's own duration.
     const meanBps = (received * 8) / doc.end.sum_received.seconds;
-    expect(Math.abs(meanBps / ((doc.end.sum_received.bits_per_second * 1514) / 1448) - 1)).toBeLessThan(0.02);
+    expect(Math.abs(meanBps / ((doc.end.sum_received.bits_per_second * 1514) / 1448) - 1)).toBeLessThan(0.04);
     // The rates add up to the cumulative counters (first sample's interval excluded).
     const first = eth0(samples[0]!.rx);
     const last = eth0(samples.at(-1)!.rx);

@@ -6,6 +6,7 @@
  * naming the line and the fix, never a silently ignored key. Pure.
  */
 import { LineCounter, isMap, isNode, isScalar, parseDocument, type Document } from "yaml";
+import { LIMITS } from "../../../common/src/limits.js";
 import type { DirectionName, ProtocolName, ToolName } from "../../../common/src/model.js";
 import { SCENARIOS, type ScenarioName } from "./scenarios.js";
 import { NO_LOCATION, SpecError, type Locator, type SpecPath } from "./spec-error.js";
@@ -83,16 +84,20 @@ export const SPEC_DEFAULTS: Omit<MatrixSpec, "name" | "scenarios"> = {
   thresholds: { cvPercent: 10, udpLossPercent: 1 },
 };
 
-/** Bounds the validator enforces, inclusive, in the units the names state. */
+/**
+ * Bounds the validator enforces, inclusive, in the units the names state.
+ * Those an agent also enforces come from the agents' own limits, so a spec
+ * never plans what an agent would refuse.
+ */
 export const SPEC_BOUNDS = {
-  durationS: { min: 1, max: 3600 },
-  omitS: { min: 0, max: 60 },
-  parallel: { min: 1, max: 128 },
+  durationS: LIMITS.durationS,
+  omitS: LIMITS.omitS,
+  parallel: LIMITS.parallel,
   /** TCP buffers up to 16 MiB; UDP datagrams above 65507 B are skipped by the planner. */
-  lengthBytes: { min: 0, max: 16 * 1024 * 1024 },
+  lengthBytes: LIMITS.lengthBytesTcp,
   /** 1 bit/s to 100 Gbit/s. */
-  udpBitrateBps: { min: 1, max: 100e9 },
-  repetitions: { min: 1, max: 1000 },
+  udpBitrateBps: { min: 1, max: LIMITS.bitrateBps.max },
+  repetitions: LIMITS.repetitions,
   concurrency: { min: 1, max: 10_000 },
   sample: { min: 1, max: 10_000_000 },
   cvPercent: { min: 0, max: 1000 },
