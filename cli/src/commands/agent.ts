@@ -48,7 +48,8 @@ export function agentCommand(): Command {
           mode: opts.mode,
           token,
           portRange: opts.portRange,
-          procRoot: opts.procRoot,
+          // CPU, memory and process figures come from this container's /proc (the same node-wide
+          // /proc/stat and /proc/meminfo; pids are ours); only NIC counters come from the host's.
           ...metricsListen(opts.metrics, opts.mode),
           ...(opts.netDev ? { netDevPath: opts.netDev } : opts.procRoot !== "/proc" ? { netDevPath: `${opts.procRoot}/1/net/dev` } : {}),
           ...(opts.address ? { address: opts.address } : {}),

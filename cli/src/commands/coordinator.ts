@@ -4,6 +4,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LabState } from "../../../lab/src/lab.js";
 import { LabServiceProvider } from "../../../lab/src/lab-services.js";
+import { modes } from "../../../common/src/model.js";
+import { kubernetesServiceProviderFromEnv, kubernetesServicesRequested } from "../../../coordinator/src/k8s/index.js";
+import type { Registry } from "../../../coordinator/src/registry.js";
+import type { ServiceProvider } from "../../../coordinator/src/service-provider.js";
 import { createRootLogger } from "../../../common/src/logger.js";
 import { loadOrCreateToken, TOKEN_ENV } from "../../../common/src/token.js";
 import { startCoordinator } from "../../../coordinator/src/coordinator.js";
@@ -30,9 +34,21 @@ export function coordinatorCommand(): Command {
         token = t.value;
         log.info({ tokenFile: file }, t.created ? `generated a token in ${file}; give agents and the CLI --token-file ${file}` : `using the token in ${file}`);
       }
-      const services = opts.labState ? new LabServiceProvider((JSON.parse(readFileSync(opts.labState, "utf8")) as LabState).topology) : undefined;
-      if (services) log.info({ kinds: services.kinds }, "lab services: ClusterIP and NodePort as iptables DNAT on every node");
+      let registry: Registry | undefined;
+      let services: ServiceProvider | undefined;
+      if (opts.labState) {
+        services = new LabServiceProvider((JSON.parse(readFileSync(opts.labState, "utf8")) as LabState).topology);
+        log.info({ kinds: services.kinds }, "lab services: ClusterIP and NodePort as iptables DNAT on every node");
+      } else if (kubernetesServicesRequested()) {
+        // NodePort cases target the server's node at its host agent's address.
+        const k8s = await kubernetesServiceProviderFromEnv(process.env, {
+          nodeAddress: (node) => registry?.list().find((l) => l.info.node === node && modes.toName(l.info.mode) === "host")?.info.addresses[0],
+        });
+        log.info({ kinds: k8s.kinds, swept: await k8s.sweep() }, "Kubernetes services: a Service and an EndpointSlice per case");
+        services = k8s;
+      }
       const coord = await startCoordinator({ listen: opts.listen, token, dataDir: opts.dataDir, ...(services ? { services } : {}), ...(opts.http !== "off" ? { http: opts.http } : {}) }, log);
+      registry = coord.registry;
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {
           log.info({ signal: sig }, "shutting down");

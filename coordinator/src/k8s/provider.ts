@@ -1,0 +1,222 @@
+/**
+ * Services in front of one server agent, made of Kubernetes objects: a
+ * selector-less Service (ClusterIP or NodePort) and an EndpointSlice naming
+ * the agent's pod IP (see objects.ts). Talks to the API server through the
+ * small {@link KubeServiceClient}; client.ts implements it with
+ * @kubernetes/client-node, the tests with a fake.
+ *
+ * NodePort address: a NodePort answers on every node; netmatrix hands out
+ * the server agent's own node (`serverNode`), as seeds 000 and 002 do by
+ * hand. Its address comes from `nodeAddress` (e.g. the host agent's
+ * registered address on that node, which the chart sets to status.hostIP),
+ * else from the Node object's InternalIP when `readNodes` is on (that needs
+ * `get` on nodes, a cluster-scoped permission the chart grants only with
+ * coordinator.rbac.readNodes). Without either, only ClusterIP is offered.
+ */
+import { NetmatrixError } from "../../../common/src/errors.js";
+import type { ServiceKind } from "../matrix/index.js";
+import type { ExposedService, ExposeRequest, ServiceProvider } from "../service-provider.js";
+import {
+  allocatedPorts,
+  buildEndpointSlice,
+  buildService,
+  checkRequest,
+  labelSelector,
+  objectName,
+  SERVICE_NAME_LABEL,
+  type EndpointSliceObject,
+  type ServiceObject,
+} from "./objects.js";
+
+/** An API error with its HTTP status (404 not found, 409 already exists, 403 forbidden, …). */
+export class KubeStatusError extends Error {
+  override readonly name = "KubeStatusError";
+  constructor(
+    readonly status: number,
+    message: string,
+    opts: { cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+  }
+}
+
+/** What the provider needs from the API server, in one namespace at a time. */
+export interface KubeServiceClient {
+  createService(namespace: string, body: ServiceObject): Promise<ServiceObject>;
+  readService(namespace: string, name: string): Promise<ServiceObject>;
+  listServices(namespace: string, labelSelector: string): Promise<ServiceObject[]>;
+  /** Throws a KubeStatusError with status 404 when there is no such Service. */
+  deleteService(namespace: string, name: string): Promise<void>;
+  createEndpointSlice(namespace: string, body: EndpointSliceObject): Promise<EndpointSliceObject>;
+  listEndpointSlices(namespace: string, labelSelector: string): Promise<EndpointSliceObject[]>;
+  /** Throws a KubeStatusError with status 404 when there is no such EndpointSlice. */
+  deleteEndpointSlice(namespace: string, name: string): Promise<void>;
+  /** The Node's InternalIP (else ExternalIP); only called when `readNodes` is on. */
+  readNodeAddress?(name: string): Promise<string | undefined>;
+}
+
+export interface KubernetesServiceProviderOptions {
+  /** Where the Services and EndpointSlices live: the coordinator's own namespace. */
+  namespace: string;
+  /** Labels objects with this coordinator instance (the Helm release) and sweeps only those. */
+  instance?: string;
+  /** The address external clients reach `node`'s NodePorts on; tried first. */
+  nodeAddress?: (node: string) => string | undefined | Promise<string | undefined>;
+  /** Fall back to the Node object's InternalIP (client.readNodeAddress). */
+  readNodes?: boolean;
+  /** How long to wait for the ClusterIP / NodePorts, ms (default 15 s). */
+  readyTimeoutMs?: number;
+  /** Poll interval while waiting, ms (default 200). */
+  pollMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function status(err: unknown): number | undefined {
+  return err instanceof KubeStatusError ? err.status : undefined;
+}
+
+export class KubernetesServiceProvider implements ServiceProvider {
+  readonly kinds: ServiceKind[];
+  private readonly namespace: string;
+  private readonly readyTimeoutMs: number;
+  private readonly pollMs: number;
+
+  constructor(
+    private readonly client: KubeServiceClient,
+    private readonly opts: KubernetesServiceProviderOptions,
+  ) {
+    if (!opts.namespace) throw new NetmatrixError("invalid-argument", "the Kubernetes service provider needs a namespace");
+    this.namespace = opts.namespace;
+    const nodePorts = opts.nodeAddress !== undefined || (opts.readNodes === true && client.readNodeAddress !== undefined);
+    this.kinds = nodePorts ? ["clusterip", "nodeport"] : ["clusterip"];
+    this.readyTimeoutMs = opts.readyTimeoutMs ?? 15_000;
+    this.pollMs = opts.pollMs ?? 200;
+  }
+
+  private get build() {
+    return { namespace: this.namespace, ...(this.opts.instance ? { instance: this.opts.instance } : {}) };
+  }
+
+  async expose(req: ExposeRequest): Promise<ExposedService> {
+    checkRequest(req, this.kinds);
+    // Resolve the node first: a NodePort nobody can be told about is not created at all.
+    const nodeAddress = req.kind === "nodeport" ? await this.resolveNode(req.serverNode) : undefined;
+    const name = objectName(req.runId, req.caseId);
+    const service = await this.explain(`create Service ${this.namespace}/${name}`, () => this.createReplacing(name, () => this.client.createService(this.namespace, buildService(req, this.build))));
+    try {
+      const uid = service.metadata.uid;
+      await this.explain(`create EndpointSlice ${this.namespace}/${name}`, () =>
+        this.createReplacing(name, () => this.client.createEndpointSlice(this.namespace, buildEndpointSlice(req, this.build, uid ? { name, uid } : undefined)), "slice"),
+      );
+      const ports = await this.waitAllocated(req, service);
+      let released: Promise<void> | undefined;
+      return {
+        address: nodeAddress ?? ports.clusterIP,
+        port: ports.port,
+        dataPort: ports.dataPort,
+        // Idempotent; a failed release may be retried.
+        release: () =>
+          (released ??= this.remove(name).catch((err: unknown) => {
+            released = undefined;
+            throw err;
+          })),
+      };
+    } catch (err) {
+      await this.remove(name).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Delete the Services and EndpointSlices of `runId` (of every run when undefined); returns how many Services went. */
+  async sweep(runId?: string): Promise<number> {
+    const selector = labelSelector(runId, this.opts.instance);
+    const [services, slices] = await this.explain("list netmatrix Services and EndpointSlices", () =>
+      Promise.all([this.client.listServices(this.namespace, selector), this.client.listEndpointSlices(this.namespace, selector)]),
+    );
+    const names = new Set<string>();
+    for (const s of services) names.add(s.metadata.name);
+    for (const s of slices) names.add(s.metadata.labels?.[SERVICE_NAME_LABEL] ?? s.metadata.name);
+    await this.explain("delete netmatrix Services and EndpointSlices", () =>
+      Promise.all([
+        ...services.map((s) => this.ignoreMissing(() => this.client.deleteService(this.namespace, s.metadata.name))),
+        ...slices.map((s) => this.ignoreMissing(() => this.client.deleteEndpointSlice(this.namespace, s.metadata.name))),
+      ]),
+    );
+    return names.size;
+  }
+
+  private async resolveNode(node: string): Promise<string> {
+    let address = await this.opts.nodeAddress?.(node);
+    if (!address && this.opts.readNodes && this.client.readNodeAddress) {
+      address = await this.explain(`read Node ${node}`, () => this.client.readNodeAddress!(node));
+    }
+    if (!address) {
+      throw new NetmatrixError("unavailable", `no address known for node ${JSON.stringify(node)} to reach its NodePort on`, {
+        hint: "run a host-network agent on that node (the chart's agents.host), or let the coordinator read Node objects (coordinator.rbac.readNodes=true)",
+      });
+    }
+    return address;
+  }
+
+  /** Create; when an object of that name is left over (a crash, a retry), delete it and create again once. */
+  private async createReplacing<T>(name: string, create: () => Promise<T>, what: "service" | "slice" = "service"): Promise<T> {
+    try {
+      return await create();
+    } catch (err) {
+      if (status(err) !== 409) throw err;
+      await this.ignoreMissing(() => (what === "service" ? this.client.deleteService(this.namespace, name) : this.client.deleteEndpointSlice(this.namespace, name)));
+      if (what === "service") await this.ignoreMissing(() => this.client.deleteEndpointSlice(this.namespace, name));
+      return await create();
+    }
+  }
+
+  private async waitAllocated(req: ExposeRequest, created: ServiceObject) {
+    const deadline = Date.now() + this.readyTimeoutMs;
+    let svc = created;
+    for (;;) {
+      const ports = allocatedPorts(req, svc);
+      if (ports) return ports;
+      if (Date.now() >= deadline) {
+        throw new NetmatrixError("deadline-exceeded", `Service ${this.namespace}/${created.metadata.name} got no ${req.kind === "nodeport" ? "NodePort" : "ClusterIP"} within ${this.readyTimeoutMs} ms`);
+      }
+      await sleep(this.pollMs);
+      svc = await this.explain(`read Service ${this.namespace}/${created.metadata.name}`, () => this.client.readService(this.namespace, created.metadata.name));
+    }
+  }
+
+  private async remove(name: string): Promise<void> {
+    await this.explain(`delete Service and EndpointSlice ${this.namespace}/${name}`, () =>
+      Promise.all([
+        this.ignoreMissing(() => this.client.deleteEndpointSlice(this.namespace, name)),
+        this.ignoreMissing(() => this.client.deleteService(this.namespace, name)),
+      ]),
+    );
+  }
+
+  private async ignoreMissing(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      if (status(err) !== 404) throw err;
+    }
+  }
+
+  /** Turn API errors into NetmatrixErrors that say what was attempted and, for 403, which permission is missing. */
+  private async explain<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof NetmatrixError) throw err;
+      const code = status(err);
+      const reason = err instanceof Error ? err.message : String(err);
+      if (code === 403) {
+        throw new NetmatrixError("failed-precondition", `cannot ${what}: forbidden (${reason})`, {
+          cause: err,
+          hint: `the coordinator's ServiceAccount needs get/list/watch/create/delete on services and endpointslices (discovery.k8s.io) in namespace ${this.namespace}: the chart's Role grants them`,
+        });
+      }
+      throw new NetmatrixError("unavailable", `cannot ${what}: ${reason}`, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,376 @@
+/**
+ * charts/netmatrix with the real helm binary (scripts/helm.sh takes it from
+ * an npm package): lint --strict on the defaults and every ci/*-values.yaml,
+ * render, validate every object against the Kubernetes OpenAPI definitions,
+ * and check what the chart promises — agent variants, env wiring, RBAC,
+ * security contexts, the helm test hook — plus the values schema and docs.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { isMap, isPair, isScalar, parseAllDocuments, parseDocument, type YAMLMap } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
+import { validateK8sObject } from "../coordinator/src/k8s/openapi.js";
+import { parseSpec, plan, type PlannerAgent } from "../coordinator/src/matrix/index.js";
+
+const ROOT = join(import.meta.dirname, "..");
+const CHART = join(ROOT, "charts", "netmatrix");
+const CI_VALUES = readdirSync(join(CHART, "ci"))
+  .filter((f) => f.endsWith("-values.yaml"))
+  .sort();
+const NS = "netmatrix";
+const RELEASE = "nm-test";
+
+// Loose shapes of what the chart renders; validateK8sObject checks the real ones.
+type Env = { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } } };
+type Container = {
+  name: string;
+  args?: string[];
+  env?: Env[];
+  ports?: { name?: string; containerPort: number }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; runAsNonRoot?: boolean; runAsUser?: number; capabilities?: { add?: string[]; drop?: string[] } };
+};
+type PodSpec = {
+  hostNetwork?: boolean;
+  dnsPolicy?: string;
+  serviceAccountName?: string;
+  automountServiceAccountToken?: boolean;
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; runAsGroup?: number; sysctls?: { name: string; value: string }[] };
+  containers: Container[];
+  initContainers?: Container[];
+  volumes?: { name: string; hostPath?: { path: string }; configMap?: { name: string }; emptyDir?: object; persistentVolumeClaim?: { claimName: string } }[];
+  tolerations?: { operator?: string; key?: string }[];
+};
+type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: {
+    selector?: { matchLabels?: Record<string, string> } & Record<string, unknown>;
+    template?: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+    ports?: { name: string; port: number; targetPort?: string | number }[];
+    clusterIP?: string;
+    endpoints?: { port: string }[];
+    namespaceSelector?: { matchNames?: string[] };
+  } & Partial<PodSpec>;
+  rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+  roleRef?: { kind: string; name: string };
+  subjects?: { kind: string; name: string; namespace?: string }[];
+  data?: Record<string, string>;
+  automountServiceAccountToken?: boolean;
+};
+
+let helm = "";
+
+function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(helm, args, { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function template(...args: string[]): K8sObject[] {
+  const r = run(["template", RELEASE, CHART, "--namespace", NS, ...args]);
+  if (r.status !== 0) throw new Error(`helm template ${args.join(" ")} failed:\n${r.stderr}`);
+  const docs = parseAllDocuments(r.stdout);
+  if (!Array.isArray(docs)) throw new Error("helm template printed no documents");
+  const objects: K8sObject[] = [];
+  for (const d of docs) {
+    // Duplicate keys or bad YAML would be refused by kubectl too.
+    expect(d.errors.map((e) => e.message)).toEqual([]);
+    const o = d.toJS() as K8sObject | null;
+    if (o) objects.push(o);
+  }
+  return objects;
+}
+
+const valuesArgs = (file: string | undefined) => (file ? ["-f", join(CHART, "ci", file)] : []);
+const find = (objs: K8sObject[], kind: string, pred: (o: K8sObject) => boolean = () => true) => objs.filter((o) => o.kind === kind && pred(o));
+const one = (objs: K8sObject[], kind: string, pred?: (o: K8sObject) => boolean) => {
+  const found = find(objs, kind, pred);
+  expect(found, `exactly one ${kind}`).toHaveLength(1);
+  return found[0]!;
+};
+const envOf = (c: Container, name: string) => c.env?.find((e) => e.name === name);
+const agentsOf = (objs: K8sObject[]) => find(objs, "DaemonSet", (o) => o.metadata.labels?.["app.kubernetes.io/component"] === "agent");
+const modeOf = (ds: K8sObject) => envOf(ds.spec!.template!.spec.containers[0]!, "NETMATRIX_MODE")?.value;
+const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+const podsOf = (objs: K8sObject[]) =>
+  [...find(objs, "DaemonSet"), ...find(objs, "Deployment")].map((o) => ({ owner: o, spec: o.spec!.template!.spec })).concat(find(objs, "Pod").map((o) => ({ owner: o, spec: o.spec as unknown as PodSpec })));
+
+beforeAll(() => {
+  helm = execFileSync("bash", [join(ROOT, "scripts", "helm.sh")], { encoding: "utf8" }).trim();
+}, 120_000);
+
+describe("helm lint --strict", () => {
+  it.each([undefined, ...CI_VALUES])("passes with %s", (file) => {
+    const r = run(["lint", "--strict", CHART, "--namespace", NS, ...valuesArgs(file)]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  it("has the ci values the chart's CI needs", () => {
+    expect(CI_VALUES).toEqual(expect.arrayContaining(["default-values.yaml", "external-token-values.yaml", "servicemonitor-values.yaml"]));
+  });
+});
+
+describe.each([undefined, ...CI_VALUES])("rendered with %s", (file) => {
+  let objs: K8sObject[];
+  beforeAll(() => {
+    objs = template(...valuesArgs(file));
+  });
+
+  it("every object is valid against the Kubernetes OpenAPI definitions", () => {
+    expect(objs.length).toBeGreaterThan(5);
+    const problems = objs.flatMap((o) => validateK8sObject(o).map((p) => `${o.kind}/${o.metadata.name}${p}`));
+    expect(problems).toEqual([]);
+  });
+
+  it("names are DNS labels, unique per kind, namespaced in the release namespace", () => {
+    const seen = new Set<string>();
+    for (const o of objs) {
+      expect(o.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+      expect(o.metadata.name.length).toBeLessThanOrEqual(63);
+      expect(seen.has(`${o.kind}/${o.metadata.name}`), `${o.kind}/${o.metadata.name} twice`).toBe(false);
+      seen.add(`${o.kind}/${o.metadata.name}`);
+      if (o.kind.startsWith("Cluster")) expect(o.metadata.namespace).toBeUndefined();
+      else expect(o.metadata.namespace).toBe(NS);
+    }
+  });
+
+  it("every workload selects its own pods and nobody else's", () => {
+    const workloads = [...find(objs, "DaemonSet"), ...find(objs, "Deployment")];
+    for (const w of workloads) {
+      const sel = w.spec!.selector!.matchLabels!;
+      for (const other of workloads) {
+        expect(matches(sel, other.spec!.template!.metadata.labels), `${w.metadata.name} selects ${other.metadata.name}'s pods`).toBe(other === w);
+      }
+    }
+  });
+
+  it("the host agent runs in the node's network namespace with its node's name and address", () => {
+    const hosts = agentsOf(objs).filter((d) => modeOf(d) === "host");
+    for (const ds of hosts) {
+      const pod = ds.spec!.template!.spec;
+      const c = pod.containers[0]!;
+      expect(pod.hostNetwork).toBe(true);
+      expect(pod.dnsPolicy).toBe("ClusterFirstWithHostNet");
+      expect(envOf(c, "NETMATRIX_NODE")?.valueFrom?.fieldRef?.fieldPath).toBe("spec.nodeName");
+      expect(envOf(c, "NETMATRIX_ADDRESS")?.valueFrom?.fieldRef?.fieldPath).toBe("status.hostIP");
+      const metrics = envOf(c, "NETMATRIX_METRICS")?.value;
+      if (metrics !== "off") expect(c.ports).toContainEqual({ name: "metrics", containerPort: Number(metrics!.split(":")[1]), protocol: "TCP" });
+    }
+  });
+
+  it("pod agents: two DaemonSets with pod IP, pod name and the node's NIC counters", () => {
+    const pods = agentsOf(objs).filter((d) => modeOf(d) === "pod");
+    if (pods.length === 0) return; // agents.pod.enabled=false
+    expect(pods.map((d) => d.spec!.template!.metadata.labels["netmatrix.dev/variant"]).sort()).toEqual(["pod-a", "pod-b"]);
+    for (const ds of pods) {
+      const pod = ds.spec!.template!.spec;
+      const c = pod.containers[0]!;
+      expect(pod.hostNetwork).toBeUndefined();
+      expect(envOf(c, "NETMATRIX_ADDRESS")?.valueFrom?.fieldRef?.fieldPath).toBe("status.podIP");
+      expect(envOf(c, "NETMATRIX_POD")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.name");
+      expect(envOf(c, "NETMATRIX_NODE")?.valueFrom?.fieldRef?.fieldPath).toBe("spec.nodeName");
+      // The node's /proc, read-only; NIC counters from the network namespace of its PID 1.
+      const vol = pod.volumes!.find((v) => v.hostPath?.path === "/proc")!;
+      expect(c.volumeMounts).toContainEqual({ name: vol.name, mountPath: "/host/proc", readOnly: true });
+      expect(envOf(c, "NETMATRIX_NET_DEV")?.value).toBe("/host/proc/1/net/dev");
+      // ping through ICMP echo sockets for exactly the agent's group, instead of NET_RAW.
+      const gid = pod.securityContext!.runAsGroup!;
+      expect(pod.securityContext!.sysctls).toEqual([{ name: "net.ipv4.ping_group_range", value: `${gid} ${gid}` }]);
+    }
+  });
+
+  it("every agent dials the coordinator Service with the token from the Secret", () => {
+    const agents = agentsOf(objs);
+    expect(agents.length).toBeGreaterThan(0);
+    const svc = one(objs, "Service", (s) => s.metadata.labels?.["app.kubernetes.io/component"] === "coordinator");
+    const grpc = svc.spec!.ports!.find((p) => p.name === "grpc")!;
+    const secretName = envOf(one(objs, "Deployment").spec!.template!.spec.containers[0]!, "NETMATRIX_TOKEN")!.valueFrom!.secretKeyRef!;
+    for (const ds of agents) {
+      const c = ds.spec!.template!.spec.containers[0]!;
+      expect(c.args?.[0]).toBe("agent");
+      expect(envOf(c, "NETMATRIX_COORDINATOR")?.value).toBe(`${svc.metadata.name}.${NS}.svc:${grpc.port}`);
+      expect(envOf(c, "NETMATRIX_TOKEN")?.valueFrom?.secretKeyRef).toEqual(secretName);
+      expect(envOf(c, "NETMATRIX_PORT_RANGE")?.value).toMatch(/^\d+-\d+$/);
+      const pod = ds.spec!.template!.spec;
+      expect(pod.automountServiceAccountToken).toBe(false);
+      expect(pod.tolerations).toContainEqual({ operator: "Exists" });
+    }
+  });
+
+  it("the coordinator Service reaches the coordinator's gRPC (and http) ports; the token Secret exists or is external", () => {
+    const dep = one(objs, "Deployment");
+    const c = dep.spec!.template!.spec.containers[0]!;
+    const svc = one(objs, "Service", (s) => s.metadata.labels?.["app.kubernetes.io/component"] === "coordinator");
+    expect(matches(svc.spec!.selector as Record<string, string>, dep.spec!.template!.metadata.labels)).toBe(true);
+    for (const p of svc.spec!.ports!) expect(c.ports!.map((cp) => cp.name)).toContain(p.targetPort);
+    const ref = envOf(c, "NETMATRIX_TOKEN")!.valueFrom!.secretKeyRef!;
+    const secrets = find(objs, "Secret");
+    if (ref.name === "netmatrix-token") {
+      expect(secrets).toHaveLength(0); // ci/external-token-values.yaml: made outside the chart
+    } else {
+      const secret = one(objs, "Secret", (s) => s.metadata.name === ref.name);
+      expect(Buffer.from(secret.data![ref.key]!, "base64").toString().length).toBeGreaterThanOrEqual(32);
+    }
+    expect(c.env!.map((e) => e.name)).toEqual(expect.arrayContaining(["NETMATRIX_LISTEN", "NETMATRIX_HTTP", "NETMATRIX_DATA_DIR"]));
+    const data = dep.spec!.template!.spec.volumes!.find((v) => v.name === "data")!;
+    expect(data.emptyDir ?? data.persistentVolumeClaim).toBeDefined();
+  });
+
+  it("RBAC: services and endpointslices in the namespace, only the verbs the service provider uses", () => {
+    const roles = find(objs, "Role");
+    const dep = one(objs, "Deployment");
+    const services = envOf(dep.spec!.template!.spec.containers[0]!, "NETMATRIX_SERVICES")?.value === "kubernetes";
+    expect(roles).toHaveLength(services ? 1 : 0);
+    if (!services) {
+      expect(find(objs, "RoleBinding")).toHaveLength(0);
+      return;
+    }
+    // KubeServiceClient: create/read/list/delete Services, create/list/delete EndpointSlices.
+    expect(roles[0]!.rules).toEqual([
+      { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "create", "delete"] },
+      { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "create", "delete"] },
+    ]);
+    const binding = one(objs, "RoleBinding");
+    expect(binding.roleRef).toMatchObject({ kind: "Role", name: roles[0]!.metadata.name });
+    expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: dep.spec!.template!.spec.serviceAccountName, namespace: NS }]);
+    const clusterRoles = find(objs, "ClusterRole");
+    for (const cr of clusterRoles) expect(cr.rules).toEqual([{ apiGroups: [""], resources: ["nodes"], verbs: ["get"] }]);
+    expect(clusterRoles.length).toBe(envOf(dep.spec!.template!.spec.containers[0]!, "NETMATRIX_READ_NODES")?.value === "true" ? 1 : 0);
+  });
+
+  it("security: no privilege escalation, read-only root, every capability dropped; NET_RAW for the host agent only; non-root elsewhere", () => {
+    for (const { owner, spec } of podsOf(objs)) {
+      const host = owner.kind === "DaemonSet" && modeOf(owner) === "host";
+      for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
+        const sc = c.securityContext!;
+        expect(sc.allowPrivilegeEscalation, `${owner.metadata.name}/${c.name}`).toBe(false);
+        expect(sc.readOnlyRootFilesystem).toBe(true);
+        expect(sc.capabilities?.drop).toEqual(["ALL"]);
+        expect(sc.capabilities?.add ?? []).toEqual(host ? ["NET_RAW"] : []);
+        if (!host) {
+          expect(spec.securityContext?.runAsNonRoot, `${owner.metadata.name} runs as non-root`).toBe(true);
+          expect(spec.securityContext?.runAsUser).toBeGreaterThan(0);
+        }
+        // A writable /tmp (iperf3's per-stream temporary files) on a read-only root.
+        if (owner.kind !== "Pod" || c.name === "smoke") expect(c.volumeMounts?.map((m) => m.mountPath)).toContain("/tmp");
+      }
+    }
+  });
+
+  it("helm test: a Pod that lists the agents, then runs a small matrix the planner accepts", () => {
+    const pod = one(objs, "Pod");
+    expect(pod.metadata.annotations?.["helm.sh/hook"]).toBe("test");
+    const spec = pod.spec as unknown as PodSpec;
+    expect(spec.initContainers!.map((c) => c.args)).toEqual([["agents"]]);
+    const main = spec.containers[0]!;
+    expect(main.args!.slice(0, 2)).toEqual(["run", "--spec"]);
+    for (const c of [...spec.initContainers!, main]) {
+      expect(envOf(c, "NETMATRIX_COORDINATOR")?.value).toMatch(/\.svc:\d+$/);
+      expect(envOf(c, "NETMATRIX_TOKEN")?.valueFrom?.secretKeyRef).toBeDefined();
+    }
+    const cm = one(objs, "ConfigMap");
+    expect(cm.metadata.annotations?.["helm.sh/hook"]).toBe("test");
+    expect(spec.volumes).toContainEqual({ name: "spec", configMap: { name: cm.metadata.name } });
+    const mount = main.volumeMounts!.find((m) => m.name === "spec")!;
+    const [fileName, text] = Object.entries(cm.data!)[0]!;
+    expect(main.args![2]).toBe(`${mount.mountPath}/${fileName}`);
+    const matrix = parseSpec(text, fileName);
+    // What the chart deploys: per node a host agent and two pod agents.
+    const cluster = (nodes: number): PlannerAgent[] =>
+      Array.from({ length: nodes }, (_, i) => [
+        { id: `n${i}/host`, node: `n${i}`, mode: "host" as const, address: `192.0.2.${i + 1}`, tools: ["iperf3" as const] },
+        { id: `n${i}/pod/a`, node: `n${i}`, mode: "pod" as const, address: `10.244.${i}.2`, tools: ["iperf3" as const] },
+        { id: `n${i}/pod/b`, node: `n${i}`, mode: "pod" as const, address: `10.244.${i}.3`, tools: ["iperf3" as const] },
+      ]).flat();
+    const services = { serviceProvider: { kinds: ["clusterip" as const] } };
+    const multi = plan(matrix, cluster(3), services).cases.length;
+    expect(multi).toBeGreaterThan(0);
+    expect(plan(matrix, cluster(200), services).cases.length * matrix.durationS).toBeLessThanOrEqual(file === "nodeport-values.yaml" ? 200 * 2 * 2 : 60);
+  });
+});
+
+describe("values", () => {
+  it.each([
+    ["a string for a boolean", ["--set", "agents.host.enabled=notabool"], /agents\/host\/enabled/],
+    ["an unknown key (a typo)", ["--set", "agents.hots.enabled=true"], /hots/],
+    ["a port range that is no range", ["--set", "agents.portRange=20000"], /portRange/],
+    ["a port out of range", ["--set", "coordinator.service.grpcPort=70000"], /grpcPort/],
+    ["an unknown pull policy", ["--set", "image.pullPolicy=Sometimes"], /pullPolicy/],
+    ["an unknown scenario in the smoke test", ["--set", "tests.scenarios={pod-to-pod}"], /scenarios/],
+    ["a Service type that does not exist", ["--set", "coordinator.service.type=Ingress"], /type/],
+  ])("the schema rejects %s", (_what, args, where) => {
+    const r = run(["template", RELEASE, CHART, "--namespace", NS, ...args]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/values don't meet the specifications of the schema/);
+    expect(r.stderr).toMatch(where);
+  });
+
+  it("every value in values.yaml has a comment above it", () => {
+    const doc = parseDocument(readFileSync(join(CHART, "values.yaml"), "utf8"));
+    const undocumented: string[] = [];
+    // helm-docs convention: "# -- text" documents a value (and everything under it); a
+    // map without one is a section whose keys must each be documented.
+    const visit = (map: YAMLMap, path: string) => {
+      map.items.forEach((pair, i) => {
+        if (!isPair(pair) || !isScalar(pair.key)) return;
+        const comment = [i === 0 ? map.commentBefore : undefined, pair.key.commentBefore].filter(Boolean).join("\n");
+        const lastParagraph = comment.split(/\n\s*\n/).pop() ?? "";
+        const key = `${path}${String(pair.key.value)}`;
+        if (/^\s*-- \S/m.test(lastParagraph)) return;
+        if (isMap(pair.value) && pair.value.items.length > 0 && !pair.value.flow) visit(pair.value, `${key}.`);
+        else undocumented.push(key);
+      });
+    };
+    visit(doc.contents as YAMLMap, "");
+    expect(undocumented).toEqual([]);
+  });
+
+  it("keeps the generated token across upgrades (lookup) unless an existing Secret is named", () => {
+    const helpers = readFileSync(join(CHART, "templates", "_helpers.tpl"), "utf8");
+    expect(helpers).toMatch(/lookup "v1" "Secret"/);
+    const objs = template("--set", "token.existingSecret=mine", "--set", "token.key=t");
+    expect(find(objs, "Secret")).toHaveLength(0);
+    for (const ds of agentsOf(objs)) expect(envOf(ds.spec!.template!.spec.containers[0]!, "NETMATRIX_TOKEN")?.valueFrom?.secretKeyRef).toEqual({ name: "mine", key: "t" });
+  });
+
+  it("agents.coordinatorAddress points agents elsewhere; turning variants off removes them", () => {
+    const objs = template("--set", "agents.coordinatorAddress=coord.example:7400", "--set", "agents.host.enabled=false");
+    const agents = agentsOf(objs);
+    expect(agents.map(modeOf)).toEqual(["pod", "pod"]);
+    for (const ds of agents) expect(envOf(ds.spec!.template!.spec.containers[0]!, "NETMATRIX_COORDINATOR")?.value).toBe("coord.example:7400");
+  });
+
+  it("the ServiceMonitor scrapes the agents' metrics Service", () => {
+    const objs = template("-f", join(CHART, "ci", "servicemonitor-values.yaml"));
+    const sm = one(objs, "ServiceMonitor");
+    const svc = one(objs, "Service", (s) => s.spec?.clusterIP === "None");
+    expect(matches(sm.spec!.selector!.matchLabels!, svc.metadata.labels!)).toBe(true);
+    expect(sm.spec!.namespaceSelector!.matchNames).toEqual([NS]);
+    expect(svc.spec!.ports!.map((p) => p.name)).toContain(sm.spec!.endpoints![0]!.port);
+    for (const ds of agentsOf(objs)) {
+      expect(matches(svc.spec!.selector as Record<string, string>, ds.spec!.template!.metadata.labels)).toBe(true);
+      expect(ds.spec!.template!.spec.containers[0]!.ports).toContainEqual(expect.objectContaining({ name: "metrics" }));
+    }
+    expect(find(template(), "ServiceMonitor")).toHaveLength(0);
+  });
+
+  it("NOTES.txt prints the commands to reach and use the coordinator", () => {
+    const r = run(["install", RELEASE, CHART, "--namespace", NS, "--dry-run=client"]);
+    expect(r.status, r.stderr).toBe(0);
+    const notes = r.stdout.slice(r.stdout.indexOf("NOTES:"));
+    for (const want of [
+      `kubectl --namespace ${NS} port-forward service/${RELEASE}-netmatrix-coordinator 7400:7400 7401:7401`,
+      `kubectl --namespace ${NS} get secret ${RELEASE}-netmatrix-token -o jsonpath='{.data.token}' | base64 -d > netmatrix-token`,
+      "export NETMATRIX_COORDINATOR=127.0.0.1:7400",
+      "netmatrix agents",
+      "netmatrix run --spec default",
+      "netmatrix watch",
+      `helm test ${RELEASE} --namespace ${NS}`,
+    ]) {
+      expect(notes).toContain(want);
+    }
+  });
+});
