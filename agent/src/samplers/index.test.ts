@@ -99,8 +99,10 @@ describe("SamplerSet on this machine's /proc", () => {
   test("samples its own process and the node", async () => {
     const s = new SamplerSet({ pids: () => [process.pid, process.pid] });
     expect(s.sample(process.hrtime.bigint())).toBeUndefined();
-    const until = Date.now() + 100;
-    while (Date.now() < until); // burn some CPU
+    // Burn ≥ 100 ms of CPU, timed on the same monotonic clock the sampler uses (Date.now() is a
+    // different clock and can come up a fraction of a millisecond short).
+    const until = process.hrtime.bigint() + 100_000_000n;
+    while (process.hrtime.bigint() < until);
     const x = s.sample(process.hrtime.bigint())!;
     expect(x.intervalMs).toBeGreaterThanOrEqual(100);
     expect(x.processes.map((p) => p.pid)).toEqual([process.pid]);
