@@ -90,12 +90,16 @@ export function summarizeUsage(samples: NodeSample[], agentId: string, node: str
   });
 }
 
-/** Payload bytes the tool moved in the measured direction(s), from its own figures. */
+/**
+ * Payload bytes the tool moved in the measured direction(s), from its own
+ * figures, plus what it moved in the omitted seconds (iperf3 -O): the NIC
+ * counted those too.
+ */
 export function payloadBytes(m: Measurement): number | undefined {
   const forward = m.bytesSent ?? m.bytesReceived ?? (m.throughputBps !== undefined ? (m.throughputBps * m.durationS) / 8 : undefined);
   if (forward === undefined) return undefined;
   const reverse = m.extra.reverse_bytes_received ?? 0;
-  return forward + reverse;
+  return forward + reverse + (m.extra.omitted_bytes ?? 0);
 }
 
 /**

@@ -97,6 +97,18 @@ describe("iperf3 parseClient on captured runs", () => {
     if (!r.ok) throw new Error(r.failure.reason);
     expect(r.measurement.intervals[0]).toMatchObject({ startS: 0.000131, retransmits: 2 });
   });
+
+  test("the omitted interval's bytes are kept apart: they crossed the NIC but are not in the totals", () => {
+    const raw = JSON.parse(load("tcp-omit").out.stdout) as { intervals: { sum: { omitted: boolean; bytes: number } }[] };
+    const want = raw.intervals.filter((i) => i.sum.omitted).reduce((n, i) => n + i.sum.bytes, 0);
+    expect(want).toBeGreaterThan(0);
+    const r = iperf3.parseClient(load("tcp-omit").out, { ...base, omitS: 1 });
+    if (!r.ok) throw new Error(r.failure.reason);
+    expect(r.measurement.extra["omitted_bytes"]).toBe(want);
+    const single = iperf3.parseClient(load("tcp-single").out, base);
+    if (!single.ok) throw new Error(single.failure.reason);
+    expect(single.measurement.extra["omitted_bytes"]).toBeUndefined();
+  });
 });
 
 describe("iperf3 failures", () => {

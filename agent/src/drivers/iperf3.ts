@@ -65,6 +65,19 @@ function parseJson(text: string): Json | undefined {
   return undefined;
 }
 
+/**
+ * Bytes moved during the omitted intervals (-O), both directions for bidir:
+ * they crossed the NIC but are not in the end totals, so wire/payload needs them.
+ */
+function omittedBytes(doc: Json, bidir: boolean): number {
+  let bytes = 0;
+  for (const iv of arr(doc.intervals)) {
+    const o = obj(iv);
+    for (const s of [obj(o?.sum), bidir ? obj(o?.sum_bidir_reverse) : undefined]) if (s?.omitted === true) bytes += finite(s.bytes) ?? 0;
+  }
+  return bytes;
+}
+
 /** Per-interval sums (omitted intervals dropped); bidir adds the reverse direction with `reverse: true`. */
 function intervals(doc: Json, bidir: boolean): IntervalSample[] {
   const out: IntervalSample[] = [];
@@ -158,6 +171,8 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
     streams: streams(end, bidir),
     extra: {},
   };
+  const omitted = omittedBytes(doc, bidir);
+  if (omitted > 0) m.extra.omitted_bytes = omitted;
   if (udp) {
     m.jitterMs = finite(recv.jitter_ms);
     m.lostPackets = finite(recv.lost_packets);
