@@ -7,6 +7,7 @@ import { agentsCommand } from "./commands/agents.js";
 import { coordinatorCommand } from "./commands/coordinator.js";
 import { runCommand } from "./commands/run.js";
 import { labCommand } from "./commands/lab.js";
+import { compareCommand } from "./commands/compare.js";
 import { reportCommand, runsCommand } from "./commands/runs.js";
 import { watchCommand } from "./commands/watch.js";
 
@@ -20,6 +21,7 @@ const program = new Command("netmatrix")
   .addCommand(runCommand())
   .addCommand(runsCommand())
   .addCommand(reportCommand())
+  .addCommand(compareCommand())
   .addCommand(watchCommand())
   .addCommand(labCommand());
 

@@ -4,8 +4,11 @@
  */
 import { toJson } from "@bufbuild/protobuf";
 import type { AgentStatus, CaseResult, Repetition } from "../../gen/netmatrix/v1/control_pb.js";
-import { MeasurementSchema, NodeSampleSchema, UsageSummarySchema, type TestSpec, type ToolRun, type UsageSummary } from "../../gen/netmatrix/v1/types_pb.js";
-import { directions, failureName, modes, protocols, toolName } from "../../common/src/model.js";
+import { MeasurementSchema, NodeSampleSchema, UsageSummarySchema, type ToolRun, type UsageSummary } from "../../gen/netmatrix/v1/types_pb.js";
+import { failureName, modes } from "../../common/src/model.js";
+import { specDoc } from "../../common/src/spec-doc.js";
+
+export { specDoc };
 
 export const RUN_DOCUMENT_KIND = "netmatrix.run/v1";
 
@@ -16,24 +19,6 @@ function agent(a: AgentStatus | undefined) {
     mode: modes.toName(a?.info?.mode ?? 0) ?? "unknown",
     pod: a?.info?.pod ?? "",
     address: a?.info?.addresses[0] ?? "",
-  };
-}
-
-/** A wire spec with names instead of enums. */
-export function specDoc(s: TestSpec | undefined) {
-  return {
-    tool: toolName(s?.tool ?? 0),
-    protocol: protocols.toName(s?.protocol ?? 0) ?? "tcp",
-    direction: directions.toName(s?.direction ?? 0) ?? "forward",
-    durationS: s?.durationS ?? 0,
-    parallel: Math.max(1, s?.parallel ?? 1),
-    bitrateBps: s?.bitrateBps ?? 0,
-    lengthBytes: s?.lengthBytes ?? 0,
-    windowBytes: s?.windowBytes ?? 0,
-    mss: s?.mss ?? 0,
-    omitS: s?.omitS ?? 0,
-    pingCount: s?.pingCount ?? 0,
-    pingIntervalMs: s?.pingIntervalMs ?? 0,
   };
 }
 

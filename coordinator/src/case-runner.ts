@@ -153,6 +153,7 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
       port = service.port;
       dataPort = service.dataPort;
     }
+    const clientStartedAtMs = Date.now();
     const reply = await req.client.request(
       (commandId) => ({ case: "runClient", value: { commandId, spec: req.spec, target, port, dataPort, deadlineMs: clientDeadline } }),
       clientDeadline + 5_000,
@@ -174,6 +175,7 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
           ? { case: "failure", value: clientRun.outcome.value }
           : { case: "failure", value: failure("internal", "client returned no outcome") };
     const r = rep({ client: clientRun, ...(serverRun ? { server: serverRun } : {}), outcome });
+    r.clientStartedAtMs = clientStartedAtMs;
     attachUsage(r, req, clientSamples, serverSamples);
     return r;
   } catch (err) {

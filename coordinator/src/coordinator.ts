@@ -18,6 +18,7 @@ import { runServiceHandlers } from "./run-service.js";
 import type { ServiceProvider } from "./service-provider.js";
 import { WatchHub } from "./watch-hub.js";
 import { startWebServer } from "./web/server.js";
+import { htmlReport } from "../../report/src/html-report.js";
 
 export interface CoordinatorOptions {
   /** HOST:PORT to listen on; port 0 picks one. */
@@ -59,7 +60,8 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
     agentServiceHandlers({ registry, token: opts.token, log: log.child({ component: "agents" }), heartbeatIntervalMs }) as unknown as grpc.UntypedServiceImplementation,
   );
   const store = new ResultsStore(opts.dataDir);
-  const runs = runServiceHandlers({ registry, locks, store, services: opts.services, running: new Set(), token: opts.token, log: log.child({ component: "runs" }) });
+  const running = new Set<string>();
+  const runs = runServiceHandlers({ registry, locks, store, services: opts.services, running, token: opts.token, log: log.child({ component: "runs" }) });
   server.addService(serviceDefinition(ControlService), {
     ...controlServiceHandlers({ registry, locks, hub, token: opts.token, log: log.child({ component: "control" }) }),
     ...runs,
@@ -86,7 +88,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
       }
     }
   }, heartbeatIntervalMs);
-  const web = opts.http ? await startWebServer(opts.http, { hub, token: opts.token, log: log.child({ component: "web" }) }) : undefined;
+  const web = opts.http ? await startWebServer(opts.http, { hub, token: opts.token, log: log.child({ component: "web" }), runs: { list: () => store.list(running), reportHtml: (id) => htmlReport(store.snapshot(id, running)) } }) : undefined;
   if (web) log.info({ httpPort: web.port }, `live page on port ${web.port}: open http://HOST:${web.port}/?token=TOKEN`);
   log.info({ listen: opts.listen, port }, "coordinator listening");
   return {

@@ -6,15 +6,17 @@
  * repetition that was running; `resume` skips everything already on disk.
  */
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import {
   AgentStatusSchema,
   CaseRecordSchema,
+  GetRunResponseSchema,
   RunInfoSchema,
   type AgentStatus,
   type CaseRecord,
+  type GetRunResponse,
   type RunInfo,
 } from "../../gen/netmatrix/v1/control_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
@@ -78,6 +80,11 @@ export class RunDir {
     }
   }
 
+  /** Everything kept about the run, as `GetRun` returns it; `info` overrides meta.json (live status). */
+  snapshot(info: RunInfo = this.readInfo()): GetRunResponse {
+    return create(GetRunResponseSchema, { info, specYaml: this.specYaml(), specJson: this.specJson(), agents: this.agents(), records: this.records() });
+  }
+
   /**
    * Every complete record on disk. A last line cut short by a crash is
    * dropped (and, with `repair`, truncated away so appends stay valid).
@@ -127,6 +134,14 @@ export class ResultsStore {
     return new RunDir(dir, runId);
   }
 
+  /** A run's snapshot with its live status (see `list`). */
+  snapshot(runId: string, running: Set<string> = new Set()): GetRunResponse {
+    const run = this.open(runId);
+    const info = run.readInfo();
+    if (info.status === "running" && !running.has(runId)) info.status = "interrupted";
+    return run.snapshot(info);
+  }
+
   /** Every run, newest first. A run still marked running that this process does not run was interrupted. */
   list(running: Set<string> = new Set()): RunInfo[] {
     return readdirSync(this.root)
@@ -138,4 +153,16 @@ export class ResultsStore {
       })
       .sort((a, b) => b.createdAtMs - a.createdAtMs);
   }
+}
+
+/**
+ * A run directory anywhere (a copy, a fixture): a NetmatrixError naming the
+ * fix when `dir` holds no run.
+ */
+export function openRunDirectory(dir: string): RunDir {
+  const abs = resolve(dir);
+  if (!existsSync(join(abs, "meta.json")) || !existsSync(join(abs, "spec.json"))) {
+    throw new NetmatrixError("not-found", `${dir} is not a run directory (no meta.json and spec.json)`, { hint: "pass a run id, or a directory under DATA_DIR/runs/" });
+  }
+  return new RunDir(abs, basename(abs));
 }

@@ -6,7 +6,6 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServerUnaryCall, ServerWritableStream, sendUnaryData } from "@grpc/grpc-js";
 import {
-  GetRunResponseSchema,
   ListRunsResponseSchema,
   MatrixEventSchema,
   type GetRunRequest,
@@ -72,9 +71,7 @@ export function runServiceHandlers(deps: MatrixDeps & { token: string }) {
     getRun(call: ServerUnaryCall<GetRunRequest, GetRunResponse>, done: sendUnaryData<GetRunResponse>): void {
       try {
         checkBearer(call.metadata, deps.token);
-        const run = store.open(call.request.runId);
-        const info = store.list(deps.running).find((i) => i.runId === run.runId) ?? run.readInfo();
-        done(null, create(GetRunResponseSchema, { info, specYaml: run.specYaml(), specJson: run.specJson(), agents: run.agents(), records: run.records() }));
+        done(null, store.snapshot(call.request.runId, deps.running));
       } catch (err) {
         done(toServiceError(err));
       }

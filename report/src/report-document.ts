@@ -9,7 +9,7 @@ import type { CaseRecord, GetRunResponse } from "../../gen/netmatrix/v1/control_
 import { MeasurementSchema } from "../../gen/netmatrix/v1/types_pb.js";
 import { failureName, modes, toolName } from "../../common/src/model.js";
 import { describe, flags, ratio, specFromObject, type Summary } from "../../coordinator/src/matrix/index.js";
-import { specDoc } from "./run-document.js";
+import { specDoc } from "../../common/src/spec-doc.js";
 
 export const REPORT_KIND = "netmatrix.report/v1";
 
@@ -33,15 +33,17 @@ export function reportDocument(resp: GetRunResponse) {
   const spec = specFromObject(JSON.parse(resp.specJson));
   const byCase = new Map<string, CaseRecord[]>();
   for (const r of resp.records) byCase.set(r.caseId, [...(byCase.get(r.caseId) ?? []), r]);
-  const meanThroughput = new Map<string, number>();
+  // Each case's headline mean by key: throughput where measured, else latency (ping, qperf latency).
+  const headline = new Map<string, number>();
   const cases = [...byCase.values()].map((records) => {
     records.sort((a, b) => a.repetition - b.repetition);
     const first = records[0]!;
     const reps = records.map((r) => r.result!.repetitions[0]!);
     const measured = reps.flatMap((r) => (r.outcome.case === "measurement" ? [r.outcome.value] : []));
     const tp = describe(measured.flatMap((m) => (m.throughputBps !== undefined ? [m.throughputBps] : [])));
-    if (tp) meanThroughput.set(first.key, tp.mean);
     const latency = describe(measured.flatMap((m) => (m.latency?.meanUs !== undefined ? [m.latency.meanUs] : [])));
+    const head = tp?.mean ?? latency?.mean;
+    if (head !== undefined) headline.set(first.key, head);
     const loss = describe(measured.flatMap((m) => (m.lossPercent !== undefined ? [m.lossPercent] : [])));
     const cpu = describe(reps.flatMap((r) => (r.clientCpuPercentPerGbps !== undefined ? [r.clientCpuPercentPerGbps] : [])));
     const serverCpu = describe(reps.flatMap((r) => (r.serverCpuPercentPerGbps !== undefined ? [r.serverCpuPercentPerGbps] : [])));
@@ -73,7 +75,7 @@ export function reportDocument(resp: GetRunResponse) {
     })),
     cases: cases.map((c) => {
       const { first } = c;
-      const baseline = first.baselineKey ? meanThroughput.get(first.baselineKey) : undefined;
+      const baseline = first.baselineKey ? headline.get(first.baselineKey) : undefined;
       const spec1 = specDoc(first.result?.spec);
       // host-host is the baseline; same-node and external cases have none by design.
       const noBaselineExpected = first.scenario === "host-host" || first.clientNode === first.serverNode || first.scenario.startsWith("external-");
@@ -114,7 +116,8 @@ export function reportDocument(resp: GetRunResponse) {
           serverCpuPercentPerGbps: summaryJson(c.serverCpu),
           wireToPayload: summaryJson(c.wire),
           retransmits: c.retransmits,
-          ratioToBaseline: ratio(c.tp?.mean, baseline) ?? null,
+          // Throughput over the baseline's throughput; for latency-only tests, latency over the baseline's latency.
+          ratioToBaseline: ratio(c.tp?.mean ?? c.latency?.mean, baseline) ?? null,
           flags: flags(c.tp, {
             protocol: spec1.tool === "ping" ? "icmp" : spec1.protocol,
             thresholds: spec.thresholds,

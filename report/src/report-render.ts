@@ -6,7 +6,7 @@
 import Table from "cli-table3";
 import { stringify } from "yaml";
 import type { ReportDocument } from "./report-document.js";
-import { formatBitrate, formatMicros, formatPercent } from "./units.js";
+import { formatBitrate, formatMicros, formatPercent } from "../../cli/src/units.js";
 
 export const REPORT_FORMATS = ["table", "json", "yaml", "csv", "markdown"] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];

@@ -8,7 +8,7 @@ import { specFromObject } from "../../../coordinator/src/matrix/index.js";
 import { ControlClient } from "../control-client.js";
 import { defaultDataDir } from "../defaults.js";
 import { intOption } from "../options.js";
-import { REPORT_FORMATS, type ReportFormat } from "../report-render.js";
+import { REPORT_FORMATS, type ReportFormat } from "../../../report/src/report-render.js";
 import { runMatrixCommand } from "./matrix-run.js";
 import { readFileSync } from "node:fs";
 

@@ -4,8 +4,8 @@ import { SingleBar } from "cli-progress";
 import { RunMatrixRequestSchema, type MatrixEvent } from "../../../gen/netmatrix/v1/control_pb.js";
 import { failureName } from "../../../common/src/model.js";
 import { connect, type ConnectionOptions } from "../options.js";
-import { reportDocument } from "../report-document.js";
-import { renderReport, type ReportFormat } from "../report-render.js";
+import { reportDocument } from "../../../report/src/report-document.js";
+import { renderReport, type ReportFormat } from "../../../report/src/report-render.js";
 import { loadSpec } from "../spec-file.js";
 import { formatBitrate, formatMicros } from "../units.js";
 

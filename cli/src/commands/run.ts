@@ -8,7 +8,7 @@ import { directions, protocols, tools, type DirectionName, type ProtocolName, ty
 import { connect, intOption, withConnection, type ConnectionOptions } from "../options.js";
 import { runDocument } from "../run-document.js";
 import { renderCase, repetitionLine } from "../render.js";
-import { REPORT_FORMATS, type ReportFormat } from "../report-render.js";
+import { REPORT_FORMATS, type ReportFormat } from "../../../report/src/report-render.js";
 import { runMatrixCommand } from "./matrix-run.js";
 import { parseBitrate, parseSize } from "../units.js";
 

@@ -1,18 +1,34 @@
 /** `netmatrix runs` and `netmatrix report RUN_ID`. */
 import { Command, Option } from "commander";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import Table from "cli-table3";
+import { NetmatrixError } from "../../../common/src/errors.js";
+import { ResultsStore } from "../../../coordinator/src/results-store.js";
 import { connect, withConnection, type ConnectionOptions } from "../options.js";
-import { reportDocument } from "../report-document.js";
-import { REPORT_FORMATS, renderReport, type ReportFormat } from "../report-render.js";
+import { reportDocument } from "../../../report/src/report-document.js";
+import { REPORT_FORMATS, renderReport } from "../../../report/src/report-render.js";
+import { htmlReport } from "../../../report/src/html-report.js";
+import { defaultDataDir } from "../defaults.js";
+import { loadRun, type RunSourceOptions } from "../run-source.js";
 
 export function runsCommand(): Command {
   return withConnection(new Command("runs"))
-    .description("list matrix runs kept by the coordinator")
+    .description("list matrix runs kept by the coordinator (or, when it is not up, those in the local data dir)")
     .addOption(new Option("--output <format>", "output format").choices(["table", "json"]).default("table"))
-    .action(async (opts: ConnectionOptions & { output: "table" | "json" }) => {
+    .addOption(new Option("--data-dir <dir>", "where runs are kept locally").env("NETMATRIX_DATA_DIR").default(defaultDataDir()))
+    .action(async (opts: ConnectionOptions & { output: "table" | "json"; dataDir: string }) => {
       const client = connect(opts);
       try {
-        const { runs } = await client.listRuns();
+        const runs = await client.listRuns().then(
+          (r) => r.runs,
+          (err: unknown) => {
+            // After `lab run` the coordinator is gone but its runs are on disk.
+            if (!(err instanceof NetmatrixError && err.code === "unavailable") || !existsSync(join(opts.dataDir, "runs"))) throw err;
+            process.stderr.write(`no coordinator at ${opts.coordinator}: runs kept in ${opts.dataDir}\n`);
+            return new ResultsStore(opts.dataDir).list();
+          },
+        );
         if (opts.output === "json") {
           process.stdout.write(`${JSON.stringify({ kind: "netmatrix.runs/v1", runs: runs.map((r) => ({ runId: r.runId, name: r.name, status: r.status, createdAt: new Date(r.createdAtMs).toISOString(), total: r.total, done: r.done, failed: r.failed })) }, null, 2)}\n`);
           return;
@@ -26,17 +42,21 @@ export function runsCommand(): Command {
     });
 }
 
+const REPORT_COMMAND_FORMATS = [...REPORT_FORMATS, "html"] as const;
+type ReportCommandFormat = (typeof REPORT_COMMAND_FORMATS)[number];
+
 export function reportCommand(): Command {
   return withConnection(new Command("report"))
-    .description("render a run: per case throughput, latency, loss, CPU, ratio to the host-host baseline")
-    .argument("<run-id>", "a run id from `netmatrix runs`")
-    .addOption(new Option("--output <format>", "output format").choices([...REPORT_FORMATS]).default("table"))
-    .action(async (runId: string, opts: ConnectionOptions & { output: ReportFormat }) => {
-      const client = connect(opts);
-      try {
-        process.stdout.write(`${renderReport(reportDocument(await client.getRun(runId)), opts.output)}\n`);
-      } finally {
-        client.close();
-      }
+    .description("render a run: per case throughput, latency, loss, CPU, ratio to the host-host baseline; --output html: one self-contained page with node×node heatmaps and per-NIC timelines")
+    .argument("<run>", "a run id from `netmatrix runs` (read from --data-dir when it is there, else asked of the coordinator), or a run directory")
+    .addOption(new Option("--output <format>", "output format").choices([...REPORT_COMMAND_FORMATS]).default("table"))
+    .option("--file <path>", "write the report to this file instead of standard output")
+    .addOption(new Option("--data-dir <dir>", "where runs are kept locally").env("NETMATRIX_DATA_DIR").default(defaultDataDir()))
+    .action(async (ref: string, opts: RunSourceOptions & { output: ReportCommandFormat; file?: string }) => {
+      const run = await loadRun(ref, opts);
+      const text = opts.output === "html" ? htmlReport(run) : `${renderReport(reportDocument(run), opts.output)}\n`;
+      if (!opts.file) return void process.stdout.write(text);
+      writeFileSync(opts.file, text);
+      process.stderr.write(`report of run ${run.info?.runId ?? ref} (${run.info?.status ?? "?"}, ${run.records.length} case repetitions) written to ${opts.file}\n`);
     });
 }

@@ -1,7 +1,7 @@
 /**
  * The live page: a table of every node/interface sorted by rate (current,
  * peak) and a chart of rx/tx bits/s per interface over the last minutes,
- * fed by the WebSocket. Self-contained apart from uPlot, which the coordinator
+ * fed by the WebSocket; below, the stored runs, each linking to its report. Self-contained apart from uPlot, which the coordinator
  * serves itself; no CDN.
  */
 
@@ -82,7 +82,32 @@ function connect() {
   ws.onclose = () => { status.textContent = token ? "disconnected, retrying…" : "no token: open this page as /?token=TOKEN"; status.className = "down"; setTimeout(connect, 2000); };
 }
 
+// Runs: each links to its HTML report (partial while it runs).
+const runRows = document.getElementById("runs");
+async function refreshRuns() {
+  if (!token) return;
+  try {
+    const r = await fetch("/api/runs?token=" + encodeURIComponent(token));
+    if (!r.ok) return;
+    const { runs } = await r.json();
+    runRows.replaceChildren(...runs.map((run) => {
+      const tr = document.createElement("tr");
+      tr.dataset.run = run.runId;
+      const a = document.createElement("a");
+      a.href = "/runs/" + encodeURIComponent(run.runId) + "/report.html?token=" + encodeURIComponent(token);
+      a.target = "_blank";
+      a.textContent = "report";
+      const cells = [run.runId, run.name, run.status, run.createdAt.replace("T", " ").slice(0, 19), run.done + "/" + run.total, String(run.failed)];
+      for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
+      const td = document.createElement("td"); td.appendChild(a); tr.appendChild(td);
+      return tr;
+    }));
+  } catch { /* the coordinator is restarting; try again on the next tick */ }
+}
+
 setInterval(redraw, 500);
+setInterval(refreshRuns, 5000);
+refreshRuns();
 connect();
 `;
 
@@ -96,7 +121,8 @@ export function livePage(): string {
 <link rel="stylesheet" href="/assets/uPlot.min.css">
 <style>
   body { font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; }
-  h1 { font-size: 1.3em; margin: 0 0 .3em; }
+  h1 { font-size: 1.3em; margin: 0 0 .3em; } h2 { font-size: 1.1em; margin: 1.5em 0 0; }
+  table.runs td { text-align: left; }
   #status { font-weight: 600; } .live { color: #2b8a3e; } .down { color: #c92a2a; }
   table { border-collapse: collapse; margin: 1em 0; }
   th, td { padding: .25em .8em; border-bottom: 1px solid #ddd; text-align: right; font-variant-numeric: tabular-nums; }
@@ -114,6 +140,11 @@ export function livePage(): string {
   <tbody id="rows"></tbody>
 </table>
 <div id="charts"></div>
+<h2>Runs</h2>
+<table class="runs">
+  <thead><tr><th>run</th><th>name</th><th>status</th><th>created (UTC)</th><th>done</th><th>failed</th><th></th></tr></thead>
+  <tbody id="runs"></tbody>
+</table>
 <script src="/assets/uPlot.iife.min.js"></script>
 <script>${SCRIPT}</script>
 </body>

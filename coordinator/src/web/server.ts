@@ -1,7 +1,9 @@
 /**
  * The coordinator's small web server: the live page, its assets (uPlot,
- * served from node_modules, so it works offline), and the WebSocket feed at
- * /ws?token=… (the shared token, checked like every gRPC call).
+ * served from node_modules, so it works offline), the WebSocket feed at
+ * /ws?token=…, the run list at /api/runs?token=… and each run's HTML report
+ * at /runs/RUN_ID/report.html?token=… (while it runs and after). Every route
+ * with data checks the shared token like every gRPC call.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { readFileSync } from "node:fs";
@@ -10,6 +12,7 @@ import { timingSafeEqual } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
 import { InterfaceFilterSchema } from "../../../gen/netmatrix/v1/types_pb.js";
+import type { RunInfo } from "../../../gen/netmatrix/v1/control_pb.js";
 import { WebSocketServer } from "ws";
 import { NetmatrixError } from "../../../common/src/errors.js";
 import type { WatchHub } from "../watch-hub.js";
@@ -21,6 +24,14 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   "/assets/uPlot.iife.min.js": { file: require.resolve("uplot/dist/uPlot.iife.min.js"), type: "text/javascript" },
   "/assets/uPlot.min.css": { file: require.resolve("uplot/dist/uPlot.min.css"), type: "text/css" },
 };
+
+/** What the web server shows of the stored runs. */
+export interface RunPages {
+  /** Every run, newest first, with its live status. */
+  list(): RunInfo[];
+  /** The self-contained HTML report of one run (partial while it runs); throws a NetmatrixError "not-found". */
+  reportHtml(runId: string): string;
+}
 
 export interface WebServer {
   port: number;
@@ -35,7 +46,35 @@ function tokenOk(given: string | null, token: string): boolean {
 }
 
 /** Serve the live page on `listen` (HOST:PORT; port 0 picks one). */
-export async function startWebServer(listen: string, deps: { hub: WatchHub; token: string; log: Logger }): Promise<WebServer> {
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+  res.end(body);
+}
+
+/** /api/runs and /runs/ID/report.html; false when `url` is neither. */
+function serveRuns(url: URL, res: ServerResponse, deps: { token: string; runs?: RunPages; log: Logger }): boolean {
+  const report = /^\/runs\/([^/]+)\/report\.html$/.exec(url.pathname);
+  if (url.pathname !== "/api/runs" && !report) return false;
+  if (!deps.runs) return send(res, 404, "text/plain", "this coordinator keeps no runs\n"), true;
+  if (!tokenOk(url.searchParams.get("token"), deps.token)) {
+    return send(res, 401, "text/plain; charset=utf-8", "wrong or missing token: add ?token=TOKEN (the coordinator's token file)\n"), true;
+  }
+  try {
+    if (!report) {
+      const runs = deps.runs.list().map((r) => ({ runId: r.runId, name: r.name, status: r.status, createdAt: new Date(r.createdAtMs).toISOString(), total: r.total, done: r.done, failed: r.failed }));
+      send(res, 200, "application/json", JSON.stringify({ runs }));
+    } else {
+      send(res, 200, "text/html; charset=utf-8", deps.runs.reportHtml(decodeURIComponent(report[1]!)));
+    }
+  } catch (err) {
+    const notFound = err instanceof NetmatrixError && err.code === "not-found";
+    if (!notFound) deps.log.error({ err }, "cannot serve a run page");
+    send(res, notFound ? 404 : 500, "text/plain; charset=utf-8", `${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  return true;
+}
+
+export async function startWebServer(listen: string, deps: { hub: WatchHub; token: string; log: Logger; runs?: RunPages }): Promise<WebServer> {
   const cache = new Map<string, Buffer>();
   const http = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://x");
@@ -50,6 +89,7 @@ export async function startWebServer(listen: string, deps: { hub: WatchHub; toke
       res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
       return res.end(livePage());
     }
+    if (serveRuns(url, res, deps)) return;
     if (url.pathname === "/favicon.ico") {
       res.writeHead(204);
       return res.end();

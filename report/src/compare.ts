@@ -1,0 +1,219 @@
+/**
+ * Two runs (typically CNI A against CNI B) compared case by case: per matched
+ * case and metric the means, the change in % of A with its 95 % CI from
+ * Welch's t-test, p, and a verdict; cases that cannot be compared fairly
+ * (different underlay, NIC, tool version or parameters) say why. Pure: built
+ * from two `GetRun` responses.
+ */
+import type { CaseRecord, GetRunResponse } from "../../gen/netmatrix/v1/control_pb.js";
+import { specDoc } from "../../common/src/spec-doc.js";
+import { formatBitrate } from "../../cli/src/units.js";
+import { caseReasons, nodesOf, podMtu, specDifferences, toolVersions, underlays, type CaseSide } from "./compare-context.js";
+import { welch } from "./welch.js";
+import { rollup, type ScenarioRollup } from "./compare-rollup.js";
+
+export const COMPARE_KIND = "netmatrix.compare/v1";
+
+/** The metrics compared, in display order; `better` says which direction is an improvement. */
+export const METRICS = [
+  { metric: "throughputBps", label: "throughput", unit: "bit/s", better: "higher" },
+  { metric: "latencyUs", label: "latency (mean)", unit: "µs", better: "lower" },
+  { metric: "clientCpuPercentPerGbps", label: "client CPU/Gbit/s", unit: "% of the node per Gbit/s", better: "lower" },
+  { metric: "serverCpuPercentPerGbps", label: "server CPU/Gbit/s", unit: "% of the node per Gbit/s", better: "lower" },
+  { metric: "wireToPayload", label: "wire/payload", unit: "wire bytes per payload byte", better: "lower" },
+  { metric: "lossPercent", label: "loss", unit: "%", better: "lower" },
+] as const;
+
+export type MetricName = (typeof METRICS)[number]["metric"];
+export type Verdict = "better" | "worse" | "no significant change" | "not tested (n<2)";
+
+/** One metric of one matched case. Means in the metric's unit. */
+export interface MetricComparison {
+  metric: MetricName;
+  label: string;
+  unit: string;
+  better: "higher" | "lower";
+  /** The case's headline: throughput for bandwidth tests, latency for latency tests. */
+  headline: boolean;
+  a: { mean: number | null; n: number };
+  b: { mean: number | null; n: number };
+  /** (B − A) / A × 100; null when A's mean is 0 and B's is not. */
+  changePercent: number | null;
+  /** 95 % CI of the change, % of A (Welch CI of B − A over A's mean); null when untested. */
+  changePercentCi95: { low: number; high: number } | null;
+  /** Two-sided Welch p-value; null when untested. */
+  p: number | null;
+  significant: boolean;
+  verdict: Verdict;
+  /** Why there is no test, when there is none. */
+  reason: string | null;
+}
+
+/** A case as the match key sees it (both runs agree on these). */
+export interface CaseIdentity {
+  matchKey: string;
+  scenario: string;
+  via: string;
+  clientNode: string;
+  serverNode: string;
+  /** "node-1 → node-2", with the via when not direct. */
+  path: string;
+  /** "iperf3 tcp forward", "ping", … */
+  test: string;
+  tool: string;
+  protocol: string;
+  direction: string;
+  parallel: number;
+  bitrateBps: number;
+  lengthBytes: number;
+  windowBytes: number;
+  mss: number;
+}
+
+export interface CaseComparison extends CaseIdentity {
+  keyA: string;
+  keyB: string;
+  comparable: boolean;
+  /** Why not comparable, as sentences. */
+  reasons: string[];
+  /** Worth knowing but no reason to refuse (e.g. "pod MTU 1500 → 1450"). */
+  notes: string[];
+  metrics: MetricComparison[];
+}
+
+export interface RunRef {
+  runId: string;
+  name: string;
+  status: string;
+  createdAt: string;
+  cases: number;
+}
+
+export interface CompareDocument {
+  kind: typeof COMPARE_KIND;
+  a: RunRef;
+  b: RunRef;
+  run: { specDifferences: string[]; nodesOnlyInA: string[]; nodesOnlyInB: string[]; notes: string[] };
+  cases: CaseComparison[];
+  unmatched: { onlyInA: (CaseIdentity & { key: string })[]; onlyInB: (CaseIdentity & { key: string })[] };
+  rollup: ScenarioRollup[];
+}
+
+interface RunCase {
+  id: CaseIdentity;
+  key: string;
+  records: CaseRecord[];
+  spec: ReturnType<typeof specDoc>;
+  values: Record<MetricName, number[]>;
+  failed: number;
+  podMtu: number | undefined;
+  versions: string[];
+}
+
+function identity(r: CaseRecord): CaseIdentity {
+  const s = specDoc(r.result?.spec);
+  const test = s.tool === "ping" ? "ping" : [s.tool, s.protocol, s.direction, s.parallel > 1 ? `P${s.parallel}` : "", s.bitrateBps ? formatBitrate(s.bitrateBps) : "", s.lengthBytes ? `L${s.lengthBytes}` : "", s.windowBytes ? `W${s.windowBytes}` : "", s.mss ? `M${s.mss}` : ""].filter(Boolean).join(" ");
+  const matchKey = [r.scenario, r.via, s.tool, s.protocol, s.direction, `P${s.parallel}`, `B${s.bitrateBps}`, `L${s.lengthBytes}`, `W${s.windowBytes}`, `M${s.mss}`, `${r.clientNode}→${r.serverNode}`].join("/");
+  const { tool, protocol, direction, parallel, bitrateBps, lengthBytes, windowBytes, mss } = s;
+  return { matchKey, scenario: r.scenario, via: r.via, clientNode: r.clientNode, serverNode: r.serverNode, path: `${r.clientNode} → ${r.serverNode}${r.via && r.via !== "direct" ? ` (${r.via})` : ""}`, test, tool, protocol, direction, parallel, bitrateBps, lengthBytes, windowBytes, mss };
+}
+
+function casesOf(resp: GetRunResponse): Map<string, RunCase> {
+  const out = new Map<string, RunCase>();
+  const sorted = [...resp.records].sort((x, y) => x.repetition - y.repetition);
+  for (const r of sorted) {
+    const id = identity(r);
+    const c = out.get(id.matchKey) ?? { id, key: r.key, records: [], spec: specDoc(r.result?.spec), values: { throughputBps: [], latencyUs: [], clientCpuPercentPerGbps: [], serverCpuPercentPerGbps: [], wireToPayload: [], lossPercent: [] }, failed: 0, podMtu: podMtu(resp, r), versions: [] };
+    out.set(id.matchKey, c);
+    c.records.push(r);
+    const rep = r.result?.repetitions[0];
+    if (rep?.outcome.case !== "measurement") {
+      c.failed++;
+      continue;
+    }
+    const m = rep.outcome.value;
+    const push = (k: MetricName, v: number | undefined): void => {
+      if (v !== undefined && Number.isFinite(v)) c.values[k].push(v);
+    };
+    push("throughputBps", m.throughputBps);
+    push("latencyUs", m.latency?.meanUs);
+    push("lossPercent", m.lossPercent);
+    push("clientCpuPercentPerGbps", rep.clientCpuPercentPerGbps);
+    push("serverCpuPercentPerGbps", rep.serverCpuPercentPerGbps);
+    push("wireToPayload", rep.wireToPayload);
+  }
+  for (const c of out.values()) c.versions = toolVersions(resp, c.records, c.records[0]?.result?.spec?.tool ?? 0);
+  return out;
+}
+
+/** One metric of one case, A against B. */
+export function compareMetric(def: (typeof METRICS)[number], a: readonly number[], b: readonly number[], headline: boolean): MetricComparison {
+  const w = welch(a, b);
+  const meanA = w.meanA ?? null;
+  const meanB = w.meanB ?? null;
+  const pct = (d: number): number | null => (meanA === null ? null : meanA !== 0 ? (d / Math.abs(meanA)) * 100 : d === 0 ? 0 : null);
+  const changePercent = meanA !== null && meanB !== null ? pct(meanB - meanA) : null;
+  const base = { metric: def.metric, label: def.label, unit: def.unit, better: def.better, headline, a: { mean: meanA, n: w.nA }, b: { mean: meanB, n: w.nB }, changePercent };
+  if (!w.tested) return { ...base, changePercentCi95: null, p: null, significant: false, verdict: "not tested (n<2)", reason: w.reason };
+  const low = pct(w.ci95.low);
+  const high = pct(w.ci95.high);
+  const significant = w.p < 0.05;
+  const improved = def.better === "higher" ? w.diff > 0 : w.diff < 0;
+  const verdict: Verdict = !significant ? "no significant change" : improved ? "better" : "worse";
+  return { ...base, changePercentCi95: low !== null && high !== null ? { low, high } : null, p: w.p, significant, verdict, reason: null };
+}
+
+function side(c: RunCase, underlay: CaseSide["underlay"]): CaseSide {
+  return { nodes: [c.id.clientNode, c.id.serverNode], spec: c.spec, tool: c.id.tool, versions: c.versions, underlay };
+}
+
+function runRef(resp: GetRunResponse, cases: number): RunRef {
+  const i = resp.info;
+  return { runId: i?.runId ?? "", name: i?.name ?? "", status: i?.status ?? "", createdAt: new Date(i?.createdAtMs ?? 0).toISOString(), cases };
+}
+
+function unmatched(c: RunCase): CaseIdentity & { key: string } {
+  return { ...c.id, key: c.key };
+}
+
+/** Compare run B against run A (changes are B relative to A). */
+export function compareRuns(a: GetRunResponse, b: GetRunResponse): CompareDocument {
+  const ca = casesOf(a);
+  const cb = casesOf(b);
+  const ua = underlays(a);
+  const ub = underlays(b);
+  const cases: CaseComparison[] = [];
+  for (const [k, x] of ca) {
+    const y = cb.get(k);
+    if (!y) continue;
+    const headline: MetricName = x.values.throughputBps.length || y.values.throughputBps.length ? "throughputBps" : "latencyUs";
+    // A metric measured on both sides; the headline also when one side measured nothing (all failed), so the case stays visible.
+    const shown = (m: MetricName): boolean => (m === headline ? x.values[m].length + y.values[m].length > 0 : x.values[m].length > 0 && y.values[m].length > 0);
+    const metrics = METRICS.filter((d) => shown(d.metric)).map((d) => compareMetric(d, x.values[d.metric], y.values[d.metric], d.metric === headline));
+    const reasons = caseReasons(side(x, ua), side(y, ub));
+    const notes: string[] = [];
+    if (x.podMtu !== undefined && y.podMtu !== undefined && x.podMtu !== y.podMtu) notes.push(`pod MTU ${x.podMtu} → ${y.podMtu}`);
+    for (const [s, c] of [["A", x], ["B", y]] as const) if (c.failed) notes.push(`${s}: ${c.failed} of ${c.records.length} repetitions failed`);
+    cases.push({ ...x.id, keyA: x.key, keyB: y.key, comparable: reasons.length === 0, reasons, notes, metrics });
+  }
+  // Scenarios in the order A's spec lists them, then any others in order of appearance.
+  const specA = JSON.parse(a.specJson || "{}") as { scenarios?: unknown };
+  const listed = Array.isArray(specA.scenarios) ? specA.scenarios.map(String) : [];
+  const order = [...new Set([...listed, ...cases.map((c) => c.scenario)])];
+  cases.sort((x, y) => order.indexOf(x.scenario) - order.indexOf(y.scenario));
+  const nodesA = nodesOf(a);
+  const nodesB = nodesOf(b);
+  const nodesOnlyInA = nodesA.filter((n) => !nodesB.includes(n));
+  const nodesOnlyInB = nodesB.filter((n) => !nodesA.includes(n));
+  const notes: string[] = [];
+  if (nodesOnlyInA.length || nodesOnlyInB.length) notes.push(`The node sets differ: ${[nodesOnlyInA.length ? `${nodesOnlyInA.join(", ")} only in A` : "", nodesOnlyInB.length ? `${nodesOnlyInB.join(", ")} only in B` : ""].filter(Boolean).join("; ")}.`);
+  return {
+    kind: COMPARE_KIND,
+    a: runRef(a, ca.size),
+    b: runRef(b, cb.size),
+    run: { specDifferences: specDifferences(JSON.parse(a.specJson || "{}"), JSON.parse(b.specJson || "{}")), nodesOnlyInA, nodesOnlyInB, notes },
+    cases,
+    unmatched: { onlyInA: [...ca].filter(([k]) => !cb.has(k)).map(([, c]) => unmatched(c)), onlyInB: [...cb].filter(([k]) => !ca.has(k)).map(([, c]) => unmatched(c)) },
+    rollup: rollup(cases, METRICS.map((m) => m.metric)),
+  };
+}
