@@ -208,7 +208,7 @@ describe(".dockerignore", () => {
   });
 
   it("keeps out dependencies, build output, tools, secrets and tests", () => {
-    for (const p of ["node_modules/yaml/package.json", "dist/cli/src/main.js", ".git/config", ".tools/helm", "charts/netmatrix/values.yaml", "coordinator/src/registry.test.ts", "test/chart.test.ts", "token", ".env"]) {
+    for (const p of ["node_modules/yaml/package.json", "dist/cli/src/main.js", ".git/config", ".tools/helm", "charts/netmatrix/values.yaml", "coordinator/src/registry.test.ts", "report/fixtures/runs/host-gw/cases.jsonl", "test/chart.test.ts", "token", ".env"]) {
       expect(included(p, patterns), p).toBe(false);
     }
   });
