@@ -89,7 +89,7 @@ export function compareCells(r: CompareRow): string[] {
 function preamble(doc: CompareDocument): { title: string; lines: string[] } {
   const ref = (r: CompareDocument["a"]): string => `${r.runId} (${r.name}, ${r.status}, ${r.cases} cases)`;
   const lines = [
-    doc.run.specDifferences.length ? `spec differences (A → B): ${doc.run.specDifferences.join(" ")}` : "specs: identical apart from the name",
+    doc.run.specDifferences.length ? `spec differences (A → B): ${doc.run.specDifferences.join(" ")}` : `specs: identical${doc.a.name === doc.b.name ? "" : " apart from the name"}`,
     ...doc.run.notes,
     `matched cases: ${doc.cases.length} (${doc.cases.filter((c) => !c.comparable).length} not comparable); only in A: ${doc.unmatched.onlyInA.length}; only in B: ${doc.unmatched.onlyInB.length}`,
     ...doc.rollup.map((r) => r.summary),
