@@ -33,10 +33,14 @@ function golden(name: string, text: string): void {
   expect(text).toBe(readFileSync(file, "utf8"));
 }
 
-function validator(s: object) {
+/** Assert that the JSON `text` matches `schema`, naming the first errors when it does not. */
+function expectValid(schema: object, text: string): void {
   const ajv = new Ajv2020({ allErrors: true, strict: false });
   (addFormats as unknown as (a: Ajv2020) => void)(ajv);
-  return ajv.compile(s);
+  const validate = ajv.compile(schema);
+  const ok = validate(JSON.parse(text));
+  expect(validate.errors ?? [], JSON.stringify(validate.errors?.slice(0, 5))).toEqual([]);
+  expect(ok).toBe(true);
 }
 
 describe.each(["host-gw", "vxlan"])("report of the recorded %s lab run", (cni) => {
@@ -50,10 +54,7 @@ describe.each(["host-gw", "vxlan"])("report of the recorded %s lab run", (cni) =
   });
 
   test("the JSON document matches docs/report.schema.json", () => {
-    const validate = validator(schema);
-    const ok = validate(JSON.parse(renderReport(doc, "json")));
-    expect(validate.errors ?? [], JSON.stringify(validate.errors?.slice(0, 5))).toEqual([]);
-    expect(ok).toBe(true);
+    expectValid(schema, renderReport(doc, "json"));
   });
 
   test("latency-only cases are compared with the host-host latency, not flagged as lacking a baseline", () => {
@@ -75,10 +76,7 @@ describe("comparison of the recorded host-gw (A) and vxlan (B) runs", () => {
   const doc = compareRuns(openRunDirectory(join(FIXTURES, "host-gw")).snapshot(), openRunDirectory(join(FIXTURES, "vxlan")).snapshot());
 
   test("the JSON document matches docs/compare.schema.json", () => {
-    const validate = validator(compareSchema);
-    const ok = validate(JSON.parse(renderCompare(doc, "json")));
-    expect(validate.errors ?? [], JSON.stringify(validate.errors?.slice(0, 5))).toEqual([]);
-    expect(ok).toBe(true);
+    expectValid(compareSchema, renderCompare(doc, "json"));
   });
 
   test("markdown rendering matches the golden file", () => {

@@ -7,6 +7,7 @@
  */
 import type { ReportDocument } from "./report-document.js";
 import { SCENARIOS } from "../../coordinator/src/matrix/scenarios.js";
+import { naturalCompare } from "../../coordinator/src/matrix/hash.js";
 
 type Case = ReportDocument["cases"][number];
 
@@ -50,12 +51,8 @@ export interface Heatmap {
   cells: (HeatmapCell | null)[][];
 }
 
-const collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
-
-/** Natural order of node names: "node-2" before "node-10". */
-export function naturalCompare(a: string, b: string): number {
-  return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
-}
+/** Natural order of node names ("node-2" before "node-10"): the planner's own. */
+export { naturalCompare };
 
 /** Scenarios in catalog order (host-host first), unknown ones after them by name. */
 export function scenarioCompare(a: string, b: string): number {
