@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import { AgentInfoSchema, ToolInfoSchema, type AgentInfo } from "../../gen/netmatrix/v1/types_pb.js";
 import { modes, tools as toolTable, type ModeName, type ToolName } from "../../common/src/model.js";
 import { VERSION } from "../../common/src/version.js";
-import { drivers } from "./drivers/index.js";
+import { drivers } from "../../tools/src/index.js";
 import { kernelAndCpu, listInterfaces, primaryAddress } from "./inventory.js";
 import type { PortRange } from "./ports.js";
 import { metricsRegistry, serveMetrics } from "./metrics.js";

@@ -3,7 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { describe, expect, test } from "vitest";
 import { Direction, FailureCode, Protocol, TestSpecSchema, Tool } from "../../gen/netmatrix/v1/types_pb.js";
 import { runClient } from "./client-runner.js";
-import { drivers } from "./drivers/index.js";
+import { drivers } from "../../tools/src/index.js";
 import { discoverTools } from "./tools.js";
 
 const found = new Map((await discoverTools(Object.values(drivers))).map((f) => [f.driver.tool, f]));

@@ -14,7 +14,7 @@ import {
 } from "../../gen/netmatrix/v1/types_pb.js";
 import { directions, failures, protocols, tools } from "../../common/src/model.js";
 import type { ExecResult } from "../../common/src/exec.js";
-import type { ClientParams, DriverFailure, FailureCode, Measurement, ServerReport } from "./drivers/types.js";
+import type { ClientParams, DriverFailure, FailureCode, Measurement, ServerReport } from "../../tools/src/types.js";
 
 /** Raw output kept in a result record, per stream. The parser sees up to the exec bound. */
 export const RECORD_OUTPUT_BYTES = 256 * 1024;

@@ -5,7 +5,7 @@
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { exec } from "../../common/src/exec.js";
-import type { Driver } from "./drivers/types.js";
+import type { Driver } from "../../tools/src/types.js";
 
 /** What the agent found for one tool. */
 export interface FoundTool {

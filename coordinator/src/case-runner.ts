@@ -23,8 +23,8 @@ import {
 } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { directions, failures, toolName, type FailureName } from "../../common/src/model.js";
-import { drivers } from "../../agent/src/drivers/index.js";
-import type { ToolName } from "../../agent/src/drivers/types.js";
+import { drivers } from "../../tools/src/index.js";
+import type { ToolName } from "../../tools/src/types.js";
 import type { AgentLink, Reply } from "./agent-link.js";
 import { agentStatus } from "./status.js";
 import type { ExposedService } from "./service-provider.js";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import type { ToolName } from "../../../common/src/model.js";
-import { drivers } from "../../../agent/src/drivers/index.js";
+import { drivers } from "../../../tools/src/index.js";
 import { caseId } from "./hash.js";
 import { plan, type PlannerAgent, type PlannerOptions } from "./planner.js";
 import { SCENARIOS, SCENARIO_SHAPES } from "./scenarios.js";

@@ -6,7 +6,7 @@
  * never silently dropped and never faked. Pure and deterministic.
  */
 import type { DirectionName, ModeName, ToolName } from "../../../common/src/model.js";
-import { drivers } from "../../../agent/src/drivers/index.js";
+import { drivers } from "../../../tools/src/index.js";
 import { bits48, fingerprint, hash64, hex12, joinLane1, joinLane2, naturalCompare } from "./hash.js";
 import { selectNodes } from "./pairs.js";
 import type { ScenarioName, ServiceKind, Via } from "./scenarios.js";

@@ -3,7 +3,7 @@
  * host-network baseline, and warning flags for results that need a second
  * look. Values keep whatever unit they came in (bits/s, µs, …). Pure.
  */
-import { percentile } from "../../../agent/src/drivers/stats.js";
+import { percentile } from "../../../tools/src/stats.js";
 import type { Thresholds } from "./spec.js";
 import { tCritical975 } from "./student-t.js";
 import type { CaseProtocol } from "./variants.js";

@@ -6,7 +6,7 @@
  * Node pairs are crossed in later, by the planner. Pure.
  */
 import type { DirectionName, ProtocolName, ToolName } from "../../../common/src/model.js";
-import { drivers } from "../../../agent/src/drivers/index.js";
+import { drivers } from "../../../tools/src/index.js";
 import type { MatrixSpec } from "./spec.js";
 import { formatBitrateBps, formatSizeBytes } from "./units.js";
 

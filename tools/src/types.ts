@@ -4,7 +4,7 @@
  * agent's exec helper spawns, the coordinator decides about retries.
  */
 
-import type { DirectionName, FailureName, ProtocolName, ToolName } from "../../../common/src/model.js";
+import type { DirectionName, FailureName, ProtocolName, ToolName } from "../../common/src/model.js";
 
 /** Tools netmatrix wraps. */
 export type { ToolName };
