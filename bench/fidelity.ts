@@ -11,7 +11,8 @@
 import { parseArgs } from "node:util";
 import { exec, startProcess } from "../common/src/exec.js";
 import { canUseNamespaces } from "../lab/src/netns.js";
-import { createPair, PAIR_ADDR } from "../lab/src/pair.js";
+import { createPair, PAIR_ADDR } from "../test/harness/pair.js";
+import { testSlot } from "../test/harness/slot.js";
 
 const { values } = parseArgs({
   options: {
@@ -36,7 +37,8 @@ async function main(): Promise<void> {
     console.error("bench:fidelity needs root (it builds two network namespaces joined by a veth pair).");
     process.exit(2);
   }
-  const pair = await createPair({ prefix: "nm-bfid-", ...(rate ? { rate } : {}) });
+  const slot = testSlot();
+  const pair = await createPair({ prefix: slot.prefix("bfid"), block: slot.block, ...(rate ? { rate } : {}) });
   const server = startProcess({ argv: ["ip", "netns", "exec", pair.nsB, "iperf3", "-s", "-p", RAW_PORT], deadlineMs: (pairs * (duration + 15) + 60) * 1000 });
   try {
     await new Promise((r) => setTimeout(r, 500));

@@ -11,14 +11,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
-import { runNetmatrix } from "../lab/src/processes.js";
+import { runNetmatrix } from "../test/harness/processes.js";
+import { testSlot } from "../test/harness/slot.js";
+import { isIcmpTool } from "../tools/src/index.js";
 
 const { values } = parseArgs({ options: { duration: { type: "string", default: "3" }, "nic-rate": { type: "string", default: "1gbit" } } });
 
 type Case = { scenario: string; tool: string; protocol: string; direction: string; summary: any; repetitions: any[] };
 
 const find = (cases: Case[], scenario: string, tool: string, protocol = "tcp") =>
-  cases.find((c) => c.scenario === scenario && c.tool === tool && (tool === "ping" || c.protocol === protocol) && c.direction === "forward");
+  cases.find((c) => c.scenario === scenario && c.tool === tool && (isIcmpTool(tool) || c.protocol === protocol) && c.direction === "forward");
 const mbit = (bps?: number) => (bps === undefined ? "-" : `${(bps / 1e6).toFixed(1)} Mbit/s`);
 const us = (v?: number) => (v === undefined ? "-" : `${v.toFixed(1)} µs`);
 
@@ -28,6 +30,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const dataDir = mkdtempSync(join(tmpdir(), "nm-blab-"));
+  // A lab of its own (prefix, address block, free ports): a user's nm-lab- or a test run's lab may be up.
+  const env = testSlot().labEnv(dataDir);
   const timing = new Table({ head: ["CNI", "SETUP", "MATRIX", "TEARDOWN", "TOTAL", "CASES", "FAILED"], style: { head: [], border: [] } });
   const compare = new Table({
     head: ["network", "TCP throughput", "vs host-host", "UDP 500M loss", "ping RTT", "qperf tcp_lat (one-way)", "CPU/Gbit/s client·server", "wire/payload"],
@@ -37,7 +41,7 @@ async function main(): Promise<void> {
     let baselineDone = false;
     for (const cni of ["host-gw", "vxlan", "l2"]) {
       const t0 = performance.now();
-      const res = await runNetmatrix(["lab", "run", "--cni", cni, "--nic-rate", values["nic-rate"]!, "--duration", values.duration!, "--output", "json"], { env: { NETMATRIX_DATA_DIR: dataDir } });
+      const res = await runNetmatrix(["lab", "run", "--cni", cni, "--nic-rate", values["nic-rate"]!, "--duration", values.duration!, "--output", "json"], { env });
       const total = (performance.now() - t0) / 1000;
       const split = /setup ([\d.]+) s, matrix ([\d.]+) s, teardown ([\d.]+) s/.exec(res.stderr);
       let doc: { cases: Case[] };
@@ -78,7 +82,7 @@ async function main(): Promise<void> {
     console.log("\nCNI comparison (cross-node, node-1 → node-2), produced by netmatrix:");
     console.log(compare.toString());
   } finally {
-    await runNetmatrix(["lab", "down"], { env: { NETMATRIX_DATA_DIR: dataDir } });
+    await runNetmatrix(["lab", "down"], { env });
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

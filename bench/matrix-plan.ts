@@ -17,7 +17,7 @@
  * line shows what merely allocating a million 17-field objects costs on this
  * machine: plan() cannot go below that for a million cases.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/matrix-plan.js [--nodes 1000]
+ *   npm run build:dev && node dist-dev/bench/matrix-plan.js [--nodes 1000]
  */
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
@@ -48,7 +48,9 @@ function run(title: string, spec: MatrixSpec, agents: PlannerAgent[], opts: Plan
   const [rounds, sched] = timed(() => schedule(p.cases, { concurrency: spec.concurrency, repetitions: spec.repetitions }));
   const perRep = rounds.length / spec.repetitions;
   const runs = rounds.reduce((n, r) => n + r.length, 0);
-  console.log(`  schedule(): ${fmtMs(sched)} → ${fmtN(rounds.length)} rounds = ${perRep} per repetition × ${spec.repetitions} (lower bound ${roundsLowerBound(p.cases, spec.concurrency)}), ${fmtN(runs)} runs, concurrency ${spec.concurrency}`);
+  console.log(
+    `  schedule(): ${fmtMs(sched)} → ${fmtN(rounds.length)} rounds = ${perRep} per repetition × ${spec.repetitions} (lower bound ${roundsLowerBound(p.cases, spec.concurrency)}), ${fmtN(runs)} runs, concurrency ${spec.concurrency}`,
+  );
   console.log(`  heap used: ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB`);
 }
 
@@ -57,8 +59,25 @@ function reference(n: number): number {
   const [, ms] = timed(() => {
     const out = new Array<object>(n);
     for (let i = 0; i < n; i++) {
-      out[i] = { id: "", key: "", scenario: "host-host", client: "a", server: "b", via: "direct", clientNode: "a", serverNode: "b", tool: "iperf3",
-        protocol: "tcp", direction: "forward", parallel: 1, lengthBytes: 0, bitrateBps: undefined, durationS: 10, omitS: 1, baselineKey: undefined };
+      out[i] = {
+        id: "",
+        key: "",
+        scenario: "host-host",
+        client: "a",
+        server: "b",
+        via: "direct",
+        clientNode: "a",
+        serverNode: "b",
+        tool: "iperf3",
+        protocol: "tcp",
+        direction: "forward",
+        parallel: 1,
+        lengthBytes: 0,
+        bitrateBps: undefined,
+        durationS: 10,
+        omitS: 1,
+        baselineKey: undefined,
+      };
     }
     return out.length;
   });
@@ -70,12 +89,24 @@ function main(): void {
   console.log(`reference: allocating 999,000 plain 17-field objects takes ${fmtMs(reference(999_000)).trim()} here`);
 
   const hosts: PlannerAgent[] = Array.from({ length: NODES }, (_, i) => ({
-    id: `n${i + 1}/host`, node: `n${i + 1}`, mode: "host", address: `198.18.${(i >> 8) & 255}.${i & 255}`, tools: TOOLS,
+    id: `n${i + 1}/host`,
+    node: `n${i + 1}`,
+    mode: "host",
+    address: `198.18.${(i >> 8) & 255}.${i & 255}`,
+    tools: TOOLS,
   }));
-  const specA = specFromObject({
-    name: "bench-full-mesh", scenarios: ["host-host"], tools: ["iperf3"], protocols: ["tcp"],
-    pairs: "all", concurrency: Math.max(1, Math.floor(NODES / 2)), repetitions: 3,
-  }, "bench");
+  const specA = specFromObject(
+    {
+      name: "bench-full-mesh",
+      scenarios: ["host-host"],
+      tools: ["iperf3"],
+      protocols: ["tcp"],
+      pairs: "all",
+      concurrency: Math.max(1, Math.floor(NODES / 2)),
+      repetitions: 3,
+    },
+    "bench",
+  );
   run(`A. ${NODES} nodes × 1 host agent = ${hosts.length} agents; host-host, iperf3/tcp/forward, pairs: all`, specA, hosts, {});
 
   const nodesB = Math.floor(NODES / 4);
@@ -88,14 +119,22 @@ function main(): void {
     mixed.push({ id: `${node}/pod/b`, node, mode: "pod", address: `10.244.${i & 255}.3`, tools: TOOLS });
     mixed.push({ id: `ext${i}/external`, node: `ext${i}`, mode: "external", address: `198.19.${octet}`, tools: TOOLS });
   }
-  const specB = specFromObject({
-    name: "bench-default-mix",
-    scenarios: ["host-host", "pod-pod-cross", "pod-pod-same", "pod-service-cross", "pod-service-same", "external-pod"],
-    tools: ["iperf3"], protocols: ["tcp", "udp"], udpBitrates: ["1G"],
-    pairs: "all", concurrency: Math.max(1, Math.floor(nodesB / 2)), repetitions: 3,
-  }, "bench");
-  run(`B. ${nodesB} nodes × (host + 2 pods) + ${nodesB} external = ${mixed.length} agents; default rows + external-pod, tcp+udp, pairs: all`,
-    specB, mixed, { serviceProvider: { kinds: ["clusterip"] } });
+  const specB = specFromObject(
+    {
+      name: "bench-default-mix",
+      scenarios: ["host-host", "pod-pod-cross", "pod-pod-same", "pod-service-cross", "pod-service-same", "external-pod"],
+      tools: ["iperf3"],
+      protocols: ["tcp", "udp"],
+      udpBitrates: ["1G"],
+      pairs: "all",
+      concurrency: Math.max(1, Math.floor(nodesB / 2)),
+      repetitions: 3,
+    },
+    "bench",
+  );
+  run(`B. ${nodesB} nodes × (host + 2 pods) + ${nodesB} external = ${mixed.length} agents; default rows + external-pod, tcp+udp, pairs: all`, specB, mixed, {
+    serviceProvider: { kinds: ["clusterip"] },
+  });
 }
 
 main();

@@ -15,8 +15,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { exec } from "../common/src/exec.js";
-import { startAgentProc, startCoordinatorProc } from "../lab/src/local-cluster.js";
-import { spawnNetmatrix, stopAll } from "../lab/src/processes.js";
+import { startAgentProc, startCoordinatorProc } from "../test/harness/local-cluster.js";
+import { spawnNetmatrix, stopAll } from "../test/harness/processes.js";
+import { testSlot } from "../test/harness/slot.js";
 
 const { values } = parseArgs({ options: { duration: { type: "string", default: "5" } } });
 const duration = Number(values.duration);
@@ -26,15 +27,27 @@ async function main(): Promise<void> {
   try {
     const coord = await startCoordinatorProc({ dataDir: dir });
     const addr = `127.0.0.1:${coord.port}`;
-    let port = 23000;
+    const slot = testSlot();
+    let port = 0;
     for (const node of ["n1", "n2"]) {
       for (const pod of [undefined, "a", "b"]) {
-        await startAgentProc({ coordinator: addr, tokenFile: coord.tokenFile, node, mode: pod ? "pod" : "host", ...(pod ? { pod: `${node}-${pod}` } : {}), address: "127.0.0.1", portRange: `${port}-${port + 99}` });
+        await startAgentProc({
+          coordinator: addr,
+          tokenFile: coord.tokenFile,
+          node,
+          mode: pod ? "pod" : "host",
+          ...(pod ? { pod: `${node}-${pod}` } : {}),
+          address: "127.0.0.1",
+          portRange: slot.portRange(port, 100),
+        });
         port += 100;
       }
     }
     const spec = join(dir, "bench.yaml");
-    writeFileSync(spec, `name: bench\nscenarios: [host-host, pod-pod-cross, pod-pod-same, pod-host, host-pod]\ntools: [iperf3]\nprotocols: [tcp, udp]\nudpBitrates: [500M]\nduration: ${duration}\nomit: 0\nrepetitions: 1\npairs: all\n`);
+    writeFileSync(
+      spec,
+      `name: bench\nscenarios: [host-host, pod-pod-cross, pod-pod-same, pod-host, host-pod]\ntools: [iperf3]\nprotocols: [tcp, udp]\nudpBitrates: [500M]\nduration: ${duration}\nomit: 0\nrepetitions: 1\npairs: all\n`,
+    );
     const t0 = performance.now();
     const run = spawnNetmatrix(["run", "--spec", spec, "--output", "json", "--coordinator", addr, "--token-file", coord.tokenFile]);
     let first = 0;
@@ -48,7 +61,9 @@ async function main(): Promise<void> {
     const runMs = performance.now() - first;
     console.log(`matrix: ${cases} cases × ${duration} s (${doc.run.failed} failed, exit ${code})`);
     console.log(`  sum of measurement durations: ${(measured / 1000).toFixed(1)} s`);
-    console.log(`  coordinator run (plan → last case, as the CLI saw it): ${(runMs / 1000).toFixed(1)} s → ratio ${(runMs / measured).toFixed(3)} (bar ≤ 1.05: ${runMs / measured <= 1.05 ? "met" : "NOT met"})`);
+    console.log(
+      `  coordinator run (plan → last case, as the CLI saw it): ${(runMs / 1000).toFixed(1)} s → ratio ${(runMs / measured).toFixed(3)} (bar ≤ 1.05: ${runMs / measured <= 1.05 ? "met" : "NOT met"})`,
+    );
     console.log(`  CLI end to end (process start → exit, incl. report): ${(cliMs / 1000).toFixed(1)} s → ratio ${(cliMs / measured).toFixed(3)}`);
     console.log(`  reported repetitions: ${reps.length}`);
     await stopAll();

@@ -2,11 +2,11 @@
  * bench:sampler — what does the node sampler cost?
  *
  * 1. CPU per `SamplerSet.sample()` (ms; process.cpuUsage around N calls)
- *    with 50 interfaces: 25 veth pairs in namespace nm-bsmp-a, read through
+ *    with 50 interfaces: 25 veth pairs in namespace nm<slot>-bsmp-a, read through
  *    /proc/<pid>/net/dev of a `sleep` living there. Bar: ≤ 0.25 ms.
- * 2. The sampler at 10 Hz in its own process (dist/agent/src/samplers/loop.js)
+ * 2. The sampler at 10 Hz in its own process (dist-dev/agent/src/samplers/loop.js)
  *    vs `iftop -t` on the same veth during the same iperf3 TCP run between
- *    nm-bsmp-b and nm-bsmp-c (198.18.2.0/24, tbf 1gbit). CPU of each from
+ *    nm<slot>-bsmp-b and -c (198.18.2.0/24, tbf 1gbit). CPU of each from
  *    /proc/<pid>/stat (utime+stime) over the same window; also the
  *    nanosecond run time from /proc/<pid>/task/<tid>/schedstat, as ticks are
  *    coarse. Bar: sampler/iftop ≤ 0.5. Run twice: (2a) veth defaults, where
@@ -14,7 +14,9 @@
  *    sees every 1514-byte frame. iftop's cost follows packets/s; the
  *    sampler's does not.
  *
- *   node dist/bench/sampler.js [--samples 2000] [--iperf-seconds 15]
+ *   npm run bench:sampler -- [--samples 2000] [--iperf-seconds 15]
+ *
+ * (<slot>: the test slot, test/harness/slot.ts.)
  *
  * Needs root. Every namespace and process it starts is removed (processes
  * by pid, through the exec helper) even on failure.
@@ -28,6 +30,7 @@ import { createSamplerSet, readNetDev, readProcConstants, readProcessStat, type 
 import type { LoopSummary } from "../agent/src/samplers/loop.js";
 import { startProcess, type RunningProcess } from "../common/src/exec.js";
 import { addNamespace, canUseNamespaces, ip, rateLimit, sweepNamespaces, vethPair } from "../lab/src/netns.js";
+import { testSlot } from "../test/harness/slot.js";
 
 const { values } = parseArgs({
   options: {
@@ -37,7 +40,7 @@ const { values } = parseArgs({
 });
 const N = Number(values.samples);
 const IPERF_S = Number(values["iperf-seconds"]);
-const PREFIX = "nm-bsmp-";
+const PREFIX = testSlot().prefix("bsmp");
 const NS_A = `${PREFIX}a`;
 const NS_B = `${PREFIX}b`;
 const NS_C = `${PREFIX}c`;
@@ -169,8 +172,12 @@ async function versusIftop(wireFrames: boolean): Promise<void> {
   const pct = (ms: number): string => `${((ms / (windowS * 1000)) * 100).toFixed(2)} % of one CPU`;
   const label = wireFrames ? "wire-sized frames (gso_max_segs 1)" : "veth defaults (GSO super-packets)";
   console.log(`\n2${wireFrames ? "b" : "a"}. 10 Hz sampler process vs iftop -t on ${IF_B}, ${label}, same ${windowS.toFixed(2)} s window of iperf3 TCP:`);
-  console.log(`   load: iperf3 ${(doc.end.sum_received.bits_per_second / 1e6).toFixed(1)} Mbit/s received (payload), ${pps.toFixed(0)} packets/s on ${IF_B}; the sampler saw ${((seen?.txBps ?? 0) / 1e6).toFixed(1)} Mbit/s tx over its run`);
-  console.log(`   sampler (pid ${loopPid}): ${aMs.toFixed(0)} ms utime+stime (${pct(aMs)}); schedstat ${aNs.toFixed(1)} ms; ${summary.samples} samples, self-reported ${summary.cpuMs.toFixed(1)} ms over ${(summary.wallMs / 1000).toFixed(1)} s`);
+  console.log(
+    `   load: iperf3 ${(doc.end.sum_received.bits_per_second / 1e6).toFixed(1)} Mbit/s received (payload), ${pps.toFixed(0)} packets/s on ${IF_B}; the sampler saw ${((seen?.txBps ?? 0) / 1e6).toFixed(1)} Mbit/s tx over its run`,
+  );
+  console.log(
+    `   sampler (pid ${loopPid}): ${aMs.toFixed(0)} ms utime+stime (${pct(aMs)}); schedstat ${aNs.toFixed(1)} ms; ${summary.samples} samples, self-reported ${summary.cpuMs.toFixed(1)} ms over ${(summary.wallMs / 1000).toFixed(1)} s`,
+  );
   console.log(`   iftop   (pid ${iftopPid}): ${iMs.toFixed(0)} ms utime+stime (${pct(iMs)}); schedstat ${iNs.toFixed(1)} ms`);
   const ratio = aMs / iMs;
   console.log(`   ratio sampler/iftop: ${ratio.toFixed(3)} from /proc/<pid>/stat (tick ${tickMs} ms), ${(aNs / iNs).toFixed(3)} from schedstat`);

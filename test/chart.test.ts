@@ -29,7 +29,13 @@ type Container = {
   env?: Env[];
   ports?: { name?: string; containerPort: number }[];
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
-  securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; runAsNonRoot?: boolean; runAsUser?: number; capabilities?: { add?: string[]; drop?: string[] } };
+  securityContext?: {
+    allowPrivilegeEscalation?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    runAsNonRoot?: boolean;
+    runAsUser?: number;
+    capabilities?: { add?: string[]; drop?: string[] };
+  };
 };
 type PodSpec = {
   hostNetwork?: boolean;
@@ -95,7 +101,9 @@ const agentsOf = (objs: K8sObject[]) => find(objs, "DaemonSet", (o) => o.metadat
 const modeOf = (ds: K8sObject) => envOf(ds.spec!.template!.spec.containers[0]!, "NETMATRIX_MODE")?.value;
 const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 const podsOf = (objs: K8sObject[]) =>
-  [...find(objs, "DaemonSet"), ...find(objs, "Deployment")].map((o) => ({ owner: o, spec: o.spec!.template!.spec })).concat(find(objs, "Pod").map((o) => ({ owner: o, spec: o.spec as unknown as PodSpec })));
+  [...find(objs, "DaemonSet"), ...find(objs, "Deployment")]
+    .map((o) => ({ owner: o, spec: o.spec!.template!.spec }))
+    .concat(find(objs, "Pod").map((o) => ({ owner: o, spec: o.spec as unknown as PodSpec })));
 
 beforeAll(() => {
   helm = execFileSync("bash", [join(ROOT, "scripts", "helm.sh")], { encoding: "utf8" }).trim();

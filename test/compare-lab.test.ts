@@ -11,14 +11,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { canUseNamespaces } from "../lab/src/netns.js";
-import { runNetmatrix } from "../lab/src/processes.js";
+import { runNetmatrix } from "./harness/processes.js";
+import { readLabState } from "../lab/src/lab.js";
 import { labObjects } from "../lab/src/topology.js";
+import { testSlot } from "./harness/slot.js";
 
 const root = canUseNamespaces();
 if (!root) console.warn("SKIPPED test/compare-lab.test.ts: the lab needs root (CI runs it as root)");
 
 const dataDir = mkdtempSync(join(tmpdir(), "nm-cmptest-"));
-const env = { NETMATRIX_DATA_DIR: dataDir };
+// This run's lab: its own prefix, address block and free coordinator ports.
+const env = testSlot().labEnv(dataDir);
 const SPEC = `name: compare-test
 scenarios: [host-host, pod-pod-cross]
 tools: [iperf3]
@@ -34,7 +37,9 @@ async function measure(cni: string): Promise<string> {
   const before = new Set(readdirSync(join(dataDir, "runs"), { withFileTypes: true }).map((d) => d.name));
   const up = await runNetmatrix(["lab", "up", "--cni", cni, "--nic-rate", "1gbit"], { env });
   expect(up.code, up.stderr.slice(-2000)).toBe(0);
-  const run = await runNetmatrix(["run", "--spec", join(dataDir, "spec.yaml"), "--output", "json"], { env });
+  const coordinator = readLabState(dataDir)?.coordinator;
+  expect(coordinator).toBeDefined();
+  const run = await runNetmatrix(["run", "--spec", join(dataDir, "spec.yaml"), "--output", "json", "--coordinator", coordinator!], { env });
   expect(run.code, run.stderr.slice(-2000)).toBe(0);
   const down = await runNetmatrix(["lab", "down"], { env });
   expect(down.code).toBe(0);
@@ -54,7 +59,7 @@ describe.skipIf(!root)("compare host-gw vs vxlan on real lab runs (root)", () =>
     mkdirSync(join(dataDir, "runs"), { recursive: true });
     const hostGw = await measure("host-gw");
     const vxlan = await measure("vxlan");
-    expect(await labObjects("nm-lab-")).toEqual({ namespaces: [], rootLinks: [] });
+    expect(await labObjects(env.NETMATRIX_LAB_PREFIX!)).toEqual({ namespaces: [], rootLinks: [] });
 
     // No coordinator is up: compare reads both runs from the data dir.
     const json = await runNetmatrix(["compare", hostGw, vxlan, "--output", "json"], { env });

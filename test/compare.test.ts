@@ -80,10 +80,18 @@ describe("host-gw (A) vs vxlan (B)", () => {
 
   test("regressions: every pod-pod-cross throughput drop is above 3 %, none above 10 %, none in host-host", () => {
     const tp = (pct: number, scenario = "pod-pod-cross") => regressions(doc, pct).filter((r) => r.metric.metric === "throughputBps" && r.case.scenario === scenario);
-    expect(tp(3).map((r) => r.case.path).sort()).toEqual(crossTcp.map((c) => c.path).sort());
+    expect(
+      tp(3)
+        .map((r) => r.case.path)
+        .sort(),
+    ).toEqual(crossTcp.map((c) => c.path).sort());
     expect(tp(10)).toEqual([]);
     // Same-node pods get the smaller pod MTU too; in these runs two of them lost 14–17 % (CPU-bound veth at ~28 Gbit/s).
-    expect(tp(10, "pod-pod-same").map((r) => r.case.path).sort()).toEqual(["node-1 → node-1", "node-3 → node-3"]);
+    expect(
+      tp(10, "pod-pod-same")
+        .map((r) => r.case.path)
+        .sort(),
+    ).toEqual(["node-1 → node-1", "node-3 → node-3"]);
     expect(regressions(doc, 1).filter((r) => r.case.scenario === "host-host")).toEqual([]);
     // Secondary metrics never count, however much worse (CPU/Gbit/s, wire/payload).
     expect(regressions(doc, 1).every((r) => r.metric.headline)).toBe(true);
@@ -144,7 +152,10 @@ describe("the compare command (in process, run directories)", () => {
     expect(err.mock.calls.map((c) => String(c[0])).join("")).toMatch(says);
   });
 
-  test.each([["5", 5], ["2.5%", 2.5]])("--fail-on-regression %s is %d %", (text, n) => expect(parseRegressionPercent(text)).toBe(n));
+  test.each([
+    ["5", 5],
+    ["2.5%", 2.5],
+  ])("--fail-on-regression %s is %d %", (text, n) => expect(parseRegressionPercent(text)).toBe(n));
   test.each(["0", "-3", "abc", ""])("--fail-on-regression %j is refused with the fix", (text) => {
     expect(() => parseRegressionPercent(text)).toThrow(/positive percentage.*--fail-on-regression 5/);
   });

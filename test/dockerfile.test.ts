@@ -6,9 +6,9 @@
  * (No container engine here: the image itself is not built.)
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { DockerfileParser, type Instruction } from "dockerfile-ast";
 import { validate } from "dockerfile-utils";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -56,7 +56,14 @@ function included(path: string, patterns: string[]): boolean {
       `^${glob
         .replace(/^\/+|\/+$/g, "")
         .split("/")
-        .map((seg) => (seg === "**" ? "(?:.*)" : seg.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]")))
+        .map((seg) =>
+          seg === "**"
+            ? "(?:.*)"
+            : seg
+                .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+                .replace(/\*/g, "[^/]*")
+                .replace(/\?/g, "[^/]"),
+        )
         .join("/")
         .replace(/\(\?:\.\*\)\//g, "(?:.*/)?")}$`,
     );
@@ -132,8 +139,33 @@ describe("Dockerfile.agent", () => {
     expect(of(final(), "COPY").map(copyArgs)).toContainEqual({ sources: [`${workdir}/${tsconfig.compilerOptions.outDir}`], dest: "./dist", from: "build" });
   });
 
+  it("compiles no test harness or benchmark, and nothing it compiles imports one", () => {
+    const copied = new Set(of(stage("build"), "COPY").flatMap((i) => copyArgs(i).sources));
+    expect(tsconfig.include.filter((d) => /^(test|bench)\b/.test(d))).toEqual([]);
+    expect([...copied].filter((s) => /^(test|bench|dist-dev)\b/.test(s))).toEqual([]);
+    // Every relative import of a compiled file resolves inside what the build stage copies: the image cannot need the harness.
+    const files = (dir: string): string[] =>
+      readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".ts") && !e.name.endsWith(".test.ts") ? [join(dir, e.name)] : [],
+      );
+    const compiled = tsconfig.include.flatMap(files);
+    expect(compiled.length).toBeGreaterThan(50);
+    const outside: string[] = [];
+    for (const f of compiled) {
+      for (const m of readFileSync(join(ROOT, f), "utf8").matchAll(/(?:from|import\()\s*"(\.{1,2}\/[^"]+)"/g)) {
+        const target = relative(ROOT, join(ROOT, dirname(f), m[1]!));
+        if (!copied.has(target.split("/")[0]!)) outside.push(`${f} → ${target}`);
+      }
+    }
+    expect(outside).toEqual([]);
+  });
+
   it("ships production node_modules only", () => {
-    expect(of(stage("deps"), "RUN").map(raw).some((r) => /^npm ci\b.*--omit=dev/.test(r))).toBe(true);
+    expect(
+      of(stage("deps"), "RUN")
+        .map(raw)
+        .some((r) => /^npm ci\b.*--omit=dev/.test(r)),
+    ).toBe(true);
     expect(of(final(), "COPY").map(copyArgs)).toContainEqual({ sources: ["/src/node_modules"], dest: "./node_modules", from: "deps" });
   });
 
@@ -198,7 +230,10 @@ describe(".dockerignore", () => {
     .filter((l) => l && !l.startsWith("#"));
 
   it("lets in everything the Dockerfile copies from the context", () => {
-    const sources = stages.flatMap((s) => of(s, "COPY").map(copyArgs)).filter((c) => !c.from).flatMap((c) => c.sources);
+    const sources = stages
+      .flatMap((s) => of(s, "COPY").map(copyArgs))
+      .filter((c) => !c.from)
+      .flatMap((c) => c.sources);
     expect(sources.length).toBeGreaterThan(5);
     for (const s of sources) {
       expect(existsSync(join(ROOT, s)), `${s} exists`).toBe(true);
@@ -208,7 +243,21 @@ describe(".dockerignore", () => {
   });
 
   it("keeps out dependencies, build output, tools, secrets and tests", () => {
-    for (const p of ["node_modules/yaml/package.json", "dist/cli/src/main.js", ".git/config", ".tools/helm", "charts/netmatrix/values.yaml", "coordinator/src/registry.test.ts", "report/fixtures/runs/host-gw/cases.jsonl", "test/chart.test.ts", "token", ".env"]) {
+    for (const p of [
+      "node_modules/yaml/package.json",
+      "dist/cli/src/main.js",
+      "dist-dev/bench/lab.js",
+      ".git/config",
+      ".tools/helm",
+      "charts/netmatrix/values.yaml",
+      "coordinator/src/registry.test.ts",
+      "report/fixtures/runs/host-gw/cases.jsonl",
+      "test/chart.test.ts",
+      "test/harness/pair.ts",
+      "bench/fidelity.ts",
+      "token",
+      ".env",
+    ]) {
       expect(included(p, patterns), p).toBe(false);
     }
   });

@@ -10,15 +10,18 @@ import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { exec } from "../common/src/exec.js";
 import { canUseNamespaces, listNamespaces } from "../lab/src/netns.js";
-import { NETMATRIX_BIN, runNetmatrix } from "../lab/src/processes.js";
+import { NETMATRIX_BIN, runNetmatrix } from "./harness/processes.js";
 import { labObjects } from "../lab/src/topology.js";
-import { tcpGoodputBps } from "../lab/src/pair.js";
+import { tcpGoodputBps } from "./harness/pair.js";
+import { testSlot } from "./harness/slot.js";
 
 const root = canUseNamespaces();
 if (!root) console.warn("SKIPPED test/lab.test.ts: the lab needs root (CI runs it as root)");
 
 const dataDir = mkdtempSync(join(tmpdir(), "nm-labtest-"));
-const env = { NETMATRIX_DATA_DIR: dataDir };
+// This run's lab: its own prefix, address block and free coordinator ports, so another run's lab (or the user's nm-lab-) is untouched.
+const env = testSlot().labEnv(dataDir);
+const PREFIX = env.NETMATRIX_LAB_PREFIX!;
 
 async function labRun(args: string[]) {
   const res = await runNetmatrix(["lab", "run", "--output", "json", ...args], { env });
@@ -35,10 +38,10 @@ const find = (doc: any, scenario: string, tool: string, protocol: string, direct
   doc.cases.find((c: any) => c.scenario === scenario && c.tool === tool && (tool === "ping" || c.protocol === protocol) && c.direction === direction);
 
 async function nothingLeft(): Promise<void> {
-  const left = await labObjects("nm-lab-");
+  const left = await labObjects(PREFIX);
   expect(left).toEqual({ namespaces: [], rootLinks: [] });
   const nat = await exec({ argv: ["iptables", "-t", "nat", "-S"], deadlineMs: 10_000, guard: false });
-  expect(nat.stdout).not.toContain("nm-lab-");
+  expect(nat.stdout).not.toContain(PREFIX);
 }
 
 describe.skipIf(!root)("netmatrix lab (root)", () => {
@@ -61,7 +64,9 @@ describe.skipIf(!root)("netmatrix lab (root)", () => {
     console.log(`host-gw, 1gbit: host-host ${(hostHost / 1e6).toFixed(1)} Mbit/s (theory ${(want / 1e6).toFixed(1)})`);
     expect(Math.abs(hostHost / want - 1)).toBeLessThan(0.03);
     const podPod = best("pod-pod-cross");
-    console.log(`host-gw: pod-pod cross / host-host = ${(podPod / hostHost).toFixed(4)}; report ratio ${find(doc, "pod-pod-cross", "iperf3", "tcp").summary.ratioToBaseline.toFixed(4)}`);
+    console.log(
+      `host-gw: pod-pod cross / host-host = ${(podPod / hostHost).toFixed(4)}; report ratio ${find(doc, "pod-pod-cross", "iperf3", "tcp").summary.ratioToBaseline.toFixed(4)}`,
+    );
     expect(Math.abs(podPod / hostHost - 1)).toBeLessThan(0.05);
     expect(find(doc, "pod-pod-cross", "iperf3", "tcp").summary.ratioToBaseline).toBeGreaterThan(0);
     for (const scenario of ["pod-service-same", "pod-service-cross", "external-nodeport", "external-pod"]) {
@@ -86,7 +91,9 @@ describe.skipIf(!root)("netmatrix lab (root)", () => {
     const podPod = find(doc, "pod-pod-cross", "iperf3", "tcp");
     const hostHost = find(doc, "host-host", "iperf3", "tcp");
     const rep = podPod.repetitions[0];
-    console.log(`vxlan: pod-pod carried by ${rep.clientCarryingInterface}, wire/payload ${rep.wireToPayload?.toFixed(4)}; host-host ${hostHost.repetitions[0].wireToPayload?.toFixed(4)}`);
+    console.log(
+      `vxlan: pod-pod carried by ${rep.clientCarryingInterface}, wire/payload ${rep.wireToPayload?.toFixed(4)}; host-host ${hostHost.repetitions[0].wireToPayload?.toFixed(4)}`,
+    );
     expect(rep.clientCarryingInterface).toBe("eth0");
     expect(rep.wireToPayload).toBeGreaterThan(hostHost.repetitions[0].wireToPayload + 0.02);
     await nothingLeft();
@@ -112,11 +119,16 @@ describe.skipIf(!root)("netmatrix lab (root)", () => {
     expect(forced.code, forced.stderr).toBe(0);
     for (let i = 0; i < 2; i++) expect((await runNetmatrix(["lab", "down"], { env })).code).toBe(0);
     await nothingLeft();
-    expect(await listNamespaces("nm-lab-")).toEqual([]);
+    expect(await listNamespaces(PREFIX)).toEqual([]);
   }, 180_000);
 
   test("without root: a clear message and a non-zero exit", async () => {
-    const res = await exec({ argv: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, NETMATRIX_BIN, "lab", "up"], deadlineMs: 30_000, guard: false, env: { ...process.env, ...env } });
+    const res = await exec({
+      argv: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, NETMATRIX_BIN, "lab", "up"],
+      deadlineMs: 30_000,
+      guard: false,
+      env: { ...process.env, ...env },
+    });
     expect(res.exitCode).toBe(2);
     expect(res.stderr).toMatch(/needs root/);
   }, 60_000);

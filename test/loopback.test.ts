@@ -9,14 +9,17 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import schema from "../docs/run-document.schema.json" with { type: "json" };
-import { startAgentProc, startCoordinatorProc, type CoordinatorProc } from "../lab/src/local-cluster.js";
-import { runNetmatrix, stopAll, type Proc } from "../lab/src/processes.js";
+import { startAgentProc, startCoordinatorProc, type CoordinatorProc } from "./harness/local-cluster.js";
+import { runNetmatrix, stopAll, type Proc } from "./harness/processes.js";
 import { which } from "../agent/src/tools.js";
+import { testSlot } from "./harness/slot.js";
 
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 (addFormats as unknown as (a: Ajv2020) => void)(ajv);
-const validate = ajv.compile(schema);
+// The run document is read as `any` below (the schema, not the type system, checks it).
+const validate = ajv.compile<any>(schema);
 
+const slot = testSlot();
 let dir: string;
 let coord: CoordinatorProc;
 let addr: string;
@@ -40,13 +43,13 @@ beforeAll(async () => {
   coord = await startCoordinatorProc({ dataDir: dir });
   addr = `127.0.0.1:${coord.port}`;
   const common = { coordinator: addr, tokenFile: coord.tokenFile, address: "127.0.0.1" };
-  agents.a = await startAgentProc({ ...common, node: "node-a", portRange: "21000-21099" });
-  agents.b = await startAgentProc({ ...common, node: "node-b", portRange: "21100-21199" });
+  agents.a = await startAgentProc({ ...common, node: "node-a", portRange: slot.portRange(0, 100) });
+  agents.b = await startAgentProc({ ...common, node: "node-b", portRange: slot.portRange(100, 100) });
   // An agent whose PATH lacks qperf, to see "tool missing" name the package.
   const bin = join(dir, "bin");
   mkdirSync(bin);
   for (const tool of ["iperf3", "iperf", "ping", "timeout"]) symlinkSync(which(tool)!, join(bin, tool));
-  agents.c = await startAgentProc({ ...common, node: "node-c", portRange: "21200-21299", env: { PATH: bin } });
+  agents.c = await startAgentProc({ ...common, node: "node-c", portRange: slot.portRange(200, 100), env: { PATH: bin } });
 }, 60_000);
 
 afterAll(async () => {
@@ -61,9 +64,7 @@ describe("agents", () => {
     const doc = JSON.parse(res.stdout);
     const a = doc.agents.find((x: any) => x.id === "node-a/host");
     expect(a.address).toBe("127.0.0.1");
-    expect(a.tools.map((t: any) => `${t.tool} ${t.version}`)).toEqual(
-      expect.arrayContaining(["iperf3 3.12", "iperf2 2.1.8", "qperf 0.4.11"]),
-    );
+    expect(a.tools.map((t: any) => `${t.tool} ${t.version}`)).toEqual(expect.arrayContaining(["iperf3 3.12", "iperf2 2.1.8", "qperf 0.4.11"]));
     expect(doc.agents.find((x: any) => x.id === "node-c/host").missingTools).toEqual(["qperf"]);
   });
 
@@ -88,32 +89,52 @@ describe("every driver over loopback", () => {
     ["iperf3 tcp", ["--tool", "iperf3", "--duration", "2"], (m: any) => expect(m.throughputBps).toBeGreaterThan(1e9)],
     ["iperf3 tcp -P 2 reverse", ["--tool", "iperf3", "--duration", "2", "--parallel", "2", "--reverse"], (m: any) => expect(m.streams).toHaveLength(2)],
     ["iperf3 tcp bidir", ["--tool", "iperf3", "--duration", "2", "--bidir"], (m: any) => expect(m.reverseReceiverBps).toBeGreaterThan(1e8)],
-    ["iperf3 udp 200M", ["--tool", "iperf3", "--protocol", "udp", "--bitrate", "200M", "--duration", "2"], (m: any) => {
-      expect(m.throughputBps / 200e6).toBeGreaterThan(0.9);
-      expect(m.lossPercent).toBeGreaterThanOrEqual(0);
-      expect(m.jitterMs).toBeGreaterThanOrEqual(0);
-    }],
-    ["iperf2 tcp -P 4", ["--tool", "iperf2", "--duration", "2", "--parallel", "4"], (m: any) => {
-      expect(m.streams).toHaveLength(4);
-      expect(m.throughputBps).toBeGreaterThan(1e9);
-    }],
-    ["iperf2 udp 100M (loss from the server)", ["--tool", "iperf2", "--protocol", "udp", "--bitrate", "100M", "--duration", "2"], (m: any) => {
-      expect(m.lossPercent).toBeGreaterThanOrEqual(0);
-      expect(m.packets).toBeGreaterThan(1000);
-      expect(m.jitterMs).toBeGreaterThanOrEqual(0);
-    }],
-    ["qperf tcp", ["--tool", "qperf", "--duration", "1"], (m: any) => {
-      expect(m.throughputBps).toBeGreaterThan(1e8);
-      expect(m.latency.kind).toBe("one-way");
-      expect(m.latency.meanUs).toBeGreaterThan(0);
-    }],
+    [
+      "iperf3 udp 200M",
+      ["--tool", "iperf3", "--protocol", "udp", "--bitrate", "200M", "--duration", "2"],
+      (m: any) => {
+        expect(m.throughputBps / 200e6).toBeGreaterThan(0.9);
+        expect(m.lossPercent).toBeGreaterThanOrEqual(0);
+        expect(m.jitterMs).toBeGreaterThanOrEqual(0);
+      },
+    ],
+    [
+      "iperf2 tcp -P 4",
+      ["--tool", "iperf2", "--duration", "2", "--parallel", "4"],
+      (m: any) => {
+        expect(m.streams).toHaveLength(4);
+        expect(m.throughputBps).toBeGreaterThan(1e9);
+      },
+    ],
+    [
+      "iperf2 udp 100M (loss from the server)",
+      ["--tool", "iperf2", "--protocol", "udp", "--bitrate", "100M", "--duration", "2"],
+      (m: any) => {
+        expect(m.lossPercent).toBeGreaterThanOrEqual(0);
+        expect(m.packets).toBeGreaterThan(1000);
+        expect(m.jitterMs).toBeGreaterThanOrEqual(0);
+      },
+    ],
+    [
+      "qperf tcp",
+      ["--tool", "qperf", "--duration", "1"],
+      (m: any) => {
+        expect(m.throughputBps).toBeGreaterThan(1e8);
+        expect(m.latency.kind).toBe("one-way");
+        expect(m.latency.meanUs).toBeGreaterThan(0);
+      },
+    ],
     ["qperf udp", ["--tool", "qperf", "--protocol", "udp", "--duration", "1"], (m: any) => expect(m.latency.meanUs).toBeGreaterThan(0)],
-    ["ping", ["--tool", "ping", "--count", "5", "--interval", "200"], (m: any) => {
-      expect(m.latency.kind).toBe("rtt");
-      expect(m.latency.samples).toBe(5);
-      expect(m.latency.p99Us).toBeGreaterThanOrEqual(m.latency.p50Us);
-      expect(m.lossPercent).toBe(0);
-    }],
+    [
+      "ping",
+      ["--tool", "ping", "--count", "5", "--interval", "200"],
+      (m: any) => {
+        expect(m.latency.kind).toBe("rtt");
+        expect(m.latency.samples).toBe(5);
+        expect(m.latency.p99Us).toBeGreaterThanOrEqual(m.latency.p50Us);
+        expect(m.lossPercent).toBe(0);
+      },
+    ],
   ])("%s", async (_name, args, check) => {
     const { code, doc, rep, stderr } = await run(["--client", "node-a", "--server", "node-b/host", ...args]);
     expect(rep.failure, stderr).toBeNull();
@@ -179,7 +200,7 @@ describe("honest failures", () => {
   });
 
   test("a client agent killed mid-case fails the case with a reason, within its deadline", async () => {
-    const victim = await startAgentProc({ coordinator: addr, tokenFile: coord.tokenFile, node: "node-v", address: "127.0.0.1", portRange: "21300-21399" });
+    const victim = await startAgentProc({ coordinator: addr, tokenFile: coord.tokenFile, node: "node-v", address: "127.0.0.1", portRange: slot.portRange(300, 100) });
     const started = performance.now();
     const pending = run(["--client", "node-v", "--server", "node-b", "--tool", "iperf3", "--duration", "8"]);
     // Let the case get going (CLI start, server ready, client running), then crash the client's agent.

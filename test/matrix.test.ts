@@ -8,9 +8,16 @@ import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import reportSchema from "../docs/report.schema.json" with { type: "json" };
-import { startAgentProc, startCoordinatorProc, type CoordinatorProc } from "../lab/src/local-cluster.js";
-import { runNetmatrix, spawnNetmatrix, stopAll, type Proc } from "../lab/src/processes.js";
+import { RunMatrixRequestSchema } from "../gen/netmatrix/v1/control_pb.js";
+import type { NetmatrixError } from "../common/src/errors.js";
+import { specMessage } from "../coordinator/src/matrix/index.js";
+import { connect } from "../cli/src/options.js";
+import { loadSpec } from "../cli/src/spec-file.js";
+import { startAgentProc, startCoordinatorProc, type CoordinatorProc } from "./harness/local-cluster.js";
+import { runNetmatrix, spawnNetmatrix, stopAll, type Proc } from "./harness/processes.js";
+import { testSlot } from "./harness/slot.js";
 
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 (addFormats as unknown as (a: Ajv2020) => void)(ajv);
@@ -20,11 +27,21 @@ let dir: string;
 let coord: CoordinatorProc;
 let addr: string;
 const agents = new Map<string, Proc>();
-let ports = 22000;
+/** Each agent's tool-server ports: 60 of the slot's (7 agents), after loopback's and reconnect's. */
+const slot = testSlot();
+let ports = 500;
 
 async function agent(node: string, mode: "host" | "pod", pod?: string): Promise<Proc> {
-  const p = await startAgentProc({ coordinator: addr, tokenFile: coord.tokenFile, node, mode, address: "127.0.0.1", portRange: `${ports}-${ports + 99}`, ...(pod ? { pod } : {}) });
-  ports += 100;
+  const p = await startAgentProc({
+    coordinator: addr,
+    tokenFile: coord.tokenFile,
+    node,
+    mode,
+    address: "127.0.0.1",
+    portRange: slot.portRange(ports, 60),
+    ...(pod ? { pod } : {}),
+  });
+  ports += 60;
   agents.set(`${node}/${mode}${pod ? `/${pod}` : ""}`, p);
   return p;
 }
@@ -55,7 +72,10 @@ afterAll(async () => {
 
 describe("matrix runs (loopback, real iperf3)", () => {
   test("several scenarios × both protocols complete, with statistics and baselines, and are on disk", async () => {
-    const file = spec("mixed", "scenarios: [host-host, pod-pod-cross, pod-pod-same, pod-host]\ntools: [iperf3]\nprotocols: [tcp, udp]\nudpBitrates: [200M]\nduration: 1\nomit: 0\nrepetitions: 2\npairs: all\n");
+    const file = spec(
+      "mixed",
+      "scenarios: [host-host, pod-pod-cross, pod-pod-same, pod-host]\ntools: [iperf3]\nprotocols: [tcp, udp]\nudpBitrates: [200M]\nduration: 1\nomit: 0\nrepetitions: 2\npairs: all\n",
+    );
     const res = await cli(["run", "--spec", file, "--output", "json"]);
     expect(res.code, res.stderr).toBe(0);
     const doc = JSON.parse(res.stdout);
@@ -73,8 +93,14 @@ describe("matrix runs (loopback, real iperf3)", () => {
     const udp = doc.cases.find((c: any) => c.protocol === "udp");
     expect(udp.summary.lossPercent.n).toBe(2);
     const runId = doc.run.runId;
-    const lines = readFileSync(join(dir, "runs", runId, "cases.jsonl"), "utf8").trim().split("\n");
+    const lines = readFileSync(join(dir, "runs", runId, "cases.jsonl"), "utf8")
+      .trim()
+      .split("\n");
     expect(lines).toHaveLength(32);
+    // The spec as run, stored with the YAML's keys (as runs before the typed spec stored it), defaults filled in.
+    const stored = JSON.parse(readFileSync(join(dir, "runs", runId, "spec.json"), "utf8"));
+    expect(stored).toEqual(doc.spec);
+    expect(stored).toMatchObject({ udpBitrates: [2e8], duration: 1, omit: 0, pairs: "all", lengths: [0], thresholds: { cvPercent: 10, udpLossPercent: 1 } });
     const list = JSON.parse((await cli(["runs", "--output", "json"])).stdout);
     expect(list.runs.map((r: any) => r.runId)).toContain(runId);
     for (const format of ["csv", "markdown", "yaml", "table"]) {
@@ -94,6 +120,39 @@ describe("matrix runs (loopback, real iperf3)", () => {
     const r2 = await cli(["run", "--spec", bad]);
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/scenario\.yaml:2.*pod-pod/s);
+  });
+
+  test("the coordinator validates a typed spec again, with the CLI's message, and refuses an old CLI's spec_json naming the fix", async () => {
+    const bad = spec("bounds", "scenarios: [host-host]\ntools: [iperf3]\nduration: 99999\n");
+    const res = await cli(["run", "--spec", bad]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(`netmatrix: ${bad}:4: duration 99999 s is outside 1..3600 s; use a value in 1..3600\n`);
+    // A client that skips the CLI's check: the same value in a typed spec, over the wire.
+    const message = specMessage(loadSpec(spec("bounds-ok", "scenarios: [host-host]\ntools: [iperf3]\n"), {}).spec);
+    message.durationS = 99_999;
+    const client = connect({ coordinator: addr, tokenFile: coord.tokenFile });
+    const refused = (req: MessageInitShape<typeof RunMatrixRequestSchema>) =>
+      client
+        .runMatrix(create(RunMatrixRequestSchema, req), () => undefined)
+        .then(
+          () => undefined,
+          (err: unknown) => err as NetmatrixError,
+        );
+    try {
+      const typed = await refused({ spec: message, specSource: bad });
+      expect(typed?.code).toBe("invalid-argument");
+      expect(typed?.message).toBe(`${bad}: duration 99999 s is outside 1..3600 s; use a value in 1..3600`);
+      const old = await refused({ specJson: JSON.stringify({ name: "old", scenarios: ["host-host"], duration: 1 }), specYaml: "name: old\n" });
+      expect(old?.code).toBe("invalid-argument");
+      expect(old?.message).toMatch(/only as spec_json, which this coordinator no longer reads/);
+      expect(old?.hint).toMatch(/^upgrade the netmatrix CLI/);
+    } finally {
+      client.close();
+    }
+    // Refused before anything was recorded.
+    const names = JSON.parse((await cli(["runs", "--output", "json"])).stdout).runs.map((r: { name: string }) => r.name);
+    expect(names).not.toContain("bounds");
+    expect(names).not.toContain("old");
   });
 
   test("a scenario no agent can fill is refused with the reason", async () => {
@@ -131,7 +190,9 @@ describe("matrix runs (loopback, real iperf3)", () => {
     await first.waitFor(/\[3\/8\]/, 60_000);
     coord.proc.child.kill("SIGKILL");
     await first.exited;
-    const before = readFileSync(join(dir, "runs", runId, "cases.jsonl"), "utf8").trim().split("\n").length;
+    const before = readFileSync(join(dir, "runs", runId, "cases.jsonl"), "utf8")
+      .trim()
+      .split("\n").length;
     expect(before).toBeGreaterThanOrEqual(3);
     expect(before).toBeLessThan(8);
     coord = await startCoordinatorProc({ dataDir: dir, listen: addr, tokenFile: coord.tokenFile });
@@ -143,7 +204,10 @@ describe("matrix runs (loopback, real iperf3)", () => {
     const res = await cli(["run", "--resume", runId, "--output", "json"]);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toMatch(new RegExp(`${before} already done`));
-    const records = readFileSync(join(dir, "runs", runId, "cases.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const records = readFileSync(join(dir, "runs", runId, "cases.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const keys = records.map((r) => `${r.caseId}#${r.repetition ?? 0}`);
     expect(new Set(keys).size).toBe(8);
     expect(keys).toHaveLength(8);

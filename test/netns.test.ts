@@ -5,9 +5,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { exec } from "../common/src/exec.js";
 import { canUseNamespaces, listNamespaces } from "../lab/src/netns.js";
-import { createPair, PAIR_ADDR, tcpGoodputBps, type Pair } from "../lab/src/pair.js";
+import { createPair, PAIR_ADDR, tcpGoodputBps, type Pair } from "./harness/pair.js";
+import { testSlot } from "./harness/slot.js";
 
-const PREFIX = "nm-tpair-";
+const slot = testSlot();
+const PREFIX = slot.prefix("tpair");
 const root = canUseNamespaces();
 if (!root) console.warn("SKIPPED test/netns.test.ts: needs root to create network namespaces (run the suite as root, as CI does)");
 
@@ -15,7 +17,7 @@ describe.skipIf(!root)("across two namespaces (root)", () => {
   let pair: Pair;
 
   beforeAll(async () => {
-    pair = await createPair({ prefix: PREFIX, rate: "1gbit" });
+    pair = await createPair({ prefix: PREFIX, block: slot.block, rate: "1gbit" });
   }, 60_000);
 
   afterAll(async () => {

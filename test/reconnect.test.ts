@@ -7,8 +7,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
-import { startAgentProc, startCoordinatorProc } from "../lab/src/local-cluster.js";
-import { runNetmatrix, stopAll } from "../lab/src/processes.js";
+import { startAgentProc, startCoordinatorProc } from "./harness/local-cluster.js";
+import { runNetmatrix, stopAll } from "./harness/processes.js";
+import { testSlot } from "./harness/slot.js";
 
 const dir = mkdtempSync(join(tmpdir(), "nm-reconnect-"));
 afterAll(async () => {
@@ -28,7 +29,7 @@ test("an agent re-registers after the coordinator restarts", async () => {
   const port = await freePort();
   const listen = `127.0.0.1:${port}`;
   const first = await startCoordinatorProc({ dataDir: dir, listen });
-  const agent = await startAgentProc({ coordinator: listen, tokenFile: first.tokenFile, node: "node-r", address: "127.0.0.1", portRange: "21400-21499" });
+  const agent = await startAgentProc({ coordinator: listen, tokenFile: first.tokenFile, node: "node-r", address: "127.0.0.1", portRange: testSlot().portRange(400, 100) });
   await first.proc.stop();
   await agent.waitFor(/session ended; reconnecting/);
   const second = await startCoordinatorProc({ dataDir: dir, listen, tokenFile: first.tokenFile });

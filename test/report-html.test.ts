@@ -107,50 +107,58 @@ describe.skipIf(!hasChromium || FIXTURES.length === 0)("the report in Chromium, 
       const section = page.locator(`section.case[data-case="${id}"]`);
       await section.scrollIntoViewIfNeeded();
       await section.locator("details.charts-box > summary").click();
-      await page.waitForFunction((cid) => document.querySelector(`section.case[data-case="${cid}"]`)?.hasAttribute("data-rendered"), id);
+      await page.locator(`section.case[data-case="${id}"][data-rendered]`).waitFor({ state: "attached" });
       out.set(id, await section.locator(".uplot canvas").count());
     }
     return out;
   }
 
-  test.each(FIXTURES)("%s: loads nothing but itself, heatmaps hold the document's means, every case draws", async (cni) => {
-    const resp = load(cni);
-    const doc = reportDocument(resp);
-    const { page, url, errors, requests } = await open(cni, resp);
+  test.each(FIXTURES)(
+    "%s: loads nothing but itself, heatmaps hold the document's means, every case draws",
+    async (cni) => {
+      const resp = load(cni);
+      const doc = reportDocument(resp);
+      const { page, url, errors, requests } = await open(cni, resp);
 
-    const cells = await page.locator("[data-heatmap] td.cell").evaluateAll((tds) =>
-      tds.map((td) => {
-        const fig = td.closest("[data-heatmap]")!;
-        return { key: `${fig.getAttribute("data-heatmap")}|${fig.getAttribute("data-metric")}|${td.getAttribute("data-client")}|${td.getAttribute("data-server")}`, value: Number(td.getAttribute("data-value")), unit: td.getAttribute("data-unit") };
-      }),
-    );
-    const expected = expectedCells(doc);
-    expect(cells.length).toBe(expected.size);
-    expect(cells.length).toBe(24); // 2 cross-node scenarios × (iperf3 + ping) × 6 ordered pairs
-    for (const c of cells) {
-      expect(expected.get(c.key), c.key).toBe(c.value);
-      expect(c.unit).toBe(c.key.includes("|throughput|") ? "bps" : "us");
-    }
-    expect(await page.locator("[data-heatmap] td.empty").count()).toBe(4 * 3); // the diagonals
+      const cells = await page.locator("[data-heatmap] td.cell").evaluateAll((tds) =>
+        tds.map((td) => {
+          const fig = td.closest("[data-heatmap]")!;
+          return {
+            key: `${fig.getAttribute("data-heatmap")}|${fig.getAttribute("data-metric")}|${td.getAttribute("data-client")}|${td.getAttribute("data-server")}`,
+            value: Number(td.getAttribute("data-value")),
+            unit: td.getAttribute("data-unit"),
+          };
+        }),
+      );
+      const expected = expectedCells(doc);
+      expect(cells.length).toBe(expected.size);
+      expect(cells.length).toBe(24); // 2 cross-node scenarios × (iperf3 + ping) × 6 ordered pairs
+      for (const c of cells) {
+        expect(expected.get(c.key), c.key).toBe(c.value);
+        expect(c.unit).toBe(c.key.includes("|throughput|") ? "bps" : "us");
+      }
+      expect(await page.locator("[data-heatmap] td.empty").count()).toBe(4 * 3); // the diagonals
 
-    const canvases = await openEveryCase(page);
-    expect(canvases.size).toBe(doc.cases.length);
-    for (const c of doc.cases) expect(canvases.get(c.caseId), `${c.key}`).toBe(c.tool === "ping" ? 2 : 3);
+      const canvases = await openEveryCase(page);
+      expect(canvases.size).toBe(doc.cases.length);
+      for (const c of doc.cases) expect(canvases.get(c.caseId), `${c.key}`).toBe(c.tool === "ping" ? 2 : 3);
 
-    const tcp = doc.cases.find((c) => c.scenario === "pod-pod-cross" && c.tool === "iperf3")!;
-    const boxes = await page.locator(`#case-${tcp.caseId} .uplot canvas`).evaluateAll((cs) => cs.map((c) => c.getBoundingClientRect()).map((r) => [r.width, r.height]));
-    expect(boxes).toHaveLength(3);
-    for (const [w, h] of boxes) expect(w! * h!).toBeGreaterThan(100 * 100);
-    // Another repetition redraws the same three charts.
-    await page.locator(`#case-${tcp.caseId} select.rep`).selectOption("0");
-    expect(await page.locator(`#case-${tcp.caseId} .uplot canvas`).count()).toBe(3);
-    const legend = await page.locator(`#case-${tcp.caseId} .u-legend`).allTextContents();
-    expect(legend.join(" ")).toMatch(new RegExp(`${tcp.clientNode} eth0 tx`));
+      const tcp = doc.cases.find((c) => c.scenario === "pod-pod-cross" && c.tool === "iperf3")!;
+      const boxes = await page.locator(`#case-${tcp.caseId} .uplot canvas`).evaluateAll((cs) => cs.map((c) => c.getBoundingClientRect()).map((r) => [r.width, r.height]));
+      expect(boxes).toHaveLength(3);
+      for (const [w, h] of boxes) expect(w! * h!).toBeGreaterThan(100 * 100);
+      // Another repetition redraws the same three charts.
+      await page.locator(`#case-${tcp.caseId} select.rep`).selectOption("0");
+      expect(await page.locator(`#case-${tcp.caseId} .uplot canvas`).count()).toBe(3);
+      const legend = await page.locator(`#case-${tcp.caseId} .u-legend`).allTextContents();
+      expect(legend.join(" ")).toMatch(new RegExp(`${tcp.clientNode} eth0 tx`));
 
-    expect(errors, errors.join("\n")).toEqual([]);
-    expect(requests).toEqual([url]);
-    await page.close();
-  }, 120_000);
+      expect(errors, errors.join("\n")).toEqual([]);
+      expect(requests).toEqual([url]);
+      await page.close();
+    },
+    120_000,
+  );
 
   test("failed repetitions, missing samples and missing intervals draw what there is, without an error", async () => {
     const resp = clone(GetRunResponseSchema, load(FIXTURES[0]!));

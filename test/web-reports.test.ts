@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startCoordinatorProc, type CoordinatorProc } from "../lab/src/local-cluster.js";
-import { stopAll } from "../lab/src/processes.js";
+import { startCoordinatorProc, type CoordinatorProc } from "./harness/local-cluster.js";
+import { stopAll } from "./harness/processes.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const FIXTURE = "report/fixtures/runs/host-gw";
@@ -58,27 +58,34 @@ describe("run reports on the coordinator's web server", () => {
     expect(await missing.text()).toMatch(/no run "20000101-000000-0000"/);
   });
 
-  test.skipIf(!hasChromium)("the live page lists the run and its link opens the report", async () => {
-    const profile = mkdtempSync(join(tmpdir(), "nm-chromium-"));
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
-    try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on("pageerror", (e) => errors.push(e.message));
-      page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-      await page.goto(`${base}/?token=${token}`);
-      const link = page.locator(`tr[data-run="${runId}"] a`);
-      await link.waitFor();
-      expect(await page.locator(`tr[data-run="${runId}"] td`).nth(2).textContent()).toBe("finished");
-      const [report] = await Promise.all([page.context().waitForEvent("page"), link.click()]);
-      await report.waitForLoadState();
-      report.on("pageerror", (e) => errors.push(e.message));
-      expect(await report.title()).toContain(runId);
-      expect(await report.locator("td.cell").count()).toBeGreaterThan(0);
-      expect(errors, errors.join("\n")).toEqual([]);
-    } finally {
-      await browser.close();
-      rmSync(profile, { recursive: true, force: true });
-    }
-  }, 60_000);
+  test.skipIf(!hasChromium)(
+    "the live page lists the run and its link opens the report",
+    async () => {
+      const profile = mkdtempSync(join(tmpdir(), "nm-chromium-"));
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      });
+      try {
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on("pageerror", (e) => errors.push(e.message));
+        page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+        await page.goto(`${base}/?token=${token}`);
+        const link = page.locator(`tr[data-run="${runId}"] a`);
+        await link.waitFor();
+        expect(await page.locator(`tr[data-run="${runId}"] td`).nth(2).textContent()).toBe("finished");
+        const [report] = await Promise.all([page.context().waitForEvent("page"), link.click()]);
+        await report.waitForLoadState();
+        report.on("pageerror", (e) => errors.push(e.message));
+        expect(await report.title()).toContain(runId);
+        expect(await report.locator("td.cell").count()).toBeGreaterThan(0);
+        expect(errors, errors.join("\n")).toEqual([]);
+      } finally {
+        await browser.close();
+        rmSync(profile, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 });

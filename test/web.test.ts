@@ -10,7 +10,8 @@ import { readFileSync } from "node:fs";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { canUseNamespaces } from "../lab/src/netns.js";
-import { createPair, type Pair } from "../lab/src/pair.js";
+import { createPair, type Pair } from "./harness/pair.js";
+import { testSlot } from "./harness/slot.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ready = canUseNamespaces() && existsSync(CHROMIUM);
@@ -22,7 +23,8 @@ describe.skipIf(!ready)("live page (root, chromium)", () => {
   let profile: string;
 
   beforeAll(async () => {
-    pair = await createPair({ prefix: "nm-tweb-", rate: "1gbit" });
+    const slot = testSlot();
+    pair = await createPair({ prefix: slot.prefix("tweb"), block: slot.block, rate: "1gbit" });
     profile = mkdtempSync(join(tmpdir(), "nm-chromium-"));
     browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -7,8 +7,7 @@ import { drivers } from "../../tools/src/index.js";
 import { discoverTools } from "./tools.js";
 
 const found = new Map((await discoverTools(Object.values(drivers))).map((f) => [f.driver.tool, f]));
-const spec = (patch: object = {}) =>
-  create(TestSpecSchema, { tool: Tool.PING, protocol: Protocol.TCP, direction: Direction.FORWARD, durationS: 1, pingCount: 3, ...patch });
+const spec = (patch: object = {}) => create(TestSpecSchema, { tool: Tool.PING, protocol: Protocol.TCP, direction: Direction.FORWARD, durationS: 1, pingCount: 3, ...patch });
 const req = (patch: object = {}, target = "127.0.0.1") => ({ spec: spec(patch), target, port: 0, dataPort: 0, deadlineMs: 10_000 });
 
 describe("runClient refuses before spawning anything", () => {

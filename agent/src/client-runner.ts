@@ -7,8 +7,8 @@ import { isIP } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { ToolRunSchema, type TestSpec, type ToolRun } from "../../gen/netmatrix/v1/types_pb.js";
 import { startProcess } from "../../common/src/exec.js";
-import { specProblems } from "../../common/src/limits.js";
-import { tools as toolTable, type ToolName } from "../../common/src/model.js";
+import { specProblems } from "../../tools/src/limits.js";
+import { tools as toolTable, type ToolName } from "../../tools/src/index.js";
 import { clientParams, execFailure, pbFailure, pbMeasurement, toolRun } from "./convert.js";
 import { forget, remember } from "./tool-pids.js";
 import type { FoundTool } from "./tools.js";
@@ -54,10 +54,5 @@ export async function runClient(tool: ToolName | undefined, found: FoundTool | u
   const failed = execFailure(res, tool, req.deadlineMs);
   if (failed) return toolRun(tool, version, res, { failure: pbFailure(failed.code, failed.reason) });
   const parsed = driver.parseClient({ stdout: res.stdout, stderr: res.stderr, exitCode: res.exitCode }, params);
-  return toolRun(
-    tool,
-    version,
-    res,
-    parsed.ok ? { measurement: pbMeasurement(parsed.measurement) } : { failure: pbFailure(parsed.failure.code, parsed.failure.reason) },
-  );
+  return toolRun(tool, version, res, parsed.ok ? { measurement: pbMeasurement(parsed.measurement) } : { failure: pbFailure(parsed.failure.code, parsed.failure.reason) });
 }

@@ -3,16 +3,9 @@
  * in, measurements and tool runs out.
  */
 import { create } from "@bufbuild/protobuf";
-import {
-  FailureSchema,
-  MeasurementSchema,
-  ToolRunSchema,
-  type Failure,
-  type Measurement as PbMeasurement,
-  type TestSpec,
-  type ToolRun,
-} from "../../gen/netmatrix/v1/types_pb.js";
-import { directions, failures, protocols, tools } from "../../common/src/model.js";
+import { FailureSchema, MeasurementSchema, ToolRunSchema, type Failure, type Measurement as PbMeasurement, type TestSpec, type ToolRun } from "../../gen/netmatrix/v1/types_pb.js";
+import { directions, failures, protocols } from "../../common/src/model.js";
+import { tools } from "../../tools/src/index.js";
 import type { ExecResult } from "../../common/src/exec.js";
 import type { ClientParams, DriverFailure, FailureCode, Measurement, ServerReport } from "../../tools/src/types.js";
 
@@ -60,12 +53,7 @@ function clip(text: string): { text: string; clipped: boolean } {
 }
 
 /** A ToolRun record for a finished process and its outcome. */
-export function toolRun(
-  toolName: string,
-  version: string,
-  res: ExecResult,
-  outcome: { measurement: PbMeasurement } | { failure: Failure } | undefined,
-): ToolRun {
+export function toolRun(toolName: string, version: string, res: ExecResult, outcome: { measurement: PbMeasurement } | { failure: Failure } | undefined): ToolRun {
   const out = clip(res.stdout);
   const err = clip(res.stderr);
   return create(ToolRunSchema, {
@@ -78,11 +66,7 @@ export function toolRun(
     outputTruncated: res.truncated || out.clipped || err.clipped,
     wallMs: res.wallMs,
     outcome:
-      outcome === undefined
-        ? { case: undefined }
-        : "measurement" in outcome
-          ? { case: "measurement", value: outcome.measurement }
-          : { case: "failure", value: outcome.failure },
+      outcome === undefined ? { case: undefined } : "measurement" in outcome ? { case: "measurement", value: outcome.measurement } : { case: "failure", value: outcome.failure },
   });
 }
 

@@ -9,7 +9,10 @@ import { listInterfaces, primaryAddress } from "./inventory.js";
 describe("listInterfaces", () => {
   test("reads MTU and speed from sysfs; unreadable speed (veth) is 0", () => {
     const root = mkdtempSync(join(tmpdir(), "nm-sysfs-"));
-    for (const [name, mtu, speed] of [["eth0", "1450\n", "10000\n"], ["veth1", "1500\n", null]] as const) {
+    for (const [name, mtu, speed] of [
+      ["eth0", "1450\n", "10000\n"],
+      ["veth1", "1500\n", null],
+    ] as const) {
       mkdirSync(join(root, name));
       writeFileSync(join(root, name, "mtu"), mtu);
       if (speed) writeFileSync(join(root, name, "speed"), speed);
@@ -27,10 +30,7 @@ describe("listInterfaces", () => {
 });
 
 describe("primaryAddress", () => {
-  const ifs = [
-    create(NetInterfaceSchema, { name: "lo", addresses: ["127.0.0.1", "::1"] }),
-    create(NetInterfaceSchema, { name: "eth0", addresses: ["fe80::1", "198.18.0.2"] }),
-  ];
+  const ifs = [create(NetInterfaceSchema, { name: "lo", addresses: ["127.0.0.1", "::1"] }), create(NetInterfaceSchema, { name: "eth0", addresses: ["fe80::1", "198.18.0.2"] })];
   test.each([
     ["given wins", "10.244.1.5", "10.244.1.5"],
     ["first non-loopback IPv4", undefined, "198.18.0.2"],

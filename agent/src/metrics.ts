@@ -88,7 +88,9 @@ export async function serveMetrics(listen: string, registry: Registry): Promise<
   });
   const i = listen.lastIndexOf(":");
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (err) => reject(new NetmatrixError("unavailable", `cannot serve metrics on ${listen}: ${err.message}`, { hint: "pick another --metrics HOST:PORT, or --metrics off" })));
+    server.once("error", (err) =>
+      reject(new NetmatrixError("unavailable", `cannot serve metrics on ${listen}: ${err.message}`, { hint: "pick another --metrics HOST:PORT, or --metrics off" })),
+    );
     server.listen(Number(listen.slice(i + 1)), listen.slice(0, i) || "0.0.0.0", () => resolve());
   });
   return { port: (server.address() as { port: number }).port, server };

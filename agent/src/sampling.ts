@@ -102,9 +102,12 @@ export class SamplingManager {
     const pending: NodeSample[] = [];
     const set = this.samplerFor(filter);
     const timer = this.tick(set, interval, (s) => pending.push(s));
-    const flush = setInterval(() => {
-      if (pending.length) send(pending.splice(0));
-    }, Math.min(Math.max(interval, 100), SAMPLING_LIMITS.maxBatchDelayMs));
+    const flush = setInterval(
+      () => {
+        if (pending.length) send(pending.splice(0));
+      },
+      Math.min(Math.max(interval, 100), SAMPLING_LIMITS.maxBatchDelayMs),
+    );
     this.streams.set(streamId, { set, timer, flush });
     this.opts.log.debug({ streamId, intervalMs: interval }, "stream started");
   }

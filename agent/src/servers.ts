@@ -9,9 +9,10 @@ import type { Logger } from "pino";
 import type { TestSpec, ToolRun } from "../../gen/netmatrix/v1/types_pb.js";
 import { startProcess, type RunningProcess } from "../../common/src/exec.js";
 import { NetmatrixError } from "../../common/src/errors.js";
-import type { ProtocolName, ToolName } from "../../common/src/model.js";
+import type { ProtocolName } from "../../common/src/model.js";
+import type { ToolName } from "../../tools/src/index.js";
 import { clientParams, pbServerReport, toolRun } from "./convert.js";
-import { isListening } from "./listen-probe.js";
+import { isListening } from "../../common/src/listen-probe.js";
 import { findFreePorts, type PortRange } from "./ports.js";
 import { forget, remember } from "./tool-pids.js";
 import type { FoundTool } from "./tools.js";
@@ -27,11 +28,6 @@ interface Running {
   proc: RunningProcess;
   port: number;
   dataPort: number;
-}
-
-/** Which socket shows that a server is up: iperf2 -u binds UDP, everything else listens on TCP. */
-function readinessProtocol(tool: ToolName, protocol: ProtocolName): ProtocolName {
-  return tool === "iperf2" && protocol === "udp" ? "udp" : "tcp";
 }
 
 export class ServerManager {
@@ -81,7 +77,8 @@ export class ServerManager {
     const readyBy = performance.now() + READY_TIMEOUT_MS;
     let exited = false;
     void proc.exited.then(() => (exited = true));
-    const sock = readinessProtocol(tool, protocol);
+    // Which socket shows that the server is up: the driver knows (iperf2 -u binds UDP, the others listen on TCP).
+    const sock = driver.serverListens(protocol);
     while (!isListening(port, sock)) {
       if (exited || performance.now() > readyBy) {
         const res = await this.stopProcess(id);

@@ -5,26 +5,19 @@
  * when its session ends: a command's result has nowhere to go.
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import {
-  AgentMessageSchema,
-  AgentService,
-  type AgentMessage,
-  type CoordinatorMessage,
-} from "../../gen/netmatrix/v1/agent_pb.js";
+import { AgentMessageSchema, AgentService, type CoordinatorMessage } from "../../gen/netmatrix/v1/agent_pb.js";
 import type { AgentInfo } from "../../gen/netmatrix/v1/types_pb.js";
-import { clientConstructor } from "../../common/src/grpc-adapter.js";
+import { createClient } from "../../common/src/grpc-adapter.js";
 import { fromServiceError } from "../../common/src/rpc-status.js";
-import { AUTH_HEADER, bearer } from "../../common/src/token.js";
-import { protocols, tools as toolTable, type ToolName } from "../../common/src/model.js";
+import { bearerInterceptor } from "../../common/src/token.js";
+import { protocols } from "../../common/src/model.js";
+import { tools as toolTable, type ToolName } from "../../tools/src/index.js";
 import { runClient } from "./client-runner.js";
 import { failureFor } from "./convert.js";
 import type { SamplingManager } from "./sampling.js";
 import type { ServerManager } from "./servers.js";
 import type { FoundTool } from "./tools.js";
-
-const AgentClient = clientConstructor(AgentService);
 
 export interface SessionOptions {
   coordinator: string;
@@ -39,8 +32,6 @@ export interface SessionOptions {
   /** First reconnect delay and cap, milliseconds. */
   backoffMs?: { initial: number; max: number };
 }
-
-type Call = grpc.ClientDuplexStream<AgentMessage, CoordinatorMessage>;
 
 /** Keep a session with the coordinator until `signal` aborts. */
 export async function runSessions(opts: SessionOptions, signal: AbortSignal): Promise<void> {
@@ -62,14 +53,15 @@ export async function runSessions(opts: SessionOptions, signal: AbortSignal): Pr
 /** One session; resolves when it ends, with whether it got as far as registering. */
 async function oneSession(opts: SessionOptions, signal: AbortSignal): Promise<boolean> {
   const { log } = opts;
-  const client = new AgentClient(opts.coordinator, grpc.credentials.createInsecure(), {
-    "grpc.keepalive_time_ms": 10_000,
-    "grpc.keepalive_timeout_ms": 5_000,
-    "grpc.keepalive_permit_without_calls": 1,
-  }) as unknown as grpc.Client & { session(md: grpc.Metadata): Call };
-  const md = new grpc.Metadata();
-  md.set(AUTH_HEADER, bearer(opts.token));
-  const call = client.session(md);
+  const client = createClient(AgentService, opts.coordinator, {
+    channelOptions: {
+      "grpc.keepalive_time_ms": 10_000,
+      "grpc.keepalive_timeout_ms": 5_000,
+      "grpc.keepalive_permit_without_calls": 1,
+    },
+    interceptors: [bearerInterceptor(opts.token)],
+  });
+  const call = client.session();
   const running = new AbortController();
   let registered = false;
   let heartbeat: NodeJS.Timeout | undefined;

@@ -5,11 +5,11 @@
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { exec } from "../../common/src/exec.js";
-import type { Driver } from "../../tools/src/types.js";
+import type { Driver, ToolName } from "../../tools/src/index.js";
 
 /** What the agent found for one tool. */
 export interface FoundTool {
-  driver: Driver;
+  driver: Driver<ToolName>;
   /** Absolute path, undefined when missing. */
   path: string | undefined;
   version: string | undefined;
@@ -31,7 +31,7 @@ export function which(name: string, pathEnv = process.env.PATH ?? ""): string | 
 }
 
 /** Look up every driver's binary and version. */
-export async function discoverTools(drivers: Driver[]): Promise<FoundTool[]> {
+export async function discoverTools(drivers: Driver<ToolName>[]): Promise<FoundTool[]> {
   return Promise.all(
     drivers.map(async (driver) => {
       const path = which(driver.binary);

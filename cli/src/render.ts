@@ -4,7 +4,7 @@ import type { CaseResult, Repetition } from "../../gen/netmatrix/v1/control_pb.j
 import type { Measurement } from "../../gen/netmatrix/v1/types_pb.js";
 import { failureName } from "../../common/src/model.js";
 import { summarize } from "./run-document.js";
-import { formatBitrate, formatMicros, formatPercent } from "./units.js";
+import { formatBitrate, formatMicros, formatPercent } from "../../common/src/format.js";
 
 function cells(m: Measurement): string[] {
   const bidir = m.reverseReceiverBps !== undefined ? ` / rev ${formatBitrate(m.reverseReceiverBps)}` : "";
@@ -29,7 +29,11 @@ export function repetitionLine(r: Repetition, total: number): string {
   }
   if (r.outcome.case !== "measurement") return `${head} no outcome`;
   const m = r.outcome.value;
-  const parts = [m.throughputBps !== undefined ? formatBitrate(m.throughputBps) : "", m.latency?.meanUs !== undefined ? `latency ${formatMicros(m.latency.meanUs)}` : "", m.lossPercent !== undefined ? `loss ${formatPercent(m.lossPercent)}` : ""];
+  const parts = [
+    m.throughputBps !== undefined ? formatBitrate(m.throughputBps) : "",
+    m.latency?.meanUs !== undefined ? `latency ${formatMicros(m.latency.meanUs)}` : "",
+    m.lossPercent !== undefined ? `loss ${formatPercent(m.lossPercent)}` : "",
+  ];
   return `${head} ${parts.filter(Boolean).join(", ")}`;
 }
 

@@ -6,7 +6,7 @@ import { toJson } from "@bufbuild/protobuf";
 import type { AgentStatus, CaseResult, Repetition } from "../../gen/netmatrix/v1/control_pb.js";
 import { MeasurementSchema, NodeSampleSchema, UsageSummarySchema, type ToolRun, type UsageSummary } from "../../gen/netmatrix/v1/types_pb.js";
 import { failureName, modes } from "../../common/src/model.js";
-import { specDoc } from "../../common/src/spec-doc.js";
+import { specDoc } from "../../tools/src/spec-doc.js";
 
 export { specDoc };
 
@@ -45,10 +45,7 @@ function repetition(r: Repetition) {
     index: r.index,
     ok,
     measurement: r.outcome.case === "measurement" ? toJson(MeasurementSchema, r.outcome.value) : null,
-    failure:
-      r.outcome.case === "failure"
-        ? { code: failureName(r.outcome.value.code), reason: r.outcome.value.reason, hint: r.outcome.value.hint }
-        : null,
+    failure: r.outcome.case === "failure" ? { code: failureName(r.outcome.value.code), reason: r.outcome.value.reason, hint: r.outcome.value.hint } : null,
     startedAt: new Date(r.startedAtMs).toISOString(),
     wallMs: r.wallMs,
     client: run(r.client),
@@ -56,6 +53,7 @@ function repetition(r: Repetition) {
     clientUsage: usage(r.clientUsage),
     serverUsage: usage(r.serverUsage),
     wireToPayload: r.wireToPayload ?? null,
+    wireToPayloadNote: r.wireToPayloadNote || null,
     clientCpuPercentPerGbps: r.clientCpuPercentPerGbps ?? null,
     serverCpuPercentPerGbps: r.serverCpuPercentPerGbps ?? null,
     samples: {

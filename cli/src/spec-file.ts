@@ -3,9 +3,8 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
-import { parse } from "yaml";
 import { NetmatrixError } from "../../common/src/errors.js";
-import { parseSpec, specFromObject, SpecError, type MatrixSpec } from "../../coordinator/src/matrix/index.js";
+import { parseSpec, SpecError, type MatrixSpec } from "../../coordinator/src/matrix/index.js";
 
 /** The spec shipped with netmatrix: seed 001's eight-way table plus the host-host baseline. */
 export function defaultSpecPath(): string {
@@ -15,16 +14,18 @@ export function defaultSpecPath(): string {
 }
 
 export interface LoadedSpec {
+  /** What the coordinator runs: the file's spec with the overrides, validated. */
   spec: MatrixSpec;
-  /** What the coordinator runs: the YAML's object with the overrides, as JSON. */
-  json: string;
+  /** The file as written, kept with the run. */
   yaml: string;
+  /** Where it came from, for messages. */
   source: string;
 }
 
 /**
- * Read `file` ("default" for the shipped spec), validate it (errors name the
- * line and the fix), and apply `overrides` (YAML keys, e.g. { duration: 5 }).
+ * Read `file` ("default" for the shipped spec) and validate it once, with
+ * `overrides` (YAML keys, e.g. { duration: 5 }) in place of the file's keys:
+ * errors name the line and the fix. The one place a spec file is read.
  */
 export function loadSpec(file: string, overrides: Record<string, unknown>): LoadedSpec {
   const path = file === "default" ? defaultSpecPath() : file;
@@ -35,9 +36,7 @@ export function loadSpec(file: string, overrides: Record<string, unknown>): Load
     throw new NetmatrixError("invalid-argument", `cannot read spec ${path}: ${(err as Error).message}`, { hint: "give a YAML file, or --spec default for the shipped one" });
   }
   try {
-    parseSpec(yaml, path);
-    const raw = { ...(parse(yaml) as Record<string, unknown>), ...overrides };
-    return { spec: specFromObject(raw, path), json: JSON.stringify(raw), yaml, source: path };
+    return { spec: parseSpec(yaml, path, overrides), yaml, source: path };
   } catch (err) {
     if (err instanceof SpecError) throw new NetmatrixError("invalid-argument", err.message, { cause: err });
     throw err;

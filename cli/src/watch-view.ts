@@ -5,7 +5,7 @@
  */
 import type { WatchEvent } from "../../gen/netmatrix/v1/control_pb.js";
 import { modes } from "../../common/src/model.js";
-import { formatBitrate } from "./units.js";
+import { formatBitrate } from "../../common/src/format.js";
 
 export interface InterfaceRow {
   agentId: string;
@@ -42,7 +42,23 @@ export class WatchState {
         const key = `${e.agentId}\u0000${i.name}`;
         let r = this.rows.get(key);
         if (!r) {
-          r = { agentId: e.agentId, node: e.node, mode: modes.toName(e.mode) ?? "unknown", interface: i.name, rxBps: 0, txBps: 0, rxPps: 0, txPps: 0, peakRxBps: 0, peakTxBps: 0, rxBytes: 0, txBytes: 0, rxBytesTotal: 0, txBytesTotal: 0, updatedMs: 0 };
+          r = {
+            agentId: e.agentId,
+            node: e.node,
+            mode: modes.toName(e.mode) ?? "unknown",
+            interface: i.name,
+            rxBps: 0,
+            txBps: 0,
+            rxPps: 0,
+            txPps: 0,
+            peakRxBps: 0,
+            peakTxBps: 0,
+            rxBytes: 0,
+            txBytes: 0,
+            rxBytesTotal: 0,
+            txBytesTotal: 0,
+            updatedMs: 0,
+          };
           this.rows.set(key, r);
         }
         r.rxBps = i.rxBps;

@@ -5,15 +5,7 @@
  */
 
 /** What went wrong, independent of transport. */
-export type ErrorCode =
-  | "invalid-argument"
-  | "not-found"
-  | "unauthenticated"
-  | "failed-precondition"
-  | "unavailable"
-  | "deadline-exceeded"
-  | "cancelled"
-  | "internal";
+export type ErrorCode = "invalid-argument" | "not-found" | "unauthenticated" | "failed-precondition" | "unavailable" | "deadline-exceeded" | "cancelled" | "internal";
 
 export class NetmatrixError extends Error {
   override readonly name: string = "NetmatrixError";

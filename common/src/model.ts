@@ -1,26 +1,15 @@
 /**
- * The names people and drivers use (`iperf3`, `udp`, `server-busy`) mapped to
+ * The names people and drivers use (`udp`, `forward`, `server-busy`) mapped to
  * and from the protobuf enums. One table per enum, used by agent, coordinator
- * and CLI alike.
+ * and CLI alike (tool names belong to the tools catalogue, tools/src).
  */
-import { Direction, FailureCode, NetworkMode, Protocol, Tool } from "../../gen/netmatrix/v1/types_pb.js";
+import { Direction, FailureCode, NetworkMode, Protocol } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "./errors.js";
 
-export type ToolName = "iperf3" | "iperf2" | "qperf" | "ping";
 export type ProtocolName = "tcp" | "udp";
 export type DirectionName = "forward" | "reverse" | "bidir";
 export type ModeName = "host" | "pod" | "external";
-export type FailureName =
-  | "tool-missing"
-  | "server-busy"
-  | "unreachable"
-  | "timeout"
-  | "agent-gone"
-  | "parse-error"
-  | "tool-error"
-  | "invalid-spec"
-  | "cancelled"
-  | "internal";
+export type FailureName = "tool-missing" | "server-busy" | "unreachable" | "timeout" | "agent-gone" | "parse-error" | "tool-error" | "invalid-spec" | "cancelled" | "internal";
 
 function table<N extends string, E extends number>(pairs: [N, E][]) {
   const byName = new Map<string, E>(pairs);
@@ -41,13 +30,6 @@ function table<N extends string, E extends number>(pairs: [N, E][]) {
     },
   };
 }
-
-export const tools = table<ToolName, Tool>([
-  ["iperf3", Tool.IPERF3],
-  ["iperf2", Tool.IPERF2],
-  ["qperf", Tool.QPERF],
-  ["ping", Tool.PING],
-]);
 
 export const protocols = table<ProtocolName, Protocol>([
   ["tcp", Protocol.TCP],
@@ -78,11 +60,6 @@ export const failures = table<FailureName, FailureCode>([
   ["cancelled", FailureCode.CANCELLED],
   ["internal", FailureCode.INTERNAL],
 ]);
-
-/** The name of a tool enum, or "unknown" (for messages). */
-export function toolName(t: Tool): string {
-  return tools.toName(t) ?? "unknown";
-}
 
 /** The name of a failure code, or "internal". */
 export function failureName(c: FailureCode): FailureName {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Metadata } from "@grpc/grpc-js";
 import { describe, expect, test } from "vitest";
 import { NetmatrixError } from "./errors.js";
-import { bearer, checkBearer, loadOrCreateToken, loadToken } from "./token.js";
+import { bearer, checkBearer, loadOrCreateToken, loadToken, tokenMatches } from "./token.js";
 
 const dir = mkdtempSync(join(tmpdir(), "nm-token-"));
 
@@ -61,4 +61,16 @@ describe("checkBearer", () => {
     [bearer("s3cre"), /wrong token/],
     [bearer("s3cret!"), /wrong token/],
   ])("refuses %j", (header, re) => expect(() => checkBearer(md(header), "s3cret")).toThrow(re));
+});
+
+describe("tokenMatches (the one compare, gRPC and web alike)", () => {
+  test.each([
+    ["s3cret", true],
+    ["s3cre", false],
+    ["s3cret!", false],
+    ["S3cret", false],
+    ["", false],
+    [null, false],
+    [undefined, false],
+  ])("%j → %s", (given, ok) => expect(tokenMatches(given, "s3cret")).toBe(ok));
 });

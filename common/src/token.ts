@@ -2,11 +2,13 @@
  * The shared token agents and the CLI present to the coordinator
  * (`authorization: Bearer <token>`). In Kubernetes it comes from a Secret.
  */
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Metadata } from "@grpc/grpc-js";
+import { InterceptingCall, type Interceptor, type Metadata } from "@grpc/grpc-js";
+import type { Logger } from "pino";
 import { NetmatrixError } from "./errors.js";
+import type { ServerInterceptor } from "./grpc-adapter.js";
 
 export const TOKEN_ENV = "NETMATRIX_TOKEN";
 export const TOKEN_FILE_ENV = "NETMATRIX_TOKEN_FILE";
@@ -67,6 +69,17 @@ export function bearer(token: string): string {
   return `Bearer ${token}`;
 }
 
+/**
+ * Whether `given` is exactly `expected`, in constant time (both are hashed
+ * first, so not even the length leaks). The one token compare: gRPC calls
+ * and the web server both use it.
+ */
+export function tokenMatches(given: string | null | undefined, expected: string): boolean {
+  if (typeof given !== "string" || !given) return false;
+  const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
 /** Throws `unauthenticated` unless `metadata` carries exactly `expected`. Constant-time compare. */
 export function checkBearer(metadata: Metadata, expected: string): void {
   const header = metadata.get(AUTH_HEADER)[0];
@@ -75,11 +88,35 @@ export function checkBearer(metadata: Metadata, expected: string): void {
       hint: "pass --token-file FILE or set NETMATRIX_TOKEN to the coordinator's token",
     });
   }
-  const given = Buffer.from(header.slice("Bearer ".length));
-  const want = Buffer.from(expected);
-  if (given.length !== want.length || !timingSafeEqual(given, want)) {
+  if (!tokenMatches(header.slice("Bearer ".length), expected)) {
     throw new NetmatrixError("unauthenticated", "wrong token", {
       hint: "use the token the coordinator was started with (its --token-file)",
     });
   }
+}
+
+/**
+ * The one server-side auth check: an interceptor for `implement()` that runs
+ * `checkBearer` before every call of every method, logging refusals.
+ */
+export function authInterceptor(expected: string, log?: Pick<Logger, "warn">): ServerInterceptor {
+  return (ctx) => {
+    try {
+      checkBearer(ctx.metadata, expected);
+    } catch (err) {
+      log?.warn({ peer: ctx.peer, rpc: `${ctx.service.typeName}/${ctx.method.name}`, reason: (err as Error).message }, "call refused");
+      throw err;
+    }
+  };
+}
+
+/** The client side: attaches `authorization: Bearer <token>` to every call of a client built with it. */
+export function bearerInterceptor(token: string): Interceptor {
+  return (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set(AUTH_HEADER, bearer(token));
+        next(metadata, listener);
+      },
+    });
 }

@@ -9,12 +9,7 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 /** A command to an agent, as an init object. */
 export type Command = MessageInitShape<typeof CoordinatorMessageSchema>["msg"];
 import type { ServerDuplexStream } from "@grpc/grpc-js";
-import {
-  CoordinatorMessageSchema,
-  type AgentMessage,
-  type CoordinatorMessage,
-  type SampleBatch,
-} from "../../gen/netmatrix/v1/agent_pb.js";
+import { CoordinatorMessageSchema, type AgentMessage, type CoordinatorMessage, type SampleBatch } from "../../gen/netmatrix/v1/agent_pb.js";
 import type { AgentInfo } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 

@@ -1,12 +1,12 @@
 /**
- * The coordinator's side of agent sessions: authenticate, wait for the
- * registration, list the agent, route its messages, drop it when the stream ends.
+ * The coordinator's side of agent sessions (authenticated before they get
+ * here, by the auth interceptor): wait for the registration, list the agent,
+ * route its messages, drop it when the stream ends.
  */
-import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import type { AgentMessage, CoordinatorMessage } from "../../gen/netmatrix/v1/agent_pb.js";
+import type { AgentMessage, AgentService } from "../../gen/netmatrix/v1/agent_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
-import { checkBearer } from "../../common/src/token.js";
+import type { ServiceImpl } from "../../common/src/grpc-adapter.js";
 import { toServiceError } from "../../common/src/rpc-status.js";
 import { AgentLink } from "./agent-link.js";
 import type { Registry } from "./registry.js";
@@ -16,23 +16,15 @@ const REGISTER_TIMEOUT_MS = 10_000;
 
 export interface AgentServiceDeps {
   registry: Registry;
-  token: string;
   log: Logger;
   heartbeatIntervalMs: number;
 }
 
-export function agentServiceHandlers(deps: AgentServiceDeps) {
+export function agentServiceHandlers(deps: AgentServiceDeps): ServiceImpl<typeof AgentService> {
   const { registry, log } = deps;
   return {
-    session(call: ServerDuplexStream<AgentMessage, CoordinatorMessage>): void {
+    session(call): void {
       const peer = call.getPeer();
-      try {
-        checkBearer(call.metadata, deps.token);
-      } catch (err) {
-        log.warn({ peer, reason: (err as Error).message }, "agent refused");
-        call.emit("error", toServiceError(err));
-        return;
-      }
       let link: AgentLink | undefined;
       const timer = setTimeout(() => {
         call.emit("error", toServiceError(new NetmatrixError("deadline-exceeded", "no registration received")));

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, test } from "vitest";
-import { MeasurementSchema, TestSpecSchema, Tool } from "../../gen/netmatrix/v1/types_pb.js";
-import { measurementMs, mergeServerReport } from "./case-runner.js";
+import { MeasurementSchema } from "../../gen/netmatrix/v1/types_pb.js";
+import { mergeServerReport } from "./case-runner.js";
 
 describe("mergeServerReport (iperf2 UDP: loss and jitter live on the server)", () => {
   test("fills what the client lacks, keeps what it has", () => {
@@ -19,13 +19,4 @@ describe("mergeServerReport (iperf2 UDP: loss and jitter live on the server)", (
     const client = create(MeasurementSchema, { throughputBps: 100e6, durationS: 2 });
     expect(mergeServerReport(client, undefined).lossPercent).toBeUndefined();
   });
-});
-
-describe("measurementMs", () => {
-  test.each([
-    [{ tool: Tool.IPERF3, durationS: 10, omitS: 2 }, 12_000],
-    [{ tool: Tool.QPERF, durationS: 5 }, 10_000],
-    [{ tool: Tool.PING, durationS: 10, pingCount: 20, pingIntervalMs: 500 }, 10_000],
-    [{ tool: Tool.PING, durationS: 3 }, 3_000],
-  ])("%j → %d ms", (s, want) => expect(measurementMs(create(TestSpecSchema, s))).toBe(want));
 });

@@ -6,28 +6,15 @@
  */
 import { create } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
-import {
-  CaseResultSchema,
-  RepetitionSchema,
-  type CaseResult,
-  type Repetition,
-} from "../../gen/netmatrix/v1/control_pb.js";
-import {
-  FailureSchema,
-  Tool,
-  type Failure,
-  type Measurement,
-  type NodeSample,
-  type TestSpec,
-  type ToolRun,
-} from "../../gen/netmatrix/v1/types_pb.js";
+import { CaseResultSchema, RepetitionSchema, type CaseResult, type Repetition } from "../../gen/netmatrix/v1/control_pb.js";
+import { FailureSchema, type Failure, type Measurement, type NodeSample, type TestSpec, type ToolRun } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
-import { directions, failures, toolName, type FailureName } from "../../common/src/model.js";
-import { drivers } from "../../tools/src/index.js";
-import type { ToolName } from "../../tools/src/types.js";
+import { directions, failures, type FailureName } from "../../common/src/model.js";
+import { driverOfWire, drivers, toolName, type ToolName } from "../../tools/src/index.js";
+import { measurementMs } from "../../tools/src/spec-doc.js";
 import type { AgentLink, Reply } from "./agent-link.js";
 import { agentStatus } from "./status.js";
-import type { ExposedService } from "./service-provider.js";
+import type { ExposedService } from "../../common/src/service-provider.js";
 import { cpuPerGbps, summarizeUsage, wireToPayload } from "./usage.js";
 
 /** Extra time beyond the measurement a step may take: connect, slow start, report, milliseconds. */
@@ -59,17 +46,6 @@ function requestFailure(err: unknown): Failure {
   if (e.code === "deadline-exceeded") return failure("timeout", e.message);
   if (e.code === "unavailable") return failure("agent-gone", e.message, e.hint ?? "");
   return failure("internal", e.message);
-}
-
-/** The measured duration of a spec plus its omitted seconds, milliseconds. */
-export function measurementMs(spec: TestSpec): number {
-  if (spec.tool === Tool.PING) {
-    const interval = spec.pingIntervalMs || 200;
-    return spec.pingCount ? spec.pingCount * interval : spec.durationS * 1000;
-  }
-  // qperf runs each of its two tests (bw, lat) for the full duration.
-  const tests = spec.tool === Tool.QPERF ? 2 : 1;
-  return (spec.durationS + spec.omitS) * 1000 * tests;
 }
 
 /** A "tool missing" failure if `link` lacks `tool`, naming the package to install. */
@@ -104,9 +80,9 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
   const t0 = performance.now();
   const rep = (parts: { client?: ToolRun; server?: ToolRun; outcome: Repetition["outcome"] }): Repetition =>
     create(RepetitionSchema, { index, ...parts, startedAtMs, wallMs: performance.now() - t0 });
-  const tool = toolName(req.spec.tool) as ToolName;
-  const driver = drivers[tool];
+  const driver = driverOfWire(req.spec.tool);
   if (!driver) return rep({ outcome: { case: "failure", value: failure("invalid-spec", "unknown tool") } });
+  const tool = driver.tool;
   const missing = missingTool(req.client, tool) ?? (driver.needsServer ? missingTool(req.server, tool) : undefined);
   if (missing) return rep({ outcome: { case: "failure", value: missing } });
   if (signal?.aborted) return rep({ outcome: { case: "failure", value: failure("cancelled", "run cancelled") } });
@@ -125,7 +101,10 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
         ? req.server.request(
             (commandId) => {
               serverCmd = commandId;
-              return { case: "startServer", value: { commandId, tool: req.spec.tool, protocol: req.spec.protocol, deadlineMs: measureMs + STEP_MARGIN_MS.serverStart + STEP_MARGIN_MS.client } };
+              return {
+                case: "startServer",
+                value: { commandId, tool: req.spec.tool, protocol: req.spec.protocol, deadlineMs: measureMs + STEP_MARGIN_MS.serverStart + STEP_MARGIN_MS.client },
+              };
             },
             STEP_MARGIN_MS.serverStart,
             "start server",
@@ -201,7 +180,9 @@ function attachUsage(r: Repetition, req: CaseRequest, clientSamples: NodeSample[
   const m = r.outcome.value;
   const direction = directions.toName(req.spec.direction) ?? "forward";
   if (r.clientUsage) {
-    r.wireToPayload = wireToPayload(m, r.clientUsage, direction);
+    const w = wireToPayload(driverOfWire(req.spec.tool)?.payloadBytes(m), r.clientUsage, direction);
+    if (w && "ratio" in w) r.wireToPayload = w.ratio;
+    else if (w) r.wireToPayloadNote = w.note;
     r.clientCpuPercentPerGbps = cpuPerGbps(r.clientUsage, m);
   }
   if (r.serverUsage) r.serverCpuPercentPerGbps = cpuPerGbps(r.serverUsage, m);
@@ -249,11 +230,7 @@ async function startWindow(links: AgentLink[], intervalMs: number, deadlineMs: n
 
 async function stopServer(server: AgentLink, startCommandId: string, spec: TestSpec, log: Logger): Promise<ToolRun | undefined> {
   try {
-    const reply: Reply = await server.request(
-      (commandId) => ({ case: "stopServer", value: { commandId, startCommandId, spec } }),
-      STEP_MARGIN_MS.serverStop,
-      "stop server",
-    );
+    const reply: Reply = await server.request((commandId) => ({ case: "stopServer", value: { commandId, startCommandId, spec } }), STEP_MARGIN_MS.serverStop, "stop server");
     return reply.case === "serverStopped" ? reply.value.run : undefined;
   } catch (err) {
     log.warn({ err, agent: server.id }, "could not stop server");

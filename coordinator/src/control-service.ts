@@ -1,26 +1,14 @@
 /**
  * The CLI's service: list agents, run a case and stream its repetitions.
- * Errors become gRPC statuses here, at the edge, with their hints.
+ * Calls arrive authenticated (the auth interceptor); a thrown NetmatrixError
+ * becomes a gRPC status, with its hint, at the edge (the adapter).
  */
 import { clone, create } from "@bufbuild/protobuf";
-import type { ServerUnaryCall, ServerWritableStream, sendUnaryData } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import {
-  CaseResultSchema,
-  ListAgentsResponseSchema,
-  RunCaseEventSchema,
-  type ListAgentsRequest,
-  type ListAgentsResponse,
-  type RunCaseEvent,
-  type RunCaseRequest,
-  type WatchEvent,
-  type WatchRequest,
-  WatchEventSchema,
-} from "../../gen/netmatrix/v1/control_pb.js";
+import { CaseResultSchema, ListAgentsResponseSchema, RunCaseEventSchema, type ControlService, type RunCaseEvent, WatchEventSchema } from "../../gen/netmatrix/v1/control_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
-import { LIMITS, specProblems } from "../../common/src/limits.js";
-import { toServiceError } from "../../common/src/rpc-status.js";
-import { checkBearer } from "../../common/src/token.js";
+import type { ServiceImpl } from "../../common/src/grpc-adapter.js";
+import { LIMITS, specProblems } from "../../tools/src/limits.js";
 import { newCase, runRepetition } from "./case-runner.js";
 import type { AgentLocks } from "./locks.js";
 import type { Registry } from "./registry.js";
@@ -31,30 +19,18 @@ export interface ControlDeps {
   registry: Registry;
   locks: AgentLocks;
   hub: WatchHub;
-  token: string;
   log: Logger;
 }
 
-export function controlServiceHandlers(deps: ControlDeps) {
+export function controlServiceHandlers(deps: ControlDeps): Pick<ServiceImpl<typeof ControlService>, "listAgents" | "watch" | "runCase"> {
   const { registry, locks, log } = deps;
   return {
-    listAgents(call: ServerUnaryCall<ListAgentsRequest, ListAgentsResponse>, done: sendUnaryData<ListAgentsResponse>): void {
-      try {
-        checkBearer(call.metadata, deps.token);
-        const agents = registry.list().map((l) => agentStatus(l, locks.busy(l.id)));
-        done(null, create(ListAgentsResponseSchema, { agents }));
-      } catch (err) {
-        done(toServiceError(err));
-      }
+    listAgents() {
+      const agents = registry.list().map((l) => agentStatus(l, locks.busy(l.id)));
+      return create(ListAgentsResponseSchema, { agents });
     },
 
-    watch(call: ServerWritableStream<WatchRequest, WatchEvent>): void {
-      try {
-        checkBearer(call.metadata, deps.token);
-      } catch (err) {
-        call.emit("error", toServiceError(err));
-        return;
-      }
+    watch(call): void {
       const { node, filter, intervalMs } = call.request;
       const stop = deps.hub.watch({ node, ...(filter ? { filter } : {}), intervalMs: intervalMs || 1000 }, (b) => {
         if (call.cancelled || !call.writable) return;
@@ -66,7 +42,7 @@ export function controlServiceHandlers(deps: ControlDeps) {
       call.on("error", end);
     },
 
-    async runCase(call: ServerWritableStream<RunCaseRequest, RunCaseEvent>): Promise<void> {
+    async runCase(call): Promise<void> {
       const cancelled = new AbortController();
       call.on("cancelled", () => cancelled.abort());
       const emit = (event: RunCaseEvent["event"]): void => {
@@ -74,7 +50,6 @@ export function controlServiceHandlers(deps: ControlDeps) {
       };
       let release: (() => void) | undefined;
       try {
-        checkBearer(call.metadata, deps.token);
         const { request } = call;
         if (!request.spec) throw new NetmatrixError("invalid-argument", "no test spec given");
         const problems = specProblems(request.spec);
@@ -107,7 +82,7 @@ export function controlServiceHandlers(deps: ControlDeps) {
         call.end();
       } catch (err) {
         log.warn({ reason: (err as Error).message }, "run refused");
-        call.emit("error", toServiceError(err));
+        throw err;
       } finally {
         release?.();
       }

@@ -10,14 +10,16 @@ import type { Logger } from "pino";
 import { CaseRecordSchema, CaseResultSchema, type MatrixEventSchema, type RunInfo } from "../../gen/netmatrix/v1/control_pb.js";
 import { FailureCode, TestSpecSchema, type TestSpec } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
-import { directions, modes, protocols, toolName, tools, type ToolName } from "../../common/src/model.js";
+import { directions, modes, protocols } from "../../common/src/model.js";
+import { drivers, toolName, tools, type ToolName } from "../../tools/src/index.js";
 import type { AgentLink } from "./agent-link.js";
-import { measurementMs, newCase, runRepetition, type CaseRequest } from "./case-runner.js";
+import { newCase, runRepetition, type CaseRequest } from "./case-runner.js";
+import { measurementMs } from "../../tools/src/spec-doc.js";
 import type { AgentLocks } from "./locks.js";
 import { plan, schedule, type MatrixSpec, type PlannedCase, type PlannerAgent } from "./matrix/index.js";
 import type { Registry } from "./registry.js";
 import type { ResultsStore, RunDir } from "./results-store.js";
-import type { ServiceProvider } from "./service-provider.js";
+import type { ServiceProvider } from "../../common/src/service-provider.js";
 import { agentStatus } from "./status.js";
 
 /** Tries per case repetition when the server says it is busy. */
@@ -37,8 +39,8 @@ export interface MatrixDeps {
 
 export interface MatrixRequest {
   spec: MatrixSpec;
+  /** The YAML the spec came from, kept with the run ("" when none). */
   specYaml: string;
-  specJson: string;
   resumeRunId?: string;
   sampleIntervalMs: number;
   allowPartial: boolean;
@@ -67,7 +69,7 @@ export function testSpecOf(c: PlannedCase): TestSpec {
     parallel: c.parallel,
     bitrateBps: c.bitrateBps ?? 0,
     lengthBytes: c.lengthBytes,
-    omitS: c.tool === "iperf3" ? c.omitS : 0,
+    omitS: drivers[c.tool].capabilities.omit ? c.omitS : 0,
   });
 }
 
@@ -89,7 +91,7 @@ function openRun(req: MatrixRequest, deps: MatrixDeps, total: number): { run: Ru
     return { run, done: new Set(records.map((r) => `${r.caseId}#${r.repetition}`)), info };
   }
   const agents = deps.registry.list().map((l) => agentStatus(l));
-  const run = deps.store.create({ name: req.spec.name, specYaml: req.specYaml, specJson: req.specJson, agents, total });
+  const run = deps.store.create({ name: req.spec.name, specYaml: req.specYaml, spec: req.spec, agents, total });
   return { run, done: new Set(), info: run.readInfo() };
 }
 
@@ -103,7 +105,8 @@ export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit
       hint: "fix the spec or the agents, or pass --allow-partial to run what can run",
     });
   }
-  if (!p.cases.length) throw new NetmatrixError("failed-precondition", "the spec plans no case on these agents", { hint: "check `netmatrix agents` and the spec's scenarios and pairs" });
+  if (!p.cases.length)
+    throw new NetmatrixError("failed-precondition", "the spec plans no case on these agents", { hint: "check `netmatrix agents` and the spec's scenarios and pairs" });
   const byId = new Map(p.cases.map((c) => [c.id, c]));
   const rounds = schedule(p.cases, { concurrency: spec.concurrency, repetitions: spec.repetitions });
   const { run, done, info } = openRun(req, deps, p.cases.length * spec.repetitions);
@@ -175,7 +178,16 @@ async function runOne(c: PlannedCase, repetition: number, req: MatrixRequest, de
           ...(c.via !== "direct" && deps.services
             ? {
                 expose: (port: number, dataPort: number) =>
-                  deps.services!.expose({ kind: c.via === "service" ? "clusterip" : "nodeport", runId, caseId: c.id, serverNode: c.serverNode, serverAddress: server.info.addresses[0] ?? "", port, dataPort, protocol: c.protocol === "udp" ? "udp" : "tcp" }),
+                  deps.services!.expose({
+                    kind: c.via === "service" ? "clusterip" : "nodeport",
+                    runId,
+                    caseId: c.id,
+                    serverNode: c.serverNode,
+                    serverAddress: server.info.addresses[0] ?? "",
+                    port,
+                    dataPort,
+                    protocol: c.protocol === "udp" ? "udp" : "tcp",
+                  }),
               }
             : {}),
         }
@@ -233,7 +245,10 @@ function gone(c: PlannedCase, spec: TestSpec, missing: string, repetition: numbe
       {
         index: repetition,
         startedAtMs: Date.now(),
-        outcome: { case: "failure", value: { code: FailureCode.AGENT_GONE, reason: `agent ${missing} is not connected`, hint: "check `netmatrix agents`; the run goes on without it" } },
+        outcome: {
+          case: "failure",
+          value: { code: FailureCode.AGENT_GONE, reason: `agent ${missing} is not connected`, hint: "check `netmatrix agents`; the run goes on without it" },
+        },
       },
     ],
   });

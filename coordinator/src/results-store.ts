@@ -1,7 +1,8 @@
 /**
  * Durable results: one directory per run under DATA_DIR/runs/RUN_ID with the
- * spec (as written and as run), the agents' inventory, meta.json (status,
- * counts) and cases.jsonl — one JSON line per finished case repetition,
+ * spec (as written, spec.yaml, and as run, spec.json: the validated spec
+ * with the YAML's keys, as every run has stored it), the agents' inventory,
+ * meta.json (status, counts) and cases.jsonl — one JSON line per finished case repetition,
  * appended and fsync'd before anyone hears of it. A crash loses at most the
  * repetition that was running; `resume` skips everything already on disk.
  */
@@ -20,6 +21,8 @@ import {
   type RunInfo,
 } from "../../gen/netmatrix/v1/control_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
+import type { MatrixSpec } from "./matrix/spec-types.js";
+import { specDocument, specFromJson, specMessage } from "./matrix/spec-wire.js";
 
 const RUN_ID = /^[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$/;
 
@@ -41,7 +44,10 @@ function writeAtomic(file: string, text: string): void {
 
 /** One run's directory. */
 export class RunDir {
-  constructor(readonly dir: string, readonly runId: string) {}
+  constructor(
+    readonly dir: string,
+    readonly runId: string,
+  ) {}
 
   private path(name: string): string {
     return join(this.dir, name);
@@ -63,6 +69,11 @@ export class RunDir {
     return readFileSync(this.path("spec.json"), "utf8");
   }
 
+  /** The spec as run, validated (a SpecError naming spec.json when it does not validate). */
+  spec(): MatrixSpec {
+    return specFromJson(this.specJson(), this.path("spec.json"));
+  }
+
   agents(): AgentStatus[] {
     const raw = JSON.parse(readFileSync(this.path("inventory.json"), "utf8")) as JsonValue[];
     return raw.map((a) => fromJson(AgentStatusSchema, a, { ignoreUnknownFields: true }));
@@ -82,7 +93,9 @@ export class RunDir {
 
   /** Everything kept about the run, as `GetRun` returns it; `info` overrides meta.json (live status). */
   snapshot(info: RunInfo = this.readInfo()): GetRunResponse {
-    return create(GetRunResponseSchema, { info, specYaml: this.specYaml(), specJson: this.specJson(), agents: this.agents(), records: this.records() });
+    const specJson = this.specJson();
+    const spec = specMessage(specFromJson(specJson, this.path("spec.json")));
+    return create(GetRunResponseSchema, { info, specYaml: this.specYaml(), specJson, spec, agents: this.agents(), records: this.records() });
   }
 
   /**
@@ -112,14 +125,21 @@ export class ResultsStore {
   }
 
   /** Create a run directory with its spec and inventory. */
-  create(opts: { name: string; specYaml: string; specJson: string; agents: AgentStatus[]; total: number }): RunDir {
+  create(opts: { name: string; specYaml: string; spec: MatrixSpec; agents: AgentStatus[]; total: number }): RunDir {
     const runId = newRunId();
     const dir = join(this.root, runId);
     mkdirSync(dir, { recursive: true });
     const run = new RunDir(dir, runId);
     if (opts.specYaml) writeFileSync(join(dir, "spec.yaml"), opts.specYaml);
-    writeFileSync(join(dir, "spec.json"), `${opts.specJson}\n`);
-    writeFileSync(join(dir, "inventory.json"), `${JSON.stringify(opts.agents.map((a) => toJson(AgentStatusSchema, a)), null, 2)}\n`);
+    writeFileSync(join(dir, "spec.json"), `${JSON.stringify(specDocument(opts.spec))}\n`);
+    writeFileSync(
+      join(dir, "inventory.json"),
+      `${JSON.stringify(
+        opts.agents.map((a) => toJson(AgentStatusSchema, a)),
+        null,
+        2,
+      )}\n`,
+    );
     const now = Date.now();
     run.writeInfo(create(RunInfoSchema, { runId, name: opts.name, createdAtMs: now, updatedAtMs: now, status: "running", total: opts.total }));
     return run;

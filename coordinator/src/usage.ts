@@ -2,7 +2,8 @@
  * What a case cost, from the samples both ends took while it ran: per-end
  * CPU, memory and per-interface summaries, the interface that carried the
  * traffic, wire bytes per payload byte (encapsulation overhead) and CPU per
- * Gbit/s. Pure functions over samples.
+ * Gbit/s. Bytes come from the interfaces' cumulative counters
+ * (common/src/nic-bytes.ts), rates from the samples. Pure functions over samples.
  */
 import { create } from "@bufbuild/protobuf";
 import {
@@ -16,61 +17,71 @@ import {
   type UsageSummary,
 } from "../../gen/netmatrix/v1/types_pb.js";
 import type { DirectionName } from "../../common/src/model.js";
+import { max, mean } from "../../common/src/stats.js";
+import { windowBytes, windowTraffic } from "../../common/src/nic-bytes.js";
 
 /** Mean and peak of `values` (0/0 when empty). */
 export function stat(values: number[]): Stat {
-  if (!values.length) return create(StatSchema, { mean: 0, peak: 0 });
-  let sum = 0;
-  let peak = -Infinity;
-  for (const v of values) {
-    sum += v;
-    if (v > peak) peak = v;
-  }
-  return create(StatSchema, { mean: sum / values.length, peak });
+  return create(StatSchema, { mean: mean(values) ?? 0, peak: max(values) ?? 0 });
 }
 
 const MODES = ["user", "system", "softirq", "irq", "iowait", "steal"] as const;
 
-/** Per-interface summary over the samples: rates (mean, peak) and counts over the window. */
-function interfaces(samples: NodeSample[]): InterfaceSummary[] {
-  const by = new Map<string, { rx: number[]; tx: number[]; rxp: number[]; txp: number[]; rxB: number; txB: number; rxD: number; txD: number; rxE: number; txE: number }>();
+/**
+ * Per-interface summary over the samples: rates (mean, peak), bytes from the
+ * counters, drops and errors over the window (the agent ships those only as
+ * per-second rates). Each with how much traffic it carried, to rank them
+ * (`windowTraffic`: its bytes, or its summed rates when the counters give no figure).
+ */
+function interfaces(samples: NodeSample[]): { summary: InterfaceSummary; traffic: number }[] {
+  const by = new Map<string, { rx: number[]; tx: number[]; rxp: number[]; txp: number[]; rxD: number; txD: number; rxE: number; txE: number }>();
   for (const s of samples) {
     const secs = s.intervalMs / 1000;
     for (const i of s.interfaces) {
       let a = by.get(i.name);
-      if (!a) by.set(i.name, (a = { rx: [], tx: [], rxp: [], txp: [], rxB: 0, txB: 0, rxD: 0, txD: 0, rxE: 0, txE: 0 }));
+      if (!a) by.set(i.name, (a = { rx: [], tx: [], rxp: [], txp: [], rxD: 0, txD: 0, rxE: 0, txE: 0 }));
       a.rx.push(i.rxBps);
       a.tx.push(i.txBps);
       a.rxp.push(i.rxPps);
       a.txp.push(i.txPps);
-      a.rxB += (i.rxBps / 8) * secs;
-      a.txB += (i.txBps / 8) * secs;
       a.rxD += i.rxDropsPerS * secs;
       a.txD += i.txDropsPerS * secs;
       a.rxE += i.rxErrorsPerS * secs;
       a.txE += i.txErrorsPerS * secs;
     }
   }
-  return [...by.entries()].map(([name, a]) =>
-    create(InterfaceSummarySchema, {
-      name,
-      rxBps: stat(a.rx),
-      txBps: stat(a.tx),
-      rxPps: stat(a.rxp),
-      txPps: stat(a.txp),
-      rxBytes: Math.round(a.rxB),
-      txBytes: Math.round(a.txB),
-      rxDrops: Math.round(a.rxD),
-      txDrops: Math.round(a.txD),
-      rxErrors: Math.round(a.rxE),
-      txErrors: Math.round(a.txE),
-    }),
-  );
+  const bytes = windowBytes(samples);
+  const traffic = windowTraffic(samples, bytes);
+  return [...by.entries()].map(([name, a]) => {
+    const b = bytes.get(name) ?? { problem: "no samples" };
+    const known = "problem" in b ? undefined : b;
+    return {
+      traffic: traffic.get(name) ?? 0,
+      summary: create(InterfaceSummarySchema, {
+        name,
+        rxBps: stat(a.rx),
+        txBps: stat(a.tx),
+        rxPps: stat(a.rxp),
+        txPps: stat(a.txp),
+        rxBytes: known?.rxBytes ?? 0,
+        txBytes: known?.txBytes ?? 0,
+        rxDrops: Math.round(a.rxD),
+        txDrops: Math.round(a.txD),
+        rxErrors: Math.round(a.rxE),
+        txErrors: Math.round(a.txE),
+        bytesNote: "problem" in b ? `no byte counts: ${b.problem}` : "",
+      }),
+    };
+  });
 }
 
-/** One end's usage over a case window. The carrying interface is the one with the most bytes (rx + tx). */
+/**
+ * One end's usage over a case window. The carrying interface is the one
+ * that carried the most traffic (rx + tx bytes; see `interfaces`).
+ */
 export function summarizeUsage(samples: NodeSample[], agentId: string, node: string): UsageSummary {
-  const ifs = interfaces(samples).sort((a, b) => b.rxBytes + b.txBytes - (a.rxBytes + a.txBytes));
+  const ranked = interfaces(samples).sort((a, b) => b.traffic - a.traffic);
+  const ifs = ranked.map((r) => r.summary);
   const cpu = samples.flatMap((s) => (s.cpu ? [s.cpu] : []));
   const modes: Record<string, Stat> = {};
   for (const m of MODES) modes[m] = stat(cpu.map((c) => c[`${m}Percent`]));
@@ -86,36 +97,38 @@ export function summarizeUsage(samples: NodeSample[], agentId: string, node: str
     interfaces: ifs,
     toolCpuPercent: stat(procs("tool")),
     agentCpuPercent: stat(procs("agent")),
-    carryingInterface: ifs[0] && ifs[0].rxBytes + ifs[0].txBytes > 0 ? ifs[0].name : "",
+    carryingInterface: ranked[0] && ranked[0].traffic > 0 ? ranked[0].summary.name : "",
   });
 }
 
-/**
- * Payload bytes the tool moved in the measured direction(s), from its own
- * figures, plus what it moved in the omitted seconds (iperf3 -O): the NIC
- * counted those too.
- */
-export function payloadBytes(m: Measurement): number | undefined {
-  const forward = m.bytesSent ?? m.bytesReceived ?? (m.throughputBps !== undefined ? (m.throughputBps * m.durationS) / 8 : undefined);
-  if (forward === undefined) return undefined;
-  const reverse = m.extra.reverse_bytes_received ?? 0;
-  return forward + reverse + (m.extra.omitted_bytes ?? 0);
-}
+/** Wire bytes per payload byte, or why there is none although the tool reported its payload. */
+export type WireToPayload = { ratio: number } | { note: string };
 
 /**
  * Wire bytes on the client's carrying interface in the payload's direction
- * divided by the tool's payload bytes: 1514/1448 ≈ 1.046 for plain TCP over
+ * divided by the tool's payload bytes (its driver's `payloadBytes`): 1514/1448 ≈ 1.046 for plain TCP over
  * Ethernet, more with encapsulation (VXLAN adds 50 bytes per packet). The
  * payload direction is the busier of rx and tx (both for bidir): a pod agent
  * that samples its node's NICs sees its own traffic on the node's side of its
  * veth, where the pod's tx is rx.
+ *
+ * Every payload byte crossed the wire with its headers, so a ratio below 1
+ * is a measurement error, never a result: it, like a carrying interface
+ * whose counters gave no figure, comes back as a note saying why. Undefined
+ * when the tool reports no payload bytes (nothing to divide by).
  */
-export function wireToPayload(m: Measurement, client: UsageSummary, direction: DirectionName): number | undefined {
-  const payload = payloadBytes(m);
+export function wireToPayload(payload: number | undefined, client: UsageSummary, direction: DirectionName): WireToPayload | undefined {
+  if (payload === undefined || !Number.isFinite(payload) || payload <= 0) return undefined;
   const nic = client.interfaces.find((i) => i.name === client.carryingInterface);
-  if (!payload || !nic) return undefined;
+  if (!nic) return { note: `no sampled interface of the client (${client.node || client.agentId}) carried traffic in the window` };
+  if (nic.bytesNote) return { note: `the carrying interface ${nic.name} has ${nic.bytesNote}` };
   const wire = direction === "bidir" ? nic.txBytes + nic.rxBytes : Math.max(nic.txBytes, nic.rxBytes);
-  return wire > 0 ? wire / payload : undefined;
+  if (wire < payload) {
+    return {
+      note: `${nic.name} counted ${wire} B on the wire for ${payload} B of payload (ratio ${(wire / payload).toFixed(4)} < 1, which cannot be): the counters and the tool disagree about the window`,
+    };
+  }
+  return { ratio: wire / payload };
 }
 
 /** Mean CPU (% of the node) per Gbit/s of throughput; undefined without throughput. */

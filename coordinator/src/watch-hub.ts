@@ -26,7 +26,10 @@ export interface LiveBatch {
 
 /** A glob with `*` wildcards as a RegExp (anchored). */
 export function globRegExp(glob: string): RegExp {
-  const body = glob.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*");
+  const body = glob
+    .split("*")
+    .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+    .join(".*");
   return new RegExp(`^${body}$`);
 }
 

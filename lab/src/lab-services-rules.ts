@@ -27,7 +27,10 @@ const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** The comment tagging every rule of one service. runId and caseId: 1..64 of [A-Za-z0-9._-]. */
 export function serviceTag(prefix: string, runId: string, caseId: string): string {
-  for (const [what, v] of [["runId", runId], ["caseId", caseId]] as const) {
+  for (const [what, v] of [
+    ["runId", runId],
+    ["caseId", caseId],
+  ] as const) {
     if (!ID_RE.test(v)) throw new NetmatrixError("invalid-argument", `${what} ${JSON.stringify(v)} must be 1..64 characters of [A-Za-z0-9._-]`);
   }
   return `${prefix}svc:${runId}:${caseId}`;
@@ -104,7 +107,8 @@ export async function deleteTagged(ns: string, match: (tag: string) => boolean):
   const gone = new Set<string>();
   for (const words of await listTagged(ns, match)) {
     const res = await tryInNs(ns, ["iptables", "-w", "-t", "nat", "-D", ...words.slice(1)]);
-    if (!res.ok && !/does not exist|bad rule|no chain/i.test(res.error)) throw new NetmatrixError("internal", `[${ns}] iptables -D ${words.slice(1).join(" ")} failed: ${res.error}`);
+    if (!res.ok && !/does not exist|bad rule|no chain/i.test(res.error))
+      throw new NetmatrixError("internal", `[${ns}] iptables -D ${words.slice(1).join(" ")} failed: ${res.error}`);
     gone.add(tagOf(words)!);
   }
   return gone;

@@ -4,13 +4,16 @@
  * their rules. Needs root; every lab is torn down and nothing may remain.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ExposeRequest } from "../../coordinator/src/service-provider.js";
+import type { ExposeRequest } from "../../common/src/service-provider.js";
 import { LabServiceProvider } from "./lab-services.js";
 import { buildLab, CNI_MODES, labObjects, planTopology, teardownLab, type LabTopology } from "./topology.js";
-import { iperfClient, startIperfServer, type IperfServer } from "./topology-probe.js";
+import { iperfClient, startIperfServer, type IperfServer } from "../../test/harness/topology-probe.js";
+import { testSlot } from "../../test/harness/slot.js";
 import { inNs } from "./topology-run.js";
 
-const PREFIX = "nm-lsvc-";
+const slot = testSlot();
+const PREFIX = slot.prefix("lsvc");
+const BLOCK = slot.block;
 const isRoot = process.getuid?.() === 0;
 const PORT = 5201;
 
@@ -40,7 +43,7 @@ describe.skipIf(!isRoot)(`lab services on real namespaces${isRoot ? "" : " (skip
     let provider: LabServiceProvider;
     const servers: IperfServer[] = [];
     beforeAll(async () => {
-      topo = planTopology({ prefix: PREFIX, cni, external: true });
+      topo = planTopology({ prefix: PREFIX, block: BLOCK, cni, external: true });
       await buildLab(topo);
       provider = new LabServiceProvider(topo);
       // Backends: node-1-pod-b (same node as the client node-1-pod-a) and node-2-pod-a (another node).
@@ -60,8 +63,8 @@ describe.skipIf(!isRoot)(`lab services on real namespaces${isRoot ? "" : " (skip
         try {
           expect(svc.address).toMatch(/^10\.96\.\d+\.\d+$/);
           expect(svc.port).toBe(PORT);
-          const run = await iperfClient(topo.nodes[0]!.pods[0]!.ns, svc.address, svc.port, { bytes: "2M", udp: protocol === "udp", bitrate: "100M" });
-          expect(run.receivedBytes).toBeGreaterThan(0);
+          const run = await iperfClient(topo.nodes[0]!.pods[0]!.ns, svc.address, svc.port, { seconds: 1, udp: protocol === "udp", bitrateBps: 100e6 });
+          expect(run.bytesReceived).toBeGreaterThan(0);
         } finally {
           await svc.release();
         }
@@ -74,8 +77,8 @@ describe.skipIf(!isRoot)(`lab services on real namespaces${isRoot ? "" : " (skip
         expect(svc.address).toBe(topo.nodes[0]!.underlayAddress);
         expect(svc.port).toBeGreaterThanOrEqual(30000);
         expect(svc.port).toBeLessThanOrEqual(32766);
-        const run = await iperfClient(topo.external!.ns, svc.address, svc.port, { bytes: "2M", udp: protocol === "udp", bitrate: "100M" });
-        expect(run.receivedBytes).toBeGreaterThan(0);
+        const run = await iperfClient(topo.external!.ns, svc.address, svc.port, { seconds: 1, udp: protocol === "udp", bitrateBps: 100e6 });
+        expect(run.bytesReceived).toBeGreaterThan(0);
       } finally {
         await svc.release();
       }
@@ -112,7 +115,7 @@ describe.skipIf(!isRoot)(`lab services on real namespaces${isRoot ? "" : " (skip
     let topo: LabTopology;
     let server: IperfServer | undefined;
     beforeAll(async () => {
-      topo = planTopology({ prefix: PREFIX, podsPerNode: 2 });
+      topo = planTopology({ prefix: PREFIX, block: BLOCK, podsPerNode: 2 });
       await buildLab(topo);
       server = await startIperfServer(topo.nodes[0]!.pods[1]!.ns, PORT);
     });
@@ -126,15 +129,15 @@ describe.skipIf(!isRoot)(`lab services on real namespaces${isRoot ? "" : " (skip
       const bridged = new LabServiceProvider(topo);
       expect(bridged.hairpin).toBe("bridge-nf");
       const svc = await bridged.expose(request(topo, { kind: "clusterip", caseId: "hp" }, [0, 1]));
-      expect((await iperfClient(client, svc.address, svc.port, { bytes: "2M" })).receivedBytes).toBeGreaterThan(0);
+      expect((await iperfClient(client, svc.address, svc.port, { seconds: 1 })).bytesReceived).toBeGreaterThan(0);
       // Without br_netfilter the backend's reply skips the node's conntrack: the client sees the pod IP, not the ClusterIP.
       await inNs(topo.nodes[0]!.ns, ["sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=0"]);
-      await expect(iperfClient(client, svc.address, svc.port, { bytes: "2M", connectTimeoutMs: 1000 })).rejects.toThrow(/unable to connect|timed out/);
+      await expect(iperfClient(client, svc.address, svc.port, { seconds: 1 })).rejects.toThrow(/unable to connect|timed out/);
       await svc.release();
       const masq = new LabServiceProvider(topo, { hairpin: "masquerade" });
       expect(new LabServiceProvider(planTopology({ prefix: PREFIX, cni: "l2" })).hairpin).toBe("masquerade");
       const svc2 = await masq.expose(request(topo, { kind: "clusterip", caseId: "hp2" }, [0, 1]));
-      expect((await iperfClient(client, svc2.address, svc2.port, { bytes: "2M" })).receivedBytes).toBeGreaterThan(0);
+      expect((await iperfClient(client, svc2.address, svc2.port, { seconds: 1 })).bytesReceived).toBeGreaterThan(0);
       await svc2.release();
     });
   });

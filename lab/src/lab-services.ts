@@ -17,8 +17,8 @@
  * Protocol "udp" installs UDP and TCP rules: iperf3 runs its control
  * connection over TCP on the same port as its UDP data.
  */
-import type { ExposedService, ExposeRequest, ServiceProvider } from "../../coordinator/src/service-provider.js";
-import type { ServiceKind } from "../../coordinator/src/matrix/index.js";
+import type { ExposedService, ExposeRequest, ServiceProvider } from "../../common/src/service-provider.js";
+import type { ServiceKind } from "../../common/src/scenarios.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import type { LabTopology } from "./topology-plan.js";
 import { addRules, deleteTagged, dnatRules, listTagged, masqueradeRules, serviceTag, type L4, type NatRule, type PortMap } from "./lab-services-rules.js";
@@ -150,10 +150,7 @@ export class LabServiceProvider implements ServiceProvider {
     if (np >= NODE_PORT_MAX) throw new NetmatrixError("unavailable", `no free NodePort pair in ${NODE_PORT_MIN}–${NODE_PORT_MAX}`);
     const ports: PortMap[] = [{ service: np, backend: req.port }];
     if (req.dataPort !== 0) ports.push({ service: np + 1, backend: req.dataPort });
-    const rules = (nodeAddress: string): NatRule[] => [
-      ...dnatRules(nodeAddress, req.serverAddress, ports, protos, tag),
-      ...masqueradeRules(nodeAddress, ports, protos, tag),
-    ];
+    const rules = (nodeAddress: string): NatRule[] => [...dnatRules(nodeAddress, req.serverAddress, ports, protos, tag), ...masqueradeRules(nodeAddress, ports, protos, tag)];
     return { address: this.topo.nodes[0]!.underlayAddress, port: np, dataPort: np + 1, rules };
   }
 
@@ -185,7 +182,10 @@ export class LabServiceProvider implements ServiceProvider {
         // Not sysctl(): that one skips keys the kernel lacks (-e).
         await inNs(node.ns, ["sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1"]);
       } catch (err) {
-        throw new NetmatrixError("failed-precondition", `cannot enable bridge-nf-call-iptables in ${node.ns}`, { cause: err, hint: 'load br_netfilter (modprobe br_netfilter) or use hairpin "masquerade"' });
+        throw new NetmatrixError("failed-precondition", `cannot enable bridge-nf-call-iptables in ${node.ns}`, {
+          cause: err,
+          hint: 'load br_netfilter (modprobe br_netfilter) or use hairpin "masquerade"',
+        });
       }
     }
     this.nodesPrepared = true;

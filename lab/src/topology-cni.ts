@@ -84,7 +84,24 @@ async function wireVxlan(topo: LabTopology): Promise<void> {
   await eachNode(topo, async (node) => {
     const ns = node.ns;
     await ip(
-      ["link", "add", VXLAN_DEV, "address", vtepMac(node.index), "type", "vxlan", "id", VXLAN_VNI, "local", node.underlayAddress, "dev", "eth0", "dstport", VXLAN_PORT, "nolearning"],
+      [
+        "link",
+        "add",
+        VXLAN_DEV,
+        "address",
+        vtepMac(node.index),
+        "type",
+        "vxlan",
+        "id",
+        VXLAN_VNI,
+        "local",
+        node.underlayAddress,
+        "dev",
+        "eth0",
+        "dstport",
+        VXLAN_PORT,
+        "nolearning",
+      ],
       ns,
     );
     // gso_max_segs 1: segment before encapsulation, so eth0 carries (and counts) wire-sized frames.
@@ -93,7 +110,11 @@ async function wireVxlan(topo: LabTopology): Promise<void> {
   });
   await eachNode(topo, async (node) => {
     const peers = peersOf(topo, node);
-    await batch(node.ns, "bridge", peers.map((peer) => ["fdb", "append", vtepMac(peer.index), "dev", VXLAN_DEV, "dst", peer.underlayAddress]));
+    await batch(
+      node.ns,
+      "bridge",
+      peers.map((peer) => ["fdb", "append", vtepMac(peer.index), "dev", VXLAN_DEV, "dst", peer.underlayAddress]),
+    );
     await batch(node.ns, "ip", [
       ...peers.map((peer) => ["neigh", "replace", vtepAddress(peer), "lladdr", vtepMac(peer.index), "dev", VXLAN_DEV, "nud", "permanent"]),
       ...peers.map((peer) => ["route", "add", peer.podCidr, "via", vtepAddress(peer), "dev", VXLAN_DEV, "onlink"]),

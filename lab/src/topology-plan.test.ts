@@ -12,9 +12,42 @@ describe("planTopology", () => {
   });
 
   it.each([
-    [1, { name: "node-1", ns: "p-x-node-1", underlayAddress: "198.18.0.11", controlGateway: "198.18.1.129", controlAddress: "198.18.1.130", podCidr: "10.244.1.0/24", bridgeAddress: "10.244.1.1" }],
-    [2, { name: "node-2", ns: "p-x-node-2", underlayAddress: "198.18.0.12", controlGateway: "198.18.1.133", controlAddress: "198.18.1.134", podCidr: "10.244.2.0/24", bridgeAddress: "10.244.2.1" }],
-    [16, { name: "node-16", ns: "p-x-node-16", underlayAddress: "198.18.0.26", controlGateway: "198.18.1.189", controlAddress: "198.18.1.190", podCidr: "10.244.16.0/24", bridgeAddress: "10.244.16.1" }],
+    [
+      1,
+      {
+        name: "node-1",
+        ns: "p-x-node-1",
+        underlayAddress: "198.18.0.11",
+        controlGateway: "198.18.1.129",
+        controlAddress: "198.18.1.130",
+        podCidr: "10.244.1.0/24",
+        bridgeAddress: "10.244.1.1",
+      },
+    ],
+    [
+      2,
+      {
+        name: "node-2",
+        ns: "p-x-node-2",
+        underlayAddress: "198.18.0.12",
+        controlGateway: "198.18.1.133",
+        controlAddress: "198.18.1.134",
+        podCidr: "10.244.2.0/24",
+        bridgeAddress: "10.244.2.1",
+      },
+    ],
+    [
+      16,
+      {
+        name: "node-16",
+        ns: "p-x-node-16",
+        underlayAddress: "198.18.0.26",
+        controlGateway: "198.18.1.189",
+        controlAddress: "198.18.1.190",
+        podCidr: "10.244.16.0/24",
+        bridgeAddress: "10.244.16.1",
+      },
+    ],
   ])("node %i gets its names and addresses", (i, want) => {
     const node = planTopology({ prefix: "p-x-", nodes: 16 }).nodes[i - 1]!;
     expect(node).toMatchObject({ index: i, ...want });
@@ -65,6 +98,25 @@ describe("planTopology", () => {
     for (const n of t.nodes) expect(Number(n.controlAddress.split(".")[3])).toBe(Number(n.controlGateway.split(".")[3]) + 1);
   });
 
+  it("moves only the root-visible addresses with the address block: control links to 198.18.<1+b>, pods to 10.244.<16b+i>", () => {
+    const t = planTopology({ prefix: "p-x-", block: 3, nodes: 16, external: true });
+    expect(t.block).toBe(3);
+    expect(t.nodes[0]).toMatchObject({
+      underlayAddress: "198.18.0.11",
+      controlGateway: "198.18.4.129",
+      controlAddress: "198.18.4.130",
+      podCidr: "10.244.49.0/24",
+      bridgeAddress: "10.244.49.1",
+    });
+    expect(t.nodes[15]).toMatchObject({ underlayAddress: "198.18.0.26", controlGateway: "198.18.4.189", podCidr: "10.244.64.0/24" });
+    expect(t.nodes[0]!.pods[1]!.address).toBe("10.244.49.11");
+    expect(t.external).toMatchObject({ address: "198.18.0.250", controlGateway: "198.18.4.193", controlAddress: "198.18.4.194" });
+    // Block 0 is the plan as it always was (and as state.json files written before blocks hold it).
+    expect(planTopology({ block: 0 })).toEqual(planTopology({}));
+    expect(planTopology({}).block).toBeUndefined();
+    expect(planTopology({ block: 14, nodes: 16 }).nodes[15]!.podCidr).toBe("10.244.240.0/24");
+  });
+
   it("lists every namespace, all starting with the prefix", () => {
     const names = namespaceNames(planTopology({ prefix: "p-x-", nodes: 2, podsPerNode: 1, external: true }));
     expect(names).toEqual(["p-x-underlay", "p-x-node-1", "p-x-node-1-pod-a", "p-x-node-2", "p-x-node-2-pod-a", "p-x-external"]);
@@ -88,6 +140,9 @@ describe("planTopology", () => {
     [{ prefix: "abcdefghijkl" }],
     [{ prefix: "a b-" }],
     [{ cni: "ipip" as CniMode }],
+    [{ block: -1 }],
+    [{ block: 15 }],
+    [{ block: 1.5 }],
   ])("refuses %o", (opts) => {
     expect(() => planTopology(opts)).toThrow(/must|not a tc rate|unknown CNI/);
   });

@@ -8,6 +8,12 @@
  * - control 198.18.1.0/24: one /30 per node starting at 198.18.1.128 (node i
  *   gets 198.18.1.<128+4(i−1)>/30; .1 = root end, .2 = node end), external at .192/30;
  * - pods 10.244.<i>.0/24 per node: bridge .1, pod k (0-based) .<10+k>.
+ *
+ * The root namespace sees only the control links and a route per pod CIDR, so
+ * two labs on one machine need different prefixes and different address
+ * blocks ({@link blockAddresses}): block b moves the control links to
+ * 198.18.<1+b>.0/24 and the pods to 10.244.<16b+i>.0/24. Block 0 is the plan
+ * above; the underlay stays inside the lab's namespaces, the same in every block.
  */
 import { NetmatrixError } from "../../common/src/errors.js";
 
@@ -17,8 +23,11 @@ export type CniMode = "host-gw" | "vxlan" | "l2";
 /** All modes, in the order seed 004 lists them. */
 export const CNI_MODES: readonly CniMode[] = ["host-gw", "vxlan", "l2"];
 
+/** The prefix of everything a lab creates unless told otherwise. */
+export const DEFAULT_LAB_PREFIX = "nm-lab-";
+
 export interface LabOptions {
-  /** Prefix of every namespace and root-namespace link (default "nm-lab-"; 3–11 chars). */
+  /** Prefix of every namespace and root-namespace link (default {@link DEFAULT_LAB_PREFIX}; 3–11 chars). */
   prefix?: string;
   /** Number of nodes, 1..16 (default 2). */
   nodes?: number;
@@ -32,6 +41,8 @@ export interface LabOptions {
   podsPerNode?: number;
   /** Add an external host on the underlay (default false). */
   external?: boolean;
+  /** Address block 0..{@link ADDRESS_BLOCK_MAX} of the root-visible addresses (default 0; see {@link blockAddresses}). */
+  block?: number;
 }
 
 export interface LabPod {
@@ -41,7 +52,7 @@ export interface LabPod {
   node: string;
   /** Network namespace, `${prefix}${name}`. */
   ns: string;
-  /** 10.244.<i>.<10+k>. */
+  /** 10.244.<i>.<10+k> (block 0). */
   address: string;
 }
 
@@ -57,9 +68,9 @@ export interface LabNode {
   controlAddress: string;
   /** Root end of the control link (a coordinator in the root namespace is reached here). */
   controlGateway: string;
-  /** 10.244.<i>.0/24. */
+  /** 10.244.<i>.0/24 (block 0). */
   podCidr: string;
-  /** 10.244.<i>.1, the pods' default gateway. */
+  /** 10.244.<i>.1 (block 0), the pods' default gateway. */
   bridgeAddress: string;
   pods: LabPod[];
 }
@@ -75,6 +86,8 @@ export interface LabExternal {
 
 export interface LabTopology {
   prefix: string;
+  /** Address block (absent in state files written before blocks existed: 0). */
+  block?: number;
   cni: CniMode;
   /** Namespace holding the underlay switch `br0`. */
   underlayNs: string;
@@ -119,15 +132,28 @@ export function checkPrefix(prefix: string): string {
   return prefix;
 }
 
+/** Highest address block: 16 nodes' pod /24s of block b end at 10.244.<16b+16>. */
+export const ADDRESS_BLOCK_MAX = 14;
+
+/**
+ * The root-visible networks of address block `block`: control links in
+ * `${control}.0/24` (198.18.<1+block>), pod /24s at 10.244.<podBase + i>
+ * (podBase = 16 × block) for node i = 1..16.
+ */
+export function blockAddresses(block: number): { control: string; podBase: number } {
+  intIn("address block", block, 0, ADDRESS_BLOCK_MAX);
+  return { control: `198.18.${1 + block}`, podBase: 16 * block };
+}
+
 /** The control /30 of node i (1..16) or of the external host (i = 0): root and node ends. */
-function controlPair(i: number): { gateway: string; address: string } {
+function controlPair(control: string, i: number): { gateway: string; address: string } {
   const base = i === 0 ? 192 : 128 + 4 * (i - 1);
-  return { gateway: `198.18.1.${base + 1}`, address: `198.18.1.${base + 2}` };
+  return { gateway: `${control}.${base + 1}`, address: `${control}.${base + 2}` };
 }
 
 /** Pure: every name and address of a lab with options `opts` (defaults filled in, validated). */
 export function planTopology(opts: LabOptions = {}): LabTopology {
-  const prefix = checkPrefix(opts.prefix ?? "nm-lab-");
+  const prefix = checkPrefix(opts.prefix ?? DEFAULT_LAB_PREFIX);
   const cni = opts.cni ?? "host-gw";
   if (!CNI_MODES.includes(cni)) throw new NetmatrixError("invalid-argument", `unknown CNI mode ${JSON.stringify(cni)} (use ${CNI_MODES.join(", ")})`);
   const count = intIn("nodes", opts.nodes ?? 2, 1, 16);
@@ -137,14 +163,17 @@ export function planTopology(opts: LabOptions = {}): LabTopology {
     throw new NetmatrixError("invalid-argument", `nicRate ${JSON.stringify(opts.nicRate)} is not a tc rate such as "1gbit" or "10gbit"`);
   }
   const podMtu = cni === "vxlan" ? mtu - VXLAN_OVERHEAD_BYTES : mtu;
+  const block = opts.block ?? 0;
+  const { control, podBase } = blockAddresses(block);
   const nodes: LabNode[] = [];
   for (let i = 1; i <= count; i++) {
     const name = `node-${i}`;
-    const ctl = controlPair(i);
+    const ctl = controlPair(control, i);
+    const pod24 = `10.244.${podBase + i}`;
     const pods: LabPod[] = [];
     for (let k = 0; k < podsPerNode; k++) {
       const podName = `${name}-pod-${String.fromCharCode(97 + k)}`;
-      pods.push({ name: podName, node: name, ns: `${prefix}${podName}`, address: `10.244.${i}.${10 + k}` });
+      pods.push({ name: podName, node: name, ns: `${prefix}${podName}`, address: `${pod24}.${10 + k}` });
     }
     nodes.push({
       name,
@@ -153,15 +182,17 @@ export function planTopology(opts: LabOptions = {}): LabTopology {
       underlayAddress: `198.18.0.${10 + i}`,
       controlAddress: ctl.address,
       controlGateway: ctl.gateway,
-      podCidr: `10.244.${i}.0/24`,
-      bridgeAddress: `10.244.${i}.1`,
+      podCidr: `${pod24}.0/24`,
+      bridgeAddress: `${pod24}.1`,
       pods,
     });
   }
   const topo: LabTopology = { prefix, cni, underlayNs: `${prefix}underlay`, mtu, podMtu, nodes };
+  // Block 0 leaves the plan (and state.json) exactly as before blocks existed.
+  if (block !== 0) topo.block = block;
   if (opts.nicRate !== undefined) topo.nicRate = opts.nicRate;
   if (opts.external) {
-    const ctl = controlPair(0);
+    const ctl = controlPair(control, 0);
     topo.external = { name: "external", ns: `${prefix}external`, address: "198.18.0.250", controlAddress: ctl.address, controlGateway: ctl.gateway };
   }
   return topo;

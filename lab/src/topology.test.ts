@@ -5,10 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildLab, CNI_MODES, labObjects, planTopology, teardownLab, type LabTopology } from "./topology.js";
-import { iperfClient, linkMtu, ping, randomPort, startIperfServer, txCounters, type IperfServer } from "./topology-probe.js";
+import { iperfClient, linkMtu, ping, randomPort, startIperfServer, txCounters, type IperfServer } from "../../test/harness/topology-probe.js";
+import { testSlot } from "../../test/harness/slot.js";
 import { inNs } from "./topology-run.js";
 
-const PREFIX = "nm-ltopo-";
+const slot = testSlot();
+const PREFIX = slot.prefix("ltopo");
+const BLOCK = slot.block;
 const isRoot = process.getuid?.() === 0;
 const NOTHING = { namespaces: [], rootLinks: [] };
 
@@ -33,7 +36,7 @@ describe.skipIf(!isRoot)(`lab topology on real namespaces${isRoot ? "" : " (skip
     let topo: LabTopology;
     const servers: IperfServer[] = [];
     beforeAll(async () => {
-      topo = planTopology({ prefix: PREFIX, cni });
+      topo = planTopology({ prefix: PREFIX, block: BLOCK, cni });
       await buildLab(topo);
     });
     afterAll(async () => {
@@ -65,15 +68,15 @@ describe.skipIf(!isRoot)(`lab topology on real namespaces${isRoot ? "" : " (skip
       const run = await iperfClient(n1.pods[0]!.ns, n2.pods[0]!.address, 5201, { seconds: 2 });
       const after = await txCounters(n1.ns, "eth0");
       await server.stop();
-      expect(run.receivedBytes).toBeGreaterThan(1e6);
-      const ratio = (after.bytes - before.bytes) / run.sentBytes;
+      expect(run.bytesReceived).toBeGreaterThan(1e6);
+      const ratio = Number(after.bytes - before.bytes) / run.bytesSent!;
       const [lo, hi] = RATIO[cni]!;
-      console.log(`${cni}: ${(run.receivedBps / 1e9).toFixed(2)} Gbit/s, eth0 wire/payload = ${ratio.toFixed(4)} (full-frame TCP ${TCP_FRAME_RATIO.toFixed(4)})`);
+      console.log(`${cni}: ${(run.receiverBps! / 1e9).toFixed(2)} Gbit/s, eth0 wire/payload = ${ratio.toFixed(4)} (full-frame TCP ${TCP_FRAME_RATIO.toFixed(4)})`);
       // With GSO a veth would count 64 KB super-packets: ratio ≈ 1.00.
       expect(ratio).toBeGreaterThan(lo);
       expect(ratio).toBeLessThan(hi);
       // Average frame on the wire ≤ MTU + Ethernet header: no super-packets.
-      expect((after.bytes - before.bytes) / (after.packets - before.packets)).toBeLessThanOrEqual(topo.mtu + 14);
+      expect(Number(after.bytes - before.bytes) / Number(after.packets - before.packets)).toBeLessThanOrEqual(topo.mtu + 14);
     });
 
     it("lets a process in a pod reach a TCP listener in the root namespace on its node's control gateway", async () => {
@@ -83,7 +86,7 @@ describe.skipIf(!isRoot)(`lab topology on real namespaces${isRoot ? "" : " (skip
       servers.push(server);
       const run = await iperfClient(node.pods[1]!.ns, node.controlGateway, port, { seconds: 1 });
       await server.stop();
-      expect(run.receivedBytes).toBeGreaterThan(0);
+      expect(run.bytesReceived).toBeGreaterThan(0);
     });
 
     it("refuses to build over an existing lab with the same prefix, leaving it intact", async () => {
@@ -95,7 +98,7 @@ describe.skipIf(!isRoot)(`lab topology on real namespaces${isRoot ? "" : " (skip
   describe("nicRate 1gbit", () => {
     let topo: LabTopology;
     beforeAll(async () => {
-      topo = planTopology({ prefix: PREFIX, cni: "host-gw", nicRate: "1gbit", podsPerNode: 1 });
+      topo = planTopology({ prefix: PREFIX, block: BLOCK, cni: "host-gw", nicRate: "1gbit", podsPerNode: 1 });
       await buildLab(topo);
     });
     afterAll(expectGone);
@@ -108,7 +111,7 @@ describe.skipIf(!isRoot)(`lab topology on real namespaces${isRoot ? "" : " (skip
       try {
         // A busy 2-core machine can starve one run; the shaper only caps, so take the best of up to 3.
         for (let i = 0; i < 3 && Math.abs(best - want) / want > 0.03; i++) {
-          best = Math.max(best, (await iperfClient(n1.ns, n2.underlayAddress, 5201, { seconds: 2, omit: 1 })).receivedBps);
+          best = Math.max(best, (await iperfClient(n1.ns, n2.underlayAddress, 5201, { seconds: 2, omit: 1 })).receiverBps ?? 0);
         }
       } finally {
         await server.stop();
@@ -120,7 +123,7 @@ describe.skipIf(!isRoot)(`lab topology on real namespaces${isRoot ? "" : " (skip
 
   describe("failure while building", () => {
     it("tears down what it made and rethrows", async () => {
-      const topo = planTopology({ prefix: PREFIX, nodes: 2, podsPerNode: 1 });
+      const topo = planTopology({ prefix: PREFIX, block: BLOCK, nodes: 2, podsPerNode: 1 });
       // An address the kernel refuses, on the last step of node-2.
       topo.nodes[1]!.controlAddress = "198.18.1.300";
       await expect(buildLab(topo)).rejects.toThrow(/198\.18\.1\.300/);

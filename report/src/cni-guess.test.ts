@@ -17,7 +17,16 @@ describe("guessCni", () => {
   test.each([
     ["flannel VXLAN", ["cni0", "flannel.1", "veth1a2b"], 1500, 1450, "flannel (VXLAN)", "vxlan", "high", /flannel\.1 is flannel's VXLAN device/],
     ["flannel WireGuard", ["cni0", "flannel-wg"], 1500, 1420, "flannel (WireGuard)", "wireguard", "high", /flannel-wg/],
-    ["bridge without tunnel (host-gw)", ["cni0", "veth-a", "veth-b"], 1500, 1500, "bridge with host routes (flannel host-gw or the bridge CNI)", "none", "low", /cni0 is a pod bridge and there is no tunnel device/],
+    [
+      "bridge without tunnel (host-gw)",
+      ["cni0", "veth-a", "veth-b"],
+      1500,
+      1500,
+      "bridge with host routes (flannel host-gw or the bridge CNI)",
+      "none",
+      "low",
+      /cni0 is a pod bridge and there is no tunnel device/,
+    ],
     ["Calico VXLAN", ["cali1234abcd", "vxlan.calico"], 1500, 1450, "Calico (VXLAN)", "vxlan", "high", /vxlan\.calico/],
     ["Calico IPIP", ["cali1234abcd", "cali5678ef01", "tunl0"], 1500, 1480, "Calico (IPIP)", "ipip", "high", /IPIP tunnel next to Calico/],
     ["Calico BGP", ["cali1234abcd"], 1500, 1500, "Calico (no encapsulation, BGP routes)", "none", "high", /cali1234abcd/],
@@ -55,7 +64,15 @@ describe("guessCni", () => {
 
   test("the node MTU comes from the interface with the primary address, not lo or eth0 when another one holds it", () => {
     const agents: CniAgent[] = [
-      { mode: "host", address: "192.168.1.5", interfaces: [{ name: "eth0", mtu: 1500 }, { name: "bond0", mtu: 9000, addresses: ["192.168.1.5"] }, { name: "lo", mtu: 65536 }] },
+      {
+        mode: "host",
+        address: "192.168.1.5",
+        interfaces: [
+          { name: "eth0", mtu: 1500 },
+          { name: "bond0", mtu: 9000, addresses: ["192.168.1.5"] },
+          { name: "lo", mtu: 65536 },
+        ],
+      },
       { mode: "pod", address: "10.1.0.2", interfaces: [{ name: "eth0", mtu: 8950, addresses: ["10.1.0.2"] }] },
     ];
     expect(guessCni(agents).reasons.join(" ")).toMatch(/pods have MTU 8950, nodes 9000: 50 bytes less/);

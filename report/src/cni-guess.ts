@@ -46,11 +46,26 @@ function seen(names: string[], re: RegExp, what: string, all = false): string | 
 const RULES: Rule[] = [
   { cni: "Cilium (VXLAN)", encapsulation: "vxlan", confidence: "high", match: (n) => seen(n, /^cilium_vxlan$/, "Cilium's VXLAN tunnel device") },
   { cni: "Cilium (Geneve)", encapsulation: "geneve", confidence: "high", match: (n) => seen(n, /^cilium_geneve$/, "Cilium's Geneve tunnel device") },
-  { cni: "Cilium (native routing)", encapsulation: "none", confidence: "high", match: (n) => seen(n, /^cilium_(host|net)$/, "Cilium's host-side devices, without a tunnel device") },
+  {
+    cni: "Cilium (native routing)",
+    encapsulation: "none",
+    confidence: "high",
+    match: (n) => seen(n, /^cilium_(host|net)$/, "Cilium's host-side devices, without a tunnel device"),
+  },
   { cni: "Calico (VXLAN)", encapsulation: "vxlan", confidence: "high", match: (n) => seen(n, /^vxlan\.calico$/, "Calico's VXLAN device") },
   { cni: "Calico (WireGuard)", encapsulation: "wireguard", confidence: "high", match: (n) => seen(n, /^wireguard\.cali$/, "Calico's WireGuard device") },
-  { cni: "Calico (IPIP)", encapsulation: "ipip", confidence: "high", match: (n) => (has(n, /^cali/).length > 0 ? seen(n, /^tunl0$/, "an IPIP tunnel next to Calico's cali* veths") : undefined) },
-  { cni: "Calico (no encapsulation, BGP routes)", encapsulation: "none", confidence: "high", match: (n) => seen(n, /^cali[0-9a-f]/, "Calico's pod veths, without a tunnel device") },
+  {
+    cni: "Calico (IPIP)",
+    encapsulation: "ipip",
+    confidence: "high",
+    match: (n) => (has(n, /^cali/).length > 0 ? seen(n, /^tunl0$/, "an IPIP tunnel next to Calico's cali* veths") : undefined),
+  },
+  {
+    cni: "Calico (no encapsulation, BGP routes)",
+    encapsulation: "none",
+    confidence: "high",
+    match: (n) => seen(n, /^cali[0-9a-f]/, "Calico's pod veths, without a tunnel device"),
+  },
   { cni: "Weave Net", encapsulation: "vxlan", confidence: "high", match: (n) => seen(n, /^(weave|vethwe-|vxlan-6784)/, "Weave Net's bridge or fast-datapath devices") },
   { cni: "Antrea (Geneve)", encapsulation: "geneve", confidence: "high", match: (n) => seen(n, /^antrea-(gw0|tun0)$/, "Antrea's gateway or tunnel devices", true) },
   { cni: "Kube-OVN", encapsulation: "geneve", confidence: "high", match: (n) => seen(n, /^ovn0$/, "Kube-OVN's node interface") },
@@ -105,11 +120,21 @@ export function guessCni(agents: readonly CniAgent[]): CniGuess {
     const why = rule.match(names);
     if (!why) continue;
     const reasons = [why];
-    if (mtu) reasons.push(mtu.encapsulation === rule.encapsulation || mtu.encapsulation === "unknown" ? mtu.reason : `${mtu.reason} (which does not fit ${rule.encapsulation === "none" ? "no encapsulation" : rule.encapsulation})`);
+    if (mtu)
+      reasons.push(
+        mtu.encapsulation === rule.encapsulation || mtu.encapsulation === "unknown"
+          ? mtu.reason
+          : `${mtu.reason} (which does not fit ${rule.encapsulation === "none" ? "no encapsulation" : rule.encapsulation})`,
+      );
     return { cni: rule.cni, encapsulation: rule.encapsulation, confidence: rule.confidence, reasons };
   }
   if (mtu && mtu.encapsulation !== "none" && mtu.encapsulation !== "unknown") {
-    return { cni: `unknown (${mtu.encapsulation === "vxlan" ? "VXLAN-like" : mtu.encapsulation.toUpperCase()} overlay)`, encapsulation: mtu.encapsulation, confidence: "low", reasons: [mtu.reason] };
+    return {
+      cni: `unknown (${mtu.encapsulation === "vxlan" ? "VXLAN-like" : mtu.encapsulation.toUpperCase()} overlay)`,
+      encapsulation: mtu.encapsulation,
+      confidence: "low",
+      reasons: [mtu.reason],
+    };
   }
   const none = names.length === 0 ? "no host-network agent reported the node's interfaces" : `no CNI interface among ${names.join(", ")}`;
   return { cni: "unknown", encapsulation: mtu?.encapsulation ?? "unknown", confidence: "none", reasons: [none, ...(mtu ? [mtu.reason] : [])] };

@@ -6,7 +6,7 @@
  */
 import type { AgentStatus, CaseRecord, GetRunResponse } from "../../gen/netmatrix/v1/control_pb.js";
 import { NetworkMode, type AgentInfo } from "../../gen/netmatrix/v1/types_pb.js";
-import type { specDoc } from "../../common/src/spec-doc.js";
+import type { specDoc } from "../../tools/src/spec-doc.js";
 
 /** A node's underlay interface: the one holding its host-mode agent's primary address. */
 export interface Underlay {
@@ -100,7 +100,8 @@ export function caseReasons(a: CaseSide, b: CaseSide): string[] {
     const ub = b.underlay.get(node);
     if (!ua || !ub) continue;
     if (ua.mtu !== ub.mtu) out.push(`${node}'s underlay MTU differs: ${ua.mtu} (${ua.iface}) in A, ${ub.mtu} (${ub.iface}) in B.`);
-    if (ua.speedMbps && ub.speedMbps && ua.speedMbps !== ub.speedMbps) out.push(`${node}'s NIC speed differs: ${ua.speedMbps} Mbit/s (${ua.iface}) in A, ${ub.speedMbps} Mbit/s (${ub.iface}) in B.`);
+    if (ua.speedMbps && ub.speedMbps && ua.speedMbps !== ub.speedMbps)
+      out.push(`${node}'s NIC speed differs: ${ua.speedMbps} Mbit/s (${ua.iface}) in A, ${ub.speedMbps} Mbit/s (${ub.iface}) in B.`);
   }
   if (a.versions.length && b.versions.length && a.versions.join() !== b.versions.join()) {
     out.push(`${a.tool} version differs: ${a.versions.join(", ")} in A, ${b.versions.join(", ")} in B.`);

@@ -6,7 +6,15 @@ import { escapeHtml } from "./compare-html.js";
 
 const def = (name: string) => METRICS.find((m) => m.metric === name)!;
 
-function kase(o: { scenario?: string; path?: string; test?: string; comparable?: boolean; reasons?: string[]; notes?: string[]; metrics: [string, number[], number[]][] }): CaseComparison {
+function kase(o: {
+  scenario?: string;
+  path?: string;
+  test?: string;
+  comparable?: boolean;
+  reasons?: string[];
+  notes?: string[];
+  metrics: [string, number[], number[]][];
+}): CaseComparison {
   const headline = o.metrics[0]![0];
   return {
     matchKey: `${o.scenario}/${o.path}/${o.test}`,
@@ -35,15 +43,45 @@ function kase(o: { scenario?: string; path?: string; test?: string; comparable?:
 
 function doc(cases: CaseComparison[]): CompareDocument {
   const ref = (id: string) => ({ runId: id, name: id, status: "finished", createdAt: "2026-12-01T00:00:00.000Z", cases: cases.length });
-  return { kind: COMPARE_KIND, a: ref("run-a"), b: ref("run-b"), run: { specDifferences: [], nodesOnlyInA: [], nodesOnlyInB: [], notes: [] }, cases, unmatched: { onlyInA: [], onlyInB: [] }, rollup: rollup(cases, METRICS.map((m) => m.metric)) };
+  return {
+    kind: COMPARE_KIND,
+    a: ref("run-a"),
+    b: ref("run-b"),
+    run: { specDifferences: [], nodesOnlyInA: [], nodesOnlyInB: [], notes: [] },
+    cases,
+    unmatched: { onlyInA: [], onlyInB: [] },
+    rollup: rollup(
+      cases,
+      METRICS.map((m) => m.metric),
+    ),
+  };
 }
 
 const G = 1e9;
-const tpDown10 = kase({ path: "n1 → n2", metrics: [["throughputBps", [10 * G, 10.1 * G, 9.9 * G], [9 * G, 9.1 * G, 8.9 * G]], ["wireToPayload", [1.045, 1.046, 1.044], [1.083, 1.084, 1.082]]], notes: ["pod MTU 1500 → 1450"] });
-const latUp50 = kase({ path: "n2 → n1", test: "ping", metrics: [["latencyUs", [100, 101, 99], [150, 151, 149]], ["lossPercent", [0, 0, 0], [0, 0, 0]]] });
+const tpDown10 = kase({
+  path: "n1 → n2",
+  metrics: [
+    ["throughputBps", [10 * G, 10.1 * G, 9.9 * G], [9 * G, 9.1 * G, 8.9 * G]],
+    ["wireToPayload", [1.045, 1.046, 1.044], [1.083, 1.084, 1.082]],
+  ],
+  notes: ["pod MTU 1500 → 1450"],
+});
+const latUp50 = kase({
+  path: "n2 → n1",
+  test: "ping",
+  metrics: [
+    ["latencyUs", [100, 101, 99], [150, 151, 149]],
+    ["lossPercent", [0, 0, 0], [0, 0, 0]],
+  ],
+});
 const tpUp = kase({ path: "n3 → n1", metrics: [["throughputBps", [10 * G, 10.1 * G, 9.9 * G], [11 * G, 11.1 * G, 10.9 * G]]] });
 const noisy = kase({ path: "n1 → n3", metrics: [["throughputBps", [10 * G, 5 * G, 15 * G], [5 * G, 3 * G, 7 * G]]] });
-const mtu = kase({ path: "n3 → n2", comparable: false, reasons: ["n3's underlay MTU differs: 1500 (eth0) in A, 9000 (eth0) in B."], metrics: [["throughputBps", [10 * G, 10.1 * G, 9.9 * G], [5 * G, 5.1 * G, 4.9 * G]]] });
+const mtu = kase({
+  path: "n3 → n2",
+  comparable: false,
+  reasons: ["n3's underlay MTU differs: 1500 (eth0) in A, 9000 (eth0) in B."],
+  metrics: [["throughputBps", [10 * G, 10.1 * G, 9.9 * G], [5 * G, 5.1 * G, 4.9 * G]]],
+});
 const all = doc([tpDown10, latUp50, tpUp, noisy, mtu]);
 
 describe("rows and regressions", () => {
@@ -52,7 +90,12 @@ describe("rows and regressions", () => {
     const firstSecondary = rows.findIndex((r) => !r.metric.headline);
     expect(rows.slice(0, firstSecondary).every((r) => r.metric.headline)).toBe(true);
     expect(rows.slice(firstSecondary).every((r) => !r.metric.headline)).toBe(true);
-    expect(rows.slice(firstSecondary).map((r) => r.metric.metric).sort()).toEqual(["lossPercent", "wireToPayload"]);
+    expect(
+      rows
+        .slice(firstSecondary)
+        .map((r) => r.metric.metric)
+        .sort(),
+    ).toEqual(["lossPercent", "wireToPayload"]);
   });
 
   test.each([
@@ -61,7 +104,11 @@ describe("rows and regressions", () => {
     { pct: 60, expected: [] },
   ])("regressions over $pct %: significant, comparable, headline, worse by more than pct", ({ pct, expected }) => {
     // Not listed: the better case, the noisy (not significant) drop, the not comparable −50 %, the wire/payload rise.
-    expect(regressions(all, pct).map((r) => `${r.case.path} ${r.metric.metric}`).sort()).toEqual(expected);
+    expect(
+      regressions(all, pct)
+        .map((r) => `${r.case.path} ${r.metric.metric}`)
+        .sort(),
+    ).toEqual(expected);
   });
 });
 

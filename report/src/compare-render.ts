@@ -4,7 +4,7 @@
  * Headline metrics (throughput, latency) first, then CPU, wire/payload, loss.
  */
 import Table from "cli-table3";
-import { formatBitrate, formatMicros, formatPercent } from "../../cli/src/units.js";
+import { formatBitrate, formatMicros, formatPercent } from "../../common/src/format.js";
 import type { CaseComparison, CompareDocument, MetricComparison } from "./compare.js";
 import { formatChange } from "./compare-rollup.js";
 import { htmlPage, type HtmlSection } from "./compare-html.js";
@@ -77,19 +77,28 @@ export function shownVerdict(r: CompareRow): string {
 /** The cells of a row, in `COMPARE_HEAD` order. */
 export function compareCells(r: CompareRow): string[] {
   const { case: c, metric: m } = r;
-  const notes = [
-    ...(m.headline ? [...c.reasons, ...c.notes] : []),
-    ...(!c.comparable ? [`statistically: ${m.verdict}`] : []),
-    ...(m.reason ? [m.reason] : []),
+  const notes = [...(m.headline ? [...c.reasons, ...c.notes] : []), ...(!c.comparable ? [`statistically: ${m.verdict}`] : []), ...(m.reason ? [m.reason] : [])];
+  return [
+    c.scenario,
+    c.path,
+    c.test,
+    m.label,
+    `${formatValue(m, m.a.mean)} (n=${m.a.n})`,
+    `${formatValue(m, m.b.mean)} (n=${m.b.n})`,
+    formatChangeWithCi(m),
+    formatP(m.p),
+    shownVerdict(r),
+    notes.join("; "),
   ];
-  return [c.scenario, c.path, c.test, m.label, `${formatValue(m, m.a.mean)} (n=${m.a.n})`, `${formatValue(m, m.b.mean)} (n=${m.b.n})`, formatChangeWithCi(m), formatP(m.p), shownVerdict(r), notes.join("; ")];
 }
 
 /** Lines above the tables: the runs, spec and node differences, the per-scenario roll-up. */
 function preamble(doc: CompareDocument): { title: string; lines: string[] } {
   const ref = (r: CompareDocument["a"]): string => `${r.runId} (${r.name}, ${r.status}, ${r.cases} cases)`;
   const lines = [
-    doc.run.specDifferences.length ? `spec differences (A → B): ${doc.run.specDifferences.join(" ")}` : `specs: identical${doc.a.name === doc.b.name ? "" : " apart from the name"}`,
+    doc.run.specDifferences.length
+      ? `spec differences (A → B): ${doc.run.specDifferences.join(" ")}`
+      : `specs: identical${doc.a.name === doc.b.name ? "" : " apart from the name"}`,
     ...doc.run.notes,
     `matched cases: ${doc.cases.length} (${doc.cases.filter((c) => !c.comparable).length} not comparable); only in A: ${doc.unmatched.onlyInA.length}; only in B: ${doc.unmatched.onlyInB.length}`,
     ...doc.rollup.map((r) => r.summary),
@@ -106,7 +115,8 @@ function sections(doc: CompareDocument): { title: string; rows: CompareRow[] }[]
 }
 
 function unmatchedLines(doc: CompareDocument): string[] {
-  const line = (side: string, list: CompareDocument["unmatched"]["onlyInA"]): string[] => (list.length ? [`only in ${side} (${list.length}): ${list.map((c) => `${c.scenario} ${c.path} ${c.test}`).join("; ")}`] : []);
+  const line = (side: string, list: CompareDocument["unmatched"]["onlyInA"]): string[] =>
+    list.length ? [`only in ${side} (${list.length}): ${list.map((c) => `${c.scenario} ${c.path} ${c.test}`).join("; ")}`] : [];
   return [...line("A", doc.unmatched.onlyInA), ...line("B", doc.unmatched.onlyInB)];
 }
 

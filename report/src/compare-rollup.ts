@@ -3,7 +3,7 @@
  * comparable cases, so a reader sees at a glance e.g. "pod-pod-cross:
  * throughput −3.4 %, wire/payload +3.5 %". Pure.
  */
-import type { CaseComparison, MetricComparison } from "./compare.js";
+import type { CaseComparison, MetricComparison } from "./compare-types.js";
 
 /** One metric over one scenario's comparable cases. */
 export interface MetricRollup {
@@ -39,7 +39,12 @@ export function formatChange(pct: number | null | undefined, digits = 1): string
 }
 
 function counts(r: MetricRollup): string {
-  const parts = [r.worse ? `${r.worse} worse` : "", r.better ? `${r.better} better` : "", r.unchanged ? `${r.unchanged} unchanged` : "", r.untested ? `${r.untested} untested` : ""].filter(Boolean);
+  const parts = [
+    r.worse ? `${r.worse} worse` : "",
+    r.better ? `${r.better} better` : "",
+    r.unchanged ? `${r.unchanged} unchanged` : "",
+    r.untested ? `${r.untested} untested` : "",
+  ].filter(Boolean);
   return `${r.cases} case${r.cases === 1 ? "" : "s"}${parts.length ? `: ${parts.join(", ")}` : ""}`;
 }
 

@@ -1,26 +1,56 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { describe, expect, test } from "vitest";
 import { AgentStatusSchema, CaseRecordSchema, GetRunResponseSchema, type AgentStatus, type CaseRecord, type GetRunResponse } from "../../gen/netmatrix/v1/control_pb.js";
+import type { MatrixSpecSchema } from "../../gen/netmatrix/v1/matrix_pb.js";
 import { NetworkMode, Tool } from "../../gen/netmatrix/v1/types_pb.js";
 import { compareMetric, compareRuns, METRICS, type CaseComparison } from "./compare.js";
 import { welch } from "./welch.js";
 
-interface NodeOpts { mtu?: number; speedMbps?: number; podMtu?: number; iperf3?: string }
+interface NodeOpts {
+  mtu?: number;
+  speedMbps?: number;
+  podMtu?: number;
+  iperf3?: string;
+}
 
 function agents(nodes: string[], o: NodeOpts = {}): AgentStatus[] {
   return nodes.flatMap((node, i) => [
     create(AgentStatusSchema, {
       agentId: `${node}/host`,
-      info: { node, mode: NetworkMode.HOST, addresses: [`10.0.0.${i + 1}`, `10.244.${i}.1`], interfaces: [{ name: "cni0", mtu: 1500, addresses: [`10.244.${i}.1`] }, { name: "eth0", mtu: o.mtu ?? 1500, speedMbps: o.speedMbps ?? 10000, addresses: [`10.0.0.${i + 1}`] }], tools: [{ tool: Tool.IPERF3, available: true, version: o.iperf3 ?? "3.12" }] },
+      info: {
+        node,
+        mode: NetworkMode.HOST,
+        addresses: [`10.0.0.${i + 1}`, `10.244.${i}.1`],
+        interfaces: [
+          { name: "cni0", mtu: 1500, addresses: [`10.244.${i}.1`] },
+          { name: "eth0", mtu: o.mtu ?? 1500, speedMbps: o.speedMbps ?? 10000, addresses: [`10.0.0.${i + 1}`] },
+        ],
+        tools: [{ tool: Tool.IPERF3, available: true, version: o.iperf3 ?? "3.12" }],
+      },
     }),
     create(AgentStatusSchema, {
       agentId: `${node}/pod`,
-      info: { node, mode: NetworkMode.POD, addresses: [`10.244.${i}.10`], interfaces: [{ name: "eth0", mtu: o.podMtu ?? 1500, addresses: [`10.244.${i}.10`] }], tools: [{ tool: Tool.IPERF3, available: true, version: o.iperf3 ?? "3.12" }] },
+      info: {
+        node,
+        mode: NetworkMode.POD,
+        addresses: [`10.244.${i}.10`],
+        interfaces: [{ name: "eth0", mtu: o.podMtu ?? 1500, addresses: [`10.244.${i}.10`] }],
+        tools: [{ tool: Tool.IPERF3, available: true, version: o.iperf3 ?? "3.12" }],
+      },
     }),
   ]);
 }
 
-interface CaseOpts { scenario?: string; client?: string; server?: string; tool?: Tool; parallel?: number; durationS?: number; toolVersion?: string; failed?: number }
+interface CaseOpts {
+  scenario?: string;
+  client?: string;
+  server?: string;
+  tool?: Tool;
+  parallel?: number;
+  durationS?: number;
+  toolVersion?: string;
+  failed?: number;
+}
 
 /** One case's records: one per value (throughput in bits/s, or RTT in µs for ping). */
 function records(values: number[], o: CaseOpts = {}, extra: { wire?: number[]; cpu?: number[] } = {}): CaseRecord[] {
@@ -45,7 +75,9 @@ function records(values: number[], o: CaseOpts = {}, extra: { wire?: number[]; c
         repetitions: [
           {
             client: { tool, toolVersion: o.toolVersion ?? "3.12" },
-            outcome: ok ? { case: "measurement", value: tool === Tool.PING ? { latency: { meanUs: v }, lossPercent: 0 } : { throughputBps: v } } : { case: "failure", value: { reason: "timeout" } },
+            outcome: ok
+              ? { case: "measurement", value: tool === Tool.PING ? { latency: { meanUs: v }, lossPercent: 0 } : { throughputBps: v } }
+              : { case: "failure", value: { reason: "timeout" } },
             ...(ok && extra.wire?.[i] !== undefined ? { wireToPayload: extra.wire[i] } : {}),
             ...(ok && extra.cpu?.[i] !== undefined ? { clientCpuPercentPerGbps: extra.cpu[i] } : {}),
           },
@@ -55,10 +87,10 @@ function records(values: number[], o: CaseOpts = {}, extra: { wire?: number[]; c
   );
 }
 
-function run(id: string, recs: CaseRecord[], o: NodeOpts & { nodes?: string[]; spec?: object } = {}): GetRunResponse {
+function run(id: string, recs: CaseRecord[], o: NodeOpts & { nodes?: string[]; spec?: MessageInitShape<typeof MatrixSpecSchema> } = {}): GetRunResponse {
   return create(GetRunResponseSchema, {
     info: { runId: id, name: id, status: "finished" },
-    specJson: JSON.stringify(o.spec ?? { name: id, duration: 10, scenarios: ["host-host", "pod-pod-cross"] }),
+    spec: o.spec ?? { name: id, durationS: 10, scenarios: ["host-host", "pod-pod-cross"] },
     agents: agents(o.nodes ?? ["n1", "n2"], o),
     records: recs,
   });
@@ -176,7 +208,7 @@ describe("compareRuns: comparability", () => {
   });
 
   test("tool versions fall back to the agents' inventory when the tool runs do not say", () => {
-    const bare = (r: CaseRecord[]) => r.map((x) => (x.result!.repetitions[0]!.client!.toolVersion = "", x));
+    const bare = (r: CaseRecord[]) => r.map((x) => ((x.result!.repetitions[0]!.client!.toolVersion = ""), x));
     const c = only(compareRuns(run("a", bare(records([1, 2, 3]))), run("b", bare(records([1, 2, 3])), { iperf3: "3.17" })));
     expect(c.reasons).toEqual(["iperf3 version differs: 3.12 in A, 3.17 in B."]);
   });
@@ -184,8 +216,8 @@ describe("compareRuns: comparability", () => {
 
 describe("compareRuns: run level and roll-up", () => {
   test("spec differences ignore the name; different node sets are noted", () => {
-    const a = run("a", records([1, 2, 3]), { spec: { name: "x", duration: 10, thresholds: { cvPercent: 10 } } });
-    const b = run("b", records([1, 2, 3]), { spec: { name: "y", duration: 30, thresholds: { cvPercent: 5 } }, nodes: ["n1", "n2", "n3"] });
+    const a = run("a", records([1, 2, 3]), { spec: { name: "x", durationS: 10, thresholds: { cvPercent: 10 } } });
+    const b = run("b", records([1, 2, 3]), { spec: { name: "y", durationS: 30, thresholds: { cvPercent: 5 } }, nodes: ["n1", "n2", "n3"] });
     const doc = compareRuns(a, b);
     expect(doc.run.specDifferences).toEqual(["duration: 10 → 30.", "thresholds.cvPercent: 10 → 5."]);
     expect(doc.run.nodesOnlyInB).toEqual(["n3"]);

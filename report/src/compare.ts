@@ -6,80 +6,18 @@
  * from two `GetRun` responses.
  */
 import type { CaseRecord, GetRunResponse } from "../../gen/netmatrix/v1/control_pb.js";
-import { specDoc } from "../../common/src/spec-doc.js";
-import { formatBitrate } from "../../cli/src/units.js";
+import { matrixSpecDocument } from "../../common/src/matrix-spec.js";
+import { specDoc } from "../../tools/src/spec-doc.js";
+import { formatBitrate } from "../../common/src/format.js";
 import { caseReasons, nodesOf, podMtu, specDifferences, toolVersions, underlays, type CaseSide } from "./compare-context.js";
 import { welch } from "./welch.js";
 import { rollup, type ScenarioRollup } from "./compare-rollup.js";
+import { METRICS, type CaseComparison, type CaseIdentity, type MetricComparison, type MetricName, type Verdict } from "./compare-types.js";
+import { testLabel } from "../../tools/src/index.js";
 
 export const COMPARE_KIND = "netmatrix.compare/v1";
 
-/** The metrics compared, in display order; `better` says which direction is an improvement. */
-export const METRICS = [
-  { metric: "throughputBps", label: "throughput", unit: "bit/s", better: "higher" },
-  { metric: "latencyUs", label: "latency (mean)", unit: "µs", better: "lower" },
-  { metric: "clientCpuPercentPerGbps", label: "client CPU/Gbit/s", unit: "% of the node per Gbit/s", better: "lower" },
-  { metric: "serverCpuPercentPerGbps", label: "server CPU/Gbit/s", unit: "% of the node per Gbit/s", better: "lower" },
-  { metric: "wireToPayload", label: "wire/payload", unit: "wire bytes per payload byte", better: "lower" },
-  { metric: "lossPercent", label: "loss", unit: "%", better: "lower" },
-] as const;
-
-export type MetricName = (typeof METRICS)[number]["metric"];
-export type Verdict = "better" | "worse" | "no significant change" | "not tested (n<2)";
-
-/** One metric of one matched case. Means in the metric's unit. */
-export interface MetricComparison {
-  metric: MetricName;
-  label: string;
-  unit: string;
-  better: "higher" | "lower";
-  /** The case's headline: throughput for bandwidth tests, latency for latency tests. */
-  headline: boolean;
-  a: { mean: number | null; n: number };
-  b: { mean: number | null; n: number };
-  /** (B − A) / A × 100; null when A's mean is 0 and B's is not. */
-  changePercent: number | null;
-  /** 95 % CI of the change, % of A (Welch CI of B − A over A's mean); null when untested. */
-  changePercentCi95: { low: number; high: number } | null;
-  /** Two-sided Welch p-value; null when untested. */
-  p: number | null;
-  significant: boolean;
-  verdict: Verdict;
-  /** Why there is no test, when there is none. */
-  reason: string | null;
-}
-
-/** A case as the match key sees it (both runs agree on these). */
-export interface CaseIdentity {
-  matchKey: string;
-  scenario: string;
-  via: string;
-  clientNode: string;
-  serverNode: string;
-  /** "node-1 → node-2", with the via when not direct. */
-  path: string;
-  /** "iperf3 tcp forward", "ping", … */
-  test: string;
-  tool: string;
-  protocol: string;
-  direction: string;
-  parallel: number;
-  bitrateBps: number;
-  lengthBytes: number;
-  windowBytes: number;
-  mss: number;
-}
-
-export interface CaseComparison extends CaseIdentity {
-  keyA: string;
-  keyB: string;
-  comparable: boolean;
-  /** Why not comparable, as sentences. */
-  reasons: string[];
-  /** Worth knowing but no reason to refuse (e.g. "pod MTU 1500 → 1450"). */
-  notes: string[];
-  metrics: MetricComparison[];
-}
+export { METRICS, type CaseComparison, type CaseIdentity, type MetricComparison, type MetricName, type Verdict } from "./compare-types.js";
 
 export interface RunRef {
   runId: string;
@@ -112,10 +50,47 @@ interface RunCase {
 
 function identity(r: CaseRecord): CaseIdentity {
   const s = specDoc(r.result?.spec);
-  const test = s.tool === "ping" ? "ping" : [s.tool, s.protocol, s.direction, s.parallel > 1 ? `P${s.parallel}` : "", s.bitrateBps ? formatBitrate(s.bitrateBps) : "", s.lengthBytes ? `L${s.lengthBytes}` : "", s.windowBytes ? `W${s.windowBytes}` : "", s.mss ? `M${s.mss}` : ""].filter(Boolean).join(" ");
-  const matchKey = [r.scenario, r.via, s.tool, s.protocol, s.direction, `P${s.parallel}`, `B${s.bitrateBps}`, `L${s.lengthBytes}`, `W${s.windowBytes}`, `M${s.mss}`, `${r.clientNode}→${r.serverNode}`].join("/");
+  const test = testLabel(
+    s.tool,
+    s.protocol,
+    s.direction,
+    s.parallel > 1 && `P${s.parallel}`,
+    s.bitrateBps > 0 && formatBitrate(s.bitrateBps),
+    s.lengthBytes > 0 && `L${s.lengthBytes}`,
+    s.windowBytes > 0 && `W${s.windowBytes}`,
+    s.mss > 0 && `M${s.mss}`,
+  );
+  const matchKey = [
+    r.scenario,
+    r.via,
+    s.tool,
+    s.protocol,
+    s.direction,
+    `P${s.parallel}`,
+    `B${s.bitrateBps}`,
+    `L${s.lengthBytes}`,
+    `W${s.windowBytes}`,
+    `M${s.mss}`,
+    `${r.clientNode}→${r.serverNode}`,
+  ].join("/");
   const { tool, protocol, direction, parallel, bitrateBps, lengthBytes, windowBytes, mss } = s;
-  return { matchKey, scenario: r.scenario, via: r.via, clientNode: r.clientNode, serverNode: r.serverNode, path: `${r.clientNode} → ${r.serverNode}${r.via && r.via !== "direct" ? ` (${r.via})` : ""}`, test, tool, protocol, direction, parallel, bitrateBps, lengthBytes, windowBytes, mss };
+  return {
+    matchKey,
+    scenario: r.scenario,
+    via: r.via,
+    clientNode: r.clientNode,
+    serverNode: r.serverNode,
+    path: `${r.clientNode} → ${r.serverNode}${r.via && r.via !== "direct" ? ` (${r.via})` : ""}`,
+    test,
+    tool,
+    protocol,
+    direction,
+    parallel,
+    bitrateBps,
+    lengthBytes,
+    windowBytes,
+    mss,
+  };
 }
 
 function casesOf(resp: GetRunResponse): Map<string, RunCase> {
@@ -123,7 +98,16 @@ function casesOf(resp: GetRunResponse): Map<string, RunCase> {
   const sorted = [...resp.records].sort((x, y) => x.repetition - y.repetition);
   for (const r of sorted) {
     const id = identity(r);
-    const c = out.get(id.matchKey) ?? { id, key: r.key, records: [], spec: specDoc(r.result?.spec), values: { throughputBps: [], latencyUs: [], clientCpuPercentPerGbps: [], serverCpuPercentPerGbps: [], wireToPayload: [], lossPercent: [] }, failed: 0, podMtu: podMtu(resp, r), versions: [] };
+    const c = out.get(id.matchKey) ?? {
+      id,
+      key: r.key,
+      records: [],
+      spec: specDoc(r.result?.spec),
+      values: { throughputBps: [], latencyUs: [], clientCpuPercentPerGbps: [], serverCpuPercentPerGbps: [], wireToPayload: [], lossPercent: [] },
+      failed: 0,
+      podMtu: podMtu(resp, r),
+      versions: [],
+    };
     out.set(id.matchKey, c);
     c.records.push(r);
     const rep = r.result?.repetitions[0];
@@ -176,6 +160,11 @@ function unmatched(c: RunCase): CaseIdentity & { key: string } {
   return { ...c.id, key: c.key };
 }
 
+/** A run's spec with the YAML's keys, for listing what differs; {} when the run came without one. */
+function specOf(resp: GetRunResponse): object {
+  return resp.spec ? matrixSpecDocument(resp.spec) : {};
+}
+
 /** Compare run B against run A (changes are B relative to A). */
 export function compareRuns(a: GetRunResponse, b: GetRunResponse): CompareDocument {
   const ca = casesOf(a);
@@ -193,12 +182,15 @@ export function compareRuns(a: GetRunResponse, b: GetRunResponse): CompareDocume
     const reasons = caseReasons(side(x, ua), side(y, ub));
     const notes: string[] = [];
     if (x.podMtu !== undefined && y.podMtu !== undefined && x.podMtu !== y.podMtu) notes.push(`pod MTU ${x.podMtu} → ${y.podMtu}`);
-    for (const [s, c] of [["A", x], ["B", y]] as const) if (c.failed) notes.push(`${s}: ${c.failed} of ${c.records.length} repetitions failed`);
+    for (const [s, c] of [
+      ["A", x],
+      ["B", y],
+    ] as const)
+      if (c.failed) notes.push(`${s}: ${c.failed} of ${c.records.length} repetitions failed`);
     cases.push({ ...x.id, keyA: x.key, keyB: y.key, comparable: reasons.length === 0, reasons, notes, metrics });
   }
   // Scenarios in the order A's spec lists them, then any others in order of appearance.
-  const specA = JSON.parse(a.specJson || "{}") as { scenarios?: unknown };
-  const listed = Array.isArray(specA.scenarios) ? specA.scenarios.map(String) : [];
+  const listed = a.spec?.scenarios ?? [];
   const order = [...new Set([...listed, ...cases.map((c) => c.scenario)])];
   cases.sort((x, y) => order.indexOf(x.scenario) - order.indexOf(y.scenario));
   const nodesA = nodesOf(a);
@@ -206,14 +198,20 @@ export function compareRuns(a: GetRunResponse, b: GetRunResponse): CompareDocume
   const nodesOnlyInA = nodesA.filter((n) => !nodesB.includes(n));
   const nodesOnlyInB = nodesB.filter((n) => !nodesA.includes(n));
   const notes: string[] = [];
-  if (nodesOnlyInA.length || nodesOnlyInB.length) notes.push(`The node sets differ: ${[nodesOnlyInA.length ? `${nodesOnlyInA.join(", ")} only in A` : "", nodesOnlyInB.length ? `${nodesOnlyInB.join(", ")} only in B` : ""].filter(Boolean).join("; ")}.`);
+  if (nodesOnlyInA.length || nodesOnlyInB.length)
+    notes.push(
+      `The node sets differ: ${[nodesOnlyInA.length ? `${nodesOnlyInA.join(", ")} only in A` : "", nodesOnlyInB.length ? `${nodesOnlyInB.join(", ")} only in B` : ""].filter(Boolean).join("; ")}.`,
+    );
   return {
     kind: COMPARE_KIND,
     a: runRef(a, ca.size),
     b: runRef(b, cb.size),
-    run: { specDifferences: specDifferences(JSON.parse(a.specJson || "{}"), JSON.parse(b.specJson || "{}")), nodesOnlyInA, nodesOnlyInB, notes },
+    run: { specDifferences: specDifferences(specOf(a), specOf(b)), nodesOnlyInA, nodesOnlyInB, notes },
     cases,
     unmatched: { onlyInA: [...ca].filter(([k]) => !cb.has(k)).map(([, c]) => unmatched(c)), onlyInB: [...cb].filter(([k]) => !ca.has(k)).map(([, c]) => unmatched(c)) },
-    rollup: rollup(cases, METRICS.map((m) => m.metric)),
+    rollup: rollup(
+      cases,
+      METRICS.map((m) => m.metric),
+    ),
   };
 }

@@ -23,12 +23,16 @@ function agent(id: string, node: string, mode: NetworkMode, o: { iperf3?: string
   });
 }
 
-const HOST_IFACES: [string, number, number][] = [["veth12", 1450, 0], ["eth0", 1500, 25000], ["flannel.1", 1450, 0], ["cni0", 1450, 0]];
+const HOST_IFACES: [string, number, number][] = [
+  ["veth12", 1450, 0],
+  ["eth0", 1500, 25000],
+  ["flannel.1", 1450, 0],
+  ["cni0", 1450, 0],
+];
 
 describe("environment", () => {
   const resp = create(GetRunResponseSchema, {
     specYaml: "name: x\nscenarios: [host-host]\n",
-    specJson: "{}",
     agents: [
       agent("node-10/pod/a", "node-10", NetworkMode.POD, { kernel: "pod view", ifaces: [["eth0", 1450, 0]] }),
       agent("node-10/host", "node-10", NetworkMode.HOST, { kernel: "Linux 6.8", ifaces: HOST_IFACES }),
@@ -77,6 +81,7 @@ describe("environment", () => {
   });
 
   test("the spec as run stands in when no YAML was kept", () => {
-    expect(environment(create(GetRunResponseSchema, { specJson: '{"name":"y"}' })).specYaml).toBe('{"name":"y"}');
+    const spec = { name: "y", scenarios: ["host-host"], durationS: 2, pairs: { selection: { case: "ring" as const, value: {} } } };
+    expect(JSON.parse(environment(create(GetRunResponseSchema, { spec })).specYaml)).toMatchObject({ name: "y", scenarios: ["host-host"], duration: 2, pairs: "ring" });
   });
 });

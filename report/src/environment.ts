@@ -5,7 +5,9 @@
  * and the spec as written. Pure: built from what `GetRun` returns.
  */
 import type { AgentStatus, GetRunResponse } from "../../gen/netmatrix/v1/control_pb.js";
-import { modes, toolName } from "../../common/src/model.js";
+import { matrixSpecDocument } from "../../common/src/matrix-spec.js";
+import { modes } from "../../common/src/model.js";
+import { toolName } from "../../tools/src/index.js";
 import { guessCni, type CniGuess } from "./cni-guess.js";
 import { naturalCompare } from "./heatmap.js";
 
@@ -91,6 +93,6 @@ export function environment(resp: GetRunResponse): Environment {
     nodes,
     tools: [...tools.entries()].map(([v, ids]) => ({ versions: v, agents: ids })),
     cni,
-    specYaml: resp.specYaml || resp.specJson,
+    specYaml: resp.specYaml || (resp.spec ? JSON.stringify(matrixSpecDocument(resp.spec)) : ""),
   };
 }

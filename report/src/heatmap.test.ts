@@ -25,7 +25,10 @@ function rec(scenario: string, cn: string, sn: string, values: number[], tool = 
           {
             outcome: Number.isNaN(v)
               ? { case: "failure", value: { reason: "timeout" } }
-              : { case: "measurement", value: tool === Tool.PING ? { latency: { meanUs: v } } : tool === Tool.QPERF ? { throughputBps: v * 1e6, latency: { meanUs: v } } : { throughputBps: v } },
+              : {
+                  case: "measurement",
+                  value: tool === Tool.PING ? { latency: { meanUs: v } } : tool === Tool.QPERF ? { throughputBps: v * 1e6, latency: { meanUs: v } } : { throughputBps: v },
+                },
           },
         ],
       },
@@ -34,7 +37,13 @@ function rec(scenario: string, cn: string, sn: string, values: number[], tool = 
 }
 
 function doc(records: CaseRecord[]) {
-  return reportDocument(create(GetRunResponseSchema, { info: { runId: "r" }, specJson: JSON.stringify({ name: "t", duration: 2, scenarios: ["host-host", "pod-pod-cross", "pod-pod-same"] }), records }));
+  return reportDocument(
+    create(GetRunResponseSchema, {
+      info: { runId: "r" },
+      spec: { name: "t", durationS: 2, scenarios: ["host-host", "pod-pod-cross", "pod-pod-same"], thresholds: { cvPercent: 10, udpLossPercent: 1 } },
+      records,
+    }),
+  );
 }
 
 const byId = (maps: Heatmap[], id: string, metric: string): Heatmap => {
@@ -128,7 +137,17 @@ describe("names and order", () => {
   });
 
   test("variantOf cuts the scenario and node pair off the key, or rebuilds it from the parameters", () => {
-    const base = { scenario: "host-host", clientNode: "a", serverNode: "b", tool: "iperf3", protocol: "udp" as const, direction: "reverse" as const, parallel: 2, lengthBytes: 1400, bitrateBps: 1e8 };
+    const base = {
+      scenario: "host-host",
+      clientNode: "a",
+      serverNode: "b",
+      tool: "iperf3",
+      protocol: "udp" as const,
+      direction: "reverse" as const,
+      parallel: 2,
+      lengthBytes: 1400,
+      bitrateBps: 1e8,
+    };
     expect(variantOf({ ...base, key: "host-host/iperf3/udp/reverse/P2/L1400/B100M/a→b" })).toBe("iperf3/udp/reverse/P2/L1400/B100M");
     expect(variantOf({ ...base, key: "something else" })).toBe("iperf3/udp/reverse/P2/L1400/B100000000");
   });

@@ -6,8 +6,9 @@
  * case are explicitly empty. Pure: built from a report document.
  */
 import type { ReportDocument } from "./report-document.js";
-import { SCENARIOS } from "../../coordinator/src/matrix/scenarios.js";
-import { naturalCompare } from "../../coordinator/src/matrix/hash.js";
+import { SCENARIOS } from "../../common/src/scenarios.js";
+import { naturalCompare } from "../../common/src/natural-compare.js";
+import { isIcmpTool, testLabel, driverNamed } from "../../tools/src/index.js";
 
 type Case = ReportDocument["cases"][number];
 
@@ -74,15 +75,14 @@ export function variantOf(c: Pick<Case, "key" | "scenario" | "clientNode" | "ser
   if (c.key.startsWith(prefix) && c.key.endsWith(suffix) && c.key.length > prefix.length + suffix.length) {
     return c.key.slice(prefix.length, c.key.length - suffix.length);
   }
-  const protocol = c.tool === "ping" ? "icmp" : c.protocol;
+  const protocol = isIcmpTool(c.tool) ? "icmp" : c.protocol;
   return [c.tool, protocol, c.direction, `P${c.parallel}`, `L${c.lengthBytes}`, ...(c.bitrateBps ? [`B${c.bitrateBps}`] : [])].join("/");
 }
 
-/** "iperf3 tcp forward P4 L1400 B100000000" without the defaults; "ping" for ping. */
+/** "iperf3 tcp forward P4 L1400 B100000000" without the defaults; the tool alone for ICMP tools ("ping"). */
 export function variantLabel(variant: string): string {
   const [tool = "", ...rest] = variant.split("/");
-  if (tool === "ping") return "ping";
-  return [tool, ...rest.filter((p) => p !== "P1" && p !== "L0" && p !== "icmp")].join(" ");
+  return testLabel(tool, ...rest.filter((p) => p !== "P1" && p !== "L0" && p !== "icmp"));
 }
 
 function cell(c: Case, metric: HeatmapMetric): HeatmapCell {
@@ -100,15 +100,15 @@ function cell(c: Case, metric: HeatmapMetric): HeatmapCell {
 
 /**
  * Which metrics a variant's cases carry: throughput for bandwidth tests,
- * latency for ping and qperf (tcp_lat). When every case failed, the tool
- * decides, so the failures still show as a grid.
+ * latency for tools that report it (ping, qperf's tcp_lat). When every case
+ * failed, what the tool measures decides, so the failures still show as a grid.
  */
 function metricsOf(cases: Case[]): HeatmapMetric[] {
-  const tool = cases[0]?.tool;
+  const measures = driverNamed(cases[0]?.tool ?? "")?.measures;
   const allFailed = cases.every((c) => !c.summary.throughputBps && !c.summary.latencyUs);
   const out: HeatmapMetric[] = [];
-  if (cases.some((c) => c.summary.throughputBps) || (allFailed && tool !== "ping")) out.push("throughput");
-  if (cases.some((c) => c.summary.latencyUs) || (allFailed && (tool === "ping" || tool === "qperf"))) out.push("latency");
+  if (cases.some((c) => c.summary.throughputBps) || (allFailed && measures?.throughput !== false)) out.push("throughput");
+  if (cases.some((c) => c.summary.latencyUs) || (allFailed && measures?.latency !== undefined)) out.push("latency");
   return out;
 }
 
@@ -142,7 +142,5 @@ export function heatmaps(doc: ReportDocument): Heatmap[] {
     g.cases.push(c);
     groups.set(id, g);
   }
-  return [...groups.values()]
-    .sort((a, b) => scenarioCompare(a.scenario, b.scenario))
-    .flatMap((g) => metricsOf(g.cases).map((m) => grid(g.scenario, g.variant, g.cases, m)));
+  return [...groups.values()].sort((a, b) => scenarioCompare(a.scenario, b.scenario)).flatMap((g) => metricsOf(g.cases).map((m) => grid(g.scenario, g.variant, g.cases, m)));
 }

@@ -35,7 +35,7 @@ function rec(cn: string, sn: string, rep: number, outcome: unknown): CaseRecord 
 const resp = create(GetRunResponseSchema, {
   info: { runId: "20260101-000000-abcd", name: `run ${EVIL}`, status: "finished", total: 3, done: 3, failed: 1 },
   specYaml: `name: x # </script><script>alert(1)</script>\n`,
-  specJson: JSON.stringify({ name: "x", duration: 2, scenarios: ["host-host"] }),
+  spec: { name: "x", durationS: 2, scenarios: ["host-host"], thresholds: { cvPercent: 10, udpLossPercent: 1 } },
   agents: [create(AgentStatusSchema, { agentId: `${EVIL}/host`, info: { node: EVIL, mode: NetworkMode.HOST, interfaces: [{ name: "eth0", mtu: 1500 }] } })],
   records: [
     rec(EVIL, "node-2", 0, { case: "measurement", value: { throughputBps: 9e8, intervals: [{ startS: 0, endS: 1, bitsPerSecond: 9e8 }] } }),

@@ -16,6 +16,7 @@ import { caseTableHtml, headerHtml, summaryHtml } from "./html-tables.js";
 import { casesHtml, environmentHtml, heatmapsHtml } from "./html-sections.js";
 import { esc, scriptJson } from "./html-util.js";
 import { REPORT_SCRIPT } from "./html-script.js";
+import { driverNamed } from "../../tools/src/index.js";
 
 let uplot: { js: string; css: string } | undefined;
 
@@ -32,7 +33,8 @@ function uplotAssets(): { js: string; css: string } {
 
 /** What the page script reads: per case id, the tool, the repetition to show first and every repetition's timeline. */
 export interface ReportPageData {
-  cases: Record<string, { tool: string; def: number; reps: { failure?: string; t: Timeline }[] }>;
+  /** `noIntervals`: what the interval chart says when a repetition has none. */
+  cases: Record<string, { tool: string; noIntervals: string; def: number; reps: { failure?: string; t: Timeline }[] }>;
 }
 
 /** The embedded data and each case's default repetition (an index into its repetitions). */
@@ -53,6 +55,7 @@ export function pageData(resp: GetRunResponse, doc: ReportDocument): { data: Rep
     defaults.set(c.caseId, def);
     data.cases[c.caseId] = {
       tool: c.tool,
+      noIntervals: driverNamed(c.tool)?.capabilities.intervals === false ? `${c.tool} reports no per-interval throughput.` : "No per-interval throughput in this repetition.",
       def,
       reps: reps.map((rep) => ({
         ...(rep.outcome.case === "failure" ? { failure: rep.outcome.value.reason || "failed" } : {}),

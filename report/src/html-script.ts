@@ -2,8 +2,10 @@
  * The HTML report's in-page script (plain JS, no build step): reads the
  * embedded timelines and draws a case's three uPlot charts — tool
  * throughput, per-NIC rx/tx, CPU — on one x scale with synced cursors when
- * its timelines are opened, or for every case before printing.
+ * its timelines are opened, or for every case before printing. The
+ * bit-rate formatter is common/src/format.ts's own, its source put in here.
  */
+import { browserFunction, formatBitrate } from "../../common/src/format.js";
 
 /** Runs in the browser after uPlot; expects `#netmatrix-data` and the `.case` sections. */
 export const REPORT_SCRIPT = String.raw`
@@ -14,15 +16,8 @@ export const REPORT_SCRIPT = String.raw`
   var stepped = uPlot.paths.stepped({ align: -1 });
   var plots = new Map(); // case id -> uPlot[]
 
-  function fmtBps(v) {
-    if (v == null || !isFinite(v)) return "–";
-    var u = [[1e12, "Tbit/s"], [1e9, "Gbit/s"], [1e6, "Mbit/s"], [1e3, "kbit/s"]];
-    for (var i = 0; i < u.length; i++) {
-      var f = u[i][0];
-      if (Math.abs(v) >= f) return (v / f).toFixed(v / f >= 100 ? 1 : 2) + " " + u[i][1];
-    }
-    return v.toFixed(0) + " bit/s";
-  }
+  ${browserFunction(formatBitrate)}
+  function fmtBps(v) { return formatBitrate(v, "–"); }
   function fmtPct(v) { return v == null || !isFinite(v) ? "–" : v.toFixed(1) + " %"; }
   function fmtS(v) { return v == null ? "–" : v.toFixed(2) + " s"; }
 
@@ -82,7 +77,7 @@ export const REPORT_SCRIPT = String.raw`
     var width = Math.max(320, Math.min((host.clientWidth || section.clientWidth || 900) - 8, 1200));
     var key = "case-" + id + "-" + (sel ? sel.value : c.def);
     var made = [
-      chart(host, "tool throughput per interval", t.tool, fmtBps, t, key, width, c.tool === "ping" ? "ping reports no per-interval throughput." : "No per-interval throughput in this repetition."),
+      chart(host, "tool throughput per interval", t.tool, fmtBps, t, key, width, c.noIntervals),
       chart(host, "NIC rx / tx (both ends)", t.nics, fmtBps, t, key, width, "No NIC samples in this repetition."),
       chart(host, "CPU, % of the node", t.cpu, fmtPct, t, key, width, "No CPU samples in this repetition."),
     ].filter(Boolean);

@@ -10,6 +10,7 @@ import type { Environment } from "./environment.js";
 import { orderedCases } from "./run-summary.js";
 import { caseTitle, failuresHtml } from "./html-tables.js";
 import { bps, esc, fixed, micros, percent, ratioPercent, scoreColour, withCi } from "./html-util.js";
+import { driverNamed } from "../../tools/src/index.js";
 
 type Case = ReportDocument["cases"][number];
 
@@ -17,7 +18,8 @@ function cellHtml(h: Heatmap, client: string, server: string, c: HeatmapCell | n
   if (!c) return `<td class="empty">–</td>`;
   const fmt = h.unit === "bps" ? bps : micros;
   const reps = `${c.n}/${c.repetitions} repetitions measured`;
-  if (c.value === null) return `<td class="empty failed" data-client="${esc(client)}" data-server="${esc(server)}" title="${esc(`${client} → ${server}: ${reps}`)}"><a href="#case-${esc(c.caseId)}">failed</a></td>`;
+  if (c.value === null)
+    return `<td class="empty failed" data-client="${esc(client)}" data-server="${esc(server)}" title="${esc(`${client} → ${server}: ${reps}`)}"><a href="#case-${esc(c.caseId)}">failed</a></td>`;
   const ci = c.ci95Half !== null ? ` ± ${fmt(c.ci95Half)}` : "";
   const title = `${client} → ${server} · ${h.label}: ${fmt(c.value)}${ci} (${reps})`;
   return `<td class="cell" data-client="${esc(client)}" data-server="${esc(server)}" data-value="${c.value}" data-unit="${h.unit}" style="background:${scoreColour(c.score)}" title="${esc(title)}"><a href="#case-${esc(c.caseId)}">${esc(fmt(c.value))}</a></td>`;
@@ -25,7 +27,9 @@ function cellHtml(h: Heatmap, client: string, server: string, c: HeatmapCell | n
 
 function heatmapHtml(h: Heatmap): string {
   const head = h.nodes.map((n) => `<th scope="col">${esc(n)}</th>`).join("");
-  const rows = h.nodes.map((client, i) => `<tr><th scope="row">${esc(client)}</th>${h.nodes.map((server, j) => cellHtml(h, client, server, h.cells[i]?.[j] ?? null)).join("")}</tr>`);
+  const rows = h.nodes.map(
+    (client, i) => `<tr><th scope="row">${esc(client)}</th>${h.nodes.map((server, j) => cellHtml(h, client, server, h.cells[i]?.[j] ?? null)).join("")}</tr>`,
+  );
   return `<figure class="heatmap" data-heatmap="${esc(h.id)}" data-metric="${h.metric}">
 <figcaption>${esc(h.scenario)} · ${esc(h.label)} · ${h.metric === "throughput" ? "mean throughput" : "mean latency"}</figcaption>
 <table><thead><tr><th class="corner">client ↓ server →</th>${head}</tr></thead>
@@ -65,10 +69,14 @@ function caseHtml(c: Case, defaults: Map<string, number>): string {
   if (s.throughputBps) facts.push(["throughput", `${withCi(s.throughputBps, bps)} (n=${s.throughputBps.n}; ${bps(s.throughputBps.min)} – ${bps(s.throughputBps.max)})`]);
   if (s.latencyUs) facts.push(["latency", `${withCi(s.latencyUs, micros)} (n=${s.latencyUs.n})`]);
   if (s.lossPercent) facts.push(["loss", withCi(s.lossPercent, percent)]);
-  facts.push(["carrying interface", `client ${carrying(c.repetitions.map((r) => r.clientCarryingInterface))} · server ${carrying(c.repetitions.map((r) => r.serverCarryingInterface))}`]);
+  facts.push([
+    "carrying interface",
+    `client ${carrying(c.repetitions.map((r) => r.clientCarryingInterface))} · server ${carrying(c.repetitions.map((r) => r.serverCarryingInterface))}`,
+  ]);
   if (s.wireToPayload) facts.push(["wire/payload", withCi(s.wireToPayload, fixed(3))]);
-  if (s.clientCpuPercentPerGbps || s.serverCpuPercentPerGbps) facts.push(["CPU % of node per Gbit/s", `client ${withCi(s.clientCpuPercentPerGbps, fixed(1))} · server ${withCi(s.serverCpuPercentPerGbps, fixed(1))}`]);
-  if (c.protocol === "tcp" && c.tool !== "ping") facts.push(["retransmits", `${s.retransmits} over ${s.repetitions - s.failed} repetitions`]);
+  if (s.clientCpuPercentPerGbps || s.serverCpuPercentPerGbps)
+    facts.push(["CPU % of node per Gbit/s", `client ${withCi(s.clientCpuPercentPerGbps, fixed(1))} · server ${withCi(s.serverCpuPercentPerGbps, fixed(1))}`]);
+  if (c.protocol === "tcp" && driverNamed(c.tool)?.capabilities.retransmits) facts.push(["retransmits", `${s.retransmits} over ${s.repetitions - s.failed} repetitions`]);
   if (s.ratioToBaseline !== null) facts.push(["vs host-host", ratioPercent(s.ratioToBaseline)]);
   if (s.flags.length) facts.push(["flags", s.flags.join(", ")]);
   const def = defaults.get(c.caseId) ?? 0;
@@ -89,14 +97,18 @@ export function casesHtml(doc: ReportDocument, defaults: Map<string, number>): s
   return `<section id="cases">
 <h2>Cases</h2>
 <p class="note">Open a case's timelines to see the tool's throughput per interval, every busy NIC's rx/tx rates at both ends and both nodes' CPU, on one time axis (seconds since the repetition started; each point is the mean over the interval that ends there). <button type="button" id="open-all">open all timelines</button></p>
-${orderedCases(doc).map((c) => caseHtml(c, defaults)).join("\n")}
+${orderedCases(doc)
+  .map((c) => caseHtml(c, defaults))
+  .join("\n")}
 </section>`;
 }
 
 /** Nodes, agents, tool versions, the CNI guess and the spec. */
 export function environmentHtml(env: Environment): string {
   const nodes = env.nodes.map((n) => {
-    const ifaces = n.interfaces.map((i) => `<tr><td>${esc(i.name)}</td><td class="num">${i.mtu}</td><td class="num">${i.speedMbps ?? "-"}</td><td>${esc(i.addresses.join(", "))}</td></tr>`).join("");
+    const ifaces = n.interfaces
+      .map((i) => `<tr><td>${esc(i.name)}</td><td class="num">${i.mtu}</td><td class="num">${i.speedMbps ?? "-"}</td><td>${esc(i.addresses.join(", "))}</td></tr>`)
+      .join("");
     const agents = n.agents.map((a) => `${esc(a.id)} (${esc(a.mode)}${a.address ? `, ${esc(a.address)}` : ""})`).join("<br>");
     return `<div class="node" data-node="${esc(n.node)}">
 <h3>${esc(n.node)}</h3>

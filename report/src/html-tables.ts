@@ -71,7 +71,10 @@ export function caseTitle(c: Case): string {
 export function failuresHtml(c: Case): string {
   return c.repetitions
     .filter((r) => !r.ok)
-    .map((r) => `<div class="bad">#${r.index + 1} ${esc(r.failure?.code ?? "failed")}: ${esc(r.failure?.reason ?? "")}${r.failure?.hint ? ` <span class="hint">(${esc(r.failure.hint)})</span>` : ""}</div>`)
+    .map(
+      (r) =>
+        `<div class="bad">#${r.index + 1} ${esc(r.failure?.code ?? "failed")}: ${esc(r.failure?.reason ?? "")}${r.failure?.hint ? ` <span class="hint">(${esc(r.failure.hint)})</span>` : ""}</div>`,
+    )
     .join("");
 }
 

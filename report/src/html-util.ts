@@ -1,5 +1,5 @@
 /** HTML escaping and the figure formats the HTML report shares. Pure. */
-import { formatBitrate, formatMicros, formatPercent } from "../../cli/src/units.js";
+import { formatBitrate, formatMicros, formatPercent } from "../../common/src/format.js";
 
 const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -13,7 +13,10 @@ export function esc(text: string | number | null | undefined): string {
  * becomes `\u003c`, so neither `</script>` nor `<!--` can end the block.
  */
 export function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(value)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 /** A summary as the report document has it: mean and, for n ≥ 2, the 95 % CI. */
@@ -31,7 +34,10 @@ export function withCi(s: Figure | null | undefined, fmt: (v: number) => string)
 export const bps = (v: number): string => formatBitrate(v);
 export const micros = (v: number): string => formatMicros(v);
 export const percent = (v: number): string => formatPercent(v);
-export const fixed = (digits: number) => (v: number): string => v.toFixed(digits);
+export const fixed =
+  (digits: number) =>
+  (v: number): string =>
+    v.toFixed(digits);
 /** 0.994 → "99.4 %". */
 export const ratioPercent = (v: number): string => `${(v * 100).toFixed(1)} %`;
 

@@ -7,9 +7,12 @@
 import { toJson } from "@bufbuild/protobuf";
 import type { CaseRecord, GetRunResponse } from "../../gen/netmatrix/v1/control_pb.js";
 import { MeasurementSchema } from "../../gen/netmatrix/v1/types_pb.js";
-import { failureName, modes, toolName } from "../../common/src/model.js";
-import { describe, flags, ratio, specFromObject, type Summary } from "../../coordinator/src/matrix/index.js";
-import { specDoc } from "../../common/src/spec-doc.js";
+import { failureName, modes } from "../../common/src/model.js";
+import { isIcmpTool, toolName } from "../../tools/src/index.js";
+import { describe, flags, ratio, type Summary } from "../../common/src/stats.js";
+import { specDoc } from "../../tools/src/spec-doc.js";
+import { NetmatrixError } from "../../common/src/errors.js";
+import { matrixSpecDocument } from "../../common/src/matrix-spec.js";
 
 export const REPORT_KIND = "netmatrix.report/v1";
 
@@ -28,9 +31,20 @@ function nicSpeedBps(resp: GetRunResponse, r: CaseRecord): number | undefined {
   return speeds.every((s) => s !== undefined) ? Math.min(...(speeds as number[])) : undefined;
 }
 
+/** The run's spec as the coordinator validated it; a run without one was served by a coordinator older than this report. */
+function runSpec(resp: GetRunResponse) {
+  const spec = resp.spec;
+  if (!spec?.thresholds) {
+    throw new NetmatrixError("failed-precondition", `run ${resp.info?.runId ?? ""} came without its typed spec (a coordinator older than this CLI)`, {
+      hint: "upgrade the coordinator, or report from the run's directory: netmatrix report DATA_DIR/runs/RUN_ID",
+    });
+  }
+  return { spec, thresholds: spec.thresholds };
+}
+
 /** The report document of one run. */
 export function reportDocument(resp: GetRunResponse) {
-  const spec = specFromObject(JSON.parse(resp.specJson));
+  const { spec, thresholds } = runSpec(resp);
   const byCase = new Map<string, CaseRecord[]>();
   for (const r of resp.records) byCase.set(r.caseId, [...(byCase.get(r.caseId) ?? []), r]);
   // Each case's headline mean by key: throughput where measured, else latency (ping, qperf latency).
@@ -62,7 +76,7 @@ export function reportDocument(resp: GetRunResponse) {
       done: resp.info?.done ?? 0,
       failed: resp.info?.failed ?? 0,
     },
-    spec: JSON.parse(resp.specJson) as unknown,
+    spec: matrixSpecDocument(spec),
     agents: resp.agents.map((a) => ({
       id: a.agentId,
       node: a.info?.node ?? "",
@@ -119,8 +133,8 @@ export function reportDocument(resp: GetRunResponse) {
           // Throughput over the baseline's throughput; for latency-only tests, latency over the baseline's latency.
           ratioToBaseline: ratio(c.tp?.mean ?? c.latency?.mean, baseline) ?? null,
           flags: flags(c.tp, {
-            protocol: spec1.tool === "ping" ? "icmp" : spec1.protocol,
-            thresholds: spec.thresholds,
+            protocol: isIcmpTool(spec1.tool) ? "icmp" : spec1.protocol,
+            thresholds,
             ...(c.loss ? { lossPercent: c.loss.mean } : {}),
             retransmits: c.retransmits,
             ...(nic && first.clientNode !== first.serverNode ? { nicSpeedBps: nic } : {}),

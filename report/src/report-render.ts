@@ -6,7 +6,8 @@
 import Table from "cli-table3";
 import { stringify } from "yaml";
 import type { ReportDocument } from "./report-document.js";
-import { formatBitrate, formatMicros, formatPercent } from "../../cli/src/units.js";
+import { formatBitrate, formatMicros, formatPercent } from "../../common/src/format.js";
+import { testLabel } from "../../tools/src/index.js";
 
 export const REPORT_FORMATS = ["table", "json", "yaml", "csv", "markdown"] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -16,8 +17,7 @@ const HEAD = ["scenario", "path", "test", "throughput (mean ± 95% CI)", "p90", 
 type Case = ReportDocument["cases"][number];
 
 function test(c: Case): string {
-  if (c.tool === "ping") return "ping";
-  return [c.tool, c.protocol, c.direction, c.parallel > 1 ? `P${c.parallel}` : "", c.bitrateBps ? formatBitrate(c.bitrateBps) : ""].filter(Boolean).join(" ");
+  return testLabel(c.tool, c.protocol, c.direction, c.parallel > 1 && `P${c.parallel}`, !!c.bitrateBps && formatBitrate(c.bitrateBps));
 }
 
 function cells(c: Case): string[] {
@@ -54,10 +54,62 @@ export function renderReport(doc: ReportDocument, format: ReportFormat): string 
     case "yaml":
       return stringify(doc);
     case "csv": {
-      const cols = ["caseId", "scenario", "clientNode", "serverNode", "via", "tool", "protocol", "direction", "parallel", "bitrateBps", "repetitions", "failed", "throughputMeanBps", "throughputMedianBps", "throughputP90Bps", "throughputMinBps", "throughputMaxBps", "throughputCvPercent", "latencyMeanUs", "lossMeanPercent", "clientCpuPercentPerGbps", "serverCpuPercentPerGbps", "wireToPayload", "ratioToBaseline", "flags"];
+      const cols = [
+        "caseId",
+        "scenario",
+        "clientNode",
+        "serverNode",
+        "via",
+        "tool",
+        "protocol",
+        "direction",
+        "parallel",
+        "bitrateBps",
+        "repetitions",
+        "failed",
+        "throughputMeanBps",
+        "throughputMedianBps",
+        "throughputP90Bps",
+        "throughputMinBps",
+        "throughputMaxBps",
+        "throughputCvPercent",
+        "latencyMeanUs",
+        "lossMeanPercent",
+        "clientCpuPercentPerGbps",
+        "serverCpuPercentPerGbps",
+        "wireToPayload",
+        "ratioToBaseline",
+        "flags",
+      ];
       const rows = doc.cases.map((c) => {
         const s = c.summary;
-        return [c.caseId, c.scenario, c.clientNode, c.serverNode, c.via, c.tool, c.protocol, c.direction, c.parallel, c.bitrateBps, s.repetitions, s.failed, s.throughputBps?.mean ?? null, s.throughputBps?.median ?? null, s.throughputBps?.p90 ?? null, s.throughputBps?.min ?? null, s.throughputBps?.max ?? null, s.throughputBps?.cvPercent ?? null, s.latencyUs?.mean ?? null, s.lossPercent?.mean ?? null, s.clientCpuPercentPerGbps?.mean ?? null, s.serverCpuPercentPerGbps?.mean ?? null, s.wireToPayload?.mean ?? null, s.ratioToBaseline, s.flags.join(" ")];
+        return [
+          c.caseId,
+          c.scenario,
+          c.clientNode,
+          c.serverNode,
+          c.via,
+          c.tool,
+          c.protocol,
+          c.direction,
+          c.parallel,
+          c.bitrateBps,
+          s.repetitions,
+          s.failed,
+          s.throughputBps?.mean ?? null,
+          s.throughputBps?.median ?? null,
+          s.throughputBps?.p90 ?? null,
+          s.throughputBps?.min ?? null,
+          s.throughputBps?.max ?? null,
+          s.throughputBps?.cvPercent ?? null,
+          s.latencyUs?.mean ?? null,
+          s.lossPercent?.mean ?? null,
+          s.clientCpuPercentPerGbps?.mean ?? null,
+          s.serverCpuPercentPerGbps?.mean ?? null,
+          s.wireToPayload?.mean ?? null,
+          s.ratioToBaseline,
+          s.flags.join(" "),
+        ];
       });
       return [cols, ...rows].map((r) => r.map(csvCell).join(",")).join("\n");
     }

@@ -34,7 +34,7 @@ const G = 1e9;
 const doc = reportDocument(
   create(GetRunResponseSchema, {
     info: { runId: "r" },
-    specJson: JSON.stringify({ name: "t", duration: 2, scenarios: ["host-host", "pod-pod-cross"], thresholds: { cvPercent: 10 } }),
+    spec: { name: "t", durationS: 2, scenarios: ["host-host", "pod-pod-cross"], thresholds: { cvPercent: 10, udpLossPercent: 1 } },
     records: [
       ...rec("pod-pod-cross", "n2", "n1", [4 * G, 4 * G], 3, 20),
       ...rec("pod-pod-cross", "n1", "n2", [8 * G, 8 * G, NaN], 0, 10),

@@ -29,7 +29,16 @@ function rep(o: RepInit = {}): Repetition {
     startedAtMs: T0,
     wallMs: 2100,
     client: { wallMs: 2000 },
-    outcome: { case: "measurement", value: { throughputBps: 9.4e8, intervals: [{ startS: 0, endS: 1, bitsPerSecond: 941_234_567 }, { startS: 1, endS: 2, bitsPerSecond: 938_765_432 }] } },
+    outcome: {
+      case: "measurement",
+      value: {
+        throughputBps: 9.4e8,
+        intervals: [
+          { startS: 0, endS: 1, bitsPerSecond: 941_234_567 },
+          { startS: 1, endS: 2, bitsPerSecond: 938_765_432 },
+        ],
+      },
+    },
     clientSamples: samples(8, 9.5e8),
     serverSamples: samples(8, 1e6, 10),
     clientUsage: { carryingInterface: "eth0" },
@@ -71,7 +80,15 @@ describe("repetitionTimeline", () => {
       { startS: 0, endS: 1, bitsPerSecond: 4e8, reverse: true },
     ];
     const t = repetitionTimeline(rep({ clientStartedAtMs: T0, outcome: { case: "measurement", value: { intervals } } }), ends);
-    expect(t.tool).toEqual([{ x: [0, 1], series: [{ label: "throughput", values: [5e8, 5e8] }, { label: "reverse throughput", values: [4e8, 4e8] }] }]);
+    expect(t.tool).toEqual([
+      {
+        x: [0, 1],
+        series: [
+          { label: "throughput", values: [5e8, 5e8] },
+          { label: "reverse throughput", values: [4e8, 4e8] },
+        ],
+      },
+    ]);
   });
 
   test("samples end at wallMs: a leading point at the first interval's start, then one per end", () => {
@@ -135,8 +152,25 @@ describe("numbers", () => {
 
 describe("defaultRepetition", () => {
   test.each([
-    ["the median of three", [{ ok: true, value: 3 }, { ok: true, value: 1 }, { ok: true, value: 2 }], 2],
-    ["the lower middle of four", [{ ok: true, value: 4 }, { ok: true, value: 1 }, { ok: true, value: 3 }, { ok: true, value: 2 }], 3],
+    [
+      "the median of three",
+      [
+        { ok: true, value: 3 },
+        { ok: true, value: 1 },
+        { ok: true, value: 2 },
+      ],
+      2,
+    ],
+    [
+      "the lower middle of four",
+      [
+        { ok: true, value: 4 },
+        { ok: true, value: 1 },
+        { ok: true, value: 3 },
+        { ok: true, value: 2 },
+      ],
+      3,
+    ],
     ["failures do not count", [{ ok: false }, { ok: true, value: 5 }, { ok: false }], 1],
     ["first measured one without values", [{ ok: false }, { ok: true }, { ok: true }], 1],
     ["0 when all failed", [{ ok: false }, { ok: false }], 0],

@@ -9,6 +9,7 @@
  */
 import type { Repetition } from "../../gen/netmatrix/v1/control_pb.js";
 import type { NodeSample } from "../../gen/netmatrix/v1/types_pb.js";
+import { windowTraffic } from "../../common/src/nic-bytes.js";
 
 /**
  * Series sampled together (one end's NICs, one end's CPU, the tool's
@@ -75,13 +76,11 @@ function sampled(samples: NodeSample[], t0: number, value: (s: NodeSample) => nu
 
 /**
  * Interfaces worth a line at one end: ≥ minShare of the busiest one's
- * bytes, busiest first, at most `max`, the carrying one always among them.
+ * bytes (from the counters, common/src/nic-bytes.ts), busiest first, at
+ * most `max`, the carrying one always among them.
  */
 function busyInterfaces(samples: NodeSample[], carrying: string | undefined, minShare: number, max: number): string[] {
-  const bytes = new Map<string, number>();
-  for (const s of samples) {
-    for (const i of s.interfaces) bytes.set(i.name, (bytes.get(i.name) ?? 0) + ((i.rxBps + i.txBps) * s.intervalMs) / 8000);
-  }
+  const bytes = windowTraffic(samples);
   const busiest = Math.max(0, ...bytes.values());
   return [...bytes.entries()]
     .filter(([name, b]) => name === carrying || (b > 0 && b >= minShare * busiest))
@@ -125,7 +124,10 @@ export function repetitionTimeline(rep: Repetition, ends: { clientNode: string; 
   const toolLines: Line[] = [];
   // Both directions of a bidir test report the same intervals; each direction keeps its own x when they do not.
   const sameX = reverse.length === forward.length && reverse.every((r, k) => r.endS === forward[k]!.endS && r.startS === forward[k]!.startS);
-  for (const [label, own] of [["throughput", forward], ["reverse throughput", reverse]] as const) {
+  for (const [label, own] of [
+    ["throughput", forward],
+    ["reverse throughput", reverse],
+  ] as const) {
     const first = own[0];
     if (!first) continue;
     toolLines.push({ label, points: [[at(first.startS), round4(first.bitsPerSecond)], ...own.map((i): Point => [at(i.endS), round4(i.bitsPerSecond)])] });

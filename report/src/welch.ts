@@ -4,8 +4,7 @@
  * whatever unit they came in (bits/s, µs, …); the difference is B − A in
  * that unit. Pure.
  */
-import tCdf from "@stdlib/stats-base-dists-t-cdf";
-import tQuantile from "@stdlib/stats-base-dists-t-quantile";
+import { mean, sampleVariance, studentT } from "../../common/src/stats.js";
 
 /** The test's result when both samples have at least two values. */
 export interface WelchTested {
@@ -48,19 +47,9 @@ export interface WelchUntested {
 
 export type WelchResult = WelchTested | WelchUntested;
 
-function mean(xs: readonly number[]): number | undefined {
-  if (xs.length === 0) return undefined;
-  let s = 0;
-  for (const x of xs) s += x;
-  return s / xs.length;
-}
-
-/** Sample variance; exactly 0 when every value is the same. */
+/** Sample variance; exactly 0 when every value is the same (so equal samples compare exactly). */
 function variance(xs: readonly number[], m: number): number {
-  if (xs.every((x) => x === xs[0])) return 0;
-  let sq = 0;
-  for (const x of xs) sq += (x - m) ** 2;
-  return sq / (xs.length - 1);
+  return xs.every((x) => x === xs[0]) ? 0 : sampleVariance(xs, m)!;
 }
 
 function checkFinite(xs: readonly number[], side: string): void {
@@ -102,7 +91,7 @@ export function welch(a: readonly number[], b: readonly number[]): WelchResult {
   const df = 1 / (rA ** 2 / (nA - 1) + rB ** 2 / (nB - 1));
   const t = diff / se;
   // 2 × the lower tail at −|t| keeps precision for large |t| (1 − cdf would round to 0).
-  const p = Math.min(1, 2 * tCdf(-Math.abs(t), df));
-  const half = tQuantile(0.975, df) * se;
+  const p = Math.min(1, 2 * studentT.cdf(-Math.abs(t), df));
+  const half = studentT.quantile(0.975, df) * se;
   return { ...base, df, t, p, ci95: { low: diff - half, high: diff + half }, exact: false };
 }

@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { driverFor, drivers, iperf2, iperf3, ping, qperf } from "./index.js";
-import { percentile } from "./stats.js";
-import type { ClientParams, ParseOutcome, ToolName } from "./types.js";
+import { percentile } from "../../common/src/stats.js";
+import type { ClientParams, ParseOutcome } from "./types.js";
+import type { ToolName } from "./index.js";
 
 const tools: ToolName[] = ["iperf3", "iperf2", "qperf", "ping"];
 

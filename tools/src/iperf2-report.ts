@@ -4,7 +4,8 @@
  * tells TCP sender (Write/Err Rtry …), TCP receiver (Reads=Dist), UDP sender
  * (Write/Err PPS) and UDP receiver (Jitter Lost/Total …) apart. Pure.
  */
-import { count, mean, sum } from "./stats.js";
+import { mean, sum } from "../../common/src/stats.js";
+import { count } from "./numbers.js";
 import type { IntervalSample, StreamTotals } from "./types.js";
 
 /** What a row reports, told apart by its tail; "other" for [FDn] and unknown tails. */

@@ -40,40 +40,94 @@ interface Case {
 // Values are the final per-stream rows of each fixture ("0.0000-x sec … Bytes … bits/sec"), summed over streams.
 const cases: Case[] = [
   // iperf -c 127.0.0.1 -p 45321 -e -f b -t 2 -i 1
-  { name: "tcp-single", port: 45321, params: {}, streams: 1, intervals: 2,
-    expect: { throughputBps: 11289705458, senderBps: 11289705458, bytesSent: 2839150652, retransmits: 11, durationS: 2.0119 } },
+  {
+    name: "tcp-single",
+    port: 45321,
+    params: {},
+    streams: 1,
+    intervals: 2,
+    expect: { throughputBps: 11289705458, senderBps: 11289705458, bytesSent: 2839150652, retransmits: 11, durationS: 2.0119 },
+  },
   // … -P 8: eight stream totals (Rtry 32+44+12+19+57+42+14+1 = 221, as the tool's own [SUM] row)
-  { name: "tcp-p8", port: 45322, params: { parallel: 8 }, streams: 8, intervals: 2,
+  {
+    name: "tcp-p8",
+    port: 45322,
+    params: { parallel: 8 },
+    streams: 8,
+    intervals: 2,
     // senderBps is the tool's own [SUM] total row (6588596704 B over 2.0074 s), not the sum of per-stream rates
-    expect: { senderBps: 26257719023, bytesSent: 6588596704, retransmits: 221 } },
+    expect: { senderBps: 26257719023, bytesSent: 6588596704, retransmits: 221 },
+  },
   // … -R: the client only receives ([ *1] Reads=Dist rows)
-  { name: "tcp-reverse", port: 45323, params: { direction: "reverse" }, streams: 1, intervals: 2,
-    expect: { throughputBps: 12978357400, receiverBps: 12978357400, bytesReceived: 3240493056 } },
+  {
+    name: "tcp-reverse",
+    port: 45323,
+    params: { direction: "reverse" },
+    streams: 1,
+    intervals: 2,
+    expect: { throughputBps: 12978357400, receiverBps: 12978357400, bytesReceived: 3240493056 },
+  },
   // … --full-duplex: [  1] sends (Rtry), [ *1] receives
-  { name: "tcp-bidir", port: 45324, params: { direction: "bidir" }, streams: 1, intervals: 4,
+  {
+    name: "tcp-bidir",
+    port: 45324,
+    params: { direction: "bidir" },
+    streams: 1,
+    intervals: 4,
     expect: { throughputBps: 8175281321, senderBps: 8175281321, retransmits: 246, reverseReceiverBps: 10189738245 },
-    extra: { reverse_bytes_received: 2553675776 } },
+    extra: { reverse_bytes_received: 2553675776 },
+  },
   // … -u -b 100000000: the client prints the server's report (jitter, lost/total)
-  { name: "udp-100m", port: 45325, params: { protocol: "udp", bitrateBps: 100e6 }, streams: 1, intervals: 2,
+  {
+    name: "udp-100m",
+    port: 45325,
+    params: { protocol: "udp", bitrateBps: 100e6 },
+    streams: 1,
+    intervals: 2,
     expect: { throughputBps: 99969683, senderBps: 100010520, receiverBps: 99969683, jitterMs: 0.002, lostPackets: 0, packets: 17009, lossPercent: 0 },
-    server: { receiverBps: 99969633, packets: 17009, lostPackets: 0 } },
+    server: { receiverBps: 99969633, packets: 17009, lostPackets: 0 },
+  },
   // … -u -b 50000000 -P 2 (server reports 3/8507 and 0/8507)
-  { name: "udp-p2", port: 45326, params: { protocol: "udp", bitrateBps: 50e6, parallel: 2 }, streams: 2, intervals: 2,
+  {
+    name: "udp-p2",
+    port: 45326,
+    params: { protocol: "udp", bitrateBps: 50e6, parallel: 2 },
+    streams: 2,
+    intervals: 2,
     // sender: the client's [SUM] row; receiver: both server reports' bytes over the longer stream's time
     expect: { receiverBps: 100020557.94420558, senderBps: 100016816, lostPackets: 3, packets: 17014, jitterMs: 0.0015, lossPercent: (100 * 3) / 17014 },
-    server: { receiverBps: 100020557.94420558, lostPackets: 3, packets: 17014 } },
+    server: { receiverBps: 100020557.94420558, lostPackets: 3, packets: 17014 },
+  },
   // … -u -b 4000000000 -l 1400: 10740/288730 (3.7%) lost
-  { name: "udp-lossy", port: 45327, params: { protocol: "udp", bitrateBps: 4e9, lengthBytes: 1400 }, streams: 1, intervals: 2,
+  {
+    name: "udp-lossy",
+    port: 45327,
+    params: { protocol: "udp", bitrateBps: 4e9, lengthBytes: 1400 },
+    streams: 1,
+    intervals: 2,
     expect: { throughputBps: 1557023486, senderBps: 1616865364, lostPackets: 10740, packets: 288730, lossPercent: (100 * 10740) / 288730 },
-    server: { receiverBps: 1557022707, lostPackets: 10740, packets: 288730 } },
+    server: { receiverBps: 1557022707, lostPackets: 10740, packets: 288730 },
+  },
   // … -u -b 100000000 -R: the client receives and measures jitter/loss itself
-  { name: "udp-reverse", port: 45328, params: { protocol: "udp", bitrateBps: 100e6, direction: "reverse" }, streams: 1, intervals: 2,
-    expect: { throughputBps: 100059271, jitterMs: 0.001, lostPackets: 0, packets: 17008 } },
+  {
+    name: "udp-reverse",
+    port: 45328,
+    params: { protocol: "udp", bitrateBps: 100e6, direction: "reverse" },
+    streams: 1,
+    intervals: 2,
+    expect: { throughputBps: 100059271, jitterMs: 0.001, lostPackets: 0, packets: 17008 },
+  },
   // … -u -b 100000000 --full-duplex (no-udp-fin: forward loss only in the server's output)
-  { name: "udp-bidir", port: 45329, params: { protocol: "udp", bitrateBps: 100e6, direction: "bidir" }, streams: 1, intervals: 4,
+  {
+    name: "udp-bidir",
+    port: 45329,
+    params: { protocol: "udp", bitrateBps: 100e6, direction: "bidir" },
+    streams: 1,
+    intervals: 4,
     expect: { senderBps: 100011549, reverseReceiverBps: 100009649 },
     extra: { reverse_packets: 17010, reverse_lost_packets: 0, reverse_jitter_ms: 0.001 },
-    server: { receiverBps: 99904060, packets: 17010, lostPackets: 0 } },
+    server: { receiverBps: 99904060, packets: 17010, lostPackets: 0 },
+  },
 ];
 
 describe("iperf2 parseClient on captured runs", () => {
@@ -95,7 +149,9 @@ describe("iperf2 parseClient on captured runs", () => {
     const { out } = load("tcp-p8");
     const r = iperf2.parseClient(out, { ...base, parallel: 8 });
     if (!r.ok) throw new Error(r.failure.reason);
-    const sumRow = parseRows(out.stdout).filter((x) => Number.isNaN(x.id) && x.startS === 0).at(-1)!;
+    const sumRow = parseRows(out.stdout)
+      .filter((x) => Number.isNaN(x.id) && x.startS === 0)
+      .at(-1)!;
     expect(sumRow.bitsPerSecond).toBe(26257719023);
     expect(Math.abs(r.measurement.senderBps! / sumRow.bitsPerSecond - 1)).toBeLessThan(0.01);
     expect(r.measurement.streams.map((s) => s.id).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -105,7 +161,12 @@ describe("iperf2 parseClient on captured runs", () => {
   test("bidir intervals carry the direction", () => {
     const r = iperf2.parseClient(load("tcp-bidir").out, { ...base, direction: "bidir" });
     if (!r.ok) throw new Error(r.failure.reason);
-    expect(r.measurement.intervals.map((i) => [i.startS, i.reverse])).toEqual([[0, false], [1, false], [0, true], [1, true]]);
+    expect(r.measurement.intervals.map((i) => [i.startS, i.reverse])).toEqual([
+      [0, false],
+      [1, false],
+      [0, true],
+      [1, true],
+    ]);
   });
 
   test("udp-bidir has no forward receiver view until the server report is merged", () => {
@@ -134,12 +195,20 @@ describe("iperf2 failures", () => {
     // ip netns exec <ns with lo only> iperf -c 198.18.0.1 …; exit 0
     { name: "net-unreachable", params: {}, code: "unreachable", reason: "iperf2: tcp connect failed: Network is unreachable" },
     // iperf -c 127.0.0.1 -p 45398 … -u -b 10000000 (no server): sender rows, "read failed: Connection refused" ×N, exit 0
-    { name: "udp-no-server", params: { protocol: "udp" as const, port: 45398 }, code: "unreachable",
-      reason: "iperf2: read failed: Connection refused (no iperf2 UDP server answered on port 45398)" },
+    {
+      name: "udp-no-server",
+      params: { protocol: "udp" as const, port: 45398 },
+      code: "unreachable",
+      reason: "iperf2: read failed: Connection refused (no iperf2 UDP server answered on port 45398)",
+    },
     // iperf -c 127.0.0.1 -p 45600 -e -f b -t 2 -i 1 -u -b 50000000 -P 2 --full-duplex: 1 run in 3 one reverse
     // stream gets 0 bytes and "recvmsg failed: Connection refused" on stderr; exit 0
-    { name: "udp-bidir-p2-flaky", params: { protocol: "udp" as const, direction: "bidir" as const, parallel: 2 }, code: "tool-error",
-      reason: "iperf2: recvmsg failed: Connection refused" },
+    {
+      name: "udp-bidir-p2-flaky",
+      params: { protocol: "udp" as const, direction: "bidir" as const, parallel: 2 },
+      code: "tool-error",
+      reason: "iperf2: recvmsg failed: Connection refused",
+    },
   ])("$name → $code", ({ name, params, code, reason }) => {
     const { out } = load(name);
     expect(out.exitCode).toBe(0);

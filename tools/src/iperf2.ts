@@ -7,9 +7,11 @@
  * ignored. Rates in bits/s, jitter in ms, durations in seconds.
  */
 import { aggregateBps, intervalSums, parseRows, split, stream, udpTotals } from "./iperf2-report.js";
-import { count, sum } from "./stats.js";
-import type { CapturedOutput, ClientParams, Driver, Measurement, ParseOutcome, ServerParams, ServerReport } from "./types.js";
-import { argNum, fail, findLine, firstLine, isIPv6, ok, UNREACHABLE_RE } from "./util.js";
+import { sum } from "../../common/src/stats.js";
+import { count } from "./numbers.js";
+import type { CapturedOutput, ClientParams, Measurement, ParseOutcome, ServerParams, ServerReport } from "./types.js";
+import { Tool } from "../../gen/netmatrix/v1/types_pb.js";
+import { argNum, bulkPayloadBytes, defineDriver, fail, findLine, firstLine, isIPv6, ok, UNREACHABLE_RE } from "./util.js";
 
 export { parseRows, type Iperf2Row } from "./iperf2-report.js";
 
@@ -31,10 +33,19 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
   const allRows = parseRows(out.stdout);
   const rows = allRows.filter((r) => !Number.isNaN(r.id));
   const all = `${out.stdout}\n${out.stderr}`;
-  const send = split(rows.filter((r) => r.kind === "tcp-send" || r.kind === "udp-send"), p.durationS);
-  const recv = split(rows.filter((r) => (r.kind === "tcp-recv" || r.kind === "udp-recv") && !r.serverReport), p.durationS);
+  const send = split(
+    rows.filter((r) => r.kind === "tcp-send" || r.kind === "udp-send"),
+    p.durationS,
+  );
+  const recv = split(
+    rows.filter((r) => (r.kind === "tcp-recv" || r.kind === "udp-recv") && !r.serverReport),
+    p.durationS,
+  );
   // A server report is a single total per stream.
-  const reports = split(rows.filter((r) => r.serverReport), 0).finals;
+  const reports = split(
+    rows.filter((r) => r.serverReport),
+    0,
+  ).finals;
   const fwd = p.direction !== "reverse";
   const rev = p.direction !== "forward";
   const need = Math.max(1, p.parallel);
@@ -147,8 +158,9 @@ function clientArgv(p: ClientParams): string[] {
 }
 
 /** iperf 2: throughput (bits/s), TCP retries, UDP jitter (ms)/loss via the server report; forward, -R, --full-duplex. */
-export const iperf2: Driver = {
+export const iperf2 = defineDriver({
   tool: "iperf2",
+  wire: Tool.IPERF2,
   binary: "iperf",
   debianPackage: "iperf",
   needsServer: true,
@@ -162,7 +174,7 @@ export const iperf2: Driver = {
     }
     if (p.omitS !== undefined && p.omitS > 0) return "iperf2 cannot omit the first seconds (no -O option); use iperf3 or leave omit unset";
     if (p.protocol === "udp" && p.direction === "bidir" && p.parallel > 1) {
-      return "iperf2 2.1.8 UDP --full-duplex with more than one stream is unreliable (a reverse stream can fail with \"recvmsg failed: Connection refused\"); use parallel 1 or iperf3";
+      return 'iperf2 2.1.8 UDP --full-duplex with more than one stream is unreliable (a reverse stream can fail with "recvmsg failed: Connection refused"); use parallel 1 or iperf3';
     }
     return undefined;
   },
@@ -181,4 +193,10 @@ export const iperf2: Driver = {
   clientArgv,
   parseClient,
   parseServer,
-};
+  /** `iperf -s -u` binds a UDP socket and opens no TCP listener. */
+  serverListens: (protocol) => protocol,
+  capabilities: { transport: "ip", pacing: true, omit: false, retransmits: true, intervals: true, cannotCross: {} },
+  measures: { throughput: true },
+  runMs: (p) => p.durationS * 1000,
+  payloadBytes: bulkPayloadBytes,
+});

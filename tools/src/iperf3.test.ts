@@ -29,37 +29,84 @@ interface Case {
 // Values read from each fixture's end.sum_received / sum_sent / *_bidir_reverse / cpu_utilization_percent.
 const cases: Case[] = [
   // iperf3 -c 127.0.0.1 -p 45201 -J --connect-timeout 3000 -t 2 -i 1
-  { name: "tcp-single", params: {}, streams: 1, intervals: 2,
-    expect: { throughputBps: 15480501294.417511, receiverBps: 15480501294.417511, senderBps: 15486143454.734621, retransmits: 12, bytesReceived: 3871866880, durationS: 2.0009, localCpuPercent: 98.466208491963954, remoteCpuPercent: 33.6859386830525 } },
+  {
+    name: "tcp-single",
+    params: {},
+    streams: 1,
+    intervals: 2,
+    expect: {
+      throughputBps: 15480501294.417511,
+      receiverBps: 15480501294.417511,
+      senderBps: 15486143454.734621,
+      retransmits: 12,
+      bytesReceived: 3871866880,
+      durationS: 2.0009,
+      localCpuPercent: 98.466208491963954,
+      remoteCpuPercent: 33.6859386830525,
+    },
+  },
   // … -t 2 -P 4 -i 1
-  { name: "tcp-p4", params: { parallel: 4 }, streams: 4, intervals: 2,
-    expect: { throughputBps: 19183432076.04232, senderBps: 19254720282.04517, retransmits: 16, bytesSent: 4814274560 } },
+  {
+    name: "tcp-p4",
+    params: { parallel: 4 },
+    streams: 4,
+    intervals: 2,
+    expect: { throughputBps: 19183432076.04232, senderBps: 19254720282.04517, retransmits: 16, bytesSent: 4814274560 },
+  },
   // … -t 2 -R -i 1
-  { name: "tcp-reverse", params: { direction: "reverse" }, streams: 1, intervals: 2,
-    expect: { throughputBps: 15545503349.852608, senderBps: 15546650883.787891, retransmits: 7 } },
+  { name: "tcp-reverse", params: { direction: "reverse" }, streams: 1, intervals: 2, expect: { throughputBps: 15545503349.852608, senderBps: 15546650883.787891, retransmits: 7 } },
   // … -t 2 --bidir -i 1
-  { name: "tcp-bidir", params: { direction: "bidir" }, streams: 1, intervals: 4,
+  {
+    name: "tcp-bidir",
+    params: { direction: "bidir" },
+    streams: 1,
+    intervals: 4,
     expect: { throughputBps: 12751960634.718191, senderBps: 12818073768.598396, retransmits: 37, reverseSenderBps: 7135424106.941968, reverseReceiverBps: 7126927945.76179 },
-    extra: { reverse_retransmits: 45, reverse_bytes_received: 1782579200 } },
+    extra: { reverse_retransmits: 45, reverse_bytes_received: 1782579200 },
+  },
   // … -t 2 -O 1 -i 1 (3 intervals in the JSON, the first omitted)
-  { name: "tcp-omit", params: { omitS: 1 }, streams: 1, intervals: 2,
-    expect: { throughputBps: 15000456386.11689, retransmits: 15 } },
+  { name: "tcp-omit", params: { omitS: 1 }, streams: 1, intervals: 2, expect: { throughputBps: 15000456386.11689, retransmits: 15 } },
   // … -t 2 -u -b 100000000 -i 1
-  { name: "udp-100m", params: { protocol: "udp", bitrateBps: 100e6 }, streams: 1, intervals: 2,
-    expect: { throughputBps: 99991687.3508055, senderBps: 99995886.49567728, jitterMs: 0.010995938171939425, lostPackets: 0, packets: 763, lossPercent: 0 } },
+  {
+    name: "udp-100m",
+    params: { protocol: "udp", bitrateBps: 100e6 },
+    streams: 1,
+    intervals: 2,
+    expect: { throughputBps: 99991687.3508055, senderBps: 99995886.49567728, jitterMs: 0.010995938171939425, lostPackets: 0, packets: 763, lossPercent: 0 },
+  },
   // … -t 2 -u -b 50000000 -P 2 -i 1
-  { name: "udp-p2", params: { protocol: "udp", bitrateBps: 50e6, parallel: 2 }, streams: 2, intervals: 2,
-    expect: { throughputBps: 100125591.1707831, packets: 764, jitterMs: 0.003572685992503492 } },
+  {
+    name: "udp-p2",
+    params: { protocol: "udp", bitrateBps: 50e6, parallel: 2 },
+    streams: 2,
+    intervals: 2,
+    expect: { throughputBps: 100125591.1707831, packets: 764, jitterMs: 0.003572685992503492 },
+  },
   // … -t 2 -u -b 8000000000 -l 1400 -i 1 (loopback drops datagrams at this rate)
-  { name: "udp-lossy", params: { protocol: "udp", bitrateBps: 8e9, lengthBytes: 1400 }, streams: 1, intervals: 2,
-    expect: { throughputBps: 1343047603.905587, lostPackets: 6484, packets: 246327, lossPercent: 2.6322733602081785 } },
+  {
+    name: "udp-lossy",
+    params: { protocol: "udp", bitrateBps: 8e9, lengthBytes: 1400 },
+    streams: 1,
+    intervals: 2,
+    expect: { throughputBps: 1343047603.905587, lostPackets: 6484, packets: 246327, lossPercent: 2.6322733602081785 },
+  },
   // … -t 2 -u -b 100000000 -R -i 1
-  { name: "udp-reverse", params: { protocol: "udp", bitrateBps: 100e6, direction: "reverse" }, streams: 1, intervals: 2,
-    expect: { throughputBps: 100000785.94380502, jitterMs: 0.004992594349322196, packets: 763 } },
+  {
+    name: "udp-reverse",
+    params: { protocol: "udp", bitrateBps: 100e6, direction: "reverse" },
+    streams: 1,
+    intervals: 2,
+    expect: { throughputBps: 100000785.94380502, jitterMs: 0.004992594349322196, packets: 763 },
+  },
   // … -t 2 -u -b 100000000 --bidir -i 1
-  { name: "udp-bidir", params: { protocol: "udp", bitrateBps: 100e6, direction: "bidir" }, streams: 1, intervals: 4,
+  {
+    name: "udp-bidir",
+    params: { protocol: "udp", bitrateBps: 100e6, direction: "bidir" },
+    streams: 1,
+    intervals: 4,
     expect: { throughputBps: 99980391.4021687, reverseReceiverBps: 99980391.4021687, jitterMs: 0.003835120837766197 },
-    extra: { reverse_jitter_ms: 0.0184796265079646, reverse_packets: 763, reverse_lost_packets: 0 } },
+    extra: { reverse_jitter_ms: 0.0184796265079646, reverse_packets: 763, reverse_lost_packets: 0 },
+  },
 ];
 
 describe("iperf3 parseClient on captured runs", () => {
@@ -169,8 +216,7 @@ describe("iperf3 argv", () => {
     ["udp with bitrate", { protocol: "udp", bitrateBps: 2.5e9 }, [...head, "-u", "-b", "2500000000", "-i", "1"]],
     ["udp without bitrate (iperf3 default 1 Mbit/s)", { protocol: "udp" }, [...head, "-u", "-i", "1"]],
     ["tcp pacing", { bitrateBps: 1e9 }, [...head, "-b", "1000000000", "-i", "1"]],
-    ["-l -w -M -O", { lengthBytes: 131072, windowBytes: 4194304, mss: 1400, omitS: 2 },
-      [...head, "-l", "131072", "-w", "4194304", "-M", "1400", "-O", "2", "-i", "1"]],
+    ["-l -w -M -O", { lengthBytes: 131072, windowBytes: 4194304, mss: 1400, omitS: 2 }, [...head, "-l", "131072", "-w", "4194304", "-M", "1400", "-O", "2", "-i", "1"]],
     ["fractional duration rounds up", { durationS: 2.5 }, [...head.slice(0, -1), "3", "-i", "1"]],
     ["IPv6 target", { target: "fd00::2" }, ["iperf3", "-c", "fd00::2", ...head.slice(3), "-i", "1"]],
   ])("%s", (_label, extra, argv) => {

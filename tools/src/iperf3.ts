@@ -3,9 +3,11 @@
  * durations in seconds. iperf3 3.12 exits 0 with a top-level `"error"` field
  * on connection errors, so the error field is checked before any figure.
  */
-import { count, finite, mean } from "./stats.js";
-import type { CapturedOutput, ClientParams, Driver, IntervalSample, Measurement, ParseOutcome, ServerParams, StreamTotals } from "./types.js";
-import { argNum, fail, firstLine, ok, UNREACHABLE_RE } from "./util.js";
+import { mean } from "../../common/src/stats.js";
+import { count, finite } from "./numbers.js";
+import type { CapturedOutput, ClientParams, IntervalSample, Measurement, ParseOutcome, ServerParams, StreamTotals } from "./types.js";
+import { Tool } from "../../gen/netmatrix/v1/types_pb.js";
+import { argNum, bulkPayloadBytes, defineDriver, fail, firstLine, ok, UNREACHABLE_RE } from "./util.js";
 
 /** iperf3 3.12 refuses more parallel streams than this. */
 export const IPERF3_MAX_PARALLEL = 128;
@@ -181,7 +183,9 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
   } else {
     m.retransmits = count(finite(sent?.retransmits));
     // Smoothed RTT (µs) the kernel reported for the streams this client sent on.
-    const senders = arr(end.streams).map((s) => obj(obj(s)?.sender)).filter((s) => s?.sender === true);
+    const senders = arr(end.streams)
+      .map((s) => obj(obj(s)?.sender))
+      .filter((s) => s?.sender === true);
     const rtt = mean(senders.map((s) => finite(s?.mean_rtt)).filter((v): v is number => v !== undefined && v > 0));
     if (rtt !== undefined && rtt > 0) m.extra.tcp_mean_rtt_us = rtt;
   }
@@ -208,8 +212,9 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
 }
 
 /** iperf3: throughput (bits/s), TCP retransmits, UDP jitter (ms)/loss; forward, reverse (-R) and bidir (--bidir). */
-export const iperf3: Driver = {
+export const iperf3 = defineDriver({
   tool: "iperf3",
+  wire: Tool.IPERF3,
   binary: "iperf3",
   debianPackage: "iperf3",
   needsServer: true,
@@ -231,4 +236,13 @@ export const iperf3: Driver = {
   },
   clientArgv,
   parseClient,
-};
+  serverListens: () => "tcp",
+  capabilities: { transport: "ip", pacing: true, omit: true, retransmits: true, intervals: true, cannotCross: {} },
+  measures: { throughput: true },
+  runMs: (p) => (p.durationS + (p.omitS ?? 0)) * 1000,
+  /** The omitted seconds (-O) crossed the NIC but are not in the end totals. */
+  payloadBytes(m) {
+    const bytes = bulkPayloadBytes(m);
+    return bytes === undefined ? undefined : bytes + (m.extra.omitted_bytes ?? 0);
+  },
+});

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { ping, pingPlan, replyTimesMs } from "./ping.js";
-import { percentile } from "./stats.js";
+import { percentile } from "../../common/src/stats.js";
 import type { CapturedOutput, ClientParams } from "./types.js";
 
 /**
@@ -22,15 +22,39 @@ describe("ping parseClient on captured runs", () => {
   test.each([
     // ping -n -c 10 -i 0.2 -W 2 127.0.0.1; exit 0
     // rtt min/avg/max/mdev = 0.038/0.045/0.071/0.009 ms; times 71 47 40 38 50 39 46 40 41 44 µs
-    { name: "loopback", params: { pingCount: 10 }, driverArgv: true, packets: 10, lost: 0, loss: 0,
-      rtt: { minUs: 38, maxUs: 71, stddevUs: 9, meanUs: 45.6, p50Us: 42.5, samples: 10 }, durationS: 2 },
+    {
+      name: "loopback",
+      params: { pingCount: 10 },
+      driverArgv: true,
+      packets: 10,
+      lost: 0,
+      loss: 0,
+      rtt: { minUs: 38, maxUs: 71, stddevUs: 9, meanUs: 45.6, p50Us: 42.5, samples: 10 },
+      durationS: 2,
+    },
     // ping -n -c 5 -i 0.2 -W 2 -s 1000 ::1; exit 0 (IPv6 with the same binary and no -6)
-    { name: "loopback-v6", params: { pingCount: 5, target: "::1", lengthBytes: 1000 }, driverArgv: true, packets: 5, lost: 0, loss: 0,
-      rtt: { minUs: 48, maxUs: 64, stddevUs: 5, meanUs: 54, p50Us: 53, samples: 5 }, durationS: 1 },
+    {
+      name: "loopback-v6",
+      params: { pingCount: 5, target: "::1", lengthBytes: 1000 },
+      driverArgv: true,
+      packets: 5,
+      lost: 0,
+      loss: 0,
+      rtt: { minUs: 48, maxUs: 64, stddevUs: 5, meanUs: 54, p50Us: 53, samples: 5 },
+      durationS: 1,
+    },
     // ip netns exec nm-drv-a ping -n -c 15 -i 0.2 -W 1 198.18.1.2, peer address removed for ~0.8 s; exit 0
     // "15 packets transmitted, 11 received, 26.6667% packet loss"
-    { name: "partial-loss", params: { pingCount: 15 }, driverArgv: false, packets: 15, lost: 4, loss: 26.6667,
-      rtt: { minUs: 38, maxUs: 79, stddevUs: 9, meanUs: 61, p50Us: 62, samples: 11 }, durationS: 3 },
+    {
+      name: "partial-loss",
+      params: { pingCount: 15 },
+      driverArgv: false,
+      packets: 15,
+      lost: 4,
+      loss: 26.6667,
+      rtt: { minUs: 38, maxUs: 79, stddevUs: 9, meanUs: 61, p50Us: 62, samples: 11 },
+      durationS: 3,
+    },
   ])("$name", ({ name, params, driverArgv, packets, lost, loss, rtt, durationS }) => {
     const { out, argv } = load(name);
     const p = { ...base, ...params };
@@ -42,7 +66,9 @@ describe("ping parseClient on captured runs", () => {
     expect(m.throughputBps).toBeUndefined();
     expect(m.latency?.kind).toBe("rtt");
     for (const [k, v] of Object.entries(rtt)) expect(m.latency?.[k as keyof typeof rtt], k).toBeCloseTo(v, 6);
-    const sorted = replyTimesMs(out.stdout).map((t) => t * 1000).sort((a, b) => a - b);
+    const sorted = replyTimesMs(out.stdout)
+      .map((t) => t * 1000)
+      .sort((a, b) => a - b);
     expect(m.latency?.p90Us).toBeCloseTo(percentile(sorted, 90)!, 9);
     expect(m.latency?.p99Us).toBeCloseTo(percentile(sorted, 99)!, 9);
   });
@@ -62,8 +88,11 @@ describe("ping failures", () => {
     // ip netns exec nm-drv-a ping -n -c 5 -i 0.2 -W 1 198.18.1.99 (static neighbour, nobody answers); exit 1
     { name: "total-loss", exit: 1, reason: "ping: unreachable: 100% packet loss (5 transmitted, 0 received)" },
     // ip netns exec nm-drv-a ping -n -c 8 -i 0.5 -W 1 198.18.1.50 (ARP unanswered); exit 1
-    { name: "host-unreachable", exit: 1,
-      reason: "ping: unreachable: 100% packet loss (8 transmitted, 0 received, +6 errors, From 198.18.1.1 icmp_seq=1 Destination Host Unreachable)" },
+    {
+      name: "host-unreachable",
+      exit: 1,
+      reason: "ping: unreachable: 100% packet loss (8 transmitted, 0 received, +6 errors, From 198.18.1.1 icmp_seq=1 Destination Host Unreachable)",
+    },
     // ip netns exec nm-drv-unreach ping -n -c 2 -i 0.2 -W 1 198.18.0.1 (lo only); exit 2, stderr only
     { name: "net-unreachable", exit: 2, reason: "ping: connect: Network is unreachable" },
     // ip netns exec nm-drv-unreach ping … no-such-host.invalid; exit 2

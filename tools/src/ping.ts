@@ -4,9 +4,11 @@
  * from the per-reply `time=` lines. iputils ping takes IPv4 and IPv6
  * addresses alike (no -6 needed). No server.
  */
-import { mean, parseDecimal, percentile } from "./stats.js";
-import type { CapturedOutput, ClientParams, Driver, Latency, Measurement, ParseOutcome } from "./types.js";
-import { argNum, fail, findLine, firstLine, ok, UNREACHABLE_RE } from "./util.js";
+import { mean, percentile } from "../../common/src/stats.js";
+import { parseDecimal } from "./numbers.js";
+import type { CapturedOutput, ClientParams, Latency, Measurement, ParseOutcome, RunLength } from "./types.js";
+import { Tool } from "../../gen/netmatrix/v1/types_pb.js";
+import { argNum, defineDriver, fail, findLine, firstLine, ok, UNREACHABLE_RE } from "./util.js";
 
 /** Seconds between echo requests when the spec leaves it unset. */
 export const PING_DEFAULT_INTERVAL_S = 0.2;
@@ -14,7 +16,7 @@ export const PING_DEFAULT_INTERVAL_S = 0.2;
 export const PING_REPLY_WAIT_S = 2;
 
 /** The interval (s) and number of requests a run uses: pingCount, else durationS / interval (at least 1). */
-export function pingPlan(p: ClientParams): { intervalS: number; count: number } {
+export function pingPlan(p: RunLength): { intervalS: number; count: number } {
   const intervalS = p.pingIntervalS !== undefined && p.pingIntervalS > 0 ? p.pingIntervalS : PING_DEFAULT_INTERVAL_S;
   const count = p.pingCount !== undefined && p.pingCount > 0 ? Math.round(p.pingCount) : Math.max(1, Math.round(p.durationS / intervalS));
   return { intervalS, count };
@@ -105,8 +107,9 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
 }
 
 /** ping: ICMP round-trip time (µs) and loss; no server. */
-export const ping: Driver = {
+export const ping = defineDriver({
   tool: "ping",
+  wire: Tool.PING,
   binary: "ping",
   debianPackage: "iputils-ping",
   needsServer: false,
@@ -126,4 +129,23 @@ export const ping: Driver = {
   serverArgv: () => undefined,
   clientArgv,
   parseClient,
-};
+  serverListens: () => "tcp",
+  capabilities: {
+    transport: "icmp",
+    pacing: false,
+    omit: false,
+    retransmits: false,
+    intervals: false,
+    cannotCross: {
+      service: "ping: ICMP to a ClusterIP is not forwarded (kube-proxy and the lab's DNAT forward TCP/UDP ports only); ping runs on direct paths",
+      nodeport: "ping: ICMP to a NodePort is not forwarded (kube-proxy and the lab's DNAT forward TCP/UDP ports only); ping runs on direct paths",
+    },
+  },
+  measures: { throughput: false, latency: "rtt" },
+  runMs(p) {
+    const { intervalS, count } = pingPlan(p);
+    return Math.round(count * intervalS * 1000);
+  },
+  /** Echo requests are not a payload worth a wire/payload ratio. */
+  payloadBytes: () => undefined,
+});

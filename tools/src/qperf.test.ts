@@ -30,29 +30,68 @@ interface Case {
 // Expected values are the fixture's figures converted: bytes/sec × 8 → bits/s, ns → µs, ns/GB or sec/GB → ms/GB.
 const cases: Case[] = [
   // qperf -v -vvs -uu -lp 45411 -ip 45412 -t 2 127.0.0.1 tcp_bw tcp_lat
-  { name: "tcp", params: {}, driverArgv: true, meanUs: 15.173,
-    expect: { throughputBps: 2880667648 * 8, receiverBps: 2880667648 * 8, bytesSent: 5761269760, bytesReceived: 5761335296, messageRatePerS: 43956, localCpuPercent: 138, remoteCpuPercent: 138, durationS: 2 },
-    extra: { send_cost_ms_per_gb: 480.796785, recv_cost_ms_per_gb: 480.791316, lat_msg_rate_per_s: 65908, lat_local_cpu_percent: 97.5 } },
+  {
+    name: "tcp",
+    params: {},
+    driverArgv: true,
+    meanUs: 15.173,
+    expect: {
+      throughputBps: 2880667648 * 8,
+      receiverBps: 2880667648 * 8,
+      bytesSent: 5761269760,
+      bytesReceived: 5761335296,
+      messageRatePerS: 43956,
+      localCpuPercent: 138,
+      remoteCpuPercent: 138,
+      durationS: 2,
+    },
+    extra: { send_cost_ms_per_gb: 480.796785, recv_cost_ms_per_gb: 480.791316, lat_msg_rate_per_s: 65908, lat_local_cpu_percent: 97.5 },
+  },
   // … udp_bw udp_lat: send_msgs 248133, recv_msgs 236475
-  { name: "udp", params: { protocol: "udp" }, driverArgv: true, meanUs: 15.284,
+  {
+    name: "udp",
+    params: { protocol: "udp" },
+    driverArgv: true,
+    meanUs: 15.284,
     expect: { throughputBps: 3874406400 * 8, senderBps: 4065411072 * 8, packets: 248133, lostPackets: 248133 - 236475, lossPercent: (100 * (248133 - 236475)) / 248133 },
-    extra: { send_cost_ms_per_gb: 399.713577, recv_cost_ms_per_gb: 419.419088 } },
+    extra: { send_cost_ms_per_gb: 399.713577, recv_cost_ms_per_gb: 419.419088 },
+  },
   // … -t 2 -m 1400 127.0.0.1 udp_bw udp_lat
-  { name: "udp-m1400", params: { protocol: "udp", lengthBytes: 1400 }, driverArgv: true, meanUs: 18.31,
+  {
+    name: "udp-m1400",
+    params: { protocol: "udp", lengthBytes: 1400 },
+    driverArgv: true,
+    meanUs: 18.31,
     expect: { throughputBps: 153643700 * 8, senderBps: 155631700 * 8, packets: 222331, lostPackets: 2840 },
-    extra: { msg_size_bytes: 1400, lat_msg_rate_per_s: 54614 } },
+    extra: { msg_size_bytes: 1400, lat_msg_rate_per_s: 54614 },
+  },
   // … -t 2 -m 1400 127.0.0.1 tcp_bw tcp_lat
-  { name: "tcp-m1400", params: { lengthBytes: 1400 }, driverArgv: true, meanUs: 13.645,
+  {
+    name: "tcp-m1400",
+    params: { lengthBytes: 1400 },
+    driverArgv: true,
+    meanUs: 13.645,
     expect: { throughputBps: 282835700 * 8, messageRatePerS: 202026 },
-    extra: { msg_size_bytes: 1400, send_cost_ms_per_gb: 6954.933174 } },
+    extra: { msg_size_bytes: 1400, send_cost_ms_per_gb: 6954.933174 },
+  },
   // qperf -v -lp 45411 -ip 45412 -t 2 127.0.0.1 tcp_bw tcp_lat ("1.61 GB/sec", "24.5 K/sec", "1.1 sec/GB", "17.5 us")
-  { name: "tcp-units", params: {}, driverArgv: false, meanUs: 17.5,
+  {
+    name: "tcp-units",
+    params: {},
+    driverArgv: false,
+    meanUs: 17.5,
     expect: { throughputBps: 1.61e9 * 8, messageRatePerS: 24500, localCpuPercent: 178 },
-    extra: { send_cost_ms_per_gb: 1100, lat_msg_rate_per_s: 57000, lat_remote_cpu_percent: 96.5 } },
+    extra: { send_cost_ms_per_gb: 1100, lat_msg_rate_per_s: 57000, lat_remote_cpu_percent: 96.5 },
+  },
   // qperf -v … -m 1400 127.0.0.1 udp_bw udp_lat ("178 MB/sec", "177 MB/sec", "7.41 sec/GB", "13.9 us")
-  { name: "udp-m1400-units", params: { protocol: "udp", lengthBytes: 1400 }, driverArgv: false, meanUs: 13.9,
+  {
+    name: "udp-m1400-units",
+    params: { protocol: "udp", lengthBytes: 1400 },
+    driverArgv: false,
+    meanUs: 13.9,
     expect: { throughputBps: 177e6 * 8, senderBps: 178e6 * 8, messageRatePerS: 126000 },
-    extra: { send_cost_ms_per_gb: 7410, recv_cost_ms_per_gb: 7460, msg_size_bytes: 1400 } },
+    extra: { send_cost_ms_per_gb: 7410, recv_cost_ms_per_gb: 7460, msg_size_bytes: 1400 },
+  },
 ];
 
 describe("qperf parseClient on captured runs", () => {

@@ -6,9 +6,10 @@
  * reads qperf's scaled units (GB/sec, us, K/sec, sec/GB…). qperf units are
  * decimal (K = 1000). Rates in bits/s, latency in µs, durations in seconds.
  */
-import { parseDecimal } from "./stats.js";
-import type { CapturedOutput, ClientParams, Driver, Measurement, ParseOutcome, ServerParams } from "./types.js";
-import { argNum, fail, ok } from "./util.js";
+import { parseDecimal } from "./numbers.js";
+import type { CapturedOutput, ClientParams, Measurement, ParseOutcome, ServerParams } from "./types.js";
+import { Tool } from "../../gen/netmatrix/v1/types_pb.js";
+import { argNum, bulkPayloadBytes, defineDriver, fail, ok } from "./util.js";
 
 /** One `name = value unit` figure of a qperf test section. */
 interface Figure {
@@ -52,7 +53,7 @@ function msPerGB(f: Figure | undefined): number | undefined {
 function sizeBytes(f: Figure | undefined): number | undefined {
   const m = f && /^(?:([KMGT]?)(?:B|bytes)|([KMGT])iB)$/.exec(f.unit);
   if (!f || !m) return undefined;
-  return m[2] ? f.value * 1024 ** (" KMGT".indexOf(m[2])) : f.value * PREFIX[m[1] ?? ""]!;
+  return m[2] ? f.value * 1024 ** " KMGT".indexOf(m[2]) : f.value * PREFIX[m[1] ?? ""]!;
 }
 /** A plain number ("% cpus", counts, "bytes"); undefined for other units. */
 function plain(f: Figure | undefined, ...units: string[]): number | undefined {
@@ -157,8 +158,9 @@ function clientArgv(p: ClientParams): string[] {
 }
 
 /** qperf: bandwidth (bits/s), one-way latency (µs), messages/s, CPU %; single stream, client sends. */
-export const qperf: Driver = {
+export const qperf = defineDriver({
   tool: "qperf",
+  wire: Tool.QPERF,
   binary: "qperf",
   debianPackage: "qperf",
   needsServer: true,
@@ -178,5 +180,17 @@ export const qperf: Driver = {
   serverArgv: (p: ServerParams) => ["qperf", "-lp", argNum(p.port)],
   clientArgv,
   parseClient,
-};
-
+  serverListens: () => "tcp",
+  capabilities: {
+    transport: "ip",
+    pacing: false,
+    omit: false,
+    retransmits: false,
+    intervals: false,
+    cannotCross: { nodeport: "qperf: its client names the server's data port, which a NodePort renumbers; qperf runs on direct and ClusterIP paths" },
+  },
+  measures: { throughput: true, latency: "one-way" },
+  /** Two tests (bandwidth, then latency), each for the full duration. */
+  runMs: (p) => p.durationS * 1000 * 2,
+  payloadBytes: bulkPayloadBytes,
+});

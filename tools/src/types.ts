@@ -4,10 +4,8 @@
  * agent's exec helper spawns, the coordinator decides about retries.
  */
 
-import type { DirectionName, FailureName, ProtocolName, ToolName } from "../../common/src/model.js";
-
-/** Tools netmatrix wraps. */
-export type { ToolName };
+import type { Tool } from "../../gen/netmatrix/v1/types_pb.js";
+import type { DirectionName, FailureName, ProtocolName } from "../../common/src/model.js";
 /** Transport protocol of a test. Ping is always ICMP and ignores it. */
 export type Protocol = ProtocolName;
 /** forward: client sends; reverse: server sends; bidir: both at once. */
@@ -152,9 +150,7 @@ export interface CapturedOutput {
   exitCode: number | null;
 }
 
-export type ParseOutcome =
-  | { ok: true; measurement: Measurement }
-  | { ok: false; failure: DriverFailure };
+export type ParseOutcome = { ok: true; measurement: Measurement } | { ok: false; failure: DriverFailure };
 
 /** Figures only the server side knows (iperf2 UDP loss/jitter). */
 export interface ServerReport {
@@ -166,9 +162,52 @@ export interface ServerReport {
   streams: StreamTotals[];
 }
 
+/** The transport a tool measures: TCP or UDP as the spec says, or ICMP whatever it says (ping). */
+export type Transport = "ip" | "icmp";
+
+/** Paths through a Service a case can take besides the direct one. */
+export type ServicePath = "service" | "nodeport";
+
+/** The figures a tool's result headlines. */
+export interface Measures {
+  /** Bits/s through the path. */
+  throughput: boolean;
+  /** The latency it reports, if any: a round trip (ping) or one way (qperf, half the round trip). */
+  latency?: Latency["kind"];
+}
+
+/** What a tool can do. The planner, the runner and the report ask these, never the tool's name. */
+export interface Capabilities {
+  transport: Transport;
+  /** Paces to a target bitrate (`-b`): UDP cases run once per listed bitrate. */
+  pacing: boolean;
+  /** Leaves the first seconds (slow start) out of its figures (`-O`). */
+  omit: boolean;
+  /** Reports TCP retransmits. */
+  retransmits: boolean;
+  /** Per-interval throughput. */
+  intervals: boolean;
+  /** Why it cannot run through each service path it cannot (absent: it can). */
+  cannotCross: Partial<Record<ServicePath, string>>;
+}
+
+/** How long a run lasts: the subset of ClientParams that decides it. */
+export type RunLength = Pick<ClientParams, "durationS" | "omitS" | "pingCount" | "pingIntervalS">;
+
+/** The payload figures a tool reported, as the wire's Measurement carries them. */
+export interface PayloadFigures {
+  bytesSent?: number;
+  bytesReceived?: number;
+  throughputBps?: number;
+  durationS: number;
+  extra: Record<string, number>;
+}
+
 /** One tool, behind one interface. */
-export interface Driver {
-  readonly tool: ToolName;
+export interface Driver<N extends string = string> {
+  readonly tool: N;
+  /** The tool's value on the wire (proto enum). */
+  readonly wire: Tool;
   /** Executable name looked up on PATH. */
   readonly binary: string;
   /** Debian package that provides it, for "tool missing" messages. */
@@ -191,4 +230,16 @@ export interface Driver {
   parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome;
   /** Parse what the server printed (iperf2 UDP: the only source of loss/jitter). */
   parseServer?(stdout: string, p: ClientParams): ServerReport | undefined;
+  /** The transport its server listens on for a test of `protocol` (what "ready" waits for). */
+  serverListens(protocol: Protocol): Protocol;
+  readonly capabilities: Capabilities;
+  readonly measures: Measures;
+  /** Milliseconds a run measures, omitted seconds included (the deadline adds margins to it). */
+  runMs(p: RunLength): number;
+  /**
+   * Payload bytes it moved in the measured direction(s), counting what crossed
+   * the NIC but is not in its totals (iperf3's omitted seconds); undefined when
+   * it moves none (ping) or reported too little to tell.
+   */
+  payloadBytes(m: PayloadFigures): number | undefined;
 }

@@ -95,7 +95,11 @@ describe("cpuUsage", () => {
   });
 
   test("a core missing from either read (hot-unplugged) is left out", () => {
-    const drop = (text: string): string => text.split("\n").filter((l) => !l.startsWith("cpu1 ")).join("\n");
+    const drop = (text: string): string =>
+      text
+        .split("\n")
+        .filter((l) => !l.startsWith("cpu1 "))
+        .join("\n");
     expect(cpuUsage(parse(drop(T0)), parse(T1))!.cores.map((c) => c.id)).toEqual([0]);
     expect(cpuUsage(parse(T0), parse(drop(T1)))!.cores.map((c) => c.id)).toEqual([0]);
   });

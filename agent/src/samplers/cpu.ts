@@ -86,7 +86,19 @@ export function parseProcStat(input: string | Uint8Array): ProcStat | undefined 
       i = scan.end;
     }
     if (id >= 0) cores.push(coreTimes(id));
-    else all ??= { user: cols[0]!, nice: cols[1]!, system: cols[2]!, idle: cols[3]!, iowait: cols[4]!, irq: cols[5]!, softirq: cols[6]!, steal: cols[7]!, guest: cols[8]!, guestNice: cols[9]! };
+    else
+      all ??= {
+        user: cols[0]!,
+        nice: cols[1]!,
+        system: cols[2]!,
+        idle: cols[3]!,
+        iowait: cols[4]!,
+        irq: cols[5]!,
+        softirq: cols[6]!,
+        steal: cols[7]!,
+        guest: cols[8]!,
+        guestNice: cols[9]!,
+      };
     const nl = b.indexOf(10, i);
     if (nl < 0) break;
     i = nl + 1;
@@ -95,7 +107,19 @@ export function parseProcStat(input: string | Uint8Array): ProcStat | undefined 
 }
 
 function coreTimes(id: number): CoreTimes {
-  return { id, user: cols[0]!, nice: cols[1]!, system: cols[2]!, idle: cols[3]!, iowait: cols[4]!, irq: cols[5]!, softirq: cols[6]!, steal: cols[7]!, guest: cols[8]!, guestNice: cols[9]! };
+  return {
+    id,
+    user: cols[0]!,
+    nice: cols[1]!,
+    system: cols[2]!,
+    idle: cols[3]!,
+    iowait: cols[4]!,
+    irq: cols[5]!,
+    softirq: cols[6]!,
+    steal: cols[7]!,
+    guest: cols[8]!,
+    guestNice: cols[9]!,
+  };
 }
 
 /** True when any counter of `c` is below the same counter of `p`. */

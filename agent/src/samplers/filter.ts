@@ -41,6 +41,11 @@ function globsToRegExp(list: readonly string[]): RegExp | undefined {
     .flatMap((entry) => entry.split(","))
     .map((p) => p.trim())
     .filter((p) => p !== "")
-    .map((p) => p.split("*").map((lit) => lit.replace(/[.+?^${}()|[\]\\/-]/g, "\\$&")).join(".*"));
+    .map((p) =>
+      p
+        .split("*")
+        .map((lit) => lit.replace(/[.+?^${}()|[\]\\/-]/g, "\\$&"))
+        .join(".*"),
+    );
   return parts.length === 0 ? undefined : new RegExp(`^(?:${parts.join("|")})$`);
 }

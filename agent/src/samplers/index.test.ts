@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startProcess, type RunningProcess } from "../../../common/src/exec.js";
 import { addNamespace, ip, rateLimit, sweepNamespaces, vethPair } from "../../../lab/src/netns.js";
+import { testSlot } from "../../../test/harness/slot.js";
+import { windowBytes } from "../../../common/src/nic-bytes.js";
 import { cpuUsage, netDevRates, parseNetDev, parseProcStat, SamplerSet, type NodeSample } from "./index.js";
 import { main as loopMain } from "./loop.js";
 
@@ -76,6 +78,33 @@ describe("SamplerSet over a proc root made of captured files", () => {
     none.close();
   });
 
+  test("bytes from the counters: ticks that could not be rated lose rate × time, not the counters' bytes", () => {
+    // Captured counters: t0 → t1 (veth0 sent 1.6 GB) → net/dev unreadable for two ticks while veth0's
+    // counters jump by 2^60 (huge-*-derived: t0/t1 + 2^60) → huge-t1 (another 1.6 GB).
+    const dev = join(root, "net", "dev");
+    put(0);
+    const s = new SamplerSet({ procRoot: root, include: ["veth0"], reopenMs: 0 });
+    expect(s.sample(T0)).toBeUndefined();
+    put(1);
+    const samples = [s.sample(T0 + DT)!];
+    rmSync(dev);
+    samples.push(s.sample(T0 + 2n * DT)!);
+    writeFileSync(dev, fixture("netdev/huge-t0-derived.txt"));
+    samples.push(s.sample(T0 + 3n * DT)!);
+    writeFileSync(dev, fixture("netdev/huge-t1-derived.txt"));
+    samples.push(s.sample(T0 + 4n * DT)!);
+    s.close();
+    expect(samples.map((x) => x.interfaces.length)).toEqual([1, 0, 0, 1]);
+    const sent = 1621868261n - 516n; // t1 − t0, per second rated
+    const fromRates = samples.reduce((n, x) => n + x.interfaces.reduce((m, i) => m + (i.txBps * x.intervalMs) / 8000, 0), 0);
+    expect(fromRates).toBe(Number(2n * sent));
+    // The counters: the last total (the nearest double to t1 + 2^60, as the agent sends it) less the
+    // total when the window began (t0's 516 B, the priming read).
+    const last = samples[3]!.interfaces[0]!.txBytesTotal;
+    expect(last).toBe(Number(1621868261n + 2n ** 60n));
+    expect(windowBytes(samples).get("veth0")).toEqual({ rxBytes: Number(BigInt(samples[3]!.interfaces[0]!.rxBytesTotal) - 266n), txBytes: Number(BigInt(last) - 516n) });
+  });
+
   test("a counter reset, a process that vanished or reused its pid, and time not moving forward", () => {
     put(1);
     const s = new SamplerSet({ procRoot: root, pids: () => [BUSY_PID], reopenMs: 0 });
@@ -128,7 +157,7 @@ describe("SamplerSet on this machine's /proc", () => {
 // ---------------------------------------------------------------------------
 
 const ROOT = process.getuid?.() === 0;
-const PREFIX = "nm-smp-";
+const PREFIX = testSlot().prefix("smp");
 const NS_A = `${PREFIX}a`;
 const NS_B = `${PREFIX}b`;
 const ADDR_B = "198.18.9.2";
@@ -213,13 +242,17 @@ describe.skipIf(!ROOT)("SamplerSet on real namespaces (needs root; skipped other
     }
     expect(doc.error).toBeUndefined();
     const eth0 = (s: NodeSample) => s.interfaces.find((r) => r.name === "eth0")!;
-    const bytes = (pick: (s: { rx: NodeSample; tx: NodeSample }) => [NodeSample, "rxBps" | "txBps"]): number =>
-      samples.reduce((sum, x) => {
-        const [s, k] = pick(x);
-        return sum + (eth0(s)[k] * s.intervalMs) / 8000;
-      }, 0);
-    const received = bytes((x) => [x.rx, "rxBps"]);
-    const sent = bytes((x) => [x.tx, "txBps"]);
+    // The wire bytes as a case gets them: from the counters over the window (common/src/nic-bytes.ts).
+    const counted = (end: "rx" | "tx"): { rxBytes: number; txBytes: number } => {
+      const b = windowBytes(samples.map((x) => x[end])).get("eth0");
+      if (!b || "problem" in b) throw new Error(`no byte counts for eth0: ${b ? b.problem : "not sampled"}`);
+      return b;
+    };
+    const received = counted("rx").rxBytes;
+    const sent = counted("tx").txBytes;
+    // Every payload byte crossed the wire with its headers: wire/payload below 1 cannot be.
+    expect(received / doc.end.sum_received.bytes).toBeGreaterThan(1);
+    expect(sent / doc.end.sum_received.bytes).toBeGreaterThan(1);
     const wire = (doc.end.sum_received.bytes * 1514) / 1448;
     expect(samples.length).toBeGreaterThan(25);
     // Seen +0.5 … +1.3 % on an idle machine; up to +2.6 % under load (retransmitted
@@ -230,11 +263,13 @@ describe.skipIf(!ROOT)("SamplerSet on real namespaces (needs root; skipped other
     // The same as a mean rate over iperf3's own duration.
     const meanBps = (received * 8) / doc.end.sum_received.seconds;
     expect(Math.abs(meanBps / ((doc.end.sum_received.bits_per_second * 1514) / 1448) - 1)).toBeLessThan(0.04);
-    // The rates add up to the cumulative counters (first sample's interval excluded).
+    // With every interval rated, the rates add up to the counters' bytes (to rounding), and the counters
+    // from the first to the last sample are those bytes less the first interval's.
+    const fromRates = samples.reduce((sum, x) => sum + (eth0(x.rx).rxBps * x.rx.intervalMs) / 8000, 0);
+    expect(Math.abs(fromRates - received)).toBeLessThan(1);
     const first = eth0(samples[0]!.rx);
     const last = eth0(samples.at(-1)!.rx);
-    const fromRates = received - (first.rxBps * samples[0]!.rx.intervalMs) / 8000;
-    expect(Math.abs(fromRates - (last.rxBytesTotal - first.rxBytesTotal))).toBeLessThan(1);
+    expect(Math.abs(received - (first.rxBps * samples[0]!.rx.intervalMs) / 8000 - (last.rxBytesTotal - first.rxBytesTotal))).toBeLessThan(1);
   });
 
   test("an interface that appears, is re-created (counters reset) and disappears", async () => {

@@ -26,8 +26,13 @@ describe("parseNetDev on captured files", () => {
     { file: "netns-t1.txt", names: ["lo", "veth0", "veth1", "nm-smp-cap-long"], pick: "veth0", rx: [2076026n, 31354n, 0n, 0n], tx: [1621868261n, 34852n, 0n, 0n] },
     { file: "netns-t0.txt", names: ["lo", "veth0", "veth1", "nm-smp-cap-long"], pick: "nm-smp-cap-long", rx: [2017653n, 30460n, 0n, 0n], tx: [1611205927n, 34395n, 0n, 0n] },
     // derived from netns-t1.txt: veth0 + 2^60 (beyond 2^53, must stay exact)
-    { file: "huge-t1-derived.txt", names: ["lo", "veth0", "veth1", "nm-smp-cap-long"], pick: "veth0",
-      rx: [2076026n + 2n ** 60n, 31354n + 2n ** 60n, 0n, 0n], tx: [1621868261n + 2n ** 60n, 34852n + 2n ** 60n, 0n, 0n] },
+    {
+      file: "huge-t1-derived.txt",
+      names: ["lo", "veth0", "veth1", "nm-smp-cap-long"],
+      pick: "veth0",
+      rx: [2076026n + 2n ** 60n, 31354n + 2n ** 60n, 0n, 0n],
+      tx: [1621868261n + 2n ** 60n, 34852n + 2n ** 60n, 0n, 0n],
+    },
     // derived from host.txt: counters glued to the colon and an alias name, as older kernels print
     { file: "legacy-derived.txt", names: ["lo", "ifb0", "ifb1", "eth0", "eth0:1"], pick: "eth0:1", rx: [1053080616n, 36248n, 0n, 0n], tx: [2455582n, 20378n, 0n, 0n] },
     { file: "legacy-derived.txt", names: ["lo", "ifb0", "ifb1", "eth0", "eth0:1"], pick: "eth0", rx: [1053080616n, 36248n, 0n, 0n], tx: [2455582n, 20378n, 0n, 0n] },

@@ -34,35 +34,56 @@ export function agentCommand(): Command {
     .addOption(new Option("--mode <mode>", "network mode").choices(modes.names).env("NETMATRIX_MODE").default("host"))
     .addOption(new Option("--address <ip>", "address peers reach this agent on (default: first non-loopback IPv4)").env("NETMATRIX_ADDRESS").argParser(address))
     .addOption(new Option("--pod <name>", "pod name (pod-network agents)").env("NETMATRIX_POD"))
-    .addOption(new Option("--proc-root <dir>", "procfs to sample; a host /proc mounted elsewhere (e.g. /host/proc) makes NIC counters come from its /1/net/dev, the node's own NICs").env("NETMATRIX_PROC_ROOT").default("/proc"))
-    .addOption(new Option("--net-dev <path>", "read NIC counters from this net/dev file (default: PROC_ROOT/net/dev, or PROC_ROOT/1/net/dev with a host /proc)").env("NETMATRIX_NET_DEV"))
+    .addOption(
+      new Option("--proc-root <dir>", "procfs to sample; a host /proc mounted elsewhere (e.g. /host/proc) makes NIC counters come from its /1/net/dev, the node's own NICs")
+        .env("NETMATRIX_PROC_ROOT")
+        .default("/proc"),
+    )
+    .addOption(
+      new Option("--net-dev <path>", "read NIC counters from this net/dev file (default: PROC_ROOT/net/dev, or PROC_ROOT/1/net/dev with a host /proc)").env("NETMATRIX_NET_DEV"),
+    )
     .addOption(new Option("--metrics <host:port|off>", "serve Prometheus /metrics here (host agents default to 0.0.0.0:9101; pod agents to off)").env("NETMATRIX_METRICS"))
-    .addOption(new Option("--port-range <min-max>", "ports tool servers may use").env("NETMATRIX_PORT_RANGE").default(parsePortRange("20000-20999"), "20000-20999").argParser(portRange))
-    .action(async (opts: { coordinator: string; tokenFile?: string; node: string; mode: ModeName; address?: string; pod?: string; portRange: PortRange; procRoot: string; metrics?: string; netDev?: string }) => {
-      const log = createRootLogger({ base: { role: "agent", node: opts.node, mode: opts.mode } });
-      const token = resolveToken(opts);
-      const agent = await startAgent(
-        {
-          coordinator: opts.coordinator,
-          node: opts.node,
-          mode: opts.mode,
-          token,
-          portRange: opts.portRange,
-          // CPU, memory and process figures come from this container's /proc (the same node-wide
-          // /proc/stat and /proc/meminfo; pids are ours); only NIC counters come from the host's.
-          ...metricsListen(opts.metrics, opts.mode),
-          ...(opts.netDev ? { netDevPath: opts.netDev } : opts.procRoot !== "/proc" ? { netDevPath: `${opts.procRoot}/1/net/dev` } : {}),
-          ...(opts.address ? { address: opts.address } : {}),
-          ...(opts.pod ? { pod: opts.pod } : {}),
-        },
-        log,
-      );
-      const stop = (sig: string): void => {
-        log.info({ signal: sig }, "stopping");
-        void agent.stop();
-      };
-      process.once("SIGINT", () => stop("SIGINT"));
-      process.once("SIGTERM", () => stop("SIGTERM"));
-      await agent.done;
-    });
+    .addOption(
+      new Option("--port-range <min-max>", "ports tool servers may use").env("NETMATRIX_PORT_RANGE").default(parsePortRange("20000-20999"), "20000-20999").argParser(portRange),
+    )
+    .action(
+      async (opts: {
+        coordinator: string;
+        tokenFile?: string;
+        node: string;
+        mode: ModeName;
+        address?: string;
+        pod?: string;
+        portRange: PortRange;
+        procRoot: string;
+        metrics?: string;
+        netDev?: string;
+      }) => {
+        const log = createRootLogger({ base: { role: "agent", node: opts.node, mode: opts.mode } });
+        const token = resolveToken(opts);
+        const agent = await startAgent(
+          {
+            coordinator: opts.coordinator,
+            node: opts.node,
+            mode: opts.mode,
+            token,
+            portRange: opts.portRange,
+            // CPU, memory and process figures come from this container's /proc (the same node-wide
+            // /proc/stat and /proc/meminfo; pids are ours); only NIC counters come from the host's.
+            ...metricsListen(opts.metrics, opts.mode),
+            ...(opts.netDev ? { netDevPath: opts.netDev } : opts.procRoot !== "/proc" ? { netDevPath: `${opts.procRoot}/1/net/dev` } : {}),
+            ...(opts.address ? { address: opts.address } : {}),
+            ...(opts.pod ? { pod: opts.pod } : {}),
+          },
+          log,
+        );
+        const stop = (sig: string): void => {
+          log.info({ signal: sig }, "stopping");
+          void agent.stop();
+        };
+        process.once("SIGINT", () => stop("SIGINT"));
+        process.once("SIGTERM", () => stop("SIGTERM"));
+        await agent.done;
+      },
+    );
 }

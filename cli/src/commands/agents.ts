@@ -1,7 +1,8 @@
 /** `netmatrix agents`: list the agents connected to the coordinator. */
 import { Command, Option } from "commander";
 import Table from "cli-table3";
-import { modes, toolName } from "../../../common/src/model.js";
+import { modes } from "../../../common/src/model.js";
+import { toolName } from "../../../tools/src/index.js";
 import { connect, withConnection, type ConnectionOptions } from "../options.js";
 
 export function agentsCommand(): Command {

@@ -34,7 +34,11 @@ export function compareCommand(): Command {
     .addOption(new Option("--data-dir <dir>", "where local runs are kept").env(DATA_DIR_ENV).default(defaultDataDir()))
     .addOption(new Option("--output <format>", "output format").choices([...COMPARE_FORMATS]).default("table"))
     .addOption(new Option("--file <path>", "write the output to this file instead of stdout"))
-    .addOption(new Option("--fail-on-regression <pct>", `exit ${REGRESSION_EXIT_CODE} when a comparable case's headline metric got significantly worse by more than pct %`).argParser(parseRegressionPercent))
+    .addOption(
+      new Option("--fail-on-regression <pct>", `exit ${REGRESSION_EXIT_CODE} when a comparable case's headline metric got significantly worse by more than pct %`).argParser(
+        parseRegressionPercent,
+      ),
+    )
     .action(async (runA: string, runB: string, opts: CompareOptions) => {
       const a = await loadRun(runA, opts);
       const b = await loadRun(runB, opts);

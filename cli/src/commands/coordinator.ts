@@ -7,10 +7,11 @@ import { LabServiceProvider } from "../../../lab/src/lab-services.js";
 import { modes } from "../../../common/src/model.js";
 import { kubernetesServiceProviderFromEnv, kubernetesServicesRequested } from "../../../coordinator/src/k8s/index.js";
 import type { Registry } from "../../../coordinator/src/registry.js";
-import type { ServiceProvider } from "../../../coordinator/src/service-provider.js";
+import type { ServiceProvider } from "../../../common/src/service-provider.js";
 import { createRootLogger } from "../../../common/src/logger.js";
 import { loadOrCreateToken, TOKEN_ENV } from "../../../common/src/token.js";
 import { startCoordinator } from "../../../coordinator/src/coordinator.js";
+import { htmlReport } from "../../../report/src/html-report.js";
 import { DATA_DIR_ENV, defaultDataDir } from "../defaults.js";
 
 export function coordinatorCommand(): Command {
@@ -47,7 +48,16 @@ export function coordinatorCommand(): Command {
         log.info({ kinds: k8s.kinds, swept: await k8s.sweep() }, "Kubernetes services: a Service and an EndpointSlice per case");
         services = k8s;
       }
-      const coord = await startCoordinator({ listen: opts.listen, token, dataDir: opts.dataDir, ...(services ? { services } : {}), ...(opts.http !== "off" ? { http: opts.http } : {}) }, log);
+      const coord = await startCoordinator(
+        {
+          listen: opts.listen,
+          token,
+          dataDir: opts.dataDir,
+          ...(services ? { services } : {}),
+          ...(opts.http !== "off" ? { http: opts.http, reportHtml: (run) => htmlReport(run) } : {}),
+        },
+        log,
+      );
       registry = coord.registry;
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {

@@ -1,8 +1,8 @@
 /** `netmatrix lab up|down|status|run`: a simulated cluster in network namespaces on this machine. */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { stringify } from "yaml";
-import { CNI_DESCRIPTIONS, CNI_MODES, type CniMode } from "../../../lab/src/topology.js";
-import { labDown, labStatus, labUp, requireRoot, type LabState } from "../../../lab/src/lab.js";
+import { ADDRESS_BLOCK_MAX, checkPrefix, CNI_DESCRIPTIONS, CNI_MODES, DEFAULT_LAB_PREFIX, type CniMode } from "../../../lab/src/topology.js";
+import { LAB_PORTS, labDown, labStatus, labUp, requireRoot, type LabState } from "../../../lab/src/lab.js";
 import { labSpec } from "../../../lab/src/lab-spec.js";
 import { specFromObject } from "../../../coordinator/src/matrix/index.js";
 import { ControlClient } from "../control-client.js";
@@ -20,6 +20,9 @@ interface UpOptions {
   external?: boolean;
   force?: boolean;
   dataDir: string;
+  prefix: string;
+  addressBlock: number;
+  port: number;
 }
 
 function rate(v: string): string {
@@ -28,15 +31,65 @@ function rate(v: string): string {
   return v.toLowerCase();
 }
 
-function withTopology(cmd: Command): Command {
+function prefix(v: string): string {
+  try {
+    return checkPrefix(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+/** --prefix and --data-dir: which lab a command means. */
+function withLab(cmd: Command): Command {
   return cmd
+    .addOption(
+      new Option("--prefix <prefix>", "prefix of every namespace and root-namespace link of the lab (3-11 characters); a second lab beside the first needs its own")
+        .env("NETMATRIX_LAB_PREFIX")
+        .argParser(prefix)
+        .default(DEFAULT_LAB_PREFIX),
+    )
+    .addOption(new Option("--data-dir <dir>", "coordinator data dir (token, runs, lab state)").env("NETMATRIX_DATA_DIR").default(defaultDataDir()));
+}
+
+function withTopology(cmd: Command): Command {
+  return withLab(cmd)
     .addOption(new Option("--nodes <n>", "nodes").argParser(intOption("--nodes", 1, 16)).default(2))
     .addOption(new Option("--cni <mode>", `pod network: ${CNI_MODES.map((m) => `${m} (${CNI_DESCRIPTIONS[m]})`).join("; ")}`).choices([...CNI_MODES]).default("host-gw"))
     .option("--nic-rate <rate>", "limit each node's eth0 like a NIC of this speed (tbf), e.g. 1gbit; off = unlimited (lab run default: 1gbit, as seed 004's NICs)", rate)
     .addOption(new Option("--mtu <bytes>", "underlay MTU").argParser(intOption("--mtu", 1280, 9000)).default(1500))
     .option("--external", "add an external host outside the cluster (external-pod, external-nodeport)")
     .option("--force", "clean up a half-built lab first")
-    .addOption(new Option("--data-dir <dir>", "coordinator data dir (token, runs, lab state)").env("NETMATRIX_DATA_DIR").default(defaultDataDir()));
+    .addOption(
+      new Option(
+        "--address-block <n>",
+        `root-namespace addresses: control links in 198.18.<1+n>.0/24, pod routes 10.244.<16n+i>.0/24 (0..${ADDRESS_BLOCK_MAX}); a second lab beside the first needs its own`,
+      )
+        .env("NETMATRIX_LAB_ADDRESS_BLOCK")
+        .argParser(intOption("--address-block", 0, ADDRESS_BLOCK_MAX))
+        .default(0),
+    )
+    .addOption(
+      new Option("--port <port>", "the coordinator's gRPC port, its live page on the next one; 0 = any free ports")
+        .env("NETMATRIX_LAB_PORT")
+        .argParser(intOption("--port", 0, 65534))
+        .default(LAB_PORTS.grpc),
+    );
+}
+
+/** labUp's options from the command line. */
+function upOptions(o: UpOptions, nicRate: string | undefined) {
+  return {
+    nodes: o.nodes,
+    cni: o.cni,
+    mtu: o.mtu,
+    external: Boolean(o.external),
+    force: Boolean(o.force),
+    dataDir: o.dataDir,
+    prefix: o.prefix,
+    block: o.addressBlock,
+    port: o.port,
+    ...(nicRate && nicRate !== "off" ? { nicRate } : {}),
+  };
 }
 
 /** Wait until every agent of the lab is registered. */
@@ -46,7 +99,10 @@ async function waitForAgents(state: LabState, timeoutMs = 45_000): Promise<void>
   const until = Date.now() + timeoutMs;
   try {
     for (;;) {
-      const have = await client.listAgents().then((r) => r.agents.length).catch(() => 0);
+      const have = await client
+        .listAgents()
+        .then((r) => r.agents.length)
+        .catch(() => 0);
       if (have >= want) return;
       if (Date.now() > until) throw new Error(`only ${have} of ${want} lab agents registered within ${timeoutMs / 1000} s; see the logs in ${state.logDir}`);
       await new Promise((r) => setTimeout(r, 250));
@@ -75,27 +131,25 @@ export function labCommand(): Command {
     withTopology(new Command("up"))
       .description("build the lab and start its coordinator and agents")
       .action(async (o: UpOptions) => {
-        const state = await labUp({ nodes: o.nodes, cni: o.cni, mtu: o.mtu, external: Boolean(o.external), force: Boolean(o.force), dataDir: o.dataDir, ...(o.nicRate && o.nicRate !== "off" ? { nicRate: o.nicRate } : {}) });
+        const state = await labUp(upOptions(o, o.nicRate));
         await waitForAgents(state);
         printUp(state);
       }),
   );
   lab.addCommand(
-    new Command("down")
+    withLab(new Command("down"))
       .description("stop the lab's processes and remove everything it created (idempotent)")
-      .addOption(new Option("--data-dir <dir>").env("NETMATRIX_DATA_DIR").default(defaultDataDir()))
-      .action(async (o: { dataDir: string }) => {
-        const r = await labDown(o.dataDir);
+      .action(async (o: { dataDir: string; prefix: string }) => {
+        const r = await labDown(o.dataDir, o.prefix);
         process.stderr.write(`lab down: stopped ${r.stopped} processes, removed ${r.removed.length} namespaces/links\n`);
       }),
   );
   lab.addCommand(
-    new Command("status")
+    withLab(new Command("status"))
       .description("what the lab has running and what exists")
-      .addOption(new Option("--data-dir <dir>").env("NETMATRIX_DATA_DIR").default(defaultDataDir()))
       .addOption(new Option("--output <format>").choices(["table", "json"]).default("table"))
-      .action(async (o: { dataDir: string; output: string }) => {
-        const s = await labStatus(o.dataDir);
+      .action(async (o: { dataDir: string; prefix: string; output: string }) => {
+        const s = await labStatus(o.dataDir, o.prefix);
         if (o.output === "json") return void process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
         if (!s.up && !s.objects.namespaces.length) return void process.stdout.write("no lab is up (netmatrix lab up)\n");
         const t = s.state?.topology;
@@ -119,7 +173,7 @@ export function labCommand(): Command {
         const teardown = async (): Promise<void> => {
           if (o.keep || down) return;
           down = true;
-          const r = await labDown(o.dataDir);
+          const r = await labDown(o.dataDir, o.prefix);
           process.stderr.write(`lab down: stopped ${r.stopped} processes, removed ${r.removed.length} namespaces/links\n`);
         };
         const onSignal = (): void => void teardown().finally(() => process.exit(130));
@@ -127,18 +181,27 @@ export function labCommand(): Command {
         process.once("SIGINT", onSignal);
         try {
           const t0 = performance.now();
-          const state = await labUp({ nodes: o.nodes, cni: o.cni, mtu: o.mtu, external: Boolean(o.external), force: Boolean(o.force), dataDir: o.dataDir, ...((o.nicRate ?? "1gbit") !== "off" ? { nicRate: o.nicRate ?? "1gbit" } : {}) });
+          const state = await labUp(upOptions(o, o.nicRate ?? "1gbit"));
           await waitForAgents(state);
           printUp(state);
           const setupMs = performance.now() - t0;
           const raw = labSpec(state.topology, { durationS: o.duration, repetitions: o.repetitions, pairs: o.pairs, udpBitrate: o.udpBitrate });
-          specFromObject(raw, "lab");
+          const spec = specFromObject(raw, "lab");
           const t1 = performance.now();
-          await runMatrixCommand({ coordinator: state.coordinator, tokenFile: state.tokenFile, specObject: raw, specYaml: stringify(raw), overrides: {}, output: o.output, allowPartial: true });
+          await runMatrixCommand({
+            coordinator: state.coordinator,
+            tokenFile: state.tokenFile,
+            loaded: { spec, yaml: stringify(raw), source: "lab" },
+            overrides: {},
+            output: o.output,
+            allowPartial: true,
+          });
           const measureMs = performance.now() - t1;
           const t2 = performance.now();
           await teardown();
-          process.stderr.write(`lab run: setup ${(setupMs / 1000).toFixed(1)} s, matrix ${(measureMs / 1000).toFixed(1)} s, teardown ${((performance.now() - t2) / 1000).toFixed(1)} s\n`);
+          process.stderr.write(
+            `lab run: setup ${(setupMs / 1000).toFixed(1)} s, matrix ${(measureMs / 1000).toFixed(1)} s, teardown ${((performance.now() - t2) / 1000).toFixed(1)} s\n`,
+          );
         } finally {
           await teardown();
           process.off("SIGTERM", onSignal);

@@ -6,14 +6,14 @@ import { failureName } from "../../../common/src/model.js";
 import { connect, type ConnectionOptions } from "../options.js";
 import { reportDocument } from "../../../report/src/report-document.js";
 import { renderReport, type ReportFormat } from "../../../report/src/report-render.js";
-import { loadSpec } from "../spec-file.js";
-import { formatBitrate, formatMicros } from "../units.js";
+import { specMessage } from "../../../coordinator/src/matrix/index.js";
+import { loadSpec, type LoadedSpec } from "../spec-file.js";
+import { formatBitrate, formatMicros } from "../../../common/src/format.js";
 
 export interface MatrixRunOptions extends ConnectionOptions {
   spec?: string;
-  /** A spec given as an object (YAML keys) instead of a file, e.g. the lab's. */
-  specObject?: Record<string, unknown>;
-  specYaml?: string;
+  /** A spec validated by the caller instead of a file, e.g. the lab's. */
+  loaded?: LoadedSpec;
   resume?: string;
   allowPartial?: boolean;
   sampleInterval?: number;
@@ -32,11 +32,7 @@ function outcomeText(e: Extract<MatrixEvent["event"], { case: "record" }>["value
 }
 
 export async function runMatrixCommand(opts: MatrixRunOptions): Promise<void> {
-  const loaded = opts.spec
-    ? loadSpec(opts.spec, opts.overrides)
-    : opts.specObject
-      ? { json: JSON.stringify({ ...opts.specObject, ...opts.overrides }), yaml: opts.specYaml ?? "", source: "lab" }
-      : undefined;
+  const loaded = opts.spec ? loadSpec(opts.spec, opts.overrides) : opts.loaded;
   const client = connect(opts);
   const tty = Boolean(process.stderr.isTTY);
   const bar = tty ? new SingleBar({ format: " {bar} {value}/{total} cases | ETA {eta_formatted} | {case}", hideCursor: true, etaBuffer: 20, stream: process.stderr }) : undefined;
@@ -53,7 +49,7 @@ export async function runMatrixCommand(opts: MatrixRunOptions): Promise<void> {
   try {
     const finished = await client.runMatrix(
       create(RunMatrixRequestSchema, {
-        specJson: loaded?.json ?? "",
+        ...(loaded ? { spec: specMessage(loaded.spec) } : {}),
         specYaml: loaded?.yaml ?? "",
         specSource: loaded?.source ?? "",
         resumeRunId: opts.resume ?? "",
@@ -66,7 +62,9 @@ export async function runMatrixCommand(opts: MatrixRunOptions): Promise<void> {
           runId = ev.value.runId;
           total = ev.value.total;
           const eta = Math.round(ev.value.estimatedMs / 1000);
-          process.stderr.write(`run ${runId} (${ev.value.name}): ${ev.value.cases} cases, ${total} to measure${ev.value.alreadyDone ? ` (${ev.value.alreadyDone} already done)` : ""}, ${ev.value.rounds} rounds, ~${eta} s; results in ${ev.value.dataDir}\n`);
+          process.stderr.write(
+            `run ${runId} (${ev.value.name}): ${ev.value.cases} cases, ${total} to measure${ev.value.alreadyDone ? ` (${ev.value.alreadyDone} already done)` : ""}, ${ev.value.rounds} rounds, ~${eta} s; results in ${ev.value.dataDir}\n`,
+          );
           for (const r of ev.value.refused) process.stderr.write(`  ${r}\n`);
           bar?.start(total, 0, { case: "" });
         } else if (ev.case === "caseStarted") {

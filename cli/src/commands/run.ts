@@ -3,14 +3,15 @@ import { create } from "@bufbuild/protobuf";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { RunCaseRequestSchema, type CaseResult, type RunCaseEvent } from "../../../gen/netmatrix/v1/control_pb.js";
 import { TestSpecSchema } from "../../../gen/netmatrix/v1/types_pb.js";
-import { LIMITS } from "../../../common/src/limits.js";
-import { directions, protocols, tools, type DirectionName, type ProtocolName, type ToolName } from "../../../common/src/model.js";
+import { LIMITS } from "../../../tools/src/limits.js";
+import { directions, protocols, type DirectionName, type ProtocolName } from "../../../common/src/model.js";
+import { isIcmpTool, tools, type ToolName } from "../../../tools/src/index.js";
 import { connect, intOption, withConnection, type ConnectionOptions } from "../options.js";
 import { runDocument } from "../run-document.js";
 import { renderCase, repetitionLine } from "../render.js";
 import { REPORT_FORMATS, type ReportFormat } from "../../../report/src/report-render.js";
 import { runMatrixCommand } from "./matrix-run.js";
-import { parseBitrate, parseSize } from "../units.js";
+import { parseBitrate, parseSize } from "../../../common/src/units.js";
 
 interface RunOptions extends ConnectionOptions {
   client?: string;
@@ -37,13 +38,15 @@ interface RunOptions extends ConnectionOptions {
   output: ReportFormat;
 }
 
-const wrap = <T>(f: (v: string) => T) => (v: string): T => {
-  try {
-    return f(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-};
+const wrap =
+  <T>(f: (v: string) => T) =>
+  (v: string): T => {
+    try {
+      return f(v);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
 
 export function runCommand(): Command {
   return withConnection(new Command("run"))
@@ -109,7 +112,7 @@ export function runCommand(): Command {
           create(RunCaseRequestSchema, { client: opts.client, server: opts.server, spec, repetitions: opts.repetitions, sampleIntervalMs: opts.sampleInterval }),
           (e: RunCaseEvent) => {
             if (e.event.case === "started") {
-              const what = opts.tool === "ping" ? "ping (ICMP)" : `${opts.tool} ${opts.protocol} ${direction}`;
+              const what = isIcmpTool(opts.tool) ? `${opts.tool} (ICMP)` : `${opts.tool} ${opts.protocol} ${direction}`;
               process.stderr.write(`${e.event.value.client?.agentId} → ${e.event.value.server?.agentId} (${e.event.value.target}), ${what}, ${opts.repetitions} repetition(s)\n`);
             } else if (e.event.case === "repetition") {
               process.stderr.write(`${repetitionLine(e.event.value, opts.repetitions)}\n`);

@@ -30,7 +30,9 @@ export function runsCommand(): Command {
           },
         );
         if (opts.output === "json") {
-          process.stdout.write(`${JSON.stringify({ kind: "netmatrix.runs/v1", runs: runs.map((r) => ({ runId: r.runId, name: r.name, status: r.status, createdAt: new Date(r.createdAtMs).toISOString(), total: r.total, done: r.done, failed: r.failed })) }, null, 2)}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ kind: "netmatrix.runs/v1", runs: runs.map((r) => ({ runId: r.runId, name: r.name, status: r.status, createdAt: new Date(r.createdAtMs).toISOString(), total: r.total, done: r.done, failed: r.failed })) }, null, 2)}\n`,
+          );
           return;
         }
         const t = new Table({ head: ["RUN", "NAME", "STATUS", "CREATED", "DONE", "FAILED"], style: { head: [], border: [] } });
@@ -47,7 +49,9 @@ type ReportCommandFormat = (typeof REPORT_COMMAND_FORMATS)[number];
 
 export function reportCommand(): Command {
   return withConnection(new Command("report"))
-    .description("render a run: per case throughput, latency, loss, CPU, ratio to the host-host baseline; --output html: one self-contained page with node×node heatmaps and per-NIC timelines")
+    .description(
+      "render a run: per case throughput, latency, loss, CPU, ratio to the host-host baseline; --output html: one self-contained page with node×node heatmaps and per-NIC timelines",
+    )
     .argument("<run>", "a run id from `netmatrix runs` (read from --data-dir when it is there, else asked of the coordinator), or a run directory")
     .addOption(new Option("--output <format>", "output format").choices([...REPORT_COMMAND_FORMATS]).default("table"))
     .option("--file <path>", "write the report to this file instead of standard output")

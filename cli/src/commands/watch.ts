@@ -34,7 +34,11 @@ export function watchCommand(): Command {
       const title = `netmatrix watch @ ${opts.coordinator}`;
       const tty = Boolean(process.stdout.isTTY) && !opts.once;
       await new Promise<void>((resolve, reject) => {
-        const stream = client.watch(req, (e) => state.add(e), (err) => (err ? reject(err) : resolve()));
+        const stream = client.watch(
+          req,
+          (e) => state.add(e),
+          (err) => (err ? reject(err) : resolve()),
+        );
         const finish = (): void => {
           clearInterval(timer);
           stream.cancel();
@@ -51,7 +55,8 @@ export function watchCommand(): Command {
             // Two intervals let every agent deliver a first sample.
             if (ticks < 2) return;
             const rows = state.snapshot();
-            if (opts.output === "json") process.stdout.write(`${JSON.stringify({ kind: "netmatrix.watch/v1", at: new Date().toISOString(), intervalMs, interfaces: rows }, null, 2)}\n`);
+            if (opts.output === "json")
+              process.stdout.write(`${JSON.stringify({ kind: "netmatrix.watch/v1", at: new Date().toISOString(), intervalMs, interfaces: rows }, null, 2)}\n`);
             else process.stdout.write(`${renderWatch(rows, { columns: process.stdout.columns || 200, intervalMs, title })}\n`);
             return finish();
           }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { NetmatrixError } from "../../../common/src/errors.js";
-import type { ExposeRequest } from "../service-provider.js";
+import type { ExposeRequest } from "../../../common/src/service-provider.js";
 import {
   allocatedPorts,
   buildEndpointSlice,
@@ -90,9 +90,32 @@ describe("labelSelector", () => {
 describe("casePorts", () => {
   it.each([
     ["tcp, one port", { port: 5201, dataPort: 0, protocol: "tcp" }, [["tool-tcp", 5201, "TCP"]]],
-    ["udp adds TCP for iperf3's control connection", { port: 5201, dataPort: 0, protocol: "udp" }, [["tool-tcp", 5201, "TCP"], ["tool-udp", 5201, "UDP"]]],
-    ["qperf's data port", { port: 19765, dataPort: 19766, protocol: "tcp" }, [["tool-tcp", 19765, "TCP"], ["data-tcp", 19766, "TCP"]]],
-    ["udp with a data port", { port: 19765, dataPort: 19766, protocol: "udp" }, [["tool-tcp", 19765, "TCP"], ["tool-udp", 19765, "UDP"], ["data-tcp", 19766, "TCP"], ["data-udp", 19766, "UDP"]]],
+    [
+      "udp adds TCP for iperf3's control connection",
+      { port: 5201, dataPort: 0, protocol: "udp" },
+      [
+        ["tool-tcp", 5201, "TCP"],
+        ["tool-udp", 5201, "UDP"],
+      ],
+    ],
+    [
+      "qperf's data port",
+      { port: 19765, dataPort: 19766, protocol: "tcp" },
+      [
+        ["tool-tcp", 19765, "TCP"],
+        ["data-tcp", 19766, "TCP"],
+      ],
+    ],
+    [
+      "udp with a data port",
+      { port: 19765, dataPort: 19766, protocol: "udp" },
+      [
+        ["tool-tcp", 19765, "TCP"],
+        ["tool-udp", 19765, "UDP"],
+        ["data-tcp", 19766, "TCP"],
+        ["data-udp", 19766, "UDP"],
+      ],
+    ],
   ] as const)("%s", (_what, req, want) => {
     expect(casePorts(req).map((p) => [p.name, p.port, p.protocol])).toEqual(want);
   });
@@ -119,7 +142,12 @@ describe("buildService", () => {
     expect(svc.spec.type).toBe(req.kind === "nodeport" ? "NodePort" : "ClusterIP");
     expect(svc.spec.ports.map((p) => p.name)).toEqual(casePorts(req).map((p) => p.name));
     for (const p of svc.spec.ports) expect(p.targetPort).toBe(p.port);
-    expect(svc.metadata.labels).toMatchObject({ [MANAGED_BY_LABEL]: "netmatrix", [RUN_ID_LABEL]: labelValue(req.runId), [CASE_ID_LABEL]: labelValue(req.caseId), [INSTANCE_LABEL]: "netmatrix" });
+    expect(svc.metadata.labels).toMatchObject({
+      [MANAGED_BY_LABEL]: "netmatrix",
+      [RUN_ID_LABEL]: labelValue(req.runId),
+      [CASE_ID_LABEL]: labelValue(req.caseId),
+      [INSTANCE_LABEL]: "netmatrix",
+    });
     for (const v of Object.values(svc.metadata.labels ?? {})) expect(isLabelValue(v)).toBe(true);
   });
 
@@ -151,7 +179,11 @@ describe("buildEndpointSlice", () => {
     const slice = buildEndpointSlice(req, NS, { name: svc.metadata.name, uid: "5f0e3c1a-0000-4000-8000-000000000001" });
     expect(validateK8sObject(slice)).toEqual([]);
     expect(slice.addressType).toBe("IPv4");
-    expect(slice.metadata.labels).toMatchObject({ [SERVICE_NAME_LABEL]: svc.metadata.name, [SLICE_MANAGED_BY_LABEL]: "netmatrix.dev/coordinator", [MANAGED_BY_LABEL]: "netmatrix" });
+    expect(slice.metadata.labels).toMatchObject({
+      [SERVICE_NAME_LABEL]: svc.metadata.name,
+      [SLICE_MANAGED_BY_LABEL]: "netmatrix.dev/coordinator",
+      [MANAGED_BY_LABEL]: "netmatrix",
+    });
     expect(slice.endpoints).toHaveLength(1);
     expect(slice.endpoints[0]!.addresses).toEqual([req.serverAddress]);
     expect(slice.endpoints[0]!.conditions.ready).toBe(true);

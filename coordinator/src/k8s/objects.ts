@@ -17,8 +17,8 @@
  */
 import { createHash } from "node:crypto";
 import { NetmatrixError } from "../../../common/src/errors.js";
-import type { ServiceKind } from "../matrix/index.js";
-import type { ExposeRequest } from "../service-provider.js";
+import type { ServiceKind } from "../../../common/src/scenarios.js";
+import type { ExposeRequest } from "../../../common/src/service-provider.js";
 
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "netmatrix";
@@ -125,7 +125,10 @@ export interface CasePort {
 export function casePorts(req: Pick<ExposeRequest, "port" | "dataPort" | "protocol">): CasePort[] {
   const protocols: L4Protocol[] = req.protocol === "udp" ? ["TCP", "UDP"] : ["TCP"];
   const ports: CasePort[] = [];
-  for (const [role, port] of [["tool", req.port], ["data", req.dataPort]] as const) {
+  for (const [role, port] of [
+    ["tool", req.port],
+    ["data", req.dataPort],
+  ] as const) {
     if (port === 0) continue;
     for (const p of protocols) ports.push({ name: `${role}-${p.toLowerCase()}`, port, protocol: p });
   }

@@ -10,14 +10,17 @@ import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { NetmatrixError } from "../../../common/src/errors.js";
-import type { ExposeRequest } from "../service-provider.js";
+import type { ExposeRequest } from "../../../common/src/service-provider.js";
 import { kubeServiceClient } from "./client.js";
 import { kubernetesServiceProviderFromEnv, kubernetesServicesRequested } from "./index.js";
 import { buildService, labelValue, objectName, type ServicePort } from "./objects.js";
 import { validateK8sObject } from "./openapi.js";
 import { KubernetesServiceProvider, type KubeServiceClient } from "./provider.js";
 
-type Obj = { metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string> }; spec?: { clusterIP?: string; ports?: ServicePort[] } } & Record<string, unknown>;
+type Obj = { metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string> }; spec?: { clusterIP?: string; ports?: ServicePort[] } } & Record<
+  string,
+  unknown
+>;
 
 /** A fake API server holding Services, EndpointSlices and Nodes. */
 class FakeApiServer {
@@ -113,8 +116,14 @@ class FakeApiServer {
       return send(200, this.visible(obj));
     }
     if (req.method === "GET") {
-      const terms = (url.searchParams.get("labelSelector") ?? "").split(",").filter(Boolean).map((t) => t.split("=") as [string, string]);
-      const items = [...store.entries()].filter(([k]) => k.startsWith(`${ns}/`)).map(([, o]) => o).filter((o) => terms.every(([k, v]) => o.metadata.labels?.[k] === v));
+      const terms = (url.searchParams.get("labelSelector") ?? "")
+        .split(",")
+        .filter(Boolean)
+        .map((t) => t.split("=") as [string, string]);
+      const items = [...store.entries()]
+        .filter(([k]) => k.startsWith(`${ns}/`))
+        .map(([, o]) => o)
+        .filter((o) => terms.every(([k, v]) => o.metadata.labels?.[k] === v));
       return send(200, { apiVersion: "v1", kind: resource === "services" ? "ServiceList" : "EndpointSliceList", metadata: {}, items: items.map((o) => this.visible(o)) });
     }
     if (req.method === "DELETE" && name) {
@@ -143,7 +152,14 @@ beforeAll(async () => {
     currentContext: "fake",
   });
   client = kubeServiceClient(kc);
-  api.nodes.set("node-b", { status: { addresses: [{ type: "Hostname", address: "node-b" }, { type: "InternalIP", address: "192.0.2.12" }] } });
+  api.nodes.set("node-b", {
+    status: {
+      addresses: [
+        { type: "Hostname", address: "node-b" },
+        { type: "InternalIP", address: "192.0.2.12" },
+      ],
+    },
+  });
 });
 afterAll(() => api.stop());
 beforeEach(() => api.reset());
@@ -192,7 +208,12 @@ describe("KubernetesServiceProvider", () => {
     const exposed = await provider({ readNodes: true }).expose({ ...REQ, kind: "nodeport", protocol: "udp", dataPort: 20002 });
     const svc = api.services.get(`netmatrix/${objectName(REQ.runId, REQ.caseId)}`)!;
     const ports = svc.spec!.ports!;
-    expect(ports.map((p) => [p.name, p.protocol])).toEqual([["tool-tcp", "TCP"], ["tool-udp", "UDP"], ["data-tcp", "TCP"], ["data-udp", "UDP"]]);
+    expect(ports.map((p) => [p.name, p.protocol])).toEqual([
+      ["tool-tcp", "TCP"],
+      ["tool-udp", "UDP"],
+      ["data-tcp", "TCP"],
+      ["data-udp", "UDP"],
+    ]);
     expect(exposed.address).toBe("192.0.2.12");
     expect(exposed.port).toBe(ports[0]!.nodePort);
     expect(exposed.dataPort).toBe(ports[2]!.nodePort);
@@ -208,7 +229,9 @@ describe("KubernetesServiceProvider", () => {
   });
 
   it("creates nothing for a NodePort on a node it has no address for", async () => {
-    const err = await provider({ readNodes: true }).expose({ ...REQ, kind: "nodeport", serverNode: "node-z" }).catch((e: unknown) => e);
+    const err = await provider({ readNodes: true })
+      .expose({ ...REQ, kind: "nodeport", serverNode: "node-z" })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetmatrixError);
     expect((err as NetmatrixError).code).toBe("unavailable");
     expect(api.services.size).toBe(0);
@@ -250,17 +273,29 @@ describe("KubernetesServiceProvider", () => {
 
   it("says which permission is missing when the API server forbids it", async () => {
     api.forceStatus = 403;
-    const err = (await provider().expose(REQ).catch((e: unknown) => e)) as NetmatrixError;
+    const err = (await provider()
+      .expose(REQ)
+      .catch((e: unknown) => e)) as NetmatrixError;
     expect(err.code).toBe("failed-precondition");
     expect(err.hint).toMatch(/services and endpointslices .* namespace netmatrix/);
   });
 
   it("sweeps one run's leftovers, then everything of its instance, and nothing else", async () => {
     const p = provider();
-    for (const [runId, caseId] of [["run-1", "a"], ["run-1", "b"], ["run-2", "a"]]) await p.expose({ ...REQ, runId: runId!, caseId: caseId! });
+    for (const [runId, caseId] of [
+      ["run-1", "a"],
+      ["run-1", "b"],
+      ["run-2", "a"],
+    ])
+      await p.expose({ ...REQ, runId: runId!, caseId: caseId! });
     // Another coordinator's Service and a Service nobody labelled as ours.
     await client.createService("netmatrix", buildService({ ...REQ, runId: "run-1", caseId: "z" }, { namespace: "netmatrix", instance: "other" }));
-    await client.createService("netmatrix", { apiVersion: "v1", kind: "Service", metadata: { name: "unrelated" }, spec: { type: "ClusterIP", ports: [{ name: "x", port: 80, protocol: "TCP" }] } });
+    await client.createService("netmatrix", {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "unrelated" },
+      spec: { type: "ClusterIP", ports: [{ name: "x", port: 80, protocol: "TCP" }] },
+    });
     // A slice whose Service is already gone counts once.
     api.services.delete(`netmatrix/${objectName("run-2", "a")}`);
 
@@ -289,7 +324,10 @@ describe("kubernetesServiceProviderFromEnv", () => {
 
   it("explains what is missing outside a pod", async () => {
     await expect(kubernetesServiceProviderFromEnv({}, {})).rejects.toMatchObject({ code: "failed-precondition", message: expect.stringMatching(/namespace/) });
-    await expect(kubernetesServiceProviderFromEnv({ NETMATRIX_NAMESPACE: "netmatrix" })).rejects.toMatchObject({ code: "failed-precondition", message: expect.stringMatching(/KUBERNETES_SERVICE_HOST/) });
+    await expect(kubernetesServiceProviderFromEnv({ NETMATRIX_NAMESPACE: "netmatrix" })).rejects.toMatchObject({
+      code: "failed-precondition",
+      message: expect.stringMatching(/KUBERNETES_SERVICE_HOST/),
+    });
   });
 
   it("reads namespace, instance and node reading from the environment", async () => {
@@ -302,7 +340,10 @@ describe("kubernetesServiceProviderFromEnv", () => {
       expect(p.kinds).toEqual(["clusterip", "nodeport"]);
       expect((await kubernetesServiceProviderFromEnv({ ...env, NETMATRIX_READ_NODES: "false" })).kinds).toEqual(["clusterip"]);
     } finally {
-      for (const [k, v] of [["KUBERNETES_SERVICE_HOST", saved.host], ["KUBERNETES_SERVICE_PORT", saved.port]] as const) {
+      for (const [k, v] of [
+        ["KUBERNETES_SERVICE_HOST", saved.host],
+        ["KUBERNETES_SERVICE_PORT", saved.port],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }

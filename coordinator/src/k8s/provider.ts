@@ -14,8 +14,8 @@
  * coordinator.rbac.readNodes). Without either, only ClusterIP is offered.
  */
 import { NetmatrixError } from "../../../common/src/errors.js";
-import type { ServiceKind } from "../matrix/index.js";
-import type { ExposedService, ExposeRequest, ServiceProvider } from "../service-provider.js";
+import type { ServiceKind } from "../../../common/src/scenarios.js";
+import type { ExposedService, ExposeRequest, ServiceProvider } from "../../../common/src/service-provider.js";
 import {
   allocatedPorts,
   buildEndpointSlice,
@@ -103,7 +103,9 @@ export class KubernetesServiceProvider implements ServiceProvider {
     // Resolve the node first: a NodePort nobody can be told about is not created at all.
     const nodeAddress = req.kind === "nodeport" ? await this.resolveNode(req.serverNode) : undefined;
     const name = objectName(req.runId, req.caseId);
-    const service = await this.explain(`create Service ${this.namespace}/${name}`, () => this.createReplacing(name, () => this.client.createService(this.namespace, buildService(req, this.build))));
+    const service = await this.explain(`create Service ${this.namespace}/${name}`, () =>
+      this.createReplacing(name, () => this.client.createService(this.namespace, buildService(req, this.build))),
+    );
     try {
       const uid = service.metadata.uid;
       await this.explain(`create EndpointSlice ${this.namespace}/${name}`, () =>
@@ -178,7 +180,10 @@ export class KubernetesServiceProvider implements ServiceProvider {
       const ports = allocatedPorts(req, svc);
       if (ports) return ports;
       if (Date.now() >= deadline) {
-        throw new NetmatrixError("deadline-exceeded", `Service ${this.namespace}/${created.metadata.name} got no ${req.kind === "nodeport" ? "NodePort" : "ClusterIP"} within ${this.readyTimeoutMs} ms`);
+        throw new NetmatrixError(
+          "deadline-exceeded",
+          `Service ${this.namespace}/${created.metadata.name} got no ${req.kind === "nodeport" ? "NodePort" : "ClusterIP"} within ${this.readyTimeoutMs} ms`,
+        );
       }
       await sleep(this.pollMs);
       svc = await this.explain(`read Service ${this.namespace}/${created.metadata.name}`, () => this.client.readService(this.namespace, created.metadata.name));
@@ -187,10 +192,7 @@ export class KubernetesServiceProvider implements ServiceProvider {
 
   private async remove(name: string): Promise<void> {
     await this.explain(`delete Service and EndpointSlice ${this.namespace}/${name}`, () =>
-      Promise.all([
-        this.ignoreMissing(() => this.client.deleteEndpointSlice(this.namespace, name)),
-        this.ignoreMissing(() => this.client.deleteService(this.namespace, name)),
-      ]),
+      Promise.all([this.ignoreMissing(() => this.client.deleteEndpointSlice(this.namespace, name)), this.ignoreMissing(() => this.client.deleteService(this.namespace, name))]),
     );
   }
 

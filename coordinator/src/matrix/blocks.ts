@@ -7,11 +7,12 @@
 import { findEndpoints, indexAgents, type Endpoints } from "./endpoints.js";
 import { hash64, joinLane1, joinLane2 } from "./hash.js";
 import type { NodeSelection } from "./pairs.js";
-import type { PlannerAgent, PlannerOptions } from "./planner.js";
+import type { PlannerAgent, PlannerOptions } from "./planner-types.js";
 import type { RefusalLog } from "./refusals.js";
-import { SCENARIO_SHAPES, type ScenarioName, type Via } from "./scenarios.js";
+import { SCENARIO_SHAPES, type ScenarioName, type Via } from "../../../common/src/scenarios.js";
 import type { MatrixSpec } from "./spec.js";
 import type { Variant } from "./variants.js";
+import { drivers } from "../../../tools/src/index.js";
 
 /** One scenario's filled units and the parameter combinations to cross them with. */
 export interface Block {
@@ -26,8 +27,12 @@ export interface Block {
 
 /** Per scenario: refuse it, or fill its units and pick the combinations it runs (noting the skipped ones). */
 export function expand(
-  spec: MatrixSpec, agents: readonly PlannerAgent[], provider: PlannerOptions["serviceProvider"], selection: NodeSelection,
-  combos: readonly Variant[], notes: RefusalLog,
+  spec: MatrixSpec,
+  agents: readonly PlannerAgent[],
+  provider: PlannerOptions["serviceProvider"],
+  selection: NodeSelection,
+  combos: readonly Variant[],
+  notes: RefusalLog,
 ): Block[] {
   const index = indexAgents(agents);
   const nodeHashes = new Map<string, [number, number]>();
@@ -40,13 +45,13 @@ export function expand(
         continue;
       }
       if (!provider.kinds.includes(shape.serviceKind)) {
-        notes.add("refused", scenario, undefined, 0,
-          `${scenario}: needs a ${shape.serviceKind} service, the service provider offers ${provider.kinds.join(", ") || "none"}`);
+        notes.add("refused", scenario, undefined, 0, `${scenario}: needs a ${shape.serviceKind} service, the service provider offers ${provider.kinds.join(", ") || "none"}`);
         continue;
       }
     }
-    // ping has no port to forward; qperf tells its server which data port to open, which a NodePort renumbers.
-    const runnable = (v: Variant): boolean => !v.skip && (v.tool !== "ping" || shape.via === "direct") && (v.tool !== "qperf" || shape.via !== "nodeport");
+    // Why a tool cannot take this scenario's path (ping has no port to forward; qperf's data port does not survive a NodePort).
+    const cannot = (v: Variant): string | undefined => (shape.via === "direct" ? undefined : drivers[v.tool].capabilities.cannotCross[shape.via]);
+    const runnable = (v: Variant): boolean => !v.skip && cannot(v) === undefined;
     const found = findEndpoints(shape, agents, selection, index);
     const units = found.client.length;
     const perUnit = combos.filter(runnable).length;
@@ -54,13 +59,9 @@ export function expand(
     if (units === 0) continue;
     const chosen: number[] = [];
     combos.forEach((v, k) => {
-      if (v.skip) notes.add("skipped", scenario, v.tool, units, v.skip);
-      else if (!runnable(v) && v.tool === "qperf") {
-        notes.add("skipped", scenario, v.tool, units, "qperf: its client names the server's data port, which a NodePort renumbers; qperf runs on direct and ClusterIP paths");
-      } else if (!runnable(v)) {
-        notes.add("skipped", scenario, v.tool, units,
-          `ping: ICMP to a ${shape.via === "service" ? "ClusterIP" : "NodePort"} is not forwarded (kube-proxy and the lab's DNAT forward TCP/UDP ports only); ping runs on direct paths`);
-      } else chosen.push(k);
+      const why = v.skip ?? cannot(v);
+      if (why !== undefined) notes.add("skipped", scenario, v.tool, units, why);
+      else chosen.push(k);
     });
     blocks.push({ scenario, via: shape.via, cross: shape.placement === "cross", found, labels: unitLabels(agents, found, nodeHashes), combos: chosen });
   }

@@ -6,10 +6,10 @@
  * id order, so "n1/pod/a" is pod agent #1 and "n1/pod/b" pod agent #2.
  */
 import type { ModeName } from "../../../common/src/model.js";
-import { naturalCompare } from "./hash.js";
+import { naturalCompare } from "../../../common/src/natural-compare.js";
 import type { NodeSelection } from "./pairs.js";
-import type { PlannerAgent } from "./planner.js";
-import type { ScenarioShape } from "./scenarios.js";
+import type { PlannerAgent } from "./planner-types.js";
+import type { ScenarioShape } from "../../../common/src/scenarios.js";
 
 /** Why some units could not be filled; `count` = how many node pairs or nodes that costs. */
 export interface EndpointProblem {
@@ -49,10 +49,13 @@ export function indexAgents(agents: readonly PlannerAgent[]): Map<string, ByMode
 export function findEndpoints(shape: ScenarioShape, agents: readonly PlannerAgent[], selection: NodeSelection, index = indexAgents(agents)): Endpoints {
   const { universe } = selection;
   const { from, to } = selection.pairs;
-  const externals = shape.placement !== "external" ? [] : [...index.values()]
-    .map((e) => e.external[0])
-    .filter((i): i is number => i !== undefined)
-    .sort((x, y) => naturalCompare(agents[x]!.node, agents[y]!.node));
+  const externals =
+    shape.placement !== "external"
+      ? []
+      : [...index.values()]
+          .map((e) => e.external[0])
+          .filter((i): i is number => i !== undefined)
+          .sort((x, y) => naturalCompare(agents[x]!.node, agents[y]!.node));
   const max = shape.placement === "cross" ? from.length : selection.nodes.length * Math.max(1, externals.length);
   const client = new Int32Array(max);
   const server = new Int32Array(max);
@@ -75,7 +78,10 @@ export function findEndpoints(shape: ScenarioShape, agents: readonly PlannerAgen
   };
   const noAgent = (mode: ModeName) => `no ${mode} agent (the ${mode}-network DaemonSet is not running there)`;
   const done = (problems: EndpointProblem[]): Endpoints => ({
-    client: client.subarray(0, n), server: server.subarray(0, n), pairIndex: pairIndex.subarray(0, pairIndex.length ? n : 0), problems,
+    client: client.subarray(0, n),
+    server: server.subarray(0, n),
+    pairIndex: pairIndex.subarray(0, pairIndex.length ? n : 0),
+    problems,
   });
 
   if (shape.placement === "cross") {
@@ -111,10 +117,12 @@ export function findEndpoints(shape: ScenarioShape, agents: readonly PlannerAgen
     }
   }
   const unit = shape.placement === "cross" ? "node pairs" : shape.placement === "same" ? "nodes" : "external → node pairs";
-  return done([...lost.entries()].map(([why, e]) => {
-    const subject = why.startsWith("registered") ? "agent(s)" : "node(s)";
-    return { count: e.count, reason: `${subject} ${short([...e.names])}: ${why}; ${e.count} ${unit} not planned` };
-  }));
+  return done(
+    [...lost.entries()].map(([why, e]) => {
+      const subject = why.startsWith("registered") ? "agent(s)" : "node(s)";
+      return { count: e.count, reason: `${subject} ${short([...e.names])}: ${why}; ${e.count} ${unit} not planned` };
+    }),
+  );
 }
 
 /** Up to `max` names, then "… and N more". */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { SeededRandom, caseId, fingerprint, hash64, hex12, naturalCompare } from "./hash.js";
+import { SeededRandom, caseId, fingerprint, hash64, hex12 } from "./hash.js";
 
 describe("hashing is stable", () => {
   // Golden values: if these change, every stored case id changes with them.
@@ -58,16 +58,5 @@ describe("SeededRandom", () => {
       seen.add(x);
     }
     expect(seen.size).toBe(10);
-  });
-});
-
-describe("naturalCompare", () => {
-  test.each([
-    [["n10", "n2", "n1"], ["n1", "n2", "n10"]],
-    [["node-b", "node-a", "node-10", "node-9"], ["node-9", "node-10", "node-a", "node-b"]],
-    [["a1b2", "a1b10", "a1"], ["a1", "a1b2", "a1b10"]],
-    [["n01", "n1", "n001"], ["n001", "n01", "n1"]],
-  ])("%j sorts to %j", (input, sorted) => {
-    expect([...input].sort(naturalCompare)).toEqual(sorted);
   });
 });

@@ -4,9 +4,15 @@ import { NumberSet } from "./number-set.js";
 
 describe("NumberSet", () => {
   test.each([
-    [[0, 1, 2], [3, 4]],
+    [
+      [0, 1, 2],
+      [3, 4],
+    ],
     [[0], [1]],
-    [[2 ** 40 + 7, 2 ** 52, 123456789012], [2 ** 40, 2 ** 52 - 1]],
+    [
+      [2 ** 40 + 7, 2 ** 52, 123456789012],
+      [2 ** 40, 2 ** 52 - 1],
+    ],
   ])("holds %j, not %j", (inside, outside) => {
     const s = new NumberSet(inside.length);
     for (const v of inside) s.add(v);

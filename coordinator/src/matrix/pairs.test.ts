@@ -6,16 +6,73 @@ const N3 = ["n1", "n2", "n3"];
 
 describe("selectNodes", () => {
   test.each<[string, PairSelection, string[], [string, string][], string[], string[]]>([
-    ["all, 3 nodes", { kind: "all" }, N3,
-      [["n1", "n2"], ["n1", "n3"], ["n2", "n1"], ["n2", "n3"], ["n3", "n1"], ["n3", "n2"]], N3, []],
+    [
+      "all, 3 nodes",
+      { kind: "all" },
+      N3,
+      [
+        ["n1", "n2"],
+        ["n1", "n3"],
+        ["n2", "n1"],
+        ["n2", "n3"],
+        ["n3", "n1"],
+        ["n3", "n2"],
+      ],
+      N3,
+      [],
+    ],
     ["all, 1 node", { kind: "all" }, ["n1"], [], ["n1"], []],
-    ["ring, 3 nodes", { kind: "ring" }, N3, [["n1", "n2"], ["n2", "n3"], ["n3", "n1"]], N3, []],
-    ["ring, 2 nodes: both directions", { kind: "ring" }, ["a", "b"], [["a", "b"], ["b", "a"]], ["a", "b"], []],
+    [
+      "ring, 3 nodes",
+      { kind: "ring" },
+      N3,
+      [
+        ["n1", "n2"],
+        ["n2", "n3"],
+        ["n3", "n1"],
+      ],
+      N3,
+      [],
+    ],
+    [
+      "ring, 2 nodes: both directions",
+      { kind: "ring" },
+      ["a", "b"],
+      [
+        ["a", "b"],
+        ["b", "a"],
+      ],
+      ["a", "b"],
+      [],
+    ],
     ["ring, 1 node", { kind: "ring" }, ["a"], [], ["a"], []],
-    ["nodes: a subset", { kind: "nodes", nodes: ["n3", "n1"] }, N3, [["n1", "n3"], ["n3", "n1"]], ["n1", "n3"], []],
+    [
+      "nodes: a subset",
+      { kind: "nodes", nodes: ["n3", "n1"] },
+      N3,
+      [
+        ["n1", "n3"],
+        ["n3", "n1"],
+      ],
+      ["n1", "n3"],
+      [],
+    ],
     ["nodes: unknown ones reported", { kind: "nodes", nodes: ["n2", "n9"] }, N3, [], ["n2"], ["n9"]],
-    ["sample ≥ all: everything", { kind: "sample", count: 50 }, N3,
-      [["n1", "n2"], ["n1", "n3"], ["n2", "n1"], ["n2", "n3"], ["n3", "n1"], ["n3", "n2"]], N3, []],
+    [
+      "sample ≥ all: everything",
+      { kind: "sample", count: 50 },
+      N3,
+      [
+        ["n1", "n2"],
+        ["n1", "n3"],
+        ["n2", "n1"],
+        ["n2", "n3"],
+        ["n3", "n1"],
+        ["n3", "n2"],
+      ],
+      N3,
+      [],
+    ],
   ])("%s", (_what, selection, cluster, pairs, nodes, unknown) => {
     const s = selectNodes(selection, cluster, "seed");
     expect(pairNames(s)).toEqual(pairs);

@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import type { ToolName } from "../../../common/src/model.js";
+import type { ToolName } from "../../../tools/src/index.js";
 import { drivers } from "../../../tools/src/index.js";
 import { caseId } from "./hash.js";
 import { plan, type PlannerAgent, type PlannerOptions } from "./planner.js";
-import { SCENARIOS, SCENARIO_SHAPES } from "./scenarios.js";
+import { SCENARIOS, SCENARIO_SHAPES } from "../../../common/src/scenarios.js";
 import { specFromObject, type MatrixSpec } from "./spec.js";
 
 const TOOLS: ToolName[] = ["iperf3", "iperf2", "qperf", "ping"];
@@ -12,10 +12,7 @@ const TOOLS: ToolName[] = ["iperf3", "iperf2", "qperf", "ping"];
 /** A random cluster: 1–7 nodes, each with or without a host agent and 0–2 pod agents, random tools; 0–2 external agents. */
 const clusterArb: fc.Arbitrary<PlannerAgent[]> = fc
   .record({
-    nodes: fc.array(
-      fc.record({ host: fc.boolean(), pods: fc.integer({ min: 0, max: 2 }), tools: fc.subarray(TOOLS), noAddress: fc.boolean() }),
-      { minLength: 1, maxLength: 7 },
-    ),
+    nodes: fc.array(fc.record({ host: fc.boolean(), pods: fc.integer({ min: 0, max: 2 }), tools: fc.subarray(TOOLS), noAddress: fc.boolean() }), { minLength: 1, maxLength: 7 }),
     externals: fc.integer({ min: 0, max: 2 }),
   })
   .map(({ nodes, externals }) => {
@@ -47,10 +44,7 @@ const specArb: fc.Arbitrary<MatrixSpec> = fc
   })
   .map((raw) => specFromObject(raw, "<property>"));
 
-const providerArb: fc.Arbitrary<PlannerOptions> = fc.oneof(
-  fc.constant({}),
-  fc.record({ serviceProvider: fc.record({ kinds: fc.subarray(["clusterip", "nodeport"] as const) }) }),
-);
+const providerArb: fc.Arbitrary<PlannerOptions> = fc.oneof(fc.constant({}), fc.record({ serviceProvider: fc.record({ kinds: fc.subarray(["clusterip", "nodeport"] as const) }) }));
 
 describe("planner properties", () => {
   test("every case has agents that exist, in the scenario's roles, client ≠ server, with the tool installed", () => {
@@ -94,8 +88,15 @@ describe("planner properties", () => {
           if (c.baselineKey === undefined) continue;
           const base = byKey.get(c.baselineKey);
           expect(base?.scenario).toBe("host-host");
-          expect([base?.clientNode, base?.serverNode, base?.tool, base?.protocol, base?.direction, base?.parallel, base?.bitrateBps])
-            .toEqual([c.clientNode, c.serverNode, c.tool, c.protocol, c.direction, c.parallel, c.bitrateBps]);
+          expect([base?.clientNode, base?.serverNode, base?.tool, base?.protocol, base?.direction, base?.parallel, base?.bitrateBps]).toEqual([
+            c.clientNode,
+            c.serverNode,
+            c.tool,
+            c.protocol,
+            c.direction,
+            c.parallel,
+            c.bitrateBps,
+          ]);
         }
       }),
       { numRuns: 200 },
@@ -103,8 +104,7 @@ describe("planner properties", () => {
   });
 
   test("deterministic: the same spec and agents, in any order, give the same plan", () => {
-    const withShuffle = clusterArb.chain((agents) =>
-      fc.tuple(fc.constant(agents), fc.shuffledSubarray(agents, { minLength: agents.length, maxLength: agents.length })));
+    const withShuffle = clusterArb.chain((agents) => fc.tuple(fc.constant(agents), fc.shuffledSubarray(agents, { minLength: agents.length, maxLength: agents.length })));
     fc.assert(
       fc.property(specArb, withShuffle, providerArb, (spec, [agents, shuffled], opts) => {
         expect(plan(spec, shuffled, opts)).toEqual(plan(spec, agents, opts));

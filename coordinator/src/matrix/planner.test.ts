@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
-import type { ToolName } from "../../../common/src/model.js";
+import type { ToolName } from "../../../tools/src/index.js";
 import { caseId } from "./hash.js";
 import { plan, type PlannedCase, type PlannerAgent, type PlannerOptions } from "./planner.js";
-import type { ScenarioName } from "./scenarios.js";
+import type { ScenarioName } from "../../../common/src/scenarios.js";
 import { parseSpec, specFromObject } from "./spec.js";
 
 const ALL_TOOLS: ToolName[] = ["iperf3", "iperf2", "qperf", "ping"];
@@ -45,8 +45,7 @@ describe("scenario → client and server", () => {
   });
 
   test("a case carries its parameters, a readable key and an id hashed from it", () => {
-    const p = plan(spec({ scenarios: ["pod-pod-cross"], protocols: ["udp"], udpBitrates: ["500M"], lengths: ["1K"], duration: 20, omit: 2 }),
-      cluster(["n1", "n2"]));
+    const p = plan(spec({ scenarios: ["pod-pod-cross"], protocols: ["udp"], udpBitrates: ["500M"], lengths: ["1K"], duration: 20, omit: 2 }), cluster(["n1", "n2"]));
     expect(p.cases[0]).toEqual<PlannedCase>({
       id: caseId("pod-pod-cross/iperf3/udp/forward/P1/L1K/B500M/n1→n2"),
       key: "pod-pod-cross/iperf3/udp/forward/P1/L1K/B500M/n1→n2",
@@ -77,7 +76,10 @@ describe("scenario → client and server", () => {
     const p = plan(spec({ scenarios: ["pod-pod-cross", "pod-service-cross"], tools: ["ping"], protocols: ["tcp", "udp"] }), cluster(["n1", "n2"]), PROVIDER);
     expect(p.cases.map((c) => c.key)).toEqual(["pod-pod-cross/ping/icmp/forward/P1/L0/n1→n2", "pod-pod-cross/ping/icmp/forward/P1/L0/n2→n1"]);
     expect(p.refused).toContainEqual({
-      kind: "skipped", scenario: "pod-service-cross", tool: "ping", count: 2,
+      kind: "skipped",
+      scenario: "pod-service-cross",
+      tool: "ping",
+      count: 2,
       reason: "ping: ICMP to a ClusterIP is not forwarded (kube-proxy and the lab's DNAT forward TCP/UDP ports only); ping runs on direct paths",
     });
   });
@@ -85,24 +87,83 @@ describe("scenario → client and server", () => {
 
 describe("refusals name what is missing", () => {
   test.each<[string, Record<string, unknown>, PlannerAgent[], PlannerOptions, { kind: string; scenario?: string; tool?: string; count: number; reason: string }[]]>([
-    ["no service provider", { scenarios: ["pod-service-cross"] }, cluster(["n1", "n2"]), {},
-      [{ kind: "refused", scenario: "pod-service-cross", count: 0,
-        reason: "pod-service-cross: no service provider is configured (the lab provides iptables DNAT, Kubernetes provides Services)" }]],
-    ["provider without NodePorts", { scenarios: ["external-nodeport"] }, cluster(["n1"], { external: ["ext"] }), { serviceProvider: { kinds: ["clusterip"] } },
-      [{ kind: "refused", scenario: "external-nodeport", count: 0, reason: "external-nodeport: needs a nodeport service, the service provider offers clusterip" }]],
-    ["no external agent", { scenarios: ["external-pod"] }, cluster(["n1", "n2"]), {},
-      [{ kind: "refused", scenario: "external-pod", count: 0,
-        reason: "external-pod: no external agent is registered (run `netmatrix agent --mode external` on a machine outside the cluster)" }]],
-    ["one pod agent per node", { scenarios: ["pod-pod-same"] }, cluster(["n1", "n2"], { pods: 1 }), {},
-      [{ kind: "refused", scenario: "pod-pod-same", count: 2,
-        reason: "pod-pod-same: node(s) n1, n2: fewer than two pod agents (the chart runs the pod variant as two DaemonSets); 2 nodes not planned" }]],
-    ["a single node cannot pair", { scenarios: ["host-host"] }, cluster(["n1"]), {},
-      [{ kind: "refused", scenario: "host-host", count: 0, reason: "host-host: needs at least two nodes to pair; the selection has 1" }]],
-    ["no pod agents at all", { scenarios: ["pod-pod-cross"] }, cluster(["n1", "n2"], { pods: 0 }), {},
-      [{ kind: "refused", scenario: "pod-pod-cross", count: 2,
-        reason: "pod-pod-cross: node(s) n1, n2: no pod agent (the pod-network DaemonSet is not running there); 2 node pairs not planned" }]],
-    ["unknown node in pairs.nodes", { pairs: { nodes: ["n1", "n2", "n7"] } }, cluster(["n1", "n2"]), {},
-      [{ kind: "refused", count: 0, reason: 'pairs.nodes: no agent runs on node "n7" (nodes with agents: n1, n2)' }]],
+    [
+      "no service provider",
+      { scenarios: ["pod-service-cross"] },
+      cluster(["n1", "n2"]),
+      {},
+      [
+        {
+          kind: "refused",
+          scenario: "pod-service-cross",
+          count: 0,
+          reason: "pod-service-cross: no service provider is configured (the lab provides iptables DNAT, Kubernetes provides Services)",
+        },
+      ],
+    ],
+    [
+      "provider without NodePorts",
+      { scenarios: ["external-nodeport"] },
+      cluster(["n1"], { external: ["ext"] }),
+      { serviceProvider: { kinds: ["clusterip"] } },
+      [{ kind: "refused", scenario: "external-nodeport", count: 0, reason: "external-nodeport: needs a nodeport service, the service provider offers clusterip" }],
+    ],
+    [
+      "no external agent",
+      { scenarios: ["external-pod"] },
+      cluster(["n1", "n2"]),
+      {},
+      [
+        {
+          kind: "refused",
+          scenario: "external-pod",
+          count: 0,
+          reason: "external-pod: no external agent is registered (run `netmatrix agent --mode external` on a machine outside the cluster)",
+        },
+      ],
+    ],
+    [
+      "one pod agent per node",
+      { scenarios: ["pod-pod-same"] },
+      cluster(["n1", "n2"], { pods: 1 }),
+      {},
+      [
+        {
+          kind: "refused",
+          scenario: "pod-pod-same",
+          count: 2,
+          reason: "pod-pod-same: node(s) n1, n2: fewer than two pod agents (the chart runs the pod variant as two DaemonSets); 2 nodes not planned",
+        },
+      ],
+    ],
+    [
+      "a single node cannot pair",
+      { scenarios: ["host-host"] },
+      cluster(["n1"]),
+      {},
+      [{ kind: "refused", scenario: "host-host", count: 0, reason: "host-host: needs at least two nodes to pair; the selection has 1" }],
+    ],
+    [
+      "no pod agents at all",
+      { scenarios: ["pod-pod-cross"] },
+      cluster(["n1", "n2"], { pods: 0 }),
+      {},
+      [
+        {
+          kind: "refused",
+          scenario: "pod-pod-cross",
+          count: 2,
+          reason: "pod-pod-cross: node(s) n1, n2: no pod agent (the pod-network DaemonSet is not running there); 2 node pairs not planned",
+        },
+      ],
+    ],
+    [
+      "unknown node in pairs.nodes",
+      { pairs: { nodes: ["n1", "n2", "n7"] } },
+      cluster(["n1", "n2"]),
+      {},
+      [{ kind: "refused", count: 0, reason: 'pairs.nodes: no agent runs on node "n7" (nodes with agents: n1, n2)' }],
+    ],
   ])("%s", (_what, extra, agents, opts, refused) => {
     const p = plan(spec(extra), agents, opts);
     expect(p.refused).toEqual(refused);
@@ -112,10 +173,14 @@ describe("refusals name what is missing", () => {
     const agents = [...cluster(["n1", "n2"]), ...cluster(["n3"], { host: false })];
     const p = plan(spec({ protocols: ["tcp", "udp"] }), agents);
     expect(p.cases.map((c) => `${c.clientNode}→${c.serverNode}`)).toEqual(["n1→n2", "n2→n1", "n1→n2", "n2→n1"]);
-    expect(p.refused).toEqual([{
-      kind: "refused", scenario: "host-host", count: 8, // 4 node pairs × 2 protocols
-      reason: "host-host: node(s) n3: no host agent (the host-network DaemonSet is not running there); 4 node pairs not planned",
-    }]);
+    expect(p.refused).toEqual([
+      {
+        kind: "refused",
+        scenario: "host-host",
+        count: 8, // 4 node pairs × 2 protocols
+        reason: "host-host: node(s) n3: no host agent (the host-network DaemonSet is not running there); 4 node pairs not planned",
+      },
+    ]);
   });
 
   test("a tool missing on an agent refuses those cases with the Debian package to install", () => {
@@ -145,16 +210,12 @@ describe("refusals name what is missing", () => {
 
   test("qperf reverse and parallel streams are skipped, not the whole spec", () => {
     const p = plan(spec({ tools: ["iperf3", "qperf"], directions: ["forward", "reverse"], parallel: [1, 4] }), cluster(["n1", "n2"], { pods: 0 }));
-    expect(p.cases.filter((c) => c.tool === "qperf").map((c) => c.key)).toEqual([
-      "host-host/qperf/tcp/forward/P1/L0/n1→n2",
-      "host-host/qperf/tcp/forward/P1/L0/n2→n1",
-    ]);
+    expect(p.cases.filter((c) => c.tool === "qperf").map((c) => c.key)).toEqual(["host-host/qperf/tcp/forward/P1/L0/n1→n2", "host-host/qperf/tcp/forward/P1/L0/n2→n1"]);
     expect(p.cases.filter((c) => c.tool === "iperf3")).toHaveLength(8);
     expect(p.refused).toEqual([
       // forward/P4 and reverse/P4 report the stream count (the driver checks it first), reverse/P1 the direction
       { kind: "skipped", scenario: "host-host", tool: "qperf", count: 4, reason: "qperf runs a single stream; parallel 4 is unsupported" },
-      { kind: "skipped", scenario: "host-host", tool: "qperf", count: 2,
-        reason: "qperf measures one direction only (client sends); direction reverse is unsupported" },
+      { kind: "skipped", scenario: "host-host", tool: "qperf", count: 2, reason: "qperf measures one direction only (client sends); direction reverse is unsupported" },
     ]);
   });
 
@@ -166,8 +227,7 @@ describe("refusals name what is missing", () => {
 
 describe("baselines", () => {
   test("every cross-node pod case points at the host-host case of the same pair and parameters", () => {
-    const p = plan(spec({ scenarios: ["pod-pod-cross", "pod-service-cross", "pod-pod-same", "host-host"], protocols: ["tcp", "udp"] }),
-      cluster(["n1", "n2", "n3"]), PROVIDER);
+    const p = plan(spec({ scenarios: ["pod-pod-cross", "pod-service-cross", "pod-pod-same", "host-host"], protocols: ["tcp", "udp"] }), cluster(["n1", "n2", "n3"]), PROVIDER);
     const keys = new Set(p.cases.map((c) => c.key));
     for (const c of p.cases) {
       if (c.scenario === "host-host" || c.scenario === "pod-pod-same") {
@@ -177,8 +237,7 @@ describe("baselines", () => {
       expect(c.baselineKey).toBe(`host-host${c.key.slice(c.scenario.length)}`);
       expect(keys.has(c.baselineKey!)).toBe(true);
     }
-    expect(p.cases.find((c) => c.key === "pod-service-cross/iperf3/udp/forward/P1/L0/B1G/n3→n1")?.baselineKey)
-      .toBe("host-host/iperf3/udp/forward/P1/L0/B1G/n3→n1");
+    expect(p.cases.find((c) => c.key === "pod-service-cross/iperf3/udp/forward/P1/L0/B1G/n3→n1")?.baselineKey).toBe("host-host/iperf3/udp/forward/P1/L0/B1G/n3→n1");
   });
 
   test("no host-host case, no baseline key", () => {
@@ -189,7 +248,10 @@ describe("baselines", () => {
   test("a host-host case refused for a missing tool is no baseline", () => {
     const agents = cluster(["n1", "n2"]).map((a) => (a.mode === "host" ? { ...a, tools: [] as ToolName[] } : a));
     const p = plan(spec({ scenarios: ["host-host", "pod-pod-cross"] }), agents);
-    expect(p.cases.map((c) => [c.scenario, c.baselineKey])).toEqual([["pod-pod-cross", undefined], ["pod-pod-cross", undefined]]);
+    expect(p.cases.map((c) => [c.scenario, c.baselineKey])).toEqual([
+      ["pod-pod-cross", undefined],
+      ["pod-pod-cross", undefined],
+    ]);
   });
 });
 
@@ -201,8 +263,7 @@ describe("the default spec on a 3-node cluster", () => {
     const p = plan(defaultSpec, cluster(["n1", "n2", "n3"]), PROVIDER);
     const count = (s: ScenarioName) => p.cases.filter((c) => c.scenario === s).length;
     // 6 ordered pairs or 3 nodes, × tcp/udp
-    expect([count("host-host"), count("pod-pod-cross"), count("pod-pod-same"), count("pod-service-cross"), count("pod-service-same")])
-      .toEqual([12, 12, 6, 12, 6]);
+    expect([count("host-host"), count("pod-pod-cross"), count("pod-pod-same"), count("pod-service-cross"), count("pod-service-same")]).toEqual([12, 12, 6, 12, 6]);
     expect(p.refused).toEqual([]);
   });
 

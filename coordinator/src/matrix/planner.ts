@@ -5,41 +5,21 @@
  * client reaches it. What cannot be planned is reported with a reason —
  * never silently dropped and never faked. Pure and deterministic.
  */
-import type { DirectionName, ModeName, ToolName } from "../../../common/src/model.js";
-import { drivers } from "../../../tools/src/index.js";
-import { bits48, fingerprint, hash64, hex12, joinLane1, joinLane2, naturalCompare } from "./hash.js";
+import type { DirectionName } from "../../../common/src/model.js";
+import { drivers, tools, type ToolName } from "../../../tools/src/index.js";
+import { bits48, fingerprint, hash64, hex12, joinLane1, joinLane2 } from "./hash.js";
+import { naturalCompare } from "../../../common/src/natural-compare.js";
 import { selectNodes } from "./pairs.js";
-import type { ScenarioName, ServiceKind, Via } from "./scenarios.js";
+import type { ScenarioName, Via } from "../../../common/src/scenarios.js";
 import type { MatrixSpec } from "./spec.js";
 import { variants, type CaseProtocol } from "./variants.js";
 import { short } from "./endpoints.js";
 import { expand } from "./blocks.js";
 import { RefusalLog, type Refusal } from "./refusals.js";
+import type { PlannerAgent, PlannerOptions } from "./planner-types.js";
 
 export type { Refusal } from "./refusals.js";
-
-/** An agent as the planner sees it (a registry entry reduced to what planning needs). */
-export interface PlannerAgent {
-  /** Registry id, e.g. "n1/host", "n1/pod/a", "ext/external". */
-  id: string;
-  /** Node name; external agents' node names stand for machines outside the cluster. */
-  node: string;
-  mode: ModeName;
-  /** The address a client targets; empty when the agent registered none. */
-  address: string;
-  /** Tools found on the agent. */
-  tools: ToolName[];
-}
-
-/** Planner options. */
-export interface PlannerOptions {
-  /**
-   * What can put a Service in front of a pod agent: Kubernetes (ClusterIP and
-   * NodePort Services) or the lab (iptables DNAT). Without it the service
-   * scenarios are refused.
-   */
-  serviceProvider?: { kinds: ServiceKind[] };
-}
+export type { PlannerAgent, PlannerOptions } from "./planner-types.js";
 
 /** One test between two agents with fixed parameters. Units in the names. */
 export interface PlannedCase {
@@ -66,7 +46,7 @@ export interface PlannedCase {
   parallel: number;
   /** 0 = tool default. */
   lengthBytes: number;
-  /** UDP target rate (iperf3/iperf2 only), bits/s; undefined otherwise. */
+  /** UDP target rate (tools that pace), bits/s; undefined otherwise. */
   bitrateBps: number | undefined;
   durationS: number;
   omitS: number;
@@ -80,9 +60,8 @@ export interface Plan {
   refused: Refusal[];
 }
 
-/** One bit per tool, for a per-agent "has tool" mask. */
-/** One bit per tool, for a per-agent "has this tool" mask. */
-const TOOL_BIT: Record<ToolName, number> = { iperf3: 1, iperf2: 2, qperf: 4, ping: 8 };
+/** One bit per tool of the catalogue, for a per-agent "has this tool" mask. */
+const TOOL_BIT = Object.fromEntries(tools.names.map((t, i) => [t, 2 ** i])) as Record<ToolName, number>;
 
 /**
  * Plan `spec` over `agents`. Case order: scenarios in spec order, then
@@ -108,7 +87,7 @@ export function plan(spec: MatrixSpec, agents: readonly PlannerAgent[], opts: Pl
   const capacity = blocks.reduce((n, b) => n + b.found.client.length * b.combos.length, 0);
   const cases: PlannedCase[] = new Array<PlannedCase>(capacity);
   const idBits = new Float64Array(capacity);
-  const toolMask = Uint8Array.from(agents, (a) => a.tools.reduce((m, t) => m | TOOL_BIT[t], 0));
+  const toolMask = Uint32Array.from(agents, (a) => a.tools.reduce((m, t) => m | TOOL_BIT[t], 0));
   const hostHost: Int32Array[] = []; // per combination and selected pair: index of its host-host case, or −1
   const pending = { at: new Int32Array(capacity), combo: new Int32Array(capacity), pair: new Int32Array(capacity), n: 0 };
   let n = 0;

@@ -3,8 +3,8 @@
  * (a combination a tool does not have), aggregated so a thousand node pairs
  * missing the same thing make one entry with a count, not a thousand. Pure.
  */
-import type { ToolName } from "../../../common/src/model.js";
-import type { ScenarioName } from "./scenarios.js";
+import type { ToolName } from "../../../tools/src/index.js";
+import type { ScenarioName } from "../../../common/src/scenarios.js";
 
 /**
  * Something the spec asked for that is not planned. "refused": it cannot run

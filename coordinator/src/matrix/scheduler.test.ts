@@ -68,10 +68,19 @@ describe("schedule", () => {
 describe("full mesh packing (circle method)", () => {
   test.each([
     // [nodes, ordered, rounds per repetition]
-    [2, false, 1], [4, false, 3], [6, false, 5], [8, false, 7], [20, false, 19],
-    [2, true, 2], [4, true, 6], [10, true, 18], [20, true, 38],
+    [2, false, 1],
+    [4, false, 3],
+    [6, false, 5],
+    [8, false, 7],
+    [20, false, 19],
+    [2, true, 2],
+    [4, true, 6],
+    [10, true, 18],
+    [20, true, 38],
     // odd node counts need N rounds per copy of the tournament (one node sits out each round)
-    [3, false, 3], [5, false, 5], [7, true, 14],
+    [3, false, 3],
+    [5, false, 5],
+    [7, true, 14],
   ])("%d nodes, ordered=%s → %d rounds", (n, ordered, expected) => {
     const c = mesh(n, ordered);
     const rounds = pack(c, Math.ceil(n / 2));

@@ -19,7 +19,7 @@
  * repetition reuses the same packing with its round order rotated by r, so a
  * case does not always run at the same point of a repetition.
  */
-import { naturalCompare } from "./hash.js";
+import { naturalCompare } from "../../../common/src/natural-compare.js";
 import { NumberSet } from "./number-set.js";
 import type { PlannedCase } from "./planner.js";
 

@@ -55,7 +55,7 @@ export function formatPath(path: SpecPath): string {
 
 /** `value` for a message: strings quoted, everything else as YAML-ish JSON, bounded. */
 export function show(value: unknown): string {
-  const text = typeof value === "string" ? JSON.stringify(value) : value === undefined ? "nothing" : JSON.stringify(value) ?? String(value);
+  const text = typeof value === "string" ? JSON.stringify(value) : value === undefined ? "nothing" : (JSON.stringify(value) ?? String(value));
   return text.length > 60 ? `${text.slice(0, 59)}…` : text;
 }
 

@@ -3,9 +3,9 @@
  * plain object, checks its type and range, and throws a SpecError naming the
  * key's line and the fix. Pure.
  */
-import type { PairSelection, Thresholds } from "./spec.js";
 import { SpecError, closest, show, type Locator, type SpecPath } from "./spec-error.js";
-import { formatBitrateBps, formatSizeBytes, parseBitrateBps, parseSizeBytes } from "./units.js";
+import type { PairSelection, Thresholds } from "./spec-types.js";
+import { formatBitrateBps, formatSizeBytes, parseBitrateBps, parseSizeBytes } from "../../../common/src/units.js";
 
 /** Inclusive bounds. */
 export interface Bounds {
@@ -54,8 +54,7 @@ export class SpecReader {
       if (known.includes(key)) continue;
       const guess = closest(key, known);
       const where = path.length ? ` in ${path.join(".")}` : "";
-      this.fail([...path, key], "key", `unknown key "${key}"${where}`,
-        guess ? `did you mean "${guess}"? (keys: ${known.join(", ")})` : `use one of: ${known.join(", ")}`);
+      this.fail([...path, key], "key", `unknown key "${key}"${where}`, guess ? `did you mean "${guess}"? (keys: ${known.join(", ")})` : `use one of: ${known.join(", ")}`);
     }
   }
 
@@ -101,8 +100,12 @@ export class SpecReader {
     list.forEach((v, i) => {
       if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
         const guess = typeof v === "string" ? closest(v, allowed) : undefined;
-        this.fail([...path, i], "value", `unknown ${what} ${show(v)}`,
-          guess ? `did you mean "${guess}"? (use one of: ${allowed.join(", ")})` : `use one of: ${allowed.join(", ")}`);
+        this.fail(
+          [...path, i],
+          "value",
+          `unknown ${what} ${show(v)}`,
+          guess ? `did you mean "${guess}"? (use one of: ${allowed.join(", ")})` : `use one of: ${allowed.join(", ")}`,
+        );
       }
       if (seen.has(v)) this.fail([...path, i], "value", `${what} "${v}" is listed twice`, "remove the duplicate");
       seen.add(v);

@@ -17,6 +17,17 @@ function specError(text: string, source = "spec.yaml"): SpecError {
   throw new Error("expected a SpecError, the spec was accepted");
 }
 
+/** The SpecError `fn` throws. */
+function thrownSpecError(fn: () => unknown): SpecError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof SpecError) return err;
+    throw err;
+  }
+  throw new Error("expected a SpecError, the spec was accepted");
+}
+
 describe("valid specs", () => {
   test("specs/default.yaml is seed 001's eight-way table plus the host-host baseline", () => {
     const spec = parseSpec(DEFAULT_YAML, "specs/default.yaml");
@@ -86,12 +97,20 @@ describe("valid specs", () => {
     expect(parseSpec(`name: m\nscenarios: [host-host]\n${line}\n`, "m.yaml").pairs).toEqual(pairs);
   });
 
+  test("overrides replace the file's keys in the one pass; messages about them have no line, the file's keep theirs", () => {
+    const text = "name: m\nscenarios: [host-host]\nduration: 20\nomit: 4\n";
+    expect(parseSpec(text, "m.yaml", { duration: 6, concurrency: 2 })).toMatchObject({ durationS: 6, omitS: 4, concurrency: 2 });
+    expect(() => parseSpec(text, "m.yaml", { duration: 0 })).toThrow(/^m\.yaml: duration 0 s is outside 1\.\.3600 s/);
+    const err = thrownSpecError(() => parseSpec(text, "m.yaml", { duration: 3 }));
+    expect(err.message).toBe("m.yaml:4: omit 4 s is not shorter than duration 3 s; use an omit below 3, or 0");
+    // A document that is not a mapping is refused as written.
+    expect(thrownSpecError(() => parseSpec("- host-host\n", "m.yaml", { duration: 3 })).message).toMatch(/^m\.yaml:1: the spec must be a mapping/);
+  });
+
   test("a spec built from CLI flags goes through the same validator", () => {
     const spec = specFromObject({ name: "cli", scenarios: ["pod-pod-cross"], tools: ["iperf2"], duration: 5, udpBitrates: ["200M"] }, "<flags>");
     expect(spec).toMatchObject({ name: "cli", tools: ["iperf2"], durationS: 5, udpBitratesBps: [2e8] });
-    expect(() => specFromObject({ name: "cli", scenarios: ["pod-pod"] }, "<flags>")).toThrow(
-      '<flags>: unknown scenario "pod-pod"; use one of: host-host, pod-pod-cross,',
-    );
+    expect(() => specFromObject({ name: "cli", scenarios: ["pod-pod"] }, "<flags>")).toThrow('<flags>: unknown scenario "pod-pod"; use one of: host-host, pod-pod-cross,');
   });
 });
 
@@ -99,10 +118,14 @@ describe("malformed specs: the message names file:line, the key or value, and th
   const ok = "name: m\nscenarios: [host-host]\n";
   test.each([
     // [what, text, line, path, message fragments]
-    ["unknown scenario", "name: m\nscenarios: [host-host, pod-pod]\n", 2, "scenarios[1]",
-      ['spec.yaml:2: unknown scenario "pod-pod"; use one of: host-host, pod-pod-cross, pod-pod-same,']],
-    ["scenario typo", "name: m\nscenarios:\n  - host-host\n  - pod-pod-cros\n", 4, "scenarios[1]",
-      ['spec.yaml:4: unknown scenario "pod-pod-cros"; did you mean "pod-pod-cross"?']],
+    [
+      "unknown scenario",
+      "name: m\nscenarios: [host-host, pod-pod]\n",
+      2,
+      "scenarios[1]",
+      ['spec.yaml:2: unknown scenario "pod-pod"; use one of: host-host, pod-pod-cross, pod-pod-same,'],
+    ],
+    ["scenario typo", "name: m\nscenarios:\n  - host-host\n  - pod-pod-cros\n", 4, "scenarios[1]", ['spec.yaml:4: unknown scenario "pod-pod-cros"; did you mean "pod-pod-cross"?']],
     ["unknown key (typo)", `${ok}durration: 5\n`, 3, "durration", ['spec.yaml:3: unknown key "durration"; did you mean "duration"?']],
     ["unknown key (no guess)", `${ok}colour: blue\n`, 3, "colour", ['spec.yaml:3: unknown key "colour"; use one of: name, scenarios,']],
     ["unknown nested key", `${ok}thresholds:\n  cv: 3\n`, 4, "thresholds.cv", ['spec.yaml:4: unknown key "cv" in thresholds; did you mean "cvPercent"?']],

@@ -6,66 +6,31 @@
  * naming the line and the fix, never a silently ignored key. Pure.
  */
 import { LineCounter, isMap, isNode, isScalar, parseDocument, type Document } from "yaml";
-import { LIMITS } from "../../../common/src/limits.js";
-import type { DirectionName, ProtocolName, ToolName } from "../../../common/src/model.js";
-import { SCENARIOS, type ScenarioName } from "./scenarios.js";
+import { LIMITS } from "../../../tools/src/limits.js";
+import { tools as toolCatalogue } from "../../../tools/src/index.js";
+import { SCENARIOS } from "../../../common/src/scenarios.js";
 import { NO_LOCATION, SpecError, type Locator, type SpecPath } from "./spec-error.js";
 import { SpecReader } from "./spec-reader.js";
+import type { MatrixSpec } from "./spec-types.js";
 
-/**
- * Which node pairs cross-node scenarios run between:
- * - all: every ordered pair of nodes (A→B and B→A);
- * - ring: node i → node i+1 in natural name order, the last wrapping to the first;
- * - sample: `count` ordered pairs drawn deterministically, seeded by the spec name;
- * - nodes: every ordered pair among the listed nodes only.
- * Same-node scenarios run on every node the selection covers (all nodes for
- * all/ring, the listed ones, or those the sampled pairs touch), and external
- * scenarios from every external agent to each of those nodes.
- */
-export type PairSelection =
-  | { kind: "all" }
-  | { kind: "ring" }
-  | { kind: "sample"; count: number }
-  | { kind: "nodes"; nodes: string[] };
-
-/** When a case's summary gets a warning flag (see stats.ts `flags`). */
-export interface Thresholds {
-  /** Coefficient of variation over repetitions above which a case is flagged, percent. */
-  cvPercent: number;
-  /** Mean UDP loss above which a case is flagged, percent. */
-  udpLossPercent: number;
-}
-
-/** A validated matrix spec. YAML key in parentheses where it differs from the field. */
-export interface MatrixSpec {
-  /** Names the run; also seeds `pairs: { sample: N }`. */
-  name: string;
-  scenarios: ScenarioName[];
-  tools: ToolName[];
-  protocols: ProtocolName[];
-  directions: DirectionName[];
-  /** Parallel stream counts, 1–128. */
-  parallel: number[];
-  /** Buffer / datagram / message / ping payload lengths in bytes, 0 = the tool's default (`lengths`). */
-  lengthsBytes: number[];
-  /** UDP target rates in bits/s (`udpBitrates`); TCP cases ignore them. */
-  udpBitratesBps: number[];
-  /** Measurement duration, seconds (`duration`). */
-  durationS: number;
-  /** Seconds omitted at the start, iperf3 only (`omit`). */
-  omitS: number;
-  /** Repetitions of every case, 1–1000. */
-  repetitions: number;
-  pairs: PairSelection;
-  /** At most this many node-disjoint cases run at once. */
-  concurrency: number;
-  thresholds: Thresholds;
-}
+export type { MatrixSpec, PairSelection, Thresholds } from "./spec-types.js";
 
 /** Every key a spec may have, in the order messages list them. */
 export const SPEC_KEYS = [
-  "name", "scenarios", "tools", "protocols", "directions", "parallel", "lengths", "udpBitrates",
-  "duration", "omit", "repetitions", "pairs", "concurrency", "thresholds",
+  "name",
+  "scenarios",
+  "tools",
+  "protocols",
+  "directions",
+  "parallel",
+  "lengths",
+  "udpBitrates",
+  "duration",
+  "omit",
+  "repetitions",
+  "pairs",
+  "concurrency",
+  "thresholds",
 ] as const;
 
 /** Values used for keys a spec leaves out (`name` and `scenarios` have none: they are required). */
@@ -106,24 +71,29 @@ export const SPEC_BOUNDS = {
 
 /**
  * Parse and validate a YAML matrix spec. `source` names it in messages
- * (usually the file path). Throws a SpecError naming `source:line`.
+ * (usually the file path). `overrides` replace top-level keys of the file
+ * (YAML keys, e.g. the CLI's `--duration` as { duration: 5 }); messages about
+ * them name `source` without a line. Throws a SpecError naming `source:line`.
  */
-export function parseSpec(text: string, source: string): MatrixSpec {
+export function parseSpec(text: string, source: string, overrides: Readonly<Record<string, unknown>> = {}): MatrixSpec {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
   const first = doc.errors[0];
   if (first) {
     const pos = first.linePos?.[0];
     const reason = (first.message.split("\n")[0] ?? first.message).replace(/ at line \d+, column \d+:?$/, "");
-    const fix = first.code === "DUPLICATE_KEY"
-      ? "write each key once"
-      : "fix the syntax (indentation, a missing ':' or an unclosed bracket are the usual causes)";
+    const fix = first.code === "DUPLICATE_KEY" ? "write each key once" : "fix the syntax (indentation, a missing ':' or an unclosed bracket are the usual causes)";
     throw new SpecError(source, pos ? { line: pos.line, column: pos.col } : undefined, [], `not valid YAML: ${reason}`, fix);
   }
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     throw new SpecError(source, { line: 1, column: 1 }, [], "the spec is empty", "start from specs/default.yaml");
   }
-  return specFromObject(doc.toJS({ maxAliasCount: 100 }), source, yamlLocator(doc, lineCounter));
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  const locate = yamlLocator(doc, lineCounter);
+  const overridden = Object.keys(overrides);
+  // A document that is not a mapping is refused as written, overrides or not.
+  if (!overridden.length || typeof raw !== "object" || raw === null || Array.isArray(raw)) return specFromObject(raw, source, locate);
+  return specFromObject({ ...(raw as Record<string, unknown>), ...overrides }, source, (path, what) => (overridden.includes(String(path[0])) ? undefined : locate(path, what)));
 }
 
 /**
@@ -143,15 +113,28 @@ export function specFromObject(raw: unknown, source = "<spec>", locate: Locator 
   return {
     name: r.name(["name"]),
     scenarios: r.enumList(["scenarios"], SCENARIOS, "scenario", undefined),
-    tools: r.enumList(["tools"], ["iperf3", "iperf2", "qperf", "ping"] as const, "tool", d.tools),
+    tools: r.enumList(["tools"], toolCatalogue.names, "tool", d.tools),
     protocols: r.enumList(["protocols"], ["tcp", "udp"] as const, "protocol", d.protocols),
     directions: r.enumList(["directions"], ["forward", "reverse", "bidir"] as const, "direction", d.directions),
-    parallel: r.numberList(["parallel"], "stream count", (v) => (Number.isInteger(v) ? (v as number) : undefined),
-      SPEC_BOUNDS.parallel, "", "whole numbers such as [1, 4, 8]", d.parallel),
-    lengthsBytes: r.numberList(["lengths"], "length", "size", SPEC_BOUNDS.lengthBytes, " B",
-      'bytes, e.g. 0 (tool default), 1400 or "128K"', d.lengthsBytes),
-    udpBitratesBps: r.numberList(["udpBitrates"], "UDP bitrate", "rate", SPEC_BOUNDS.udpBitrateBps, " bit/s",
-      'bits/s with k/M/G = 1e3/1e6/1e9, e.g. "100M" or "1G"', d.udpBitratesBps),
+    parallel: r.numberList(
+      ["parallel"],
+      "stream count",
+      (v) => (Number.isInteger(v) ? (v as number) : undefined),
+      SPEC_BOUNDS.parallel,
+      "",
+      "whole numbers such as [1, 4, 8]",
+      d.parallel,
+    ),
+    lengthsBytes: r.numberList(["lengths"], "length", "size", SPEC_BOUNDS.lengthBytes, " B", 'bytes, e.g. 0 (tool default), 1400 or "128K"', d.lengthsBytes),
+    udpBitratesBps: r.numberList(
+      ["udpBitrates"],
+      "UDP bitrate",
+      "rate",
+      SPEC_BOUNDS.udpBitrateBps,
+      " bit/s",
+      'bits/s with k/M/G = 1e3/1e6/1e9, e.g. "100M" or "1G"',
+      d.udpBitratesBps,
+    ),
     durationS,
     omitS,
     repetitions: r.integer(["repetitions"], SPEC_BOUNDS.repetitions, "", d.repetitions),

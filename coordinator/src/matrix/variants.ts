@@ -5,10 +5,11 @@
  * reverse, bidir or parallel streams; UDP datagrams stop at 65507 bytes; …).
  * Node pairs are crossed in later, by the planner. Pure.
  */
-import type { DirectionName, ProtocolName, ToolName } from "../../../common/src/model.js";
+import type { DirectionName, ProtocolName } from "../../../common/src/model.js";
+import type { ToolName } from "../../../tools/src/index.js";
 import { drivers } from "../../../tools/src/index.js";
 import type { MatrixSpec } from "./spec.js";
-import { formatBitrateBps, formatSizeBytes } from "./units.js";
+import { formatBitrateBps, formatSizeBytes } from "../../../common/src/units.js";
 
 /**
  * The transport a case measures. Ping is ICMP: it has no TCP/UDP flavour, so
@@ -26,10 +27,10 @@ export interface Variant {
   parallel: number;
   /** 0 = the tool's default. */
   lengthBytes: number;
-  /** UDP target rate for iperf3/iperf2; undefined for TCP, qperf and ping. */
+  /** UDP target rate for tools that pace; undefined for TCP and tools that cannot. */
   bitrateBps: number | undefined;
   durationS: number;
-  /** iperf3 only; 0 for the other tools (they cannot omit). */
+  /** 0 for tools that cannot omit. */
   omitS: number;
   /** "tool/protocol/direction/P…/L…[/B…]": the middle of a case key. */
   paramKey: string;
@@ -49,25 +50,31 @@ export function variants(spec: MatrixSpec): Variant[] {
   const out: Variant[] = [];
   for (const tool of spec.tools) {
     for (const protocol of spec.protocols) {
-      // Ping is ICMP: the first listed protocol stands for it, the others are noted as covered.
-      const caseProtocol: CaseProtocol = tool === "ping" ? "icmp" : protocol;
-      const pingDuplicate = tool === "ping" && protocol !== spec.protocols[0];
+      // An ICMP tool has no TCP/UDP flavour: the first listed protocol stands for it, the others are noted as covered.
+      const { capabilities: can } = drivers[tool];
+      const icmp = can.transport === "icmp";
+      const caseProtocol: CaseProtocol = icmp ? "icmp" : protocol;
+      const icmpDuplicate = icmp && protocol !== spec.protocols[0];
       for (const direction of spec.directions) {
         for (const parallel of spec.parallel) {
           for (const lengthBytes of spec.lengthsBytes) {
-            const rates = protocol === "udp" && tool !== "ping" ? spec.udpBitratesBps : [undefined];
+            const rates = caseProtocol === "udp" ? spec.udpBitratesBps : [undefined];
             rates.forEach((rate, rateIndex) => {
-              const paces = tool === "iperf3" || tool === "iperf2";
-              const bitrateBps = paces ? rate : undefined;
+              const bitrateBps = can.pacing ? rate : undefined;
               const v: Variant = {
-                tool, protocol: caseProtocol, direction, parallel, lengthBytes, bitrateBps,
+                tool,
+                protocol: caseProtocol,
+                direction,
+                parallel,
+                lengthBytes,
+                bitrateBps,
                 durationS: spec.durationS,
-                omitS: tool === "iperf3" ? spec.omitS : 0,
+                omitS: can.omit ? spec.omitS : 0,
                 paramKey: paramKey(tool, caseProtocol, direction, parallel, lengthBytes, bitrateBps),
               };
-              const skip = pingDuplicate
-                ? `ping is ICMP: one case per pair covers every listed protocol (${protocol} not repeated)`
-                : !paces && rateIndex > 0
+              const skip = icmpDuplicate
+                ? `${tool} is ICMP: one case per pair covers every listed protocol (${protocol} not repeated)`
+                : !can.pacing && rateIndex > 0
                   ? `${tool} cannot pace UDP to a bitrate (it sends as fast as it can): one case without a bitrate stands for every udpBitrates entry`
                   : skipReason(v);
               out.push(skip === undefined ? v : { ...v, skip });
@@ -100,9 +107,7 @@ function skipReason(v: Variant): string | undefined {
 }
 
 /** "iperf3/udp/forward/P1/L0/B1G": the parameters of a case, readable and unique per combination. */
-export function paramKey(
-  tool: ToolName, protocol: CaseProtocol, direction: DirectionName, parallel: number, lengthBytes: number, bitrateBps: number | undefined,
-): string {
+export function paramKey(tool: ToolName, protocol: CaseProtocol, direction: DirectionName, parallel: number, lengthBytes: number, bitrateBps: number | undefined): string {
   const rate = bitrateBps === undefined ? "" : `/B${formatBitrateBps(bitrateBps)}`;
   return `${tool}/${protocol}/${direction}/P${parallel}/L${formatSizeBytes(lengthBytes)}${rate}`;
 }

@@ -4,9 +4,13 @@
  * fed by the WebSocket; below, the stored runs, each linking to its report. Self-contained apart from uPlot, which the coordinator
  * serves itself; no CDN.
  */
+import { browserFunction, formatBitrate } from "../../../common/src/format.js";
 
-/** The page's script, run in the browser. Kept as plain JS (no build step). */
-const SCRIPT = String.raw`
+/**
+ * The page's script, run in the browser. Kept as plain JS (no build step);
+ * the bit-rate formatter is common/src/format.ts's own, its source put in here.
+ */
+export const SCRIPT = String.raw`
 const params = new URLSearchParams(location.search);
 const token = params.get("token") || "";
 const keep = 600; // points per series
@@ -15,11 +19,8 @@ const status = document.getElementById("status");
 const tbody = document.getElementById("rows");
 const charts = document.getElementById("charts");
 
-function fmt(bps) {
-  const u = [[1e12, "Tbit/s"], [1e9, "Gbit/s"], [1e6, "Mbit/s"], [1e3, "kbit/s"]];
-  for (const [f, n] of u) if (bps >= f) return (bps / f).toFixed(bps / f >= 100 ? 1 : 2) + " " + n;
-  return bps.toFixed(0) + " bit/s";
-}
+${browserFunction(formatBitrate)}
+const fmt = (bps) => formatBitrate(bps);
 
 function ensure(agentId, iface) {
   const key = agentId + "|" + iface;

@@ -8,13 +8,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { timingSafeEqual } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
 import { InterfaceFilterSchema } from "../../../gen/netmatrix/v1/types_pb.js";
 import type { RunInfo } from "../../../gen/netmatrix/v1/control_pb.js";
 import { WebSocketServer } from "ws";
 import { NetmatrixError } from "../../../common/src/errors.js";
+import { tokenMatches } from "../../../common/src/token.js";
 import type { WatchHub } from "../watch-hub.js";
 import { Feed } from "./feed.js";
 import { livePage } from "./page.js";
@@ -38,13 +38,6 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-function tokenOk(given: string | null, token: string): boolean {
-  if (!given) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** Serve the live page on `listen` (HOST:PORT; port 0 picks one). */
 function send(res: ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
@@ -55,13 +48,15 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
 function serveRuns(url: URL, res: ServerResponse, deps: { token: string; runs?: RunPages; log: Logger }): boolean {
   const report = /^\/runs\/([^/]+)\/report\.html$/.exec(url.pathname);
   if (url.pathname !== "/api/runs" && !report) return false;
-  if (!deps.runs) return send(res, 404, "text/plain", "this coordinator keeps no runs\n"), true;
-  if (!tokenOk(url.searchParams.get("token"), deps.token)) {
-    return send(res, 401, "text/plain; charset=utf-8", "wrong or missing token: add ?token=TOKEN (the coordinator's token file)\n"), true;
+  if (!deps.runs) return (send(res, 404, "text/plain", "this coordinator keeps no runs\n"), true);
+  if (!tokenMatches(url.searchParams.get("token"), deps.token)) {
+    return (send(res, 401, "text/plain; charset=utf-8", "wrong or missing token: add ?token=TOKEN (the coordinator's token file)\n"), true);
   }
   try {
     if (!report) {
-      const runs = deps.runs.list().map((r) => ({ runId: r.runId, name: r.name, status: r.status, createdAt: new Date(r.createdAtMs).toISOString(), total: r.total, done: r.done, failed: r.failed }));
+      const runs = deps.runs
+        .list()
+        .map((r) => ({ runId: r.runId, name: r.name, status: r.status, createdAt: new Date(r.createdAtMs).toISOString(), total: r.total, done: r.done, failed: r.failed }));
       send(res, 200, "application/json", JSON.stringify({ runs }));
     } else {
       send(res, 200, "text/html; charset=utf-8", deps.runs.reportHtml(decodeURIComponent(report[1]!)));
@@ -100,7 +95,7 @@ export async function startWebServer(listen: string, deps: { hub: WatchHub; toke
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   http.on("upgrade", (req, socket, head) => {
     const url = new URL(req.url ?? "/", "http://x");
-    if (url.pathname !== "/ws" || !tokenOk(url.searchParams.get("token"), deps.token)) {
+    if (url.pathname !== "/ws" || !tokenMatches(url.searchParams.get("token"), deps.token)) {
       socket.end("HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain\r\n\r\nwrong or missing token: open the page as /?token=TOKEN\n");
       return;
     }
@@ -121,7 +116,9 @@ export async function startWebServer(listen: string, deps: { hub: WatchHub; toke
   });
   const [host, portText] = [listen.slice(0, listen.lastIndexOf(":")), listen.slice(listen.lastIndexOf(":") + 1)];
   await new Promise<void>((resolve, reject) => {
-    http.once("error", (err) => reject(new NetmatrixError("unavailable", `cannot serve the web page on ${listen}: ${err.message}`, { hint: "pick another --http HOST:PORT, or --http off" })));
+    http.once("error", (err) =>
+      reject(new NetmatrixError("unavailable", `cannot serve the web page on ${listen}: ${err.message}`, { hint: "pick another --http HOST:PORT, or --http off" })),
+    );
     http.listen(Number(portText), host || "0.0.0.0", () => resolve());
   });
   const port = (http.address() as { port: number }).port;

@@ -3,7 +3,7 @@
  * kind of agent is the client, which is the server, whether the two are on the
  * same node, and how the client reaches the server. Pure.
  */
-import type { ModeName } from "../../../common/src/model.js";
+import type { ModeName } from "./model.js";
 
 /** Every scenario a matrix spec may name, in catalog order. */
 export const SCENARIOS = [
@@ -55,39 +55,78 @@ export interface ScenarioShape {
 /** The catalog, by scenario name. */
 export const SCENARIO_SHAPES: Readonly<Record<ScenarioName, ScenarioShape>> = {
   "host-host": {
-    name: "host-host", clientMode: "host", serverMode: "host", placement: "cross", via: "direct",
+    name: "host-host",
+    clientMode: "host",
+    serverMode: "host",
+    placement: "cross",
+    via: "direct",
     isolates: "the baseline: NIC + underlay, no CNI",
   },
   "pod-pod-cross": {
-    name: "pod-pod-cross", clientMode: "pod", serverMode: "pod", placement: "cross", via: "direct",
+    name: "pod-pod-cross",
+    clientMode: "pod",
+    serverMode: "pod",
+    placement: "cross",
+    via: "direct",
     isolates: "CNI datapath across nodes (encapsulation or routing)",
   },
   "pod-pod-same": {
-    name: "pod-pod-same", clientMode: "pod", serverMode: "pod", placement: "same", via: "direct",
+    name: "pod-pod-same",
+    clientMode: "pod",
+    serverMode: "pod",
+    placement: "same",
+    via: "direct",
     isolates: "bridge/veth path on one node, no NIC",
   },
   "pod-host": {
-    name: "pod-host", clientMode: "pod", serverMode: "host", placement: "cross", via: "direct",
+    name: "pod-host",
+    clientMode: "pod",
+    serverMode: "host",
+    placement: "cross",
+    via: "direct",
     isolates: "client side through the CNI, server on the host network",
   },
   "host-pod": {
-    name: "host-pod", clientMode: "host", serverMode: "pod", placement: "cross", via: "direct",
+    name: "host-pod",
+    clientMode: "host",
+    serverMode: "pod",
+    placement: "cross",
+    via: "direct",
     isolates: "server side through the CNI, client on the host network",
   },
   "pod-service-cross": {
-    name: "pod-service-cross", clientMode: "pod", serverMode: "pod", placement: "cross", via: "service", serviceKind: "clusterip",
+    name: "pod-service-cross",
+    clientMode: "pod",
+    serverMode: "pod",
+    placement: "cross",
+    via: "service",
+    serviceKind: "clusterip",
     isolates: "CNI + kube-proxy DNAT, server pod on another node",
   },
   "pod-service-same": {
-    name: "pod-service-same", clientMode: "pod", serverMode: "pod", placement: "same", via: "service", serviceKind: "clusterip",
+    name: "pod-service-same",
+    clientMode: "pod",
+    serverMode: "pod",
+    placement: "same",
+    via: "service",
+    serviceKind: "clusterip",
     isolates: "kube-proxy DNAT on one node, no NIC",
   },
   "external-pod": {
-    name: "external-pod", clientMode: "external", serverMode: "pod", placement: "external", via: "direct",
+    name: "external-pod",
+    clientMode: "external",
+    serverMode: "pod",
+    placement: "external",
+    via: "direct",
     isolates: "ingress from outside the cluster straight to a pod",
   },
   "external-nodeport": {
-    name: "external-nodeport", clientMode: "external", serverMode: "pod", placement: "external", via: "nodeport", serviceKind: "nodeport",
+    name: "external-nodeport",
+    clientMode: "external",
+    serverMode: "pod",
+    placement: "external",
+    via: "nodeport",
+    serviceKind: "nodeport",
     isolates: "ingress from outside through a NodePort of the server pod's node",
   },
 };

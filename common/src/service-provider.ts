@@ -3,7 +3,7 @@
  * external-nodeport scenarios. The lab implements this with iptables DNAT,
  * Kubernetes with a selector-less Service and an EndpointSlice.
  */
-import type { ServiceKind } from "./matrix/index.js";
+import type { ServiceKind } from "./scenarios.js";
 
 /** What the client should target instead of the server agent's own address. */
 export interface ExposedService {

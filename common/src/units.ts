@@ -1,14 +1,16 @@
 /**
- * Sizes and rates as people write them in a matrix spec ("128K", "1G") and
- * back. Sizes are bytes with binary multiples, like iperf's `-l 128K`; rates
- * are bits/s with decimal multiples, like iperf's `-b 1G`. Pure.
+ * Sizes and rates as people write them — in a matrix spec ("128K", "1G") and
+ * on the command line (`--bitrate 1gbit`) alike — and back. Sizes are bytes
+ * with binary multiples, like iperf's `-l 128K`; rates are bits/s with
+ * decimal multiples, like iperf's `-b 1G`. One grammar for every reader. Pure.
  */
 
 const SIZE_RE = /^(\d+(?:\.\d+)?)\s*([kmg])?(?:i?b)?$/i;
-const RATE_RE = /^(\d+(?:\.\d+)?)\s*([kmg])?(?:bit\/s|bits\/s|bps|b\/s)?$/i;
+/** A number, an optional k/M/G/T and an optional unit: bit, bits, bps, b, each optionally "/s" ("1G", "1gbit", "2.5Gbit/s", "100Mbps"). */
+const RATE_RE = /^(\d+(?:\.\d+)?)\s*([kmgt])?(?:bits?|bps|b)?(?:\/s)?$/i;
 
 const BINARY: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-const DECIMAL: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9 };
+const DECIMAL: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9, t: 1e12 };
 
 /**
  * A size in bytes from a number or a string such as "128K", "1M", "64KiB"
@@ -21,8 +23,9 @@ export function parseSizeBytes(value: unknown): number | undefined {
 
 /**
  * A rate in bits/s from a number or a string such as "1G", "500M", "100k",
- * "2.5Gbit/s" (k/M/G = 1e3, 1e6, 1e9, case-insensitive). Undefined when it is
- * not a whole, non-negative number of bits/s.
+ * "2.5Gbit/s", "1gbit", "10Gbps" (k/M/G/T = 1e3, 1e6, 1e9, 1e12,
+ * case-insensitive). Undefined when it is not a whole, non-negative number
+ * of bits/s.
  */
 export function parseBitrateBps(value: unknown): number | undefined {
   return parseWith(value, RATE_RE, DECIMAL);
@@ -39,6 +42,23 @@ function parseWith(value: unknown, re: RegExp, multiples: Record<string, number>
   const rounded = Math.round(scaled);
   if (Math.abs(scaled - rounded) > 1e-9 * Math.max(1, scaled)) return undefined;
   return Number.isSafeInteger(rounded) ? rounded : undefined;
+}
+
+/**
+ * {@link parseBitrateBps} for a command-line value: throws a sentence naming
+ * the fix instead of returning undefined.
+ */
+export function parseBitrate(text: string): number {
+  const bps = parseBitrateBps(text);
+  if (bps === undefined) throw new Error(`invalid bitrate "${text}": use a whole number of bits/s with an optional k/M/G suffix, e.g. 100M or 1G`);
+  return bps;
+}
+
+/** {@link parseSizeBytes} for a command-line value: throws a sentence naming the fix. */
+export function parseSize(text: string): number {
+  const bytes = parseSizeBytes(text);
+  if (bytes === undefined) throw new Error(`invalid size "${text}": use a whole number of bytes with an optional K/M/G suffix, e.g. 1400 or 128K`);
+  return bytes;
 }
 
 /** `bytes` in the largest binary unit that divides it exactly: 131072 → "128K", 1500 → "1500", 0 → "0". */

@@ -38,7 +38,6 @@ function read(path: string): string {
 
 /** True when a TCP socket listens (or, for "udp", a UDP socket is bound) on `port`. */
 export function isListening(port: number, protocol: "tcp" | "udp", procRoot = "/proc"): boolean {
-  const [files, state] =
-    protocol === "tcp" ? [["tcp", "tcp6"], TCP_LISTEN] : [["udp", "udp6"], UDP_BOUND];
+  const [files, state] = protocol === "tcp" ? [["tcp", "tcp6"], TCP_LISTEN] : [["udp", "udp6"], UDP_BOUND];
   return files.some((f) => parseProcNetPorts(read(`${procRoot}/net/${f}`), state).has(port));
 }

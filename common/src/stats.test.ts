@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { describe as summarize, flags, ratio, type FlagContext, type Summary } from "./stats.js";
+import { describe as summarize, flags, max, mean, percentile, ratio, sampleVariance, studentT, sum, type FlagContext, type Summary } from "./stats.js";
 
 describe("describe (summary over repetitions)", () => {
   test("no values → undefined (a failure is not a zero)", () => {
@@ -8,7 +8,15 @@ describe("describe (summary over repetitions)", () => {
 
   test("one value: no spread, no interval", () => {
     expect(summarize([955e6])).toEqual<Summary>({
-      n: 1, mean: 955e6, median: 955e6, p90: 955e6, min: 955e6, max: 955e6, stddev: undefined, cvPercent: undefined, ci95: undefined,
+      n: 1,
+      mean: 955e6,
+      median: 955e6,
+      p90: 955e6,
+      min: 955e6,
+      max: 955e6,
+      stddev: undefined,
+      cvPercent: undefined,
+      ci95: undefined,
     });
   });
 
@@ -29,8 +37,10 @@ describe("describe (summary over repetitions)", () => {
     expect(s.max).toBe(Math.max(...values));
     expect(s.stddev).toBeCloseTo(stddev, 6);
     expect(s.cvPercent).toBeCloseTo(cv, 6);
-    expect(s.ci95!.low).toBeCloseTo(mean - half, 3);
-    expect(s.ci95!.high).toBeCloseTo(mean + half, 3);
+    // The half-widths above use the printed 4-decimal t table: equal to within its rounding.
+    expect(s.ci95!.high - s.mean).toBeCloseTo(s.mean - s.ci95!.low, 6);
+    if (half === 0) expect(s.ci95!.high).toBe(s.mean);
+    else expect(Math.abs((s.ci95!.high - s.mean) / half - 1)).toBeLessThan(3e-5);
   });
 
   test("order does not matter", () => {
@@ -43,6 +53,77 @@ describe("describe (summary over repetitions)", () => {
 
   test.each([[NaN], [Infinity]])("%d is rejected", (bad) => {
     expect(() => summarize([1, bad])).toThrow(RangeError);
+  });
+});
+
+describe("studentT.quantile(0.975, df): two-sided 95 % critical values", () => {
+  // Reference values: scipy.stats.t.ppf(0.975, df) (the printed tables for df ≤ 30).
+  test.each([
+    [1, 12.7062],
+    [2, 4.3027],
+    [3, 3.1824],
+    [4, 2.7764],
+    [5, 2.5706],
+    [9, 2.2622],
+    [10, 2.2281],
+    [19, 2.093],
+    [29, 2.0452],
+    [30, 2.0423],
+    [31, 2.03951],
+    [40, 2.02108],
+    [60, 2.0003],
+    [100, 1.98397],
+    [120, 1.97993],
+    [1000, 1.96234],
+  ])("df=%d → %d", (df, t) => {
+    expect(studentT.quantile(0.975, df)).toBeCloseTo(t, 4);
+  });
+
+  test("the textbook values: df=2 → 4.303, df=9 → 2.262, df→∞ → 1.96; the CDF inverts it", () => {
+    expect(studentT.quantile(0.975, 2).toFixed(3)).toBe("4.303");
+    expect(studentT.quantile(0.975, 9).toFixed(3)).toBe("2.262");
+    expect(studentT.quantile(0.975, 1e9)).toBeCloseTo(1.959963984540054, 8);
+    for (const df of [1, 2.5, 7, 42]) expect(studentT.cdf(studentT.quantile(0.975, df), df)).toBeCloseTo(0.975, 12);
+  });
+
+  test("falls monotonically with df", () => {
+    let prev = Infinity;
+    for (let df = 1; df <= 500; df++) {
+      const t = studentT.quantile(0.975, df);
+      expect(t).toBeLessThan(prev);
+      prev = t;
+    }
+  });
+
+  test.each([[0], [-1], [NaN]])("df=%d has no quantile (NaN, never a number)", (df) => {
+    expect(studentT.quantile(0.975, df)).toBeNaN();
+  });
+});
+
+describe("sum, mean, max, percentile, sampleVariance", () => {
+  test("empty lists", () => {
+    expect([sum([]), mean([]), max([]), percentile([], 50), sampleVariance([])]).toEqual([0, undefined, undefined, undefined, undefined]);
+  });
+
+  test("values", () => {
+    expect(sum([1, 2, 3.5])).toBe(6.5);
+    expect(mean([1, 2, 3, 4])).toBe(2.5);
+    expect(max([-3, -1, -2])).toBe(-1);
+    expect(max(Array.from({ length: 300_000 }, (_, i) => i))).toBe(299_999); // no spread, no stack overflow
+    expect(sampleVariance([2, 4, 4, 4, 5, 5, 7, 9])).toBeCloseTo(32 / 7, 12);
+    expect(sampleVariance([5])).toBeUndefined();
+  });
+
+  // numpy.percentile(values, p) (default method "linear").
+  test.each([
+    [[7], 99, 7],
+    [[1, 2, 3, 4], 50, 2.5],
+    [[10, 20, 30, 40, 50], 90, 46],
+    [[10, 20, 30, 40, 50], 0, 10],
+    [[10, 20, 30, 40, 50], 100, 50],
+    [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90, 9.1],
+  ])("percentile(%j, %d) = %d", (values, p, want) => {
+    expect(percentile(values, p)).toBeCloseTo(want, 12);
   });
 });
 
@@ -82,8 +163,7 @@ describe("flags", () => {
     ["no baseline", steady, { baseline: "missing" }, ["no-baseline"]],
     ["a baseline needs none", steady, { baseline: "is-baseline" }, []],
     ["no summary: only the context flags", undefined, { baseline: "missing", nicSpeedBps: 1 }, ["no-baseline"]],
-    ["everything, in order", noisy, { protocol: "udp", lossPercent: 3, nicSpeedBps: 900e6, baseline: "missing" },
-      ["cv>10%", "udp-loss>1%", "above-nic-speed", "no-baseline"]],
+    ["everything, in order", noisy, { protocol: "udp", lossPercent: 3, nicSpeedBps: 900e6, baseline: "missing" }, ["cv>10%", "udp-loss>1%", "above-nic-speed", "no-baseline"]],
   ])("%s", (_what, summary, ctx, expected) => {
     expect(flags(summary, { ...base, ...ctx })).toEqual(expected);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { formatBitrateBps, formatSizeBytes, parseBitrateBps, parseSizeBytes } from "./units.js";
+import { formatBitrateBps, formatSizeBytes, parseBitrate, parseBitrateBps, parseSize, parseSizeBytes } from "./units.js";
 
 describe("parseSizeBytes: bytes, K/M/G = 1024ⁿ", () => {
   test.each([
@@ -22,9 +22,17 @@ describe("parseSizeBytes: bytes, K/M/G = 1024ⁿ", () => {
   });
 });
 
-describe("parseBitrateBps: bits/s, k/M/G = 1000ⁿ", () => {
+describe("parseBitrateBps: bits/s, k/M/G/T = 1000ⁿ, the spec's and the CLI's spellings alike", () => {
   test.each([
     ["1G", 1e9],
+    ["1gbit", 1e9],
+    ["1Gbit/s", 1e9],
+    ["1 Gbits/s", 1e9],
+    ["10Gbps", 1e10],
+    ["500Mb", 5e8],
+    ["500M/s", 5e8],
+    ["64kb/s", 64000],
+    ["1T", 1e12],
     ["1g", 1e9],
     ["500M", 5e8],
     ["100k", 1e5],
@@ -38,7 +46,7 @@ describe("parseBitrateBps: bits/s, k/M/G = 1000ⁿ", () => {
     expect(parseBitrateBps(input)).toBe(bps);
   });
 
-  test.each([["fast"], ["1T"], ["-1G"], [0.5], ["1.0000001k"], [undefined]] as const)("%j is not a rate", (input) => {
+  test.each([["fast"], ["1X"], ["1P"], ["-1G"], [0.5], ["1.5"], ["1.0000001k"], ["1G bytes"], [""], [undefined]] as const)("%j is not a rate", (input) => {
     expect(parseBitrateBps(input)).toBeUndefined();
   });
 });
@@ -66,5 +74,25 @@ describe("format: the largest unit that divides exactly", () => {
   ])("rate %d → %s", (bps, text) => {
     expect(formatBitrateBps(bps)).toBe(text);
     expect(parseBitrateBps(text)).toBe(bps);
+  });
+});
+
+describe("parseBitrate / parseSize: the same grammar, refusals as sentences naming the fix", () => {
+  test.each([
+    ["100M", 100e6],
+    ["1gbit", 1e9],
+    ["1.5G", 1.5e9],
+    ["2000000", 2e6],
+  ])("bitrate %s → %d", (text, want) => expect(parseBitrate(text)).toBe(want));
+  test.each(["", "fast", "-1M", "1X", "1.5"])("bitrate %j is refused", (text) => {
+    expect(() => parseBitrate(text)).toThrow(/invalid bitrate .*e\.g\. 100M/);
+  });
+  test.each([
+    ["1400", 1400],
+    ["128K", 131072],
+    ["1.5K", 1536],
+  ])("size %s → %d", (text, want) => expect(parseSize(text)).toBe(want));
+  test.each(["0.3K", "1X", "-1"])("size %j is refused", (text) => {
+    expect(() => parseSize(text)).toThrow(/invalid size .*e\.g\. 1400/);
   });
 });

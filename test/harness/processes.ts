@@ -4,19 +4,9 @@
  * they can all be stopped, even after a failure.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { NETMATRIX_BIN } from "../../lab/src/netmatrix-bin.js";
 
-/** The checkout's root: the nearest directory above this file holding package.json. */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-}
-
-/** The `netmatrix` entry point of this checkout. */
-export const NETMATRIX_BIN = join(repoRoot(), "bin", "netmatrix.js");
+export { NETMATRIX_BIN };
 
 export interface Proc {
   child: ChildProcess;

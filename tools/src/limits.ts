@@ -3,6 +3,7 @@
  * it accepts only typed specs inside these limits, whoever asks.
  */
 import { Direction, Protocol, Tool, type TestSpec } from "../../gen/netmatrix/v1/types_pb.js";
+import { driverOfWire } from "./index.js";
 
 /** Inclusive bounds, in the units their names state. */
 export const LIMITS = {
@@ -30,8 +31,10 @@ export function specProblems(spec: TestSpec): string[] {
       p.push(`${name} ${value}${unit} is outside ${b.min}..${b.max}${unit}`);
     }
   };
+  const driver = driverOfWire(spec.tool);
   if (spec.tool === Tool.UNSPECIFIED) p.push("tool is not set");
-  if (spec.protocol === Protocol.UNSPECIFIED && spec.tool !== Tool.PING) p.push("protocol is not set");
+  else if (!driver) p.push(`tool ${spec.tool} is unknown`);
+  if (spec.protocol === Protocol.UNSPECIFIED && driver?.capabilities.transport !== "icmp") p.push("protocol is not set");
   if (spec.direction === Direction.UNSPECIFIED) p.push("direction is not set");
   check("duration", spec.durationS, LIMITS.durationS, " s");
   check("parallel", spec.parallel === 0 ? 1 : spec.parallel, LIMITS.parallel);

@@ -1,12 +1,69 @@
 /**
- * Statistics over a case's repetitions: summary figures, the ratio to the
- * host-network baseline, and warning flags for results that need a second
- * look. Values keep whatever unit they came in (bits/s, µs, …). Pure.
+ * The one home of the project's statistics: sums, means, percentiles, the
+ * summary of a case's repetitions (with its 95 % confidence interval), the
+ * ratio to a baseline, warning flags, and Student's t distribution
+ * (@stdlib, for confidence intervals here and Welch's test in the report).
+ * Values keep whatever unit they came in (bits/s, µs, …). Pure.
  */
-import { percentile } from "../../../tools/src/stats.js";
-import type { Thresholds } from "./spec.js";
-import { tCritical975 } from "./student-t.js";
-import type { CaseProtocol } from "./variants.js";
+import tCdf from "@stdlib/stats-base-dists-t-cdf";
+import tQuantile from "@stdlib/stats-base-dists-t-quantile";
+
+/** Sum of `values` (0 for an empty list), added in order. */
+export function sum(values: readonly number[]): number {
+  let s = 0;
+  for (const v of values) s += v;
+  return s;
+}
+
+/** Arithmetic mean; undefined for an empty list. */
+export function mean(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  return sum(values) / values.length;
+}
+
+/** The largest of `values`; undefined for an empty list. A loop, so a long series cannot overflow the call stack. */
+export function max(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  let m = -Infinity;
+  for (const v of values) if (v > m) m = v;
+  return m;
+}
+
+/**
+ * The p-th percentile (0..100) of `sorted` (ascending), by linear
+ * interpolation between the closest ranks (rank = p/100 × (n − 1), the same
+ * rule as numpy's default). Undefined for an empty list.
+ */
+export function percentile(sorted: readonly number[], p: number): number | undefined {
+  const n = sorted.length;
+  if (n === 0 || !Number.isFinite(p)) return undefined;
+  const clamped = Math.min(100, Math.max(0, p));
+  const rank = (clamped / 100) * (n - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  const a = sorted[lo]!;
+  const b = sorted[hi]!;
+  return a + (b - a) * (rank - lo);
+}
+
+/**
+ * Sample variance (n − 1 in the denominator) around `m` (the mean, by
+ * default computed here). Undefined for fewer than two values.
+ */
+export function sampleVariance(values: readonly number[], m: number | undefined = mean(values)): number | undefined {
+  if (values.length < 2 || m === undefined) return undefined;
+  let sq = 0;
+  for (const v of values) sq += (v - m) ** 2;
+  return sq / (values.length - 1);
+}
+
+/** Student's t distribution (from @stdlib): the cumulative distribution and the quantile function with `df` degrees of freedom. */
+export const studentT = {
+  /** P(T ≤ t). */
+  cdf: (t: number, df: number): number => tCdf(t, df),
+  /** The t with P(T ≤ t) = p. */
+  quantile: (p: number, df: number): number => tQuantile(p, df),
+};
 
 /** Figures over the successful repetitions of one case, in the values' unit. */
 export interface Summary {
@@ -38,23 +95,19 @@ export function describe(values: readonly number[]): Summary | undefined {
     if (!Number.isFinite(v)) throw new RangeError(`describe: values must be finite numbers, got ${v}`);
   }
   const sorted = [...values].sort((a, b) => a - b);
-  let sum = 0;
-  for (const v of values) sum += v;
-  const mean = sum / n;
+  const m = mean(values)!;
   let stddev: number | undefined;
   let cvPercent: number | undefined;
   let ci95: Summary["ci95"];
   if (n > 1) {
-    let sq = 0;
-    for (const v of values) sq += (v - mean) ** 2;
-    stddev = Math.sqrt(sq / (n - 1));
-    cvPercent = mean === 0 ? undefined : (stddev / Math.abs(mean)) * 100;
-    const half = (tCritical975(n - 1) * stddev) / Math.sqrt(n);
-    ci95 = { low: mean - half, high: mean + half };
+    stddev = Math.sqrt(sampleVariance(values, m)!);
+    cvPercent = m === 0 ? undefined : (stddev / Math.abs(m)) * 100;
+    const half = (studentT.quantile(0.975, n - 1) * stddev) / Math.sqrt(n);
+    ci95 = { low: m - half, high: m + half };
   }
   return {
     n,
-    mean,
+    mean: m,
     median: percentile(sorted, 50)!,
     p90: percentile(sorted, 90)!,
     min: sorted[0]!,
@@ -77,9 +130,10 @@ export function ratio(value: number | undefined, baseline: number | undefined): 
 
 /** What `flags` needs to know about a case besides its summary. */
 export interface FlagContext {
-  protocol: CaseProtocol;
-  /** From the spec. */
-  thresholds: Thresholds;
+  /** The case's protocol ("icmp" for ping). */
+  protocol: "tcp" | "udp" | "icmp";
+  /** From the spec: the CV and UDP loss above which a case is flagged, percent. */
+  thresholds: { cvPercent: number; udpLossPercent: number };
   /** Mean UDP loss over the repetitions, percent. */
   lossPercent?: number;
   /** TCP retransmits summed over the repetitions. */

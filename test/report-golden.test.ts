@@ -3,20 +3,22 @@
  * scripts/record-report-fixtures.sh on the 3-node lab): the report's and
  * the host-gw → vxlan comparison's JSON against their schemas, and their
  * Markdown and CSV renderings byte for byte against report/fixtures/golden/. After an intended change, regenerate with
- * `UPDATE_GOLDEN=1 npx vitest run report/src/golden.test.ts` and review the diff.
+ * `UPDATE_GOLDEN=1 npx vitest run test/report-golden.test.ts` and review the diff.
+ * Here in test/ rather than report/src/ because it reads the run directories
+ * through the coordinator's results store, which the report may not import.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { describe, expect, test } from "vitest";
-import { openRunDirectory } from "../../coordinator/src/results-store.js";
-import schema from "../../docs/report.schema.json" with { type: "json" };
-import compareSchema from "../../docs/compare.schema.json" with { type: "json" };
-import { compareRuns } from "./compare.js";
-import { renderCompare } from "./compare-render.js";
-import { reportDocument } from "./report-document.js";
-import { renderReport } from "./report-render.js";
+import { openRunDirectory } from "../coordinator/src/results-store.js";
+import schema from "../docs/report.schema.json" with { type: "json" };
+import compareSchema from "../docs/compare.schema.json" with { type: "json" };
+import { compareRuns } from "../report/src/compare.js";
+import { renderCompare } from "../report/src/compare-render.js";
+import { reportDocument } from "../report/src/report-document.js";
+import { renderReport } from "../report/src/report-render.js";
 
 const FIXTURES = "report/fixtures/runs";
 const GOLDEN = "report/fixtures/golden";

@@ -8,18 +8,29 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { addNamespace, ip, rateLimit, sweepNamespaces, vethPair } from "./netns.js";
+import { addNamespace, ip, rateLimit, sweepNamespaces, vethPair } from "../../lab/src/netns.js";
+import { blockAddresses } from "../../lab/src/topology-plan.js";
 import { startAgentProc, startCoordinatorProc, type CoordinatorProc } from "./local-cluster.js";
 import { runNetmatrix, type Proc } from "./processes.js";
 
-/** Data-path addresses of the two nodes (198.18.0.0/15 is reserved for benchmarks). */
+/** Data-path addresses of the two nodes (198.18.0.0/15 is reserved for benchmarks), inside their namespaces only. */
 export const PAIR_ADDR = { a: "198.18.0.1", b: "198.18.0.2" } as const;
-/** Control links: root side / node side, one /30 per node. */
-const CONTROL = { a: { root: "198.18.1.1", node: "198.18.1.2" }, b: { root: "198.18.1.5", node: "198.18.1.6" } } as const;
+
+/**
+ * Control links, root side / node side, one /30 per node: the first two /30s
+ * of the lab address block's control network (a lab's start at .128), so a
+ * pair and a lab of the same block can coexist.
+ */
+function controlAddresses(block: number) {
+  const { control } = blockAddresses(block);
+  return { a: { root: `${control}.1`, node: `${control}.2` }, b: { root: `${control}.5`, node: `${control}.6` } };
+}
 
 export interface PairOptions {
   /** Prefix of every namespace and root-side link, e.g. "nm-t-"; swept first and on close. */
   prefix: string;
+  /** Lab address block of the root-visible control links (see lab/src/topology-plan.ts); two pairs at once need two. */
+  block: number;
   /** tbf rate on node a's eth0 egress (e.g. "1gbit"); none when undefined. */
   rate?: string;
   /** Start the coordinator and agents (default true). */
@@ -50,6 +61,7 @@ async function controlLink(ns: string, rootIf: string, addr: { root: string; nod
 export async function createPair(opts: PairOptions): Promise<Pair> {
   const nsA = `${opts.prefix}a`;
   const nsB = `${opts.prefix}b`;
+  const control = controlAddresses(opts.block);
   const dir = mkdtempSync(join(tmpdir(), `${opts.prefix}`));
   const procs: Proc[] = [];
   const pair: Pair = {
@@ -71,15 +83,15 @@ export async function createPair(opts: PairOptions): Promise<Pair> {
     await addNamespace(nsB);
     await vethPair({ ns: nsA, ifName: "eth0", cidr: `${PAIR_ADDR.a}/24` }, { ns: nsB, ifName: "eth0", cidr: `${PAIR_ADDR.b}/24` });
     if (opts.rate) await rateLimit(nsA, "eth0", opts.rate);
-    await controlLink(nsA, `${opts.prefix}ra`, CONTROL.a);
-    await controlLink(nsB, `${opts.prefix}rb`, CONTROL.b);
+    await controlLink(nsA, `${opts.prefix}ra`, control.a);
+    await controlLink(nsB, `${opts.prefix}rb`, control.b);
     if (opts.agents ?? true) {
       pair.coordinator = await startCoordinatorProc({ dataDir: dir, listen: "0.0.0.0:0" });
       procs.push(pair.coordinator.proc);
       const { tokenFile, port } = pair.coordinator;
-      pair.agentA = await startAgentProc({ ns: nsA, coordinator: `${CONTROL.a.root}:${port}`, tokenFile, node: "node-a", address: PAIR_ADDR.a });
+      pair.agentA = await startAgentProc({ ns: nsA, coordinator: `${control.a.root}:${port}`, tokenFile, node: "node-a", address: PAIR_ADDR.a });
       procs.push(pair.agentA);
-      pair.agentB = await startAgentProc({ ns: nsB, coordinator: `${CONTROL.b.root}:${port}`, tokenFile, node: "node-b", address: PAIR_ADDR.b });
+      pair.agentB = await startAgentProc({ ns: nsB, coordinator: `${control.b.root}:${port}`, tokenFile, node: "node-b", address: PAIR_ADDR.b });
       procs.push(pair.agentB);
     }
     return pair;

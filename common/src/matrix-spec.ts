@@ -1,0 +1,76 @@
+/**
+ * The matrix spec message (proto/netmatrix/v1/matrix.proto) as a document
+ * with the YAML's keys (specs/default.yaml): what a run directory's spec.json
+ * holds, what the report shows as "the spec as run", and what the
+ * coordinator's validator reads. Pure; it validates nothing — values pass
+ * through as they are, so the validator names whatever is wrong (an unknown
+ * enum value stays a number: `unknown tool 9`).
+ */
+import type { MatrixSpec, PairSelection } from "../../gen/netmatrix/v1/matrix_pb.js";
+import { ToolSchema } from "../../gen/netmatrix/v1/types_pb.js";
+import { directions, protocols } from "./model.js";
+
+/** `pairs:` as written: all | ring | { sample: N } | { nodes: [a, b] }. */
+export type PairsDocument = "all" | "ring" | { sample: number } | { nodes: string[] };
+
+/** A matrix spec with the YAML's keys. `pairs` and `thresholds` are absent when the message leaves them unset. */
+export interface MatrixSpecDocument {
+  name: string;
+  scenarios: string[];
+  tools: (string | number)[];
+  protocols: (string | number)[];
+  directions: (string | number)[];
+  parallel: number[];
+  lengths: number[];
+  udpBitrates: number[];
+  duration: number;
+  omit: number;
+  repetitions: number;
+  pairs?: PairsDocument | Record<string, never>;
+  concurrency: number;
+  thresholds?: { cvPercent: number; udpLossPercent: number };
+}
+
+/**
+ * Tool names are the enum's value names in lower case (TOOL_IPERF3 →
+ * "iperf3"), the names the tools catalogue gives its drivers; common cannot
+ * import the catalogue, so a test (coordinator/src/matrix/spec-wire.test.ts)
+ * holds the two together.
+ */
+const TOOL_NAMES = new Map(ToolSchema.values.filter((v) => v.number !== 0).map((v) => [v.number, v.localName.toLowerCase()]));
+
+function pairsDocument(p: PairSelection): PairsDocument | Record<string, never> {
+  const s = p.selection;
+  switch (s.case) {
+    case "all":
+    case "ring":
+      return s.case;
+    case "sample":
+      return { sample: s.value.count };
+    case "nodes":
+      return { nodes: [...s.value.nodes] };
+    default:
+      // A selection this build does not know (or none): the validator says "needs exactly one of".
+      return {};
+  }
+}
+
+/** The YAML-keyed document of `spec`, keys in the order specs/default.yaml lists them. */
+export function matrixSpecDocument(spec: MatrixSpec): MatrixSpecDocument {
+  return {
+    name: spec.name,
+    scenarios: [...spec.scenarios],
+    tools: spec.tools.map((t) => TOOL_NAMES.get(t) ?? t),
+    protocols: spec.protocols.map((p) => protocols.toName(p) ?? p),
+    directions: spec.directions.map((d) => directions.toName(d) ?? d),
+    parallel: [...spec.parallel],
+    lengths: [...spec.lengthsBytes],
+    udpBitrates: [...spec.udpBitratesBps],
+    duration: spec.durationS,
+    omit: spec.omitS,
+    repetitions: spec.repetitions,
+    ...(spec.pairs ? { pairs: pairsDocument(spec.pairs) } : {}),
+    concurrency: spec.concurrency,
+    ...(spec.thresholds ? { thresholds: { cvPercent: spec.thresholds.cvPercent, udpLossPercent: spec.thresholds.udpLossPercent } } : {}),
+  };
+}

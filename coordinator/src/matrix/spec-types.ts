@@ -1,0 +1,54 @@
+/**
+ * The matrix spec's types: what the validator (spec.ts) returns and the
+ * planner reads. Apart from spec.ts so that the field readers
+ * (spec-reader.ts) can name them without an import cycle.
+ */
+import type { DirectionName, ProtocolName } from "../../../common/src/model.js";
+import type { ToolName } from "../../../tools/src/index.js";
+import type { ScenarioName } from "../../../common/src/scenarios.js";
+
+/**
+ * Which node pairs cross-node scenarios run between:
+ * - all: every ordered pair of nodes (A→B and B→A);
+ * - ring: node i → node i+1 in natural name order, the last wrapping to the first;
+ * - sample: `count` ordered pairs drawn deterministically, seeded by the spec name;
+ * - nodes: every ordered pair among the listed nodes only.
+ * Same-node scenarios run on every node the selection covers (all nodes for
+ * all/ring, the listed ones, or those the sampled pairs touch), and external
+ * scenarios from every external agent to each of those nodes.
+ */
+export type PairSelection = { kind: "all" } | { kind: "ring" } | { kind: "sample"; count: number } | { kind: "nodes"; nodes: string[] };
+
+/** When a case's summary gets a warning flag (see stats.ts `flags`). */
+export interface Thresholds {
+  /** Coefficient of variation over repetitions above which a case is flagged, percent. */
+  cvPercent: number;
+  /** Mean UDP loss above which a case is flagged, percent. */
+  udpLossPercent: number;
+}
+
+/** A validated matrix spec. YAML key in parentheses where it differs from the field. */
+export interface MatrixSpec {
+  /** Names the run; also seeds `pairs: { sample: N }`. */
+  name: string;
+  scenarios: ScenarioName[];
+  tools: ToolName[];
+  protocols: ProtocolName[];
+  directions: DirectionName[];
+  /** Parallel stream counts, 1–128. */
+  parallel: number[];
+  /** Buffer / datagram / message / ping payload lengths in bytes, 0 = the tool's default (`lengths`). */
+  lengthsBytes: number[];
+  /** UDP target rates in bits/s (`udpBitrates`); TCP cases ignore them. */
+  udpBitratesBps: number[];
+  /** Measurement duration, seconds (`duration`). */
+  durationS: number;
+  /** Seconds omitted at the start, iperf3 only (`omit`). */
+  omitS: number;
+  /** Repetitions of every case, 1–1000. */
+  repetitions: number;
+  pairs: PairSelection;
+  /** At most this many node-disjoint cases run at once. */
+  concurrency: number;
+  thresholds: Thresholds;
+}
