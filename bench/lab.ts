@@ -1,7 +1,7 @@
 /**
  * bench:lab — `netmatrix lab run` per CNI mode (host-gw, vxlan, l2) on 1 Gbit
  * NICs: its wall time split into setup, measurement and teardown, and a
- * comparison table like seed 004's conclusion, every number produced by
+ * comparison table like field report 004's conclusion, every number produced by
  * netmatrix itself (pod-pod across nodes against the host-host baseline).
  *
  *   sudo npm run bench:lab -- [--duration 3] [--nic-rate 1gbit]

@@ -8,7 +8,7 @@
  *      pairs: all → every ordered node pair = 1000 × 999 = 999,000 cases.
  *      Scheduled with concurrency 500 (= N/2) and 3 repetitions.
  *   B. 250 nodes × (host + 2 pod agents) + 250 external agents = 1000 agents.
- *      Spec: specs/default.yaml's rows (seed 001's eight-way table + host-host)
+ *      Spec: specs/default.yaml's rows (field report 001's eight-way table + host-host)
  *      plus external-pod, tcp + udp, pairs: all, with a ClusterIP provider →
  *      3 cross-node rows × 62,250 pairs × 2 + 2 same-node rows × 250 × 2 +
  *      250 × 250 × 2 external = 499,500 cases. Concurrency 125, 3 repetitions.

@@ -5,11 +5,21 @@
  * and check what the chart promises — agent variants, env wiring, RBAC,
  * security contexts, the helm test hook — plus the values schema and docs.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { promisify } from "node:util";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isMap, isPair, isScalar, parseAllDocuments, parseDocument, type YAMLMap } from "yaml";
-import { beforeAll, describe, expect, it } from "vitest";
+import { X509Certificate } from "node:crypto";
+import { isMap, isPair, isScalar, parse, parseAllDocuments, parseDocument, type YAMLMap } from "yaml";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ControlService } from "../gen/netmatrix/v1/control_pb.js";
+import { createClient } from "../common/src/grpc-adapter.js";
+import { channelSecurity, clientTls } from "../common/src/tls.js";
+import { bearerInterceptor } from "../common/src/token.js";
+import { startCoordinator } from "../coordinator/src/coordinator.js";
+import { startFakeKubeApi, type FakeKubeApi, type StoredObject } from "./harness/fake-kube-api.js";
 import { validateK8sObject } from "../coordinator/src/k8s/openapi.js";
 import { parseSpec, plan, type PlannerAgent } from "../coordinator/src/matrix/index.js";
 
@@ -19,6 +29,7 @@ const CI_VALUES = readdirSync(join(CHART, "ci"))
   .filter((f) => f.endsWith("-values.yaml"))
   .sort();
 const NS = "netmatrix";
+const execFileAsync = promisify(execFile);
 const RELEASE = "nm-test";
 
 // Loose shapes of what the chart renders; validateK8sObject checks the real ones.
@@ -45,7 +56,15 @@ type PodSpec = {
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; runAsGroup?: number; sysctls?: { name: string; value: string }[] };
   containers: Container[];
   initContainers?: Container[];
-  volumes?: { name: string; hostPath?: { path: string }; configMap?: { name: string }; emptyDir?: object; persistentVolumeClaim?: { claimName: string } }[];
+  volumes?: {
+    name: string;
+    hostPath?: { path: string };
+    configMap?: { name: string };
+    emptyDir?: object;
+    persistentVolumeClaim?: { claimName: string };
+    secret?: { secretName: string; items?: { key: string; path: string }[] };
+    projected?: { sources: { secret?: { name: string; items?: { key: string; path: string }[] } }[] };
+  }[];
   tolerations?: { operator?: string; key?: string }[];
 };
 type K8sObject = {
@@ -55,15 +74,22 @@ type K8sObject = {
   spec?: {
     selector?: { matchLabels?: Record<string, string> } & Record<string, unknown>;
     template?: { metadata: { labels: Record<string, string> }; spec: PodSpec };
-    ports?: { name: string; port: number; targetPort?: string | number }[];
+    ports?: { name: string; port: number; targetPort?: string | number; appProtocol?: string }[];
     clusterIP?: string;
     endpoints?: { port: string }[];
     namespaceSelector?: { matchNames?: string[] };
+    // cert-manager Certificate
+    secretName?: string;
+    dnsNames?: string[];
+    ipAddresses?: string[];
+    usages?: string[];
+    issuerRef?: { name: string; kind: string; group: string };
   } & Partial<PodSpec>;
   rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
   roleRef?: { kind: string; name: string };
   subjects?: { kind: string; name: string; namespace?: string }[];
   data?: Record<string, string>;
+  type?: string;
   automountServiceAccountToken?: boolean;
 };
 
@@ -105,6 +131,28 @@ const podsOf = (objs: K8sObject[]) =>
     .map((o) => ({ owner: o, spec: o.spec!.template!.spec }))
     .concat(find(objs, "Pod").map((o) => ({ owner: o, spec: o.spec as unknown as PodSpec })));
 
+/** The TLS settings a ci values file (or the defaults) asks for. */
+function tlsValues(file: string | undefined) {
+  type Tls = {
+    enabled?: boolean;
+    existingSecret?: string;
+    certManager?: { enabled?: boolean; issuerRef?: object };
+    extraDnsNames?: string[];
+    clientAuth?: { enabled?: boolean; existingSecret?: string };
+  };
+  const values = file ? (parse(readFileSync(join(CHART, "ci", file), "utf8")) as { tls?: Tls } | null) : null;
+  const tls: Tls = values?.tls ?? {};
+  const mode = tls.enabled === false ? "off" : tls.existingSecret ? "existingSecret" : tls.certManager?.enabled ? "certManager" : "generate";
+  return {
+    mode,
+    mtls: mode !== "off" && Boolean(tls.clientAuth?.enabled),
+    existingSecret: tls.existingSecret,
+    clientExistingSecret: tls.clientAuth?.existingSecret,
+    issuerRef: tls.certManager?.issuerRef,
+    extraDnsNames: tls.extraDnsNames ?? [],
+  };
+}
+
 beforeAll(() => {
   helm = execFileSync("bash", [join(ROOT, "scripts", "helm.sh")], { encoding: "utf8" }).trim();
 }, 120_000);
@@ -117,7 +165,18 @@ describe("helm lint --strict", () => {
   });
 
   it("has the ci values the chart's CI needs", () => {
-    expect(CI_VALUES).toEqual(expect.arrayContaining(["default-values.yaml", "external-token-values.yaml", "servicemonitor-values.yaml"]));
+    expect(CI_VALUES).toEqual(
+      expect.arrayContaining([
+        "default-values.yaml",
+        "external-token-values.yaml",
+        "servicemonitor-values.yaml",
+        // one per source of the TLS certificate, and TLS off
+        "tls-mtls-values.yaml",
+        "tls-cert-manager-values.yaml",
+        "tls-existing-secret-values.yaml",
+        "plaintext-values.yaml",
+      ]),
+    );
   });
 });
 
@@ -215,7 +274,7 @@ describe.each([undefined, ...CI_VALUES])("rendered with %s", (file) => {
     expect(matches(svc.spec!.selector as Record<string, string>, dep.spec!.template!.metadata.labels)).toBe(true);
     for (const p of svc.spec!.ports!) expect(c.ports!.map((cp) => cp.name)).toContain(p.targetPort);
     const ref = envOf(c, "NETMATRIX_TOKEN")!.valueFrom!.secretKeyRef!;
-    const secrets = find(objs, "Secret");
+    const secrets = find(objs, "Secret", (s) => s.type !== "kubernetes.io/tls");
     if (ref.name === "netmatrix-token") {
       expect(secrets).toHaveLength(0); // ci/external-token-values.yaml: made outside the chart
     } else {
@@ -298,6 +357,97 @@ describe.each([undefined, ...CI_VALUES])("rendered with %s", (file) => {
     expect(multi).toBeGreaterThan(0);
     expect(plan(matrix, cluster(200), services).cases.length * matrix.durationS).toBeLessThanOrEqual(file === "nodeport-values.yaml" ? 200 * 2 * 2 : 60);
   });
+  it("TLS: the coordinator serves its certificate from the Secret; agents and the helm test verify it with ca.crt only (and present theirs under mTLS)", () => {
+    const tls = tlsValues(file);
+    const dep = one(objs, "Deployment");
+    const coordPod = dep.spec!.template!.spec;
+    const coordinator = coordPod.containers[0]!;
+    const clients = [...agentsOf(objs).map((d) => d.spec!.template!.spec), one(objs, "Pod").spec as unknown as PodSpec];
+    if (tls.mode === "off") {
+      for (const { spec } of podsOf(objs)) {
+        for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) expect(c.env?.map((e) => e.name).filter((n) => /TLS|_CA$/.test(n)) ?? []).toEqual([]);
+        expect(spec.volumes?.map((v) => v.name)).not.toContain("tls");
+      }
+      expect([...find(objs, "Certificate"), ...find(objs, "Secret", (x) => x.type === "kubernetes.io/tls")]).toEqual([]);
+      return;
+    }
+    const mountOf = (c: Container) => c.volumeMounts?.find((m) => m.name === "tls");
+    const dir = mountOf(coordinator)!.mountPath;
+    expect(mountOf(coordinator)!.readOnly).toBe(true);
+    expect(envOf(coordinator, "NETMATRIX_TLS_CERT")?.value).toBe(`${dir}/tls.crt`);
+    expect(envOf(coordinator, "NETMATRIX_TLS_KEY")?.value).toBe(`${dir}/tls.key`);
+    expect(envOf(coordinator, "NETMATRIX_CLIENT_CA")?.value).toBe(tls.mtls ? `${dir}/ca.crt` : undefined);
+    const volume = coordPod.volumes!.find((v) => v.name === "tls")!.secret!;
+    expect(volume.items!.map((i) => i.key).sort()).toEqual(tls.mtls ? ["ca.crt", "tls.crt", "tls.key"] : ["tls.crt", "tls.key"]);
+    const svc = one(objs, "Service", (x) => x.metadata.labels?.["app.kubernetes.io/component"] === "coordinator");
+    const serverName = `${svc.metadata.name}.${NS}.svc`;
+    const web = svc.spec!.ports!.find((p) => p.name === "http");
+    if (web) expect(web.appProtocol).toBe("https");
+    const fullname = svc.metadata.name.replace(/-coordinator$/, "");
+    // Where the certificate comes from: one source, as the values say.
+    const tlsSecrets = find(objs, "Secret", (x) => x.type === "kubernetes.io/tls");
+    const certificates = find(objs, "Certificate");
+    let clientSecret: string;
+    if (tls.mode === "generate") {
+      expect(certificates).toEqual([]);
+      const secret = one(objs, "Secret", (x) => x.metadata.name === volume.secretName);
+      expect(Object.keys(secret.data!).sort()).toEqual(["ca.crt", "tls.crt", "tls.key"]);
+      const ca = new X509Certificate(Buffer.from(secret.data!["ca.crt"]!, "base64"));
+      const cert = new X509Certificate(Buffer.from(secret.data!["tls.crt"]!, "base64"));
+      expect(cert.verify(ca.publicKey)).toBe(true);
+      expect(cert.subjectAltName).toContain(`DNS:${serverName}`);
+      expect(cert.subjectAltName).toContain("DNS:localhost");
+      expect(cert.subjectAltName).toContain("IP Address:127.0.0.1");
+      for (const extra of tls.extraDnsNames) expect(cert.subjectAltName).toContain(`DNS:${extra}`);
+      // The CA's key is in a Secret of its own that no pod mounts.
+      const caSecret = one(objs, "Secret", (x) => x.metadata.name === `${fullname}-ca`);
+      expect(caSecret.data!["tls.crt"]).toBe(secret.data!["ca.crt"]);
+      for (const { spec } of podsOf(objs)) expect(JSON.stringify(spec.volumes ?? [])).not.toContain(caSecret.metadata.name + '"');
+      clientSecret = `${fullname}-tls-client`;
+      expect(tlsSecrets.map((x) => x.metadata.name).sort()).toEqual([caSecret.metadata.name, volume.secretName, ...(tls.mtls ? [clientSecret] : [])].sort());
+    } else if (tls.mode === "certManager") {
+      expect(tlsSecrets).toEqual([]);
+      const cert = one(objs, "Certificate", (x) => x.spec!.secretName === volume.secretName);
+      expect(cert.spec!.dnsNames).toEqual(expect.arrayContaining([serverName, "localhost"]));
+      expect(cert.spec!.ipAddresses).toContain("127.0.0.1");
+      expect(cert.spec!.usages).toContain("server auth");
+      expect(cert.spec!.issuerRef).toEqual(tls.issuerRef);
+      clientSecret = `${fullname}-tls-client`;
+      if (tls.mtls) expect(one(objs, "Certificate", (x) => x.spec!.secretName === clientSecret).spec!.usages).toContain("client auth");
+      else expect(certificates).toHaveLength(1);
+    } else {
+      expect([...tlsSecrets, ...certificates]).toEqual([]);
+      expect(volume.secretName).toBe(tls.existingSecret);
+      clientSecret = tls.clientExistingSecret!;
+    }
+    // Every client: the CA (never the coordinator's key), the name to verify, and under mTLS its own certificate.
+    for (const pod of clients) {
+      const sources = pod.volumes!.find((v) => v.name === "tls")!.projected!.sources;
+      expect(sources[0]).toEqual({ secret: { name: volume.secretName, items: [{ key: "ca.crt", path: "ca.crt" }] } });
+      expect(sources.slice(1)).toEqual(
+        tls.mtls
+          ? [
+              {
+                secret: {
+                  name: clientSecret,
+                  items: [
+                    { key: "tls.crt", path: "tls.crt" },
+                    { key: "tls.key", path: "tls.key" },
+                  ],
+                },
+              },
+            ]
+          : [],
+      );
+      for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
+        const d = mountOf(c)!.mountPath;
+        expect(envOf(c, "NETMATRIX_CA")?.value).toBe(`${d}/ca.crt`);
+        expect(envOf(c, "NETMATRIX_TLS_SERVER_NAME")?.value).toBe(serverName);
+        expect(envOf(c, "NETMATRIX_TLS_CERT")?.value).toBe(tls.mtls ? `${d}/tls.crt` : undefined);
+        expect(envOf(c, "NETMATRIX_TLS_KEY")?.value).toBe(tls.mtls ? `${d}/tls.key` : undefined);
+      }
+    }
+  });
 });
 
 describe("values", () => {
@@ -309,6 +459,9 @@ describe("values", () => {
     ["an unknown pull policy", ["--set", "image.pullPolicy=Sometimes"], /pullPolicy/],
     ["an unknown scenario in the smoke test", ["--set", "tests.scenarios={pod-to-pod}"], /scenarios/],
     ["a Service type that does not exist", ["--set", "coordinator.service.type=Ingress"], /type/],
+    ["an issuer kind that does not exist", ["--set", "tls.certManager.issuerRef.kind=Vault"], /issuerRef\/kind/],
+    ["an IP address that is none", ["--set", "tls.extraIpAddresses={not-an-ip}"], /extraIpAddresses/],
+    ["a certificate lifetime that is no duration", ["--set", "tls.certManager.duration=90days"], /duration/],
   ])("the schema rejects %s", (_what, args, where) => {
     const r = run(["template", RELEASE, CHART, "--namespace", NS, ...args]);
     expect(r.status).not.toBe(0);
@@ -340,7 +493,7 @@ describe("values", () => {
     const helpers = readFileSync(join(CHART, "templates", "_helpers.tpl"), "utf8");
     expect(helpers).toMatch(/lookup "v1" "Secret"/);
     const objs = template("--set", "token.existingSecret=mine", "--set", "token.key=t");
-    expect(find(objs, "Secret")).toHaveLength(0);
+    expect(find(objs, "Secret", (s) => s.type !== "kubernetes.io/tls")).toHaveLength(0);
     for (const ds of agentsOf(objs)) expect(envOf(ds.spec!.template!.spec.containers[0]!, "NETMATRIX_TOKEN")?.valueFrom?.secretKeyRef).toEqual({ name: "mine", key: "t" });
   });
 
@@ -373,6 +526,10 @@ describe("values", () => {
       `kubectl --namespace ${NS} port-forward service/${RELEASE}-netmatrix-coordinator 7400:7400 7401:7401`,
       `kubectl --namespace ${NS} get secret ${RELEASE}-netmatrix-token -o jsonpath='{.data.token}' | base64 -d > netmatrix-token`,
       "export NETMATRIX_COORDINATOR=127.0.0.1:7400",
+      // TLS is on by default: the CA for the CLI, and the name the certificate carries (the port-forward dials 127.0.0.1)
+      `kubectl --namespace ${NS} get secret ${RELEASE}-netmatrix-tls -o jsonpath='{.data.ca\\.crt}' | base64 -d > netmatrix-ca.crt`,
+      `export NETMATRIX_CA="$PWD/netmatrix-ca.crt" NETMATRIX_TLS_SERVER_NAME=${RELEASE}-netmatrix-coordinator.${NS}.svc`,
+      "https://127.0.0.1:7401/",
       "netmatrix agents",
       "netmatrix run --spec default",
       "netmatrix watch",
@@ -381,4 +538,159 @@ describe("values", () => {
       expect(notes).toContain(want);
     }
   });
+});
+
+describe("TLS values that cannot work are refused with the fix", () => {
+  it.each([
+    [
+      "two sources of the certificate",
+      ["--set", "tls.existingSecret=mine", "--set", "tls.certManager.enabled=true", "--set", "tls.certManager.issuerRef.name=ca"],
+      /two sources of the coordinator's certificate: set one of them/,
+    ],
+    ["cert-manager without an issuer", ["--set", "tls.certManager.enabled=true"], /tls.certManager.enabled needs tls.certManager.issuerRef.name/],
+    ["mTLS with an existing Secret but no client certificate", ["--set", "tls.existingSecret=mine", "--set", "tls.clientAuth.enabled=true"], /needs tls.clientAuth.existingSecret/],
+  ])("%s", (_what, args, message) => {
+    const r = run(["template", RELEASE, CHART, "--namespace", NS, ...args]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+  });
+});
+
+/** The Secret named `name` among `objs`, its data decoded, written into `dir` as files. */
+function secretFiles(objs: K8sObject[], name: string, dir: string): Record<string, string> {
+  const secret = one(objs, "Secret", (x) => x.metadata.name === name);
+  const files: Record<string, string> = {};
+  for (const [key, b64] of Object.entries(secret.data!)) {
+    files[key] = join(dir, `${name}-${key}`);
+    writeFileSync(files[key], Buffer.from(b64, "base64"));
+  }
+  return files;
+}
+
+describe("the certificates the chart generates work with the coordinator and the agents' settings", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "nm-chart-tls-"));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ["defaults", undefined],
+    ["mTLS", "tls-mtls-values.yaml"],
+  ])("%s: a real coordinator serves them; a client configured as the agents are gets through, and only such a client", async (_what, file) => {
+    const objs = template(...valuesArgs(file));
+    const mtls = tlsValues(file).mtls;
+    const server = secretFiles(objs, `${RELEASE}-netmatrix-tls`, dir);
+    const agentEnv = agentsOf(objs)[0]!.spec!.template!.spec.containers[0]!;
+    const serverName = envOf(agentEnv, "NETMATRIX_TLS_SERVER_NAME")!.value!;
+    const token = "chart-tls-test-token-0123456789abcdef";
+    const coord = await startCoordinator(
+      {
+        listen: "127.0.0.1:0",
+        token,
+        dataDir: join(dir, `data-${String(file)}`),
+        tls: { cert: server["tls.crt"]!, key: server["tls.key"]!, ...(mtls ? { clientCa: server["ca.crt"]! } : {}) },
+      },
+      pino({ level: "silent" }),
+    );
+    const call = async (tls: ReturnType<typeof clientTls>) => {
+      const { credentials, channelOptions } = channelSecurity(tls);
+      const c = createClient(ControlService, `127.0.0.1:${coord.port}`, { interceptors: [bearerInterceptor(token)], credentials, channelOptions });
+      try {
+        await c.listAgents({}, { timeoutMs: 5000 });
+        return "ok";
+      } catch (err) {
+        return (err as Error).message;
+      } finally {
+        c.close();
+      }
+    };
+    try {
+      const client = mtls ? secretFiles(objs, `${RELEASE}-netmatrix-tls-client`, dir) : undefined;
+      const asAgents = { ca: server["ca.crt"]!, tlsServerName: serverName, ...(client ? { tlsCert: client["tls.crt"]!, tlsKey: client["tls.key"]! } : {}) };
+      expect(await call(clientTls(asAgents))).toBe("ok");
+      // The certificate names localhost too (port-forwards): no server name needed there.
+      expect(serverName).toMatch(/\.svc$/);
+      if (mtls) expect(await call(clientTls({ ca: server["ca.crt"]!, tlsServerName: serverName }))).toMatch(/requires a client certificate and none was presented/);
+      expect(await call(undefined)).toMatch(/requires TLS/);
+    } finally {
+      await coord.stop();
+    }
+  });
+});
+
+describe("generated certificates and token are kept across upgrades (lookup, against a stand-in API server)", () => {
+  let dir: string;
+  let api: FakeKubeApi;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "nm-chart-lookup-"));
+    api = await startFakeKubeApi(dir);
+  });
+  afterAll(async () => {
+    await api?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * `helm template --dry-run=server`: lookup asks the API server (here the
+   * stand-in, in this process: so helm runs asynchronously) for each Secret.
+   */
+  async function templateAgainstApi(...args: string[]): Promise<K8sObject[]> {
+    const r = await execFileAsync(
+      helm,
+      ["template", RELEASE, CHART, "--namespace", NS, "--kubeconfig", api.kubeconfig, "--dry-run=server", "--disable-openapi-validation", ...args],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: 60_000,
+        maxBuffer: 16 * 1024 * 1024,
+        // helm caches discovery under $KUBECACHEDIR (default ~/.kube/cache): keep it in the test's directory.
+        env: { ...process.env, KUBECACHEDIR: join(dir, "kube-cache") },
+      },
+    );
+    return parseAllDocuments(r.stdout)
+      .map((d) => d.toJS() as K8sObject | null)
+      .filter((o): o is K8sObject => o !== null);
+  }
+  const data = (objs: K8sObject[], name: string) => one(objs, "Secret", (x) => x.metadata.name === `${RELEASE}-netmatrix-${name}`).data!;
+  const cert = (objs: K8sObject[], name: string, key = "tls.crt") => new X509Certificate(Buffer.from(data(objs, name)[key]!, "base64"));
+  /** What an install leaves in the cluster: the Secrets as rendered, owned by the release. */
+  const install = (objs: K8sObject[]) => {
+    for (const secret of find(objs, "Secret")) {
+      api.put({
+        ...secret,
+        metadata: { ...secret.metadata, annotations: { ...secret.metadata.annotations, "meta.helm.sh/release-name": RELEASE, "meta.helm.sh/release-namespace": NS } },
+      } as StoredObject);
+    }
+  };
+
+  it("an upgrade reuses the CA, the certificates and the token; new names get a new certificate from the same CA; a lost CA makes everything new", async () => {
+    const mtls = ["--set", "tls.clientAuth.enabled=true"];
+    const first = await templateAgainstApi(...mtls);
+    expect(api.gets).toContain(`/api/v1/namespaces/${NS}/secrets/${RELEASE}-netmatrix-ca`);
+    // Without lookup (plain helm template) every render makes new ones: what "kept" is measured against.
+    expect(data(template(...mtls), "ca")).not.toEqual(data(first, "ca"));
+    install(first);
+
+    const upgrade = await templateAgainstApi(...mtls);
+    for (const name of ["ca", "tls", "tls-client", "token"]) expect(data(upgrade, name), name).toEqual(data(first, name));
+
+    // New names: the same CA signs a new coordinator certificate that carries them; the client certificate stays.
+    const renamed = await templateAgainstApi(...mtls, "--set", "tls.extraDnsNames={netmatrix.example.com}");
+    expect(data(renamed, "ca")).toEqual(data(first, "ca"));
+    expect(data(renamed, "tls-client")).toEqual(data(first, "tls-client"));
+    expect(data(renamed, "tls")["tls.crt"]).not.toEqual(data(first, "tls")["tls.crt"]);
+    expect(cert(renamed, "tls").subjectAltName).toContain("DNS:netmatrix.example.com");
+    expect(cert(renamed, "tls").verify(cert(first, "ca").publicKey)).toBe(true);
+
+    // The CA Secret deleted: a new CA, and certificates it signed; the token is its own Secret and stays.
+    api.remove(NS, "Secret", `${RELEASE}-netmatrix-ca`);
+    const fresh = await templateAgainstApi(...mtls);
+    for (const name of ["ca", "tls", "tls-client"]) expect(data(fresh, name)["tls.crt"], name).not.toEqual(data(first, name)["tls.crt"]);
+    expect(cert(fresh, "tls").verify(cert(fresh, "ca").publicKey)).toBe(true);
+    expect(cert(fresh, "tls-client").verify(cert(fresh, "ca").publicKey)).toBe(true);
+    expect(data(fresh, "token")).toEqual(data(first, "token"));
+  }, 120_000);
 });

@@ -73,10 +73,12 @@ describe.skipIf(!ready)("live page (root, chromium)", () => {
     await page.screenshot({ path: join(profile, "live.png") });
   }, 90_000);
 
-  test("the feed refuses a wrong token", async () => {
+  test("a wrong token signs nobody in: a 401 saying how, no page, no cookie", async () => {
     const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${pair.coordinator!.httpPort}/?token=wrong`);
-    await page.waitForSelector("#status.down");
-    expect(await page.locator("#rows tr").count()).toBe(0);
+    const res = await page.goto(`http://127.0.0.1:${pair.coordinator!.httpPort}/?token=wrong`);
+    expect(res?.status()).toBe(401);
+    expect(await page.textContent("body")).toMatch(/wrong token: open the page once as \/\?token=TOKEN/);
+    expect(await page.locator("#rows").count()).toBe(0);
+    expect(await page.context().cookies()).toEqual([]);
   }, 30_000);
 });

@@ -10,8 +10,10 @@ import { AgentInfoSchema, ToolInfoSchema, type AgentInfo } from "../../gen/netma
 import { modes, type ModeName } from "../../common/src/model.js";
 import { tools as toolTable, type ToolName } from "../../tools/src/index.js";
 import { VERSION } from "../../common/src/version.js";
+import type { ClientTls } from "../../common/src/tls.js";
 import { drivers } from "../../tools/src/index.js";
-import { kernelAndCpu, listInterfaces, primaryAddress } from "./inventory.js";
+import { REGISTRATION_LIMITS } from "../../common/src/registration.js";
+import { boundInterfaces, kernelAndCpu, listInterfaces, primaryAddress } from "./inventory.js";
 import type { PortRange } from "./ports.js";
 import { metricsRegistry, serveMetrics } from "./metrics.js";
 import { netDevPathFor, readProcConstants } from "./samplers/index.js";
@@ -28,7 +30,11 @@ export interface AgentConfig {
   /** Address peers use to reach this agent's tool servers; default: first non-loopback IPv4. */
   address?: string;
   pod?: string;
+  /** The coordinator sees this agent connect from another address than `address` (NAT): it registers as a client only, unless the coordinator trusts the address. */
+  behindNat?: boolean;
   token: string;
+  /** Verify the coordinator over TLS (and present a client certificate); undefined: plaintext. */
+  tls?: ClientTls;
   portRange: PortRange;
   /** procfs root for the samplers (default /proc). */
   procRoot?: string;
@@ -67,10 +73,20 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Running
     ...(cfg.netDevPath ? { netDevPath: cfg.netDevPath } : {}),
     log: log.child({ component: "sampling" }),
   });
+  const noted = new Set<string>();
   const info = async (): Promise<AgentInfo> => {
-    const interfaces = listInterfaces();
-    const primary = primaryAddress(interfaces, cfg.address);
-    const others = interfaces.flatMap((i) => (i.name === "lo" ? [] : i.addresses)).filter((a) => a !== primary);
+    const all = listInterfaces();
+    const primary = primaryAddress(all, cfg.address);
+    // Within the coordinator's registration limits; what is cut is said once.
+    const { interfaces, notes } = boundInterfaces(all);
+    for (const note of notes) {
+      if (!noted.has(note)) log.warn(note);
+      noted.add(note);
+    }
+    const others = interfaces
+      .flatMap((i) => (i.name === "lo" ? [] : i.addresses))
+      .filter((a) => a !== primary)
+      .slice(0, REGISTRATION_LIMITS.addresses - 1);
     return create(AgentInfoSchema, {
       node: cfg.node,
       pod: cfg.pod ?? "",
@@ -90,11 +106,22 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Running
       agentVersion: VERSION,
       portMin: cfg.portRange.min,
       portMax: cfg.portRange.max,
+      behindNat: cfg.behindNat ?? false,
     });
   };
   const stopper = new AbortController();
   const done = runSessions(
-    { coordinator: cfg.coordinator, token: cfg.token, instanceId: randomUUID(), info, tools, servers, sampling, log: log.child({ component: "session" }) },
+    {
+      coordinator: cfg.coordinator,
+      token: cfg.token,
+      ...(cfg.tls ? { tls: cfg.tls } : {}),
+      instanceId: randomUUID(),
+      info,
+      tools,
+      servers,
+      sampling,
+      log: log.child({ component: "session" }),
+    },
     stopper.signal,
   ).finally(() => {
     sampling.stopAll();

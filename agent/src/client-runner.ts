@@ -7,7 +7,7 @@ import { isIP } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { ToolRunSchema, type TestSpec, type ToolRun } from "../../gen/netmatrix/v1/types_pb.js";
 import { startProcess } from "../../common/src/exec.js";
-import { specProblems } from "../../tools/src/limits.js";
+import { deadlineProblem, specProblems } from "../../tools/src/limits.js";
 import { tools as toolTable, type ToolName } from "../../tools/src/index.js";
 import { clientParams, execFailure, pbFailure, pbMeasurement, toolRun } from "./convert.js";
 import { forget, remember } from "./tool-pids.js";
@@ -35,6 +35,8 @@ export async function runClient(tool: ToolName | undefined, found: FoundTool | u
   if (!tool) return refused(undefined, "invalid-spec", "unknown tool in spec");
   const problems = specProblems(req.spec);
   if (problems.length) return refused(tool, "invalid-spec", `spec refused: ${problems.join("; ")}`);
+  const late = deadlineProblem("client", req.deadlineMs);
+  if (late) return refused(tool, "invalid-spec", `client refused: ${late}`);
   if (!isIP(req.target)) return refused(tool, "invalid-spec", `target "${req.target}" is not an IP address`);
   if (!found?.path) {
     const pkg = found?.driver.debianPackage ?? tool;

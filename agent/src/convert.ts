@@ -91,8 +91,10 @@ export function failureFor(err: unknown): Failure {
           ? "invalid-spec"
           : e.code === "deadline-exceeded"
             ? "timeout"
-            : e.code === "cancelled"
-              ? "cancelled"
-              : "internal";
+            : e.code === "resource-exhausted"
+              ? "server-busy"
+              : e.code === "cancelled"
+                ? "cancelled"
+                : "internal";
   return pbFailure(code, e.message ?? String(err), e.hint ?? "");
 }

@@ -8,6 +8,7 @@ import os from "node:os";
 import si from "systeminformation";
 import { create } from "@bufbuild/protobuf";
 import { NetInterfaceSchema, type NetInterface } from "../../gen/netmatrix/v1/types_pb.js";
+import { interfaceNameProblem, REGISTRATION_LIMITS } from "../../common/src/registration.js";
 
 /** A non-negative integer read from a sysfs file, or 0 (veth has no speed; reading it fails). */
 function sysfsInt(path: string): number {
@@ -68,4 +69,32 @@ export async function kernelAndCpu(): Promise<{ kernel: string; cpuModel: string
     // keep node's view
   }
   return { kernel: `${os.type()} ${os.release()}`, cpuModel, cpuCount: cpus.length, hostname: os.hostname() };
+}
+
+/**
+ * The interfaces as the coordinator accepts them (common/src/registration.ts):
+ * an interface whose name it would refuse is left out, lists beyond the limits
+ * are cut (kube-proxy's IPVS mode puts every ClusterIP on kube-ipvs0), each
+ * said in `notes` for the log; the inventory is informational, and an agent
+ * that registers without them beats one that can never register.
+ */
+export function boundInterfaces(interfaces: NetInterface[]): { interfaces: NetInterface[]; notes: string[] } {
+  const L = REGISTRATION_LIMITS;
+  const notes: string[] = [];
+  const kept: NetInterface[] = [];
+  for (const iface of interfaces) {
+    const problem = interfaceNameProblem(iface.name);
+    if (problem) {
+      notes.push(`interface ${problem}: left out of the registration`);
+      continue;
+    }
+    if (kept.length === L.interfaces) {
+      notes.push(`more than ${L.interfaces} interfaces: registering the first ${L.interfaces}`);
+      break;
+    }
+    const addresses = iface.addresses.filter((a) => a.length <= 64);
+    if (addresses.length > L.interfaceAddresses) notes.push(`interface ${iface.name} has ${addresses.length} addresses: registering the first ${L.interfaceAddresses}`);
+    kept.push({ ...iface, addresses: addresses.slice(0, L.interfaceAddresses) });
+  }
+  return { interfaces: kept, notes };
 }

@@ -10,6 +10,7 @@ import { NetmatrixError } from "../../common/src/errors.js";
 import { SamplerSet, type ProcConstants, type SamplerOptions } from "./samplers/index.js";
 import { pbNodeSample } from "./sample-convert.js";
 import { toolPids } from "./tool-pids.js";
+import { AGENT_LIMITS, deadlineProblem } from "../../tools/src/limits.js";
 
 /** Bounds on what a coordinator may ask for. */
 export const SAMPLING_LIMITS = { minIntervalMs: 10, maxIntervalMs: 60_000, maxSamples: 100_000, maxBatchDelayMs: 500 } as const;
@@ -69,6 +70,12 @@ export class SamplingManager {
   /** Start sampling a case's window; it ends by itself after `deadlineMs`. */
   start(id: string, intervalMs: number, filter: InterfaceFilter | undefined, deadlineMs: number): void {
     const interval = checkInterval(intervalMs);
+    // Bounds on what any coordinator may ask: so many windows at once, each ending by itself within the cap.
+    const late = deadlineProblem("sampling", deadlineMs);
+    if (late) throw new NetmatrixError("invalid-argument", `sampling refused: ${late}`);
+    if (this.sessions.size >= AGENT_LIMITS.samplingWindows) {
+      throw new NetmatrixError("resource-exhausted", `this agent already samples ${this.sessions.size} case windows, the most it keeps at once (${AGENT_LIMITS.samplingWindows})`);
+    }
     const set = this.samplerFor(filter);
     const session: Session = { set, samples: [], timer: undefined as unknown as NodeJS.Timeout };
     session.timer = this.tick(set, interval, (s) => {

@@ -11,9 +11,10 @@ import { startProcess, type RunningProcess } from "../../common/src/exec.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import type { ProtocolName } from "../../common/src/model.js";
 import type { ToolName } from "../../tools/src/index.js";
-import { clientParams, pbServerReport, toolRun } from "./convert.js";
+import { clientParams, pbFailure, pbServerReport, toolRun } from "./convert.js";
 import { isListening } from "../../common/src/listen-probe.js";
 import { findFreePorts, type PortRange } from "./ports.js";
+import { AGENT_LIMITS, deadlineProblem } from "../../tools/src/limits.js";
 import { forget, remember } from "./tool-pids.js";
 import type { FoundTool } from "./tools.js";
 
@@ -32,6 +33,8 @@ interface Running {
 
 export class ServerManager {
   private readonly running = new Map<string, Running>();
+  /** Servers between admission and `running` (finding free ports). */
+  private starting = 0;
 
   constructor(
     private readonly tools: Map<ToolName, FoundTool>,
@@ -55,11 +58,26 @@ export class ServerManager {
    * the server died or never listened).
    */
   async start(id: string, tool: ToolName, protocol: ProtocolName, deadlineMs: number): Promise<{ port: number; dataPort: number }> {
+    // Bounds on what any coordinator may ask: this many servers at once, each with a deadline within the cap.
+    const busy = this.running.size + this.starting;
+    if (busy >= AGENT_LIMITS.servers) {
+      throw new NetmatrixError("resource-exhausted", `this agent already runs ${busy} tool servers, the most it runs at once (${AGENT_LIMITS.servers})`, {
+        hint: "wait until its cases end: a coordinator runs one case per agent at a time",
+      });
+    }
+    const late = deadlineProblem("server", deadlineMs);
+    if (late) throw new NetmatrixError("invalid-argument", `server refused: ${late}`);
     const found = this.tools.get(tool);
     if (!found?.path) throw missing(tool, found);
     const driver = found.driver;
     const used = new Set([...this.running.values()].flatMap((r) => [r.port, r.dataPort]));
-    const port = await findFreePorts(this.ports, driver.serverPorts, used);
+    this.starting++;
+    let port: number | undefined;
+    try {
+      port = await findFreePorts(this.ports, driver.serverPorts, used);
+    } finally {
+      this.starting--; // counted in `running` from here on (set below without an await in between)
+    }
     if (port === undefined) {
       throw new NetmatrixError("unavailable", `no free port in ${this.ports.min}-${this.ports.max} for a ${tool} server`, {
         hint: "widen the agent's --port-range or stop what occupies it",
@@ -101,14 +119,21 @@ export class ServerManager {
       const params = clientParams(spec, "", r.port, r.dataPort);
       const until = performance.now() + REPORT_GRACE_MS;
       while (performance.now() < until) {
-        const report = driver.parseServer(r.proc.output().stdout, params);
-        if (report && report.streams.length >= params.parallel) break;
+        const soFar = driver.parseServer(r.proc.output().stdout, params);
+        if (soFar.status === "failed" || (soFar.status === "report" && soFar.report.streams.length >= params.parallel)) break;
         await sleep(POLL_MS * 2);
       }
     }
     const res = (await this.stopProcess(id))!;
-    const report = driver.parseServer && spec ? driver.parseServer(res.stdout, clientParams(spec, "", r.port, r.dataPort)) : undefined;
-    return toolRun(driver.tool, r.found.version ?? "", res, report ? { measurement: pbServerReport(report) } : undefined);
+    const parsed = driver.parseServer && spec ? driver.parseServer(res.stdout, clientParams(spec, "", r.port, r.dataPort)) : undefined;
+    // A server output in the wrong format, or with figures that cannot be true, is kept as the server run's failure.
+    const outcome =
+      parsed?.status === "report"
+        ? { measurement: pbServerReport(parsed.report) }
+        : parsed?.status === "failed"
+          ? { failure: pbFailure(parsed.failure.code, parsed.failure.reason) }
+          : undefined;
+    return toolRun(driver.tool, r.found.version ?? "", res, outcome);
   }
 
   private async stopProcess(id: string) {
@@ -116,6 +141,11 @@ export class ServerManager {
     if (!r) return undefined;
     this.running.delete(id);
     return r.proc.stop();
+  }
+
+  /** Stop the server started as `id` at once, without waiting for a report (its case was cancelled); no-op when there is none. */
+  async cancel(id: string): Promise<void> {
+    await this.stopProcess(id);
   }
 
   /** Stop every server (session lost, cancel, shutdown). */

@@ -6,22 +6,32 @@
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
-import { AgentMessageSchema, AgentService, type CoordinatorMessage } from "../../gen/netmatrix/v1/agent_pb.js";
+import { type AgentMessage, AgentMessageSchema, AgentService, type CoordinatorMessage } from "../../gen/netmatrix/v1/agent_pb.js";
 import type { AgentInfo } from "../../gen/netmatrix/v1/types_pb.js";
 import { createClient } from "../../common/src/grpc-adapter.js";
+import { NetmatrixError } from "../../common/src/errors.js";
+import { Outbox } from "../../common/src/outbox.js";
+import { registrationError, registrationProblems } from "../../common/src/registration.js";
 import { fromServiceError } from "../../common/src/rpc-status.js";
 import { bearerInterceptor } from "../../common/src/token.js";
+import { channelSecurity, type ClientTls } from "../../common/src/tls.js";
 import { protocols } from "../../common/src/model.js";
 import { tools as toolTable, type ToolName } from "../../tools/src/index.js";
+import { AGENT_LIMITS } from "../../tools/src/limits.js";
 import { runClient } from "./client-runner.js";
 import { failureFor } from "./convert.js";
 import type { SamplingManager } from "./sampling.js";
 import type { ServerManager } from "./servers.js";
 import type { FoundTool } from "./tools.js";
 
+/** Bounds on what waits for a coordinator that stopped reading: this many replies, or this long without it taking anything. */
+export const SESSION_LIMITS = { maxQueued: 1000, stallMs: 30_000 } as const;
+
 export interface SessionOptions {
   coordinator: string;
   token: string;
+  /** Verify the coordinator over TLS before sending the token; undefined: plaintext. */
+  tls?: ClientTls;
   instanceId: string;
   /** Built anew at each registration (interfaces may change). */
   info: () => Promise<AgentInfo>;
@@ -29,20 +39,24 @@ export interface SessionOptions {
   servers: ServerManager;
   sampling: SamplingManager;
   log: Logger;
-  /** First reconnect delay and cap, milliseconds. */
-  backoffMs?: { initial: number; max: number };
+  /** First reconnect delay and cap, and the delay after a refused registration (default 60 s), milliseconds. */
+  backoffMs?: { initial: number; max: number; refused?: number };
 }
 
 /** Keep a session with the coordinator until `signal` aborts. */
 export async function runSessions(opts: SessionOptions, signal: AbortSignal): Promise<void> {
   const { initial, max } = opts.backoffMs ?? { initial: 500, max: 15_000 };
+  const refusedMs = opts.backoffMs?.refused ?? 60_000;
   let delay = initial;
   while (!signal.aborted) {
-    const registered = await oneSession(opts, signal);
+    // A registration the coordinator refused (bad name, wrong token, address not its own) cannot succeed by retrying: back off.
+    let refused = false;
+    const registered = await oneSession(opts, signal, () => (refused = true));
     if (signal.aborted) break;
     delay = registered ? initial : Math.min(max, delay * 2);
-    const wait = delay * (0.5 + Math.random() / 2);
-    opts.log.info({ retryInMs: Math.round(wait) }, "session ended; reconnecting");
+    const wait = refused ? refusedMs : delay * (0.5 + Math.random() / 2);
+    if (refused) opts.log.error({ retryInMs: wait }, `registration refused: retrying in ${Math.round(wait / 1000)} s; fix what the error above says`);
+    else opts.log.info({ retryInMs: Math.round(wait) }, "session ended; reconnecting");
     await new Promise<void>((r) => {
       const t = setTimeout(r, wait);
       signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
@@ -51,10 +65,14 @@ export async function runSessions(opts: SessionOptions, signal: AbortSignal): Pr
 }
 
 /** One session; resolves when it ends, with whether it got as far as registering. */
-async function oneSession(opts: SessionOptions, signal: AbortSignal): Promise<boolean> {
+async function oneSession(opts: SessionOptions, signal: AbortSignal, onRefused: () => void = () => undefined): Promise<boolean> {
   const { log } = opts;
+  // TLS files are read again per session, so a renewed certificate is used at the next reconnect.
+  const security = channelSecurity(opts.tls);
   const client = createClient(AgentService, opts.coordinator, {
+    credentials: security.credentials,
     channelOptions: {
+      ...security.channelOptions,
       "grpc.keepalive_time_ms": 10_000,
       "grpc.keepalive_timeout_ms": 5_000,
       "grpc.keepalive_permit_without_calls": 1,
@@ -62,15 +80,36 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal): Promise<bo
     interceptors: [bearerInterceptor(opts.token)],
   });
   const call = client.session();
-  const running = new AbortController();
+  /** What each running command (a client run, a server starting) can be cancelled by, by command id: one case's cancel never touches another's. */
+  const running = new Map<string, AbortController>();
+  const track = (commandId: string): AbortController => {
+    const ac = new AbortController();
+    running.set(commandId, ac);
+    return ac;
+  };
+  const cancelEverything = (): void => {
+    for (const ac of running.values()) ac.abort();
+    running.clear();
+  };
   let registered = false;
   let heartbeat: NodeJS.Timeout | undefined;
   let clients = 0;
   const started = performance.now();
 
+  // What waits for a coordinator that stopped reading is bounded: live sample batches keep only the
+  // newest per stream; replies wait, up to SESSION_LIMITS, and then the session is cut and redialled.
+  const outbox = new Outbox<AgentMessage>(call, {
+    ...SESSION_LIMITS,
+    onCutOff: (reason) => {
+      log.warn({ reason, droppedBatches: outbox.dropped }, "the coordinator stopped reading this agent's session; reconnecting");
+      call.cancel();
+    },
+  });
   const send = (msg: MessageInitShape<typeof AgentMessageSchema>["msg"]): void => {
     if (!call.writable) return;
-    call.write(create(AgentMessageSchema, { msg }));
+    const m = create(AgentMessageSchema, { msg });
+    if (m.msg.case === "sampleBatch") outbox.sendLatest(m.msg.value.streamId, m);
+    else outbox.send(m);
   };
 
   const handle = async (m: CoordinatorMessage): Promise<void> => {
@@ -91,20 +130,39 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal): Promise<bo
       }
       case "startServer": {
         const { commandId, tool, protocol, deadlineMs } = c.value;
+        const cancel = track(commandId);
         try {
           const name = toolTable.toName(tool);
           if (!name) throw Object.assign(new Error("unknown tool"), { code: "invalid-argument" });
           const ports = await opts.servers.start(commandId, name, protocols.toName(protocol) ?? "tcp", deadlineMs);
+          // Cancelled while it started: stop it now rather than leave it to its deadline.
+          if (cancel.signal.aborted) {
+            await opts.servers.cancel(commandId);
+            throw new NetmatrixError("cancelled", "the server was cancelled while it started");
+          }
           send({ case: "serverReady", value: { commandId, port: ports.port, dataPort: ports.dataPort } });
         } catch (err) {
-          log.warn({ err, commandId }, "server did not start");
-          send({ case: "commandFailed", value: { commandId, failure: failureFor(err) } });
+          const cancelled = cancel.signal.aborted;
+          if (cancelled) log.info({ commandId }, "server cancelled while starting");
+          else log.warn({ err, commandId }, "server did not start");
+          const why = cancelled ? new NetmatrixError("cancelled", "the server was cancelled while it started") : err;
+          send({ case: "commandFailed", value: { commandId, failure: failureFor(why) } });
+        } finally {
+          running.delete(commandId);
         }
         return;
       }
       case "runClient": {
         const { commandId, spec, target, port, dataPort, deadlineMs } = c.value;
         const name = spec ? toolTable.toName(spec.tool) : undefined;
+        // Where this agent is asked to send traffic: the audit trail of every client run.
+        log.debug({ commandId, tool: name, target, port, dataPort }, "client run");
+        if (clients >= AGENT_LIMITS.clients) {
+          const e = new NetmatrixError("resource-exhausted", `this agent already runs ${clients} tool clients, the most it runs at once (${AGENT_LIMITS.clients})`);
+          send({ case: "commandFailed", value: { commandId, failure: failureFor(e) } });
+          return;
+        }
+        const cancel = track(commandId);
         clients++;
         try {
           const run = await runClient(name, name ? opts.tools.get(name) : undefined, {
@@ -113,11 +171,12 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal): Promise<bo
             port,
             dataPort,
             deadlineMs,
-            signal: running.signal,
+            signal: cancel.signal,
           });
           send({ case: "clientResult", value: { commandId, run } });
         } finally {
           clients--;
+          running.delete(commandId);
         }
         return;
       }
@@ -162,9 +221,18 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal): Promise<bo
       case "stopStream":
         opts.sampling.stopStream(c.value.streamId);
         return;
+      case "cancel": {
+        // One command of one case: its client run, or its server (starting or running).
+        const { commandId, reason } = c.value;
+        log.info({ commandId, reason }, "cancelling a command on request");
+        running.get(commandId)?.abort();
+        await opts.servers.cancel(commandId);
+        return;
+      }
       case "cancelAll":
+        // What runs now stops; commands that come after run as usual.
         log.warn({ reason: c.value.reason }, "cancelling everything on request");
-        running.abort();
+        cancelEverything();
         opts.sampling.stopAll();
         await opts.servers.stopAll();
         return;
@@ -183,14 +251,23 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal): Promise<bo
     call.on("error", (err) => {
       const e = fromServiceError(err, opts.coordinator);
       if (e.code === "cancelled" && signal.aborted) return;
-      if (e.code === "unauthenticated") log.error({ hint: e.hint }, `coordinator refused this agent: ${e.message}`);
-      else log.warn({ reason: e.message }, "session error");
+      if (e.code === "unauthenticated") {
+        onRefused();
+        log.error({ hint: e.hint }, `coordinator refused this agent: ${e.message}`);
+      } else if (!registered && (e.code === "invalid-argument" || e.code === "permission-denied")) {
+        onRefused();
+        log.error({ code: e.code, hint: e.hint }, `coordinator refused this agent's registration: ${e.message}`);
+      } else if (!registered && e.code === "already-exists") {
+        // The name's holder may be this agent's own old session, not yet gone: retried with the usual backoff.
+        log.error({ hint: e.hint }, `coordinator refused this agent's name: ${e.message}`);
+      } else log.warn({ reason: e.message }, "session error");
     });
     // grpc-js emits "status" exactly once when the call ends, however it ends.
     call.on("status", () => {
+      outbox.close();
       if (heartbeat) clearInterval(heartbeat);
       signal.removeEventListener("abort", onAbort);
-      running.abort();
+      cancelEverything();
       opts.sampling.stopAll();
       void opts.servers.stopAll().finally(() => {
         client.close();
@@ -199,9 +276,18 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal): Promise<bo
     });
     opts
       .info()
-      .then((info) => send({ case: "register", value: { info, instanceId: opts.instanceId } }))
+      .then((info) => {
+        // Checked here with the coordinator's own rules, so a registration that cannot succeed is never sent.
+        const problems = registrationProblems(info, opts.instanceId);
+        if (problems.length) throw registrationError(problems);
+        send({ case: "register", value: { info, instanceId: opts.instanceId } });
+      })
       .catch((err: unknown) => {
-        log.error({ err }, "could not build registration");
+        const e = NetmatrixError.from(err);
+        if (e.code === "invalid-argument") {
+          onRefused();
+          log.error({ hint: e.hint }, `this agent's registration cannot succeed: ${e.message}`);
+        } else log.error({ err }, "could not build registration");
         call.cancel();
       });
   });

@@ -1,7 +1,10 @@
 /** The CLI's typed client for the coordinator's control service. */
 import * as grpc from "@grpc/grpc-js";
+import { toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import {
   ControlService,
+  RunCaseRequestSchema,
+  RunMatrixRequestSchema,
   type CaseResult,
   type ListAgentsResponse,
   type RunCaseEvent,
@@ -18,6 +21,24 @@ import { createClient, type Client } from "../../common/src/grpc-adapter.js";
 import { fromServiceError } from "../../common/src/rpc-status.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { bearerInterceptor } from "../../common/src/token.js";
+import { channelSecurity, type ClientTls } from "../../common/src/tls.js";
+
+/**
+ * The largest request a coordinator takes: grpc-js's default limit on what a
+ * server receives, which the coordinator keeps. The CLI checks before
+ * sending, so an oversized request is refused here with its size, not by the
+ * coordinator after the upload.
+ */
+export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
+/** Throw (invalid-argument, naming the size, the limit and the fix) when `req` encodes to more than MAX_REQUEST_BYTES. */
+export function checkRequestSize<S extends DescMessage>(schema: S, req: MessageShape<S>, what: string): void {
+  const bytes = toBinary(schema, req).length;
+  if (bytes <= MAX_REQUEST_BYTES) return;
+  throw new NetmatrixError("invalid-argument", `${what} is ${bytes} bytes encoded, more than the ${MAX_REQUEST_BYTES} bytes (4 MiB) a coordinator accepts`, {
+    hint: "send a smaller spec: fewer node names in pairs.nodes, fewer comments in the YAML, or split it into several specs",
+  });
+}
 
 export class ControlClient {
   private readonly raw: Client<typeof ControlService>;
@@ -25,24 +46,38 @@ export class ControlClient {
   constructor(
     readonly address: string,
     token: string,
+    /** Verify the coordinator (and present a client certificate); undefined: plaintext. */
+    tls?: ClientTls,
   ) {
-    this.raw = createClient(ControlService, address, { interceptors: [bearerInterceptor(token)] });
+    const { credentials, channelOptions } = channelSecurity(tls);
+    this.raw = createClient(ControlService, address, { interceptors: [bearerInterceptor(token)], credentials, channelOptions });
   }
 
   listAgents(): Promise<ListAgentsResponse> {
     return this.raw.listAgents({}, { timeoutMs: 10_000 });
   }
 
-  /** Run a case; `onEvent` sees every event; resolves with the finished case. Aborting cancels it on the coordinator. */
-  runCase(req: RunCaseRequest, onEvent: (e: RunCaseEvent) => void, signal?: AbortSignal): Promise<CaseResult> {
+  /**
+   * Run a case; `onEvent` sees every event; resolves with the finished case.
+   * Aborting `signal` cancels it on the coordinator (which stops its tools)
+   * and resolves with what came so far: the case with the repetitions that
+   * finished, or undefined when it had not started.
+   */
+  runCase(req: RunCaseRequest, onEvent: (e: RunCaseEvent) => void, signal?: AbortSignal): Promise<CaseResult | undefined> {
     return new Promise((resolve, reject) => {
+      checkRequestSize(RunCaseRequestSchema, req, "the case request");
       const call = this.raw.runCase(req, { signal });
+      let started: CaseResult | undefined;
       let finished: CaseResult | undefined;
       call.on("data", (e: RunCaseEvent) => {
-        if (e.event.case === "finished") finished = e.event.value;
+        if (e.event.case === "started") started = e.event.value;
+        else if (e.event.case === "repetition") started?.repetitions.push(e.event.value);
+        else if (e.event.case === "finished") finished = e.event.value;
         onEvent(e);
       });
-      call.on("error", (err) => reject(fromServiceError(err, this.address)));
+      call.on("error", (err: grpc.ServiceError) =>
+        signal?.aborted && err.code === grpc.status.CANCELLED ? resolve(finished ?? started) : reject(fromServiceError(err, this.address)),
+      );
       call.on("end", () => (finished ? resolve(finished) : reject(new NetmatrixError("internal", "the coordinator ended the case without a result"))));
     });
   }
@@ -50,6 +85,7 @@ export class ControlClient {
   /** Run (or resume) a matrix; `onEvent` sees every event; resolves with the final event. Aborting cancels the run (results so far stay on disk). */
   runMatrix(req: RunMatrixRequest, onEvent: (e: MatrixEvent) => void, signal?: AbortSignal): Promise<RunFinished | undefined> {
     return new Promise((resolve, reject) => {
+      checkRequestSize(RunMatrixRequestSchema, req, "the matrix request (the spec and its YAML)");
       const call = this.raw.runMatrix(req, { signal });
       let finished: RunFinished | undefined;
       call.on("data", (e: MatrixEvent) => {

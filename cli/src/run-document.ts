@@ -56,6 +56,7 @@ function repetition(r: Repetition) {
     wireToPayloadNote: r.wireToPayloadNote || null,
     clientCpuPercentPerGbps: r.clientCpuPercentPerGbps ?? null,
     serverCpuPercentPerGbps: r.serverCpuPercentPerGbps ?? null,
+    flags: r.flags,
     samples: {
       client: r.clientSamples.map((s) => toJson(NodeSampleSchema, s)),
       server: r.serverSamples.map((s) => toJson(NodeSampleSchema, s)),
@@ -86,6 +87,8 @@ function caseDoc(c: CaseResult) {
       latencyMeanUs: summarize(measured.map((m) => m.latency?.meanUs)),
       lossPercent: summarize(measured.map((m) => m.lossPercent)),
       retransmits: summarize(measured.map((m) => m.retransmits)),
+      // Each repetition flag once (e.g. "server-gone").
+      flags: [...new Set(c.repetitions.flatMap((r) => r.flags))],
     },
   };
 }

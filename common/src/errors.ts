@@ -5,7 +5,18 @@
  */
 
 /** What went wrong, independent of transport. */
-export type ErrorCode = "invalid-argument" | "not-found" | "unauthenticated" | "failed-precondition" | "unavailable" | "deadline-exceeded" | "cancelled" | "internal";
+export type ErrorCode =
+  | "invalid-argument"
+  | "not-found"
+  | "unauthenticated"
+  | "failed-precondition"
+  | "unavailable"
+  | "deadline-exceeded"
+  | "cancelled"
+  | "resource-exhausted"
+  | "already-exists"
+  | "permission-denied"
+  | "internal";
 
 export class NetmatrixError extends Error {
   override readonly name: string = "NetmatrixError";

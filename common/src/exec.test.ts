@@ -3,10 +3,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { exec, startProcess } from "./exec.js";
 
+/** Running (a zombie is not: an orphan's zombie stays until PID 1 reaps it, which some PID 1s never do). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
     return false;
   }
@@ -57,6 +58,25 @@ describe("exec (real processes)", () => {
     await p.stop();
     await new Promise((r) => setTimeout(r, 100));
     expect(alive(children[0]!)).toBe(false);
+  });
+
+  test("stop() of a tool that ignores SIGTERM kills it with its guard after the grace period: no orphan", async () => {
+    const kids = (pid: number) => readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    // sh ignores TERM and so does its sleep (an ignored signal stays ignored across exec).
+    const p = startProcess({ argv: ["sh", "-c", "trap '' TERM; sleep 30; true"], deadlineMs: 30_000, killGraceMs: 300 });
+    let sleepPid: number | undefined;
+    for (let i = 0; i < 100 && !sleepPid; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const sh = kids(p.pid!)[0];
+      sleepPid = sh === undefined ? undefined : kids(sh)[0];
+    }
+    expect(sleepPid).toBeDefined();
+    const t0 = performance.now();
+    const r = await p.stop();
+    expect(r.cancelled).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(alive(sleepPid!)).toBe(false);
+    expect(performance.now() - t0).toBeLessThan(5000);
   });
 
   test("the guard kills the child at its deadline even when our process is SIGKILLed", async () => {

@@ -111,7 +111,15 @@ export function startProcess(opts: ExecOptions): RunningProcess {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill("SIGTERM");
     killTimer ??= setTimeout(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      if (child.exitCode === null && child.signalCode === null) {
+        // `timeout` leads its own process group: SIGKILL the group, or the tool would outlive its killed guard.
+        try {
+          if (guard && child.pid) process.kill(-child.pid, "SIGKILL");
+          else child.kill("SIGKILL");
+        } catch {
+          child.kill("SIGKILL");
+        }
+      }
     }, grace);
   };
   const deadline = setTimeout(() => {

@@ -13,6 +13,7 @@
  */
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import { NetmatrixError } from "./errors.js";
 import { fromServiceError, toServiceError } from "./rpc-status.js";
 
 type Req<M extends DescMethod> = MessageShape<M["input"]>;
@@ -28,7 +29,7 @@ export function serviceDefinition(service: DescService): grpc.ServiceDefinition 
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: serializer(method.input),
-      requestDeserialize: deserializer(method.input),
+      requestDeserialize: requestDeserializer(method.input),
       responseSerialize: serializer(method.output),
       responseDeserialize: deserializer(method.output),
       originalName: method.name,
@@ -89,9 +90,12 @@ export function implement<S extends DescService>(service: S, impl: ServiceImpl<S
   for (const method of service.methods) {
     const handler = handlers[method.localName];
     if (typeof handler !== "function") throw new Error(`${service.typeName}: no handler for ${method.name}`);
-    const handle = (call: { metadata: grpc.Metadata; getPeer(): string }): Promise<unknown> =>
+    const handle = (call: { metadata: grpc.Metadata; getPeer(): string; request?: unknown }, beforeHandler?: () => void): Promise<unknown> =>
       (async () => {
         for (const intercept of interceptors) await intercept({ service, method, metadata: call.metadata, peer: call.getPeer() });
+        const bad = malformed(method.input, call.request);
+        if (bad) throw bad;
+        beforeHandler?.();
         return (await handler.call(impl, call)) as unknown;
       })();
     switch (method.methodKind) {
@@ -107,7 +111,14 @@ export function implement<S extends DescService>(service: S, impl: ServiceImpl<S
       case "server_streaming":
       case "bidi_streaming":
         implementation[method.localName] = (call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>) => {
-          void handle(call).catch((err: unknown) => call.emit("error", toServiceError(err)));
+          // A streamed request that does not decode ends the call; the handler's own listener,
+          // attached in the same tick, after this one, sees only an empty message.
+          const refuseMalformed = (): void =>
+            void call.prependListener("data", (m: unknown) => {
+              const bad = malformed(method.input, m);
+              if (bad) call.emit("error", toServiceError(bad));
+            });
+          void handle(call, method.methodKind === "bidi_streaming" ? refuseMalformed : undefined).catch((err: unknown) => call.emit("error", toServiceError(err)));
         };
         break;
     }
@@ -220,6 +231,34 @@ function path(service: DescService, method: DescMethod): string {
 /** Accepts a message or its init shape (`create` returns a message unchanged). */
 function serializer<D extends DescMessage>(schema: D): (msg: MessageInitShape<D>) => Buffer {
   return (msg) => Buffer.from(toBinary(schema, create(schema, msg)));
+}
+
+/** Marks a request that did not decode: an empty message carrying why (see `requestDeserializer`). */
+const MALFORMED = Symbol("netmatrix.malformed");
+
+/**
+ * Requests are hostile: one that does not decode becomes an empty message
+ * marked MALFORMED (never a throw inside grpc-js, which would answer an
+ * opaque INTERNAL), which `implement` refuses with INVALID_ARGUMENT naming
+ * the message and the reason.
+ */
+function requestDeserializer<D extends DescMessage>(schema: D): (buf: Buffer) => MessageShape<D> {
+  return (buf) => {
+    try {
+      return fromBinary(schema, buf);
+    } catch (err) {
+      return Object.assign(create(schema), { [MALFORMED]: err instanceof Error ? err.message : String(err) });
+    }
+  };
+}
+
+/** The error for a request that did not decode, or undefined. */
+function malformed(schema: DescMessage, msg: unknown): NetmatrixError | undefined {
+  const why = (msg as { [MALFORMED]?: string } | undefined)?.[MALFORMED];
+  if (why === undefined) return undefined;
+  return new NetmatrixError("invalid-argument", `malformed ${schema.typeName}: ${why}`, {
+    hint: "the client does not speak this coordinator's protocol: use a netmatrix CLI or agent of the same version",
+  });
 }
 
 function deserializer<D extends DescMessage>(schema: D): (buf: Buffer) => MessageShape<D> {

@@ -9,7 +9,8 @@ import { NetmatrixError } from "./errors.js";
 export type ProtocolName = "tcp" | "udp";
 export type DirectionName = "forward" | "reverse" | "bidir";
 export type ModeName = "host" | "pod" | "external";
-export type FailureName = "tool-missing" | "server-busy" | "unreachable" | "timeout" | "agent-gone" | "parse-error" | "tool-error" | "invalid-spec" | "cancelled" | "internal";
+export type FailureName =
+  "tool-missing" | "server-busy" | "unreachable" | "timeout" | "agent-gone" | "parse-error" | "tool-error" | "invalid-spec" | "cancelled" | "target-refused" | "internal";
 
 function table<N extends string, E extends number>(pairs: [N, E][]) {
   const byName = new Map<string, E>(pairs);
@@ -59,9 +60,17 @@ export const failures = table<FailureName, FailureCode>([
   ["invalid-spec", FailureCode.INVALID_SPEC],
   ["cancelled", FailureCode.CANCELLED],
   ["internal", FailureCode.INTERNAL],
+  ["target-refused", FailureCode.TARGET_REFUSED],
 ]);
 
 /** The name of a failure code, or "internal". */
 export function failureName(c: FailureCode): FailureName {
   return failures.toName(c) ?? "internal";
 }
+
+/**
+ * Flags on a repetition (Repetition.flags), each a word: why it is not an
+ * ordinary one. `server-gone`: the server agent's session ended mid-repetition,
+ * so whatever was measured comes from the client alone.
+ */
+export const REPETITION_FLAGS = { serverGone: "server-gone" } as const;

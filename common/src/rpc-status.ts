@@ -1,6 +1,7 @@
 /** Maps NetmatrixError codes to gRPC status codes and back; used only at the RPC edge. */
 import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { NetmatrixError, type ErrorCode } from "./errors.js";
+import { tlsFailureHint } from "./tls.js";
 
 const toGrpc: Record<ErrorCode, status> = {
   "invalid-argument": status.INVALID_ARGUMENT,
@@ -10,6 +11,9 @@ const toGrpc: Record<ErrorCode, status> = {
   unavailable: status.UNAVAILABLE,
   "deadline-exceeded": status.DEADLINE_EXCEEDED,
   cancelled: status.CANCELLED,
+  "resource-exhausted": status.RESOURCE_EXHAUSTED,
+  "already-exists": status.ALREADY_EXISTS,
+  "permission-denied": status.PERMISSION_DENIED,
   internal: status.INTERNAL,
 };
 
@@ -33,7 +37,7 @@ export function fromServiceError(err: unknown, target?: string): NetmatrixError 
   let message = se.details || se.message || "unknown error";
   if (se.code === status.UNAVAILABLE && target) {
     message = `cannot reach the coordinator at ${target}: ${message}`;
-    hint ??= "start it with `netmatrix coordinator`, or pass --coordinator HOST:PORT (env NETMATRIX_COORDINATOR)";
+    hint ??= tlsFailureHint(message) ?? "start it with `netmatrix coordinator`, or pass --coordinator HOST:PORT (env NETMATRIX_COORDINATOR)";
   }
   return new NetmatrixError(code, message, { cause: err, ...(hint ? { hint } : {}) });
 }

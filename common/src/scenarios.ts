@@ -1,5 +1,6 @@
 /**
- * The scenario catalog of DESIGN.md as data: for each row of a matrix, which
+ * The scenario catalog as data (docs/field-reports.md lists it with the field
+ * reports each row reproduces): for each row of a matrix, which
  * kind of agent is the client, which is the server, whether the two are on the
  * same node, and how the client reaches the server. Pure.
  */
@@ -18,7 +19,7 @@ export const SCENARIOS = [
   "external-nodeport",
 ] as const;
 
-/** A row of the matrix (see DESIGN.md, "The scenario catalog"). */
+/** A row of the matrix (see SCENARIO_SHAPES, and docs/field-reports.md, "The scenario catalogue"). */
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /**

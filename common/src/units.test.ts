@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { formatBitrateBps, formatSizeBytes, parseBitrate, parseBitrateBps, parseSize, parseSizeBytes } from "./units.js";
+import { formatBitrateBps, formatDurationS, formatSizeBytes, parseBitrate, parseBitrateBps, parseDuration, parseSize, parseSizeBytes } from "./units.js";
 
 describe("parseSizeBytes: bytes, K/M/G = 1024ⁿ", () => {
   test.each([
@@ -95,4 +95,28 @@ describe("parseBitrate / parseSize: the same grammar, refusals as sentences nami
   test.each(["0.3K", "1X", "-1"])("size %j is refused", (text) => {
     expect(() => parseSize(text)).toThrow(/invalid size .*e\.g\. 1400/);
   });
+});
+
+describe("durations: --max-run-duration and the caps' messages", () => {
+  test.each([
+    ["3600", 3600],
+    ["90s", 90],
+    ["90m", 5400],
+    ["15 min", 900],
+    ["36h", 129_600],
+    ["7d", 604_800],
+    ["1.5h", 5400],
+    ["30 days", 2_592_000],
+  ])("%s → %d s", (text, want) => expect(parseDuration(text)).toBe(want));
+  test.each(["", "soon", "-5m", "1w", "0.3s", "1.5"])("%j is refused", (text) => {
+    expect(() => parseDuration(text)).toThrow(/invalid duration .*e\.g\. 3600, 90m, 36h or 7d/);
+  });
+  test.each([
+    [45, "45 s"],
+    [5.25, "5.3 s"],
+    [5400, "90 min"],
+    [129_600, "36 h"],
+    [2_592_000, "30 d"],
+    [6_000_000, "69 d"],
+  ])("%d s reads %s", (s, text) => expect(formatDurationS(s)).toBe(text));
 });

@@ -81,3 +81,39 @@ function formatExact(n: number, base: number, units: readonly string[]): string 
   }
   return `${value}${units[i]}`;
 }
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?|d|days?)?$/i;
+const DURATION_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/**
+ * A duration in whole seconds from a number of seconds or a string such as
+ * "90", "90s", "15m", "36h", "7d" (also "min", "hours", "days"). Undefined
+ * when it is not a whole, non-negative number of seconds.
+ */
+export function parseDurationS(value: unknown): number | undefined {
+  if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value !== "string") return undefined;
+  const m = DURATION_RE.exec(value.trim());
+  if (!m) return undefined;
+  const seconds = Number(m[1]) * DURATION_S[(m[2] ?? "s")[0]!.toLowerCase()]!;
+  const rounded = Math.round(seconds);
+  if (Math.abs(seconds - rounded) > 1e-9 * Math.max(1, seconds)) return undefined;
+  return Number.isSafeInteger(rounded) ? rounded : undefined;
+}
+
+/** {@link parseDurationS} for a command-line value: throws a sentence naming the fix. */
+export function parseDuration(text: string): number {
+  const s = parseDurationS(text);
+  if (s === undefined) throw new Error(`invalid duration "${text}": use whole seconds or a number with s, m, h or d, e.g. 3600, 90m, 36h or 7d`);
+  return s;
+}
+
+/** A duration for people, in its largest fitting unit: 45 → "45 s", 5400 → "90 min", 129600 → "36 h", 2592000 → "30 d". */
+export function formatDurationS(seconds: number): string {
+  if (!Number.isFinite(seconds)) return String(seconds);
+  const round = (v: number): string => String(Number(v.toFixed(v < 10 ? 1 : 0)));
+  if (seconds < 120) return `${round(seconds)} s`;
+  if (seconds < 2 * 3600) return `${round(seconds / 60)} min`;
+  if (seconds < 2 * 86_400) return `${round(seconds / 3600)} h`;
+  return `${round(seconds / 86_400)} d`;
+}

@@ -12,6 +12,15 @@ import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { CoordinatorMessageSchema, type AgentMessage, type CoordinatorMessage, type SampleBatch } from "../../gen/netmatrix/v1/agent_pb.js";
 import type { AgentInfo } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
+import type { AddressCheck } from "./address-check.js";
+import { Outbox } from "../../common/src/outbox.js";
+import { toServiceError } from "../../common/src/rpc-status.js";
+
+/**
+ * Bounds on what waits for an agent that stopped reading its session: this
+ * many commands, or this long without taking anything, and the session is cut.
+ */
+export const LINK_LIMITS = { maxQueued: 1000, stallMs: 30_000 } as const;
 
 /** A reply from an agent to one command. */
 export type Reply = Exclude<AgentMessage["msg"], { case: "register" | "heartbeat" | "sampleBatch" | undefined }>;
@@ -24,6 +33,9 @@ interface Pending {
 
 let counter = 0;
 
+/** How long a cancelled command's reply is waited for (the agent stops the tool: SIGTERM, SIGKILL 2 s later), milliseconds. */
+export const CANCEL_GRACE_MS = 5_000;
+
 export class AgentLink {
   /** Wall clock of registration, ms since the epoch. */
   readonly connectedAtMs = Date.now();
@@ -33,6 +45,11 @@ export class AgentLink {
   private closedReason: string | undefined;
   /** Where live sample batches go (the watch hub). */
   onSamples: ((link: AgentLink, batch: SampleBatch) => void) | undefined;
+  /** How its declared address was checked at registration; only "peer" and "trusted" agents are ever targets. */
+  addressCheck: AddressCheck = "unverified";
+
+  /** Commands on their way to the agent, bounded (see LINK_LIMITS). */
+  private readonly outbox: Outbox<CoordinatorMessage>;
 
   constructor(
     readonly id: string,
@@ -40,30 +57,60 @@ export class AgentLink {
     readonly info: AgentInfo,
     readonly peer: string,
     private readonly call: ServerDuplexStream<AgentMessage, CoordinatorMessage>,
-  ) {}
+  ) {
+    this.outbox = new Outbox(call, {
+      ...LINK_LIMITS,
+      // The session's "error" handler (agent-service) drops the agent and fails what is pending.
+      onCutOff: (reason) => {
+        const err = new NetmatrixError("resource-exhausted", `agent ${id} stopped reading its session: ${reason}`, { hint: "the agent is stuck or overloaded; restart it" });
+        call.emit("error", Object.assign(toServiceError(err), { message: err.message }));
+      },
+    });
+  }
 
   get closed(): boolean {
     return this.closedReason !== undefined;
   }
 
-  /** Send a command and wait for its reply, at most `deadlineMs`. */
-  request(build: (commandId: string) => Command, deadlineMs: number, what: string): Promise<Reply> {
+  /**
+   * Send a command and wait for its reply, at most `deadlineMs`. Aborting
+   * `signal` cancels the command on the agent (CancelCommand) and waits for
+   * its reply at most CANCEL_GRACE_MS more; then it rejects as cancelled.
+   */
+  request(build: (commandId: string) => Command, deadlineMs: number, what: string, signal?: AbortSignal): Promise<Reply> {
     if (this.closedReason) return Promise.reject(this.gone());
     const commandId = `c${++counter}`;
     return new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(commandId);
-        reject(new NetmatrixError("deadline-exceeded", `agent ${this.id} did not answer "${what}" within ${deadlineMs} ms`));
-      }, deadlineMs);
-      this.pending.set(commandId, { resolve, reject, timer });
+      const onAbort = (): void => {
+        const p = this.pending.get(commandId);
+        if (!p) return;
+        this.send({ case: "cancel", value: { commandId, reason: `"${what}" was cancelled` } });
+        clearTimeout(p.timer);
+        p.timer = setTimeout(() => {
+          this.pending.delete(commandId);
+          p.reject(new NetmatrixError("cancelled", `agent ${this.id} did not confirm the cancel of "${what}" within ${CANCEL_GRACE_MS} ms`));
+        }, CANCEL_GRACE_MS);
+      };
+      const settled = (): void => signal?.removeEventListener("abort", onAbort);
+      const pending: Pending = {
+        resolve: (r) => (settled(), resolve(r)),
+        reject: (e) => (settled(), reject(e)),
+        timer: setTimeout(() => {
+          this.pending.delete(commandId);
+          pending.reject(new NetmatrixError("deadline-exceeded", `agent ${this.id} did not answer "${what}" within ${deadlineMs} ms`));
+        }, deadlineMs),
+      };
+      this.pending.set(commandId, pending);
       this.send(build(commandId));
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
 
   /** Send a command that has no reply. */
   send(msg: Command): void {
     if (this.closedReason || !this.call.writable) return;
-    this.call.write(create(CoordinatorMessageSchema, { msg }));
+    this.outbox.send(create(CoordinatorMessageSchema, { msg }));
   }
 
   /** Route a message from the agent. */
@@ -83,6 +130,7 @@ export class AgentLink {
   onClosed(reason: string): void {
     if (this.closedReason) return;
     this.closedReason = reason;
+    this.outbox.close();
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(this.gone());

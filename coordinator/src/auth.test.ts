@@ -14,6 +14,7 @@ import * as grpc from "@grpc/grpc-js";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { AgentService } from "../../gen/netmatrix/v1/agent_pb.js";
+import { NetworkMode } from "../../gen/netmatrix/v1/types_pb.js";
 import { ControlService, ListRunsRequestSchema, ListRunsResponseSchema, type ListAgentsResponse } from "../../gen/netmatrix/v1/control_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { createClient, implement, type CallOptions } from "../../common/src/grpc-adapter.js";
@@ -181,7 +182,9 @@ describe("the typed client with the right token", () => {
         session.on("data", (m) => resolve(m.msg));
         session.on("error", reject);
       });
-      session.write({ msg: { case: "register", value: { instanceId: "i-1", info: { node: "node-auth", addresses: ["127.0.0.1"] } } } });
+      session.write({
+        msg: { case: "register", value: { instanceId: "i-1", info: { node: "node-auth", mode: NetworkMode.HOST, addresses: ["127.0.0.1"], portMin: 21000, portMax: 21099 } } },
+      });
       expect(await registered).toMatchObject({ case: "registered", value: { heartbeatIntervalMs: 60_000 } });
       const { agents } = await control.listAgents({});
       expect(agents.map((a) => a.info?.node)).toEqual(["node-auth"]);

@@ -15,6 +15,11 @@ describe("mergeServerReport (iperf2 UDP: loss and jitter live on the server)", (
     const server = create(MeasurementSchema, { receiverBps: 97e6, lossPercent: 3 });
     expect(mergeServerReport(client, server)).toMatchObject({ throughputBps: 90e6, receiverBps: 90e6, lossPercent: 0.5 });
   });
+  test("the server's notes about its figures come along; the client's own win on a clash", () => {
+    const client = create(MeasurementSchema, { throughputBps: 100e6, durationS: 2, extra: { tcp_mean_rtt_us: 80, shared: 1 } });
+    const server = create(MeasurementSchema, { lossPercent: 0, extra: { reordered_packets: 12, shared: 2 } });
+    expect(mergeServerReport(client, server).extra).toEqual({ tcp_mean_rtt_us: 80, reordered_packets: 12, shared: 1 });
+  });
   test("no server report leaves loss unknown (undefined), never 0", () => {
     const client = create(MeasurementSchema, { throughputBps: 100e6, durationS: 2 });
     expect(mergeServerReport(client, undefined).lossPercent).toBeUndefined();

@@ -9,16 +9,17 @@ import type { Logger } from "pino";
 import { CaseResultSchema, RepetitionSchema, type CaseResult, type Repetition } from "../../gen/netmatrix/v1/control_pb.js";
 import { FailureSchema, type Failure, type Measurement, type NodeSample, type TestSpec, type ToolRun } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
-import { directions, failures, type FailureName } from "../../common/src/model.js";
+import { directions, failures, REPETITION_FLAGS, type FailureName } from "../../common/src/model.js";
 import { driverOfWire, drivers, toolName, type ToolName } from "../../tools/src/index.js";
-import { measurementMs } from "../../tools/src/spec-doc.js";
+import { STEP_MARGIN_MS, stepDeadlines, type StepDeadlines } from "../../tools/src/limits.js";
+import { portProblem, serverProblem, targetProblem } from "./address-check.js";
 import type { AgentLink, Reply } from "./agent-link.js";
 import { agentStatus } from "./status.js";
 import type { ExposedService } from "../../common/src/service-provider.js";
 import { cpuPerGbps, summarizeUsage, wireToPayload } from "./usage.js";
 
-/** Extra time beyond the measurement a step may take: connect, slow start, report, milliseconds. */
-export const STEP_MARGIN_MS = { serverStart: 10_000, client: 15_000, serverStop: 5_000 } as const;
+/** Extra time beyond the measurement a step may take: connect, slow start, report, milliseconds (the deadlines come from `stepDeadlines`). */
+export { STEP_MARGIN_MS } from "../../tools/src/limits.js";
 
 let caseCounter = 0;
 
@@ -45,6 +46,8 @@ function requestFailure(err: unknown): Failure {
   const e = NetmatrixError.from(err);
   if (e.code === "deadline-exceeded") return failure("timeout", e.message);
   if (e.code === "unavailable") return failure("agent-gone", e.message, e.hint ?? "");
+  if (e.code === "cancelled") return failure("cancelled", e.message);
+  if (e.code === "permission-denied") return failure("target-refused", e.message, e.hint ?? "");
   return failure("internal", e.message);
 }
 
@@ -71,6 +74,8 @@ export function mergeServerReport(client: Measurement, server: Measurement | und
     m.receiverBps = server.receiverBps;
     m.throughputBps = server.receiverBps;
   }
+  // What the server's figures carry about themselves (e.g. reordered_packets when loss was clamped) goes with them.
+  m.extra = { ...server.extra, ...client.extra };
   return m;
 }
 
@@ -78,7 +83,7 @@ export function mergeServerReport(client: Measurement, server: Measurement | und
 export async function runRepetition(req: CaseRequest, index: number, log: Logger, signal?: AbortSignal): Promise<Repetition> {
   const startedAtMs = Date.now();
   const t0 = performance.now();
-  const rep = (parts: { client?: ToolRun; server?: ToolRun; outcome: Repetition["outcome"] }): Repetition =>
+  const rep = (parts: { client?: ToolRun; server?: ToolRun; outcome: Repetition["outcome"]; flags?: string[] }): Repetition =>
     create(RepetitionSchema, { index, ...parts, startedAtMs, wallMs: performance.now() - t0 });
   const driver = driverOfWire(req.spec.tool);
   if (!driver) return rep({ outcome: { case: "failure", value: failure("invalid-spec", "unknown tool") } });
@@ -86,15 +91,33 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
   const missing = missingTool(req.client, tool) ?? (driver.needsServer ? missingTool(req.server, tool) : undefined);
   if (missing) return rep({ outcome: { case: "failure", value: missing } });
   if (signal?.aborted) return rep({ outcome: { case: "failure", value: failure("cancelled", "run cancelled") } });
+  // Traffic only between agents: a server whose address the coordinator could not check is never a target.
+  const refused = serverProblem(req.client, req.server);
+  if (refused) {
+    log.warn({ client: req.client.id, server: req.server.id, reason: refused.message }, "target refused");
+    return rep({ outcome: { case: "failure", value: requestFailure(refused) } });
+  }
 
-  const measureMs = measurementMs(req.spec);
+  // Every deadline from one place, bounded: a run past the cap is refused, never sent as an overflowing deadline.
+  let deadlines: StepDeadlines;
+  try {
+    deadlines = stepDeadlines(req.spec);
+  } catch (err) {
+    const e = NetmatrixError.from(err);
+    return rep({ outcome: { case: "failure", value: failure("invalid-spec", e.message, e.hint ?? "") } });
+  }
   let serverCmd: string | undefined;
   let port = 0;
   let dataPort = 0;
   let window: Awaited<ReturnType<typeof startWindow>> | undefined;
   let service: ExposedService | undefined;
+  // Cancelled: the server stops now (a pending client run is cancelled by its request's signal).
+  const onAbort = (): void => {
+    if (serverCmd) req.server.send({ case: "cancel", value: { commandId: serverCmd, reason: "the case was cancelled" } });
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const clientDeadline = measureMs + STEP_MARGIN_MS.client;
+    const clientDeadline = deadlines.clientMs;
     // Server start and sampling start are independent: do them together.
     const [serverReply, sampling] = await Promise.all([
       driver.needsServer
@@ -103,14 +126,15 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
               serverCmd = commandId;
               return {
                 case: "startServer",
-                value: { commandId, tool: req.spec.tool, protocol: req.spec.protocol, deadlineMs: measureMs + STEP_MARGIN_MS.serverStart + STEP_MARGIN_MS.client },
+                value: { commandId, tool: req.spec.tool, protocol: req.spec.protocol, deadlineMs: deadlines.serverMs },
               };
             },
             STEP_MARGIN_MS.serverStart,
             "start server",
+            signal,
           )
         : undefined,
-      startWindow([req.client, req.server], req.sampleIntervalMs ?? 100, clientDeadline + 10_000, log),
+      startWindow([req.client, req.server], req.sampleIntervalMs ?? 100, deadlines.samplingMs, log),
     ]);
     window = sampling;
     if (serverReply) {
@@ -124,6 +148,9 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
       }
       port = serverReply.value.port;
       dataPort = serverReply.value.dataPort;
+      // The server's answer is checked before anything connects to it (or a service maps to it): inside its declared range.
+      const badPort = portProblem(req.server, port, dataPort);
+      if (badPort) throw badPort;
     }
     let target = req.server.info.addresses[0] ?? "";
     if (req.expose) {
@@ -132,28 +159,35 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
       port = service.port;
       dataPort = service.dataPort;
     }
+    const badTarget = targetProblem(req.client, req.server, { target, port, dataPort, needsServer: driver.needsServer }, service);
+    if (badTarget) throw badTarget;
+    if (signal?.aborted) throw new NetmatrixError("cancelled", "the case was cancelled before its client started");
     const clientStartedAtMs = Date.now();
     const reply = await req.client.request(
       (commandId) => ({ case: "runClient", value: { commandId, spec: req.spec, target, port, dataPort, deadlineMs: clientDeadline } }),
-      clientDeadline + 5_000,
+      deadlines.clientReplyMs,
       "run client",
+      signal,
     );
-    // Sampling stop, service removal and server stop are independent: do them together.
+    // Sampling stop, service removal and server stop are independent: do them together (a cancelled server is stopped already).
     const [[clientSamples, serverSamples], serverRun] = await Promise.all([
       window.stop(),
-      serverCmd ? stopServer(req.server, serverCmd, req.spec, log) : Promise.resolve(undefined),
+      serverCmd && !signal?.aborted ? stopServer(req.server, serverCmd, req.spec, log) : Promise.resolve(undefined),
       service?.release(),
     ]);
+    // The server agent's session ended mid-repetition: what the client measured comes from the client alone.
+    const flags = serverGone(req) ? [REPETITION_FLAGS.serverGone] : [];
+    if (flags.length) log.warn({ server: req.server.id }, "the server agent left mid-repetition: flagged server-gone");
     const clientRun = reply.case === "clientResult" ? reply.value.run : undefined;
-    if (reply.case === "commandFailed") return rep({ ...(serverRun ? { server: serverRun } : {}), outcome: { case: "failure", value: reply.value.failure! } });
-    if (!clientRun) return rep({ outcome: { case: "failure", value: failure("internal", `unexpected reply ${reply.case}`) } });
+    if (reply.case === "commandFailed") return rep({ ...(serverRun ? { server: serverRun } : {}), outcome: { case: "failure", value: reply.value.failure! }, flags });
+    if (!clientRun) return rep({ outcome: { case: "failure", value: failure("internal", `unexpected reply ${reply.case}`) }, flags });
     const outcome: Repetition["outcome"] =
       clientRun.outcome.case === "measurement"
         ? { case: "measurement", value: mergeServerReport(clientRun.outcome.value, serverRun?.outcome.case === "measurement" ? serverRun.outcome.value : undefined) }
         : clientRun.outcome.case === "failure"
           ? { case: "failure", value: clientRun.outcome.value }
           : { case: "failure", value: failure("internal", "client returned no outcome") };
-    const r = rep({ client: clientRun, ...(serverRun ? { server: serverRun } : {}), outcome });
+    const r = rep({ client: clientRun, ...(serverRun ? { server: serverRun } : {}), outcome, flags });
     r.clientStartedAtMs = clientStartedAtMs;
     attachUsage(r, req, clientSamples, serverSamples);
     return r;
@@ -161,9 +195,16 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
     log.warn({ err, client: req.client.id, server: req.server.id }, "repetition failed");
     await window?.stop();
     await service?.release().catch((e: unknown) => log.warn({ err: e }, "could not remove the service"));
-    if (serverCmd && !req.server.closed) await stopServer(req.server, serverCmd, req.spec, log);
+    if (serverCmd && !req.server.closed && !signal?.aborted) await stopServer(req.server, serverCmd, req.spec, log);
     return rep({ outcome: { case: "failure", value: requestFailure(err) } });
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/** The server agent's session ended (it left, or reconnected as a new session) while its case ran. */
+function serverGone(req: CaseRequest): boolean {
+  return req.server !== req.client && req.server.closed;
 }
 
 /** Usage of both ends and the figures derived from it, on a finished repetition. */

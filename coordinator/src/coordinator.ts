@@ -10,8 +10,12 @@ import { ControlService, type GetRunResponse } from "../../gen/netmatrix/v1/cont
 import { NetmatrixError } from "../../common/src/errors.js";
 import { implement } from "../../common/src/grpc-adapter.js";
 import { authInterceptor } from "../../common/src/token.js";
+import { loadServerTls, webServerTls, type ServerTls, type ServerTlsFiles } from "../../common/src/tls.js";
+import { addressTrust } from "./address-check.js";
 import { agentServiceHandlers } from "./agent-service.js";
+import { listenGrpc } from "./listen.js";
 import { controlServiceHandlers } from "./control-service.js";
+import { DEFAULT_MATRIX_CAPS, type MatrixCaps } from "./matrix/index.js";
 import { AgentLocks } from "./locks.js";
 import { Registry } from "./registry.js";
 import { ResultsStore } from "./results-store.js";
@@ -37,8 +41,26 @@ export interface CoordinatorOptions {
    * it the web page lists runs but serves no reports.
    */
   reportHtml?: (run: GetRunResponse) => string;
+  /** CSP sources (`'sha256-…'`) of the inline scripts `reportHtml`'s pages run (the report's `reportScriptHashes`). */
+  reportScriptHashes?: readonly string[];
+  /**
+   * Serve gRPC and the web page over TLS with this certificate and key (files
+   * watched: a renewed certificate serves new connections); with `clientCa`,
+   * gRPC clients must present a certificate it signed (mTLS). Undefined:
+   * plaintext.
+   */
+  tls?: ServerTlsFiles;
   /** Heartbeat interval asked of agents, milliseconds (default 2000). */
   heartbeatIntervalMs?: number;
+  /** What one run may ask for: case runs and estimated duration (`--max-cases`, `--max-run-duration`); default DEFAULT_MATRIX_CAPS. */
+  caps?: MatrixCaps;
+  /**
+   * Agents' declared addresses to believe without seeing them connect from
+   * there: "all", or IP addresses and CIDRs (`--trust-declared-addresses`; the
+   * lab, NAT). Default none: an agent's address must be where its session
+   * comes from, or it is only ever a client (`--behind-nat`).
+   */
+  trustDeclaredAddresses?: readonly string[];
 }
 
 export interface RunningCoordinator {
@@ -53,6 +75,11 @@ export interface RunningCoordinator {
 
 export async function startCoordinator(opts: CoordinatorOptions, log: Logger): Promise<RunningCoordinator> {
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 2000;
+  const trust = addressTrust(opts.trustDeclaredAddresses);
+  if (trust.description !== "none")
+    log.warn({ trustDeclaredAddresses: trust.description }, "agents' declared addresses in this list are believed without checking where they connect from");
+  // Read and checked before anything listens: a wrong file fails here, naming it.
+  const tls = opts.tls ? loadServerTls(opts.tls) : undefined;
   const registry = new Registry();
   const locks = new AgentLocks();
   const hub = new WatchHub(registry, log.child({ component: "watch" }));
@@ -64,25 +91,34 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
   });
   // Every call of every method of both services passes the one auth check first.
   const interceptors = [authInterceptor(opts.token, log.child({ component: "auth" }))];
-  const agents = implement(AgentService, agentServiceHandlers({ registry, log: log.child({ component: "agents" }), heartbeatIntervalMs }), { interceptors });
+  const agents = implement(AgentService, agentServiceHandlers({ registry, log: log.child({ component: "agents" }), heartbeatIntervalMs, trust }), { interceptors });
   server.addService(agents.definition, agents.implementation);
   const store = new ResultsStore(opts.dataDir);
+  // Runs a stopped coordinator left "running" become "interrupted" (resumable); a damaged tail of cases.jsonl is cut off.
+  for (const p of store.recover()) log.warn({ runId: p.runId, reason: p.error.message, hint: p.error.hint }, "could not repair a run left by the last coordinator");
   const running = new Set<string>();
-  const runs = runServiceHandlers({ registry, locks, store, services: opts.services, running, log: log.child({ component: "runs" }) });
-  const control = implement(ControlService, { ...controlServiceHandlers({ registry, locks, hub, log: log.child({ component: "control" }) }), ...runs }, { interceptors });
+  const runs = runServiceHandlers({ registry, locks, store, services: opts.services, running, log: log.child({ component: "runs" }), caps: opts.caps ?? DEFAULT_MATRIX_CAPS });
+  const control = implement(
+    ControlService,
+    { ...controlServiceHandlers({ registry, locks, hub, log: log.child({ component: "control" }), caps: opts.caps ?? DEFAULT_MATRIX_CAPS }), ...runs },
+    { interceptors },
+  );
   server.addService(control.definition, control.implementation);
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, p) => {
-      if (err) {
-        reject(
-          new NetmatrixError("unavailable", `cannot listen on ${opts.listen}: ${err.message}`, {
-            cause: err,
-            hint: "pick another --listen HOST:PORT, or stop what holds that port",
-          }),
-        );
-      } else resolve(p);
-    });
-  });
+  // A renewed certificate serves new gRPC connections, and new web connections once the web server is up.
+  let onTlsReload: ((next: ServerTls) => void) | undefined;
+  const listener = await listenGrpc(
+    server,
+    opts.listen,
+    tls,
+    { services: [AgentService, ControlService], onReload: (next) => onTlsReload?.(next) },
+    log.child({ component: "tls" }),
+  );
+  const port = listener.port;
+  if (tls)
+    log.info(
+      tls.summary,
+      `TLS on: gRPC and the web page; ${tls.summary.clientCertificates ? "clients must present a certificate signed by the client CA" : "no client certificates asked"}`,
+    );
   // Drop agents whose heartbeats stopped but whose connection did not (a frozen process, a cut link).
   const sweep = setInterval(() => {
     const limit = heartbeatIntervalMs * 3 + 5_000;
@@ -105,10 +141,16 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
         hub,
         token: opts.token,
         log: log.child({ component: "web" }),
-        runs: { list: () => store.list(running), reportHtml: (id) => renderReport(store.snapshot(id, running)) },
+        ...(tls ? { tls: webServerTls(tls) } : {}),
+        runs: {
+          list: () => store.list(running),
+          reportHtml: (id) => renderReport(store.snapshot(id, running)),
+          ...(opts.reportScriptHashes ? { reportScriptHashes: opts.reportScriptHashes } : {}),
+        },
       })
     : undefined;
-  if (web) log.info({ httpPort: web.port }, `live page on port ${web.port}: open http://HOST:${web.port}/?token=TOKEN`);
+  onTlsReload = (next) => web?.setTls?.(webServerTls(next));
+  if (web) log.info({ httpPort: web.port }, `live page on port ${web.port}: open ${tls ? "https" : "http"}://HOST:${web.port}/?token=TOKEN`);
   log.info({ listen: opts.listen, port }, "coordinator listening");
   return {
     port,
@@ -118,6 +160,7 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
     stop: async () => {
       clearInterval(sweep);
       await web?.close();
+      listener.close();
       for (const link of registry.list()) link.end();
       // Give streams a moment to close cleanly, then cut what is left.
       await Promise.race([new Promise<void>((r) => server.tryShutdown(() => r())), new Promise((r) => setTimeout(r, 1000))]);

@@ -14,9 +14,23 @@ import { directions, modes, protocols } from "../../common/src/model.js";
 import { drivers, toolName, tools, type ToolName } from "../../tools/src/index.js";
 import type { AgentLink } from "./agent-link.js";
 import { newCase, runRepetition, type CaseRequest } from "./case-runner.js";
-import { measurementMs } from "../../tools/src/spec-doc.js";
 import type { AgentLocks } from "./locks.js";
-import { plan, schedule, type MatrixSpec, type PlannedCase, type PlannerAgent } from "./matrix/index.js";
+import {
+  CASE_OVERHEAD_MS,
+  checkDuration,
+  checkPlanSize,
+  DEFAULT_MATRIX_CAPS,
+  effectiveCaps,
+  planSize,
+  planSteps,
+  runStepsAsync,
+  scheduleSteps,
+  type MatrixCaps,
+  type MatrixSpec,
+  type PlannedCase,
+  type PlannerAgent,
+} from "./matrix/index.js";
+import { formatDurationS } from "../../common/src/units.js";
 import type { Registry } from "./registry.js";
 import type { ResultsStore, RunDir } from "./results-store.js";
 import type { ServiceProvider } from "../../common/src/service-provider.js";
@@ -24,8 +38,6 @@ import { agentStatus } from "./status.js";
 
 /** Tries per case repetition when the server says it is busy. */
 export const BUSY_ATTEMPTS = 3;
-/** Assumed per-case overhead for the ETA (server start, sampling, stop), ms. */
-const CASE_OVERHEAD_MS = 700;
 
 export interface MatrixDeps {
   registry: Registry;
@@ -35,6 +47,8 @@ export interface MatrixDeps {
   /** Run ids this process is running now. */
   running: Set<string>;
   log: Logger;
+  /** What one run may ask for (the coordinator's --max-cases, --max-run-duration); default DEFAULT_MATRIX_CAPS. */
+  caps?: MatrixCaps;
 }
 
 export interface MatrixRequest {
@@ -44,6 +58,8 @@ export interface MatrixRequest {
   resumeRunId?: string;
   sampleIntervalMs: number;
   allowPartial: boolean;
+  /** Lower caps the client asked for (0 or absent: the coordinator's). */
+  caps?: Partial<MatrixCaps>;
 }
 
 type Emit = (e: MessageInitShape<typeof MatrixEventSchema>["event"]) => void;
@@ -85,6 +101,7 @@ function openRun(req: MatrixRequest, deps: MatrixDeps, total: number): { run: Ru
     const records = run.records(true);
     const info = run.readInfo();
     info.status = "running";
+    info.error = "";
     info.total = total;
     info.done = records.length;
     info.failed = records.filter((r) => r.result?.repetitions[0]?.outcome.case !== "measurement").length;
@@ -96,9 +113,15 @@ function openRun(req: MatrixRequest, deps: MatrixDeps, total: number): { run: Ru
 }
 
 /** Run (or resume) a matrix; events go to `emit`. Throws before any traffic when the spec cannot run here. */
-export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit, signal: AbortSignal): Promise<void> {
+export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit, cancelled: AbortSignal): Promise<void> {
   const { spec, log } = { spec: req.spec, log: deps.log };
-  const p = plan(spec, plannerAgents(deps.registry), deps.services ? { serviceProvider: { kinds: deps.services.kinds } } : {});
+  const agents = plannerAgents(deps.registry);
+  const planOpts = deps.services ? { serviceProvider: { kinds: deps.services.kinds } } : {};
+  // Counted before anything is planned: past the caps, the spec is refused before any large allocation.
+  const caps = effectiveCaps(deps.caps ?? DEFAULT_MATRIX_CAPS, req.caps);
+  checkPlanSize(planSize(spec, agents, planOpts), spec, caps);
+  // Planning and scheduling let the event loop in every few milliseconds, so a cancelled call stops them.
+  const p = await runStepsAsync(planSteps(spec, agents, planOpts), cancelled, "planning the run");
   const refused = p.refused.filter((r) => r.kind === "refused");
   if (refused.length && !req.allowPartial) {
     throw new NetmatrixError("failed-precondition", `the spec cannot run on these agents:\n  - ${refused.map((r) => r.reason).join("\n  - ")}`, {
@@ -108,12 +131,28 @@ export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit
   if (!p.cases.length)
     throw new NetmatrixError("failed-precondition", "the spec plans no case on these agents", { hint: "check `netmatrix agents` and the spec's scenarios and pairs" });
   const byId = new Map(p.cases.map((c) => [c.id, c]));
-  const rounds = schedule(p.cases, { concurrency: spec.concurrency, repetitions: spec.repetitions });
+  const rounds = await runStepsAsync(scheduleSteps(p.cases, { concurrency: spec.concurrency, repetitions: spec.repetitions }), cancelled, "scheduling the run");
+  const runMsOf = new Map(p.cases.map((c) => [c.id, drivers[c.tool].runMs({ durationS: c.durationS, omitS: c.omitS })]));
+  const estimate = (rs: typeof rounds): number =>
+    rs.reduce((ms, r) => {
+      let longest = 0;
+      for (const e of r) longest = Math.max(longest, runMsOf.get(e.caseId)!);
+      return ms + longest + CASE_OVERHEAD_MS;
+    }, 0);
+  const fullMs = estimate(rounds);
+  checkDuration(fullMs, `an estimated ${formatDurationS(fullMs / 1000)} (${rounds.length} rounds, at most ${spec.concurrency} at a time)`, caps);
   const { run, done, info } = openRun(req, deps, p.cases.length * spec.repetitions);
   const todo = rounds.map((r) => r.filter((e) => !done.has(`${e.caseId}#${e.repetition}`))).filter((r) => r.length);
-  const estimate = (rs: typeof todo) => rs.reduce((ms, r) => ms + Math.max(...r.map((e) => measurementMs(testSpecOf(byId.get(e.caseId)!)))) + CASE_OVERHEAD_MS, 0);
+  run.writeInfo(info); // a storage fault here refuses the run; nothing ran, and it can be resumed
   deps.running.add(run.runId);
-  run.writeInfo(info);
+  // A fault that stops the run (its results cannot be stored) cancels what is in flight, like a cancel.
+  let fault: NetmatrixError | undefined;
+  const stopped = new AbortController();
+  const stop = (err: unknown): void => {
+    fault ??= runFault(run.runId, err);
+    stopped.abort();
+  };
+  const signal = AbortSignal.any([cancelled, stopped.signal]);
   emit({
     case: "started",
     value: {
@@ -129,11 +168,7 @@ export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit
     },
   });
   const runLog = log.child({ runId: run.runId });
-  const active = new Set<AgentLink>();
-  const onAbort = (): void => {
-    for (const l of active) l.send({ case: "cancelAll", value: { reason: "the run was cancelled" } });
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
+  // A cancel stops each running case's own commands (runRepetition); nothing else on the agents is touched.
   try {
     for (const round of todo) {
       if (signal.aborted) break;
@@ -141,29 +176,71 @@ export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit
         round.map(async ({ caseId, repetition }) => {
           const c = byId.get(caseId)!;
           emit({ case: "caseStarted", value: { caseId, key: c.key, repetition, done: info.done } });
-          const record = await runOne(c, repetition, req, deps, run.runId, active, runLog, signal);
-          if (!record) return; // cancelled: not recorded, so resume runs it
-          run.append(record);
+          const record = await runOne(c, repetition, req, deps, run.runId, runLog, signal);
+          if (!record || fault) return; // cancelled, or the run stopped: not recorded, so resume runs it
+          try {
+            run.append(record);
+          } catch (err) {
+            return stop(err); // not on disk, not counted: resume runs it
+          }
           info.done++;
           if (record.result?.repetitions[0]?.outcome.case !== "measurement") info.failed++;
           info.updatedAtMs = Date.now();
-          run.writeInfo(info);
+          try {
+            run.writeInfo(info);
+          } catch (err) {
+            stop(err); // the record is on disk; the run stops here
+          }
           emit({ case: "record", value: record });
         }),
       );
     }
+  } catch (err) {
+    stop(err);
   } finally {
-    signal.removeEventListener("abort", onAbort);
-    info.status = signal.aborted ? "cancelled" : "finished";
+    // A run that measured nothing did not finish: it failed, and says so.
+    const nothing = !fault && !cancelled.aborted && info.done > 0 && info.done === info.failed;
+    info.status = fault || nothing ? "failed" : cancelled.aborted ? "cancelled" : "finished";
+    info.error = fault?.message ?? (nothing ? nothingMeasured(info.done) : "");
     info.updatedAtMs = Date.now();
-    run.writeInfo(info);
+    try {
+      run.writeInfo(info);
+    } catch (err) {
+      // The store keeps the final state in memory, shows it, and writes it at its next successful write.
+      fault ??= runFault(run.runId, err);
+      info.status = "failed";
+      info.error = fault.message;
+      try {
+        run.writeInfo(info);
+      } catch {
+        // kept, as above
+      }
+    }
     deps.running.delete(run.runId);
+  }
+  if (fault) {
+    runLog.error({ reason: fault.message }, "run stopped");
+    throw fault;
   }
   emit({ case: "finished", value: { runId: run.runId, measured: info.done - info.failed, failed: info.failed, cancelled: signal.aborted } });
 }
 
+/** Why a run whose every case repetition failed is "failed". */
+export function nothingMeasured(failed: number): string {
+  return `nothing was measured: all ${failed} case repetitions failed`;
+}
+
+/** The error a run stops with, naming the run, the cause (a storage error names the file and its fix) and how to go on. */
+function runFault(runId: string, err: unknown): NetmatrixError {
+  const e = NetmatrixError.from(err);
+  return new NetmatrixError(e.code, `run ${runId} stopped: ${e.message}`, {
+    cause: e,
+    hint: `${e.hint ? `${e.hint}; then` : "fix that, then"} continue it with \`netmatrix run --resume ${runId}\` (the coordinator need not restart)`,
+  });
+}
+
 /** One case repetition with its bounded busy-retries; undefined when cancelled. */
-async function runOne(c: PlannedCase, repetition: number, req: MatrixRequest, deps: MatrixDeps, runId: string, active: Set<AgentLink>, log: Logger, signal: AbortSignal) {
+async function runOne(c: PlannedCase, repetition: number, req: MatrixRequest, deps: MatrixDeps, runId: string, log: Logger, signal: AbortSignal) {
   const client = findLink(deps.registry, c.client);
   const server = findLink(deps.registry, c.server);
   const spec = testSpecOf(c);
@@ -198,15 +275,20 @@ async function runOne(c: PlannedCase, repetition: number, req: MatrixRequest, de
     const missing = !client ? c.client : c.server;
     result = gone(c, spec, missing, repetition);
   } else {
-    const release = await deps.locks.acquire([caseReq.client.id, caseReq.server.id]);
-    active.add(caseReq.client).add(caseReq.server);
+    let release: () => void;
+    try {
+      release = await deps.locks.acquire([caseReq.client.id, caseReq.server.id], signal);
+    } catch {
+      return undefined; // cancelled while waiting for the agents
+    }
     try {
       result = newCase(caseReq);
       for (;;) {
         attempts++;
         const rep = await runRepetition(caseReq, repetition, log, signal);
         const code = rep.outcome.case === "failure" ? rep.outcome.value.code : undefined;
-        if (code === FailureCode.CANCELLED || (signal.aborted && code !== undefined)) return undefined;
+        // Cut short by this run's cancel: not recorded, so resume runs it. A cancel the run did not ask for is a failure like any other.
+        if (signal.aborted && code !== undefined) return undefined;
         if (code === FailureCode.SERVER_BUSY && attempts < BUSY_ATTEMPTS) {
           await new Promise((r) => setTimeout(r, 1000 * attempts));
           continue;
@@ -215,8 +297,6 @@ async function runOne(c: PlannedCase, repetition: number, req: MatrixRequest, de
         break;
       }
     } finally {
-      active.delete(caseReq.client);
-      active.delete(caseReq.server);
       release();
     }
   }

@@ -5,11 +5,34 @@
  * meta.json (status, counts) and cases.jsonl — one JSON line per finished case repetition,
  * appended and fsync'd before anyone hears of it. A crash loses at most the
  * repetition that was running; `resume` skips everything already on disk.
+ *
+ * Storage faults (a full disk, a quota, a read-only mount, permissions) are
+ * NetmatrixErrors naming the file and the fix ({@link storageError}). A write
+ * that fails leaves nothing behind: no `.tmp` file, no partial line (an
+ * append cut short is truncated away; one left by a crash is dropped when the
+ * file is read and cut off on resume). A meta.json that cannot be written is
+ * kept in memory and written at the next chance (see {@link ResultsStore}).
  */
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
-import { create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { clone, create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import {
   AgentStatusSchema,
   CaseRecordSchema,
@@ -32,14 +55,76 @@ export function newRunId(now = new Date()): string {
   return `${iso}-${randomBytes(2).toString("hex")}`;
 }
 
+const DATA_DIR_FLAG = "--data-dir (env NETMATRIX_DATA_DIR)";
+
 /**
- * Replace `file` atomically (write then rename). Not fsync'd: meta.json is a
+ * A NetmatrixError for a failed file operation on `file`: what happened in
+ * words (with the errno code), the file, and the fix. `dataDir` is the
+ * coordinator's data directory, named in the fix (default: the file's directory).
+ */
+export function storageError(err: unknown, file: string, action: "write" | "read" | "create", dataDir = dirname(file)): NetmatrixError {
+  if (err instanceof NetmatrixError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? "";
+  const what = `cannot ${action} ${file}`;
+  switch (code) {
+    case "ENOSPC":
+    case "EDQUOT":
+      return new NetmatrixError("resource-exhausted", `${what}: ${code === "ENOSPC" ? "no space left on the disk" : "the disk quota is used up"} (${code})`, {
+        cause: err,
+        hint: `free space on the disk holding ${dataDir} (see \`df -h ${dataDir}\`), or start the coordinator with ${DATA_DIR_FLAG} on a disk with room`,
+      });
+    case "EROFS":
+      return new NetmatrixError("failed-precondition", `${what}: the file system is read-only (EROFS)`, {
+        cause: err,
+        hint: `remount the disk holding ${dataDir} read-write, or start the coordinator with ${DATA_DIR_FLAG} on a writable disk`,
+      });
+    case "EACCES":
+    case "EPERM":
+      return new NetmatrixError("failed-precondition", `${what}: permission denied (${code})`, {
+        cause: err,
+        hint: `let the coordinator's user ${action === "read" ? "read" : "write"} ${dataDir} (chown or chmod it), or start the coordinator with ${DATA_DIR_FLAG} on a directory it owns`,
+      });
+    case "EIO":
+      return new NetmatrixError("internal", `${what}: input/output error (EIO)`, {
+        cause: err,
+        hint: `the disk holding ${dataDir} is failing (see \`dmesg\`); start the coordinator with ${DATA_DIR_FLAG} on another disk`,
+      });
+    default:
+      return new NetmatrixError("internal", `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+/**
+ * Replace `file` atomically (write then rename); on failure the `.tmp` file
+ * is removed and a {@link storageError} thrown. Not fsync'd: meta.json is a
  * summary that resume recomputes from cases.jsonl, which is fsync'd per line.
  */
-function writeAtomic(file: string, text: string): void {
+function writeAtomic(file: string, text: string, dataDir?: string): void {
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (err) {
+    removeQuietly(tmp);
+    throw storageError(err, file, "write", dataDir);
+  }
+}
+
+/** Remove `path` if it is there; a failure to (on a read-only disk, nothing was made) is not the error to report. */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch {
+    // see above
+  }
+}
+
+/** A run's status as shown: what meta.json says, unless the run is not running any more. */
+function settled(runId: string, info: RunInfo, running: Set<string>, unsaved?: RunInfo): RunInfo {
+  if (info.status !== "running" || running.has(runId)) return info;
+  if (unsaved) return clone(RunInfoSchema, unsaved);
+  info.status = "interrupted";
+  return info;
 }
 
 /** One run's directory. */
@@ -47,26 +132,53 @@ export class RunDir {
   constructor(
     readonly dir: string,
     readonly runId: string,
+    /** The store it belongs to, which keeps a meta.json that could not be written (none for a copied run directory). */
+    private readonly store?: ResultsStore,
   ) {}
 
   private path(name: string): string {
     return join(this.dir, name);
   }
 
-  readInfo(): RunInfo {
-    return fromJson(RunInfoSchema, JSON.parse(readFileSync(this.path("meta.json"), "utf8")) as JsonValue);
+  /** A file of the run as text; a {@link storageError} when it cannot be read. */
+  private read(name: string): string {
+    try {
+      return readFileSync(this.path(name), "utf8");
+    } catch (err) {
+      throw storageError(err, this.path(name), "read", this.store?.dataDir);
+    }
   }
 
+  readInfo(): RunInfo {
+    const file = this.path("meta.json");
+    const text = this.read("meta.json");
+    try {
+      return fromJson(RunInfoSchema, JSON.parse(text) as JsonValue, { ignoreUnknownFields: true });
+    } catch (err) {
+      throw new NetmatrixError("internal", `${file} is damaged: ${(err as Error).message}`, {
+        cause: err,
+        hint: `restore it, or remove the run directory ${this.dir}`,
+      });
+    }
+  }
+
+  /**
+   * Write meta.json atomically. When that fails (a {@link storageError} is
+   * thrown), a final status (anything but "running") is kept by the store,
+   * shown instead of the file's and written at the next chance.
+   */
   writeInfo(info: RunInfo): void {
-    writeAtomic(this.path("meta.json"), `${JSON.stringify(toJson(RunInfoSchema, info), null, 2)}\n`);
+    if (info.status !== "running") this.store?.keep(this.runId, this, info);
+    writeAtomic(this.path("meta.json"), `${JSON.stringify(toJson(RunInfoSchema, info), null, 2)}\n`, this.store?.dataDir);
+    this.store?.saved(this.runId);
   }
 
   specYaml(): string {
-    return existsSync(this.path("spec.yaml")) ? readFileSync(this.path("spec.yaml"), "utf8") : "";
+    return existsSync(this.path("spec.yaml")) ? this.read("spec.yaml") : "";
   }
 
   specJson(): string {
-    return readFileSync(this.path("spec.json"), "utf8");
+    return this.read("spec.json");
   }
 
   /** The spec as run, validated (a SpecError naming spec.json when it does not validate). */
@@ -75,19 +187,37 @@ export class RunDir {
   }
 
   agents(): AgentStatus[] {
-    const raw = JSON.parse(readFileSync(this.path("inventory.json"), "utf8")) as JsonValue[];
+    const raw = JSON.parse(this.read("inventory.json")) as JsonValue[];
     return raw.map((a) => fromJson(AgentStatusSchema, a, { ignoreUnknownFields: true }));
   }
 
-  /** Append one record and flush it to disk before returning. */
+  /**
+   * Append one record and flush it to disk before returning. When that fails
+   * the file is cut back to its length before (a full disk takes part of the
+   * line first) and a {@link storageError} is thrown: the record is not on disk.
+   */
   append(record: CaseRecord): void {
     const file = this.path("cases.jsonl");
-    const fd = openSync(file, "a");
+    const line = Buffer.from(`${JSON.stringify(toJson(CaseRecordSchema, record))}\n`);
+    let fd: number | undefined;
+    let size = 0;
     try {
-      appendFileSync(fd, `${JSON.stringify(toJson(CaseRecordSchema, record))}\n`);
+      fd = openSync(file, "a");
+      size = fstatSync(fd).size;
+      for (let off = 0; off < line.length;) off += writeSync(fd, line, off, line.length - off);
       fsyncSync(fd);
+    } catch (err) {
+      if (fd !== undefined) {
+        try {
+          ftruncateSync(fd, size);
+          fsyncSync(fd);
+        } catch {
+          // The partial line stays; records() drops it and resume cuts it off.
+        }
+      }
+      throw storageError(err, file, "write", this.store?.dataDir);
     } finally {
-      closeSync(fd);
+      if (fd !== undefined) closeSync(fd);
     }
   }
 
@@ -99,49 +229,123 @@ export class RunDir {
   }
 
   /**
-   * Every complete record on disk. A last line cut short by a crash is
-   * dropped (and, with `repair`, truncated away so appends stay valid).
+   * Every complete record on disk. The tail a crash or a full disk can leave
+   * (a last line without its newline, lines that are not a record after the
+   * last good one) is not a record: it is dropped, so its repetition counts as
+   * not done, and with `repair` cut off so appends start on a clean line. A
+   * damaged line before good ones is never written by netmatrix: an error
+   * naming the file and the line.
    */
   records(repair = false): CaseRecord[] {
     const file = this.path("cases.jsonl");
-    if (!existsSync(file)) return [];
-    const text = readFileSync(file, "utf8");
-    const end = text.lastIndexOf("\n") + 1;
-    if (repair && end < Buffer.byteLength(text)) truncateSync(file, Buffer.byteLength(text.slice(0, end)));
-    return text
-      .slice(0, end)
-      .split("\n")
-      .filter((l) => l.trim())
-      .map((l) => fromJson(CaseRecordSchema, JSON.parse(l) as JsonValue, { ignoreUnknownFields: true }));
+    let buf: Buffer;
+    try {
+      buf = readFileSync(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw storageError(err, file, "read", this.store?.dataDir);
+    }
+    const out: CaseRecord[] = [];
+    let good = 0; // end of the last good line
+    let damaged: { line: number; reason: string } | undefined;
+    for (let pos = 0, line = 1; pos < buf.length; line++) {
+      const nl = buf.indexOf(0x0a, pos);
+      if (nl < 0) break; // cut short
+      const text = buf.toString("utf8", pos, nl);
+      pos = nl + 1;
+      if (!text.trim()) {
+        if (!damaged) good = pos;
+        continue;
+      }
+      let record: CaseRecord;
+      try {
+        record = fromJson(CaseRecordSchema, JSON.parse(text) as JsonValue, { ignoreUnknownFields: true });
+      } catch (err) {
+        damaged ??= { line, reason: (err as Error).message };
+        continue;
+      }
+      if (damaged) {
+        throw new NetmatrixError("internal", `${file}:${damaged.line}: not a case record (${damaged.reason}), and intact records follow it`, {
+          hint: `netmatrix never writes that: restore the file, or delete line ${damaged.line} (--resume measures its repetition again)`,
+        });
+      }
+      out.push(record);
+      good = pos;
+    }
+    if (repair && good < buf.length) {
+      try {
+        truncateSync(file, good);
+      } catch (err) {
+        throw storageError(err, file, "write", this.store?.dataDir);
+      }
+    }
+    return out;
   }
 }
 
 export class ResultsStore {
   readonly root: string;
+  /** Final run states whose meta.json could not be written (a full or read-only disk), by run id. */
+  private readonly unsaved = new Map<string, { run: RunDir; info: RunInfo }>();
 
-  constructor(dataDir: string) {
+  constructor(readonly dataDir: string) {
     this.root = join(dataDir, "runs");
-    mkdirSync(this.root, { recursive: true });
+    try {
+      mkdirSync(this.root, { recursive: true });
+    } catch (err) {
+      throw storageError(err, this.root, "create", dataDir);
+    }
   }
 
-  /** Create a run directory with its spec and inventory. */
+  /** Keep `info` as `run`'s state until its meta.json is written (RunDir.writeInfo). */
+  keep(runId: string, run: RunDir, info: RunInfo): void {
+    this.unsaved.set(runId, { run, info: clone(RunInfoSchema, info) });
+  }
+
+  /** `runId`'s meta.json was written: forget what was kept for it, and write what is kept for others. */
+  saved(runId: string): void {
+    this.unsaved.delete(runId);
+    this.flush();
+  }
+
+  /** Write every kept meta.json that can be written now (the disk has room again, or is writable again). */
+  private flush(): void {
+    for (const [runId, { run, info }] of this.unsaved) {
+      try {
+        writeAtomic(join(run.dir, "meta.json"), `${JSON.stringify(toJson(RunInfoSchema, info), null, 2)}\n`, this.dataDir);
+        this.unsaved.delete(runId);
+      } catch {
+        // Still not writable: kept, and shown by list() and snapshot().
+      }
+    }
+  }
+
+  /** Create a run directory with its spec and inventory; on failure nothing of it is left. */
   create(opts: { name: string; specYaml: string; spec: MatrixSpec; agents: AgentStatus[]; total: number }): RunDir {
+    this.flush();
     const runId = newRunId();
     const dir = join(this.root, runId);
-    mkdirSync(dir, { recursive: true });
-    const run = new RunDir(dir, runId);
-    if (opts.specYaml) writeFileSync(join(dir, "spec.yaml"), opts.specYaml);
-    writeFileSync(join(dir, "spec.json"), `${JSON.stringify(specDocument(opts.spec))}\n`);
-    writeFileSync(
-      join(dir, "inventory.json"),
-      `${JSON.stringify(
-        opts.agents.map((a) => toJson(AgentStatusSchema, a)),
-        null,
-        2,
-      )}\n`,
-    );
-    const now = Date.now();
-    run.writeInfo(create(RunInfoSchema, { runId, name: opts.name, createdAtMs: now, updatedAtMs: now, status: "running", total: opts.total }));
+    const run = new RunDir(dir, runId, this);
+    let file = dir;
+    try {
+      mkdirSync(dir); // not recursive: that reports EROFS as ENOENT (the root exists: constructor)
+      const write = (name: string, text: string): void => writeFileSync((file = join(dir, name)), text);
+      if (opts.specYaml) write("spec.yaml", opts.specYaml);
+      write("spec.json", `${JSON.stringify(specDocument(opts.spec))}\n`);
+      write(
+        "inventory.json",
+        `${JSON.stringify(
+          opts.agents.map((a) => toJson(AgentStatusSchema, a)),
+          null,
+          2,
+        )}\n`,
+      );
+      const now = Date.now();
+      run.writeInfo(create(RunInfoSchema, { runId, name: opts.name, createdAtMs: now, updatedAtMs: now, status: "running", total: opts.total }));
+    } catch (err) {
+      removeQuietly(dir);
+      throw storageError(err, file, file === dir ? "create" : "write", this.dataDir);
+    }
     return run;
   }
 
@@ -151,27 +355,62 @@ export class ResultsStore {
     if (!RUN_ID.test(runId) || !existsSync(join(dir, "meta.json"))) {
       throw new NetmatrixError("not-found", `no run "${runId}" in ${this.root}`, { hint: "list runs with `netmatrix runs`" });
     }
-    return new RunDir(dir, runId);
+    this.flush();
+    return new RunDir(dir, runId, this);
   }
 
   /** A run's snapshot with its live status (see `list`). */
   snapshot(runId: string, running: Set<string> = new Set()): GetRunResponse {
     const run = this.open(runId);
-    const info = run.readInfo();
-    if (info.status === "running" && !running.has(runId)) info.status = "interrupted";
-    return run.snapshot(info);
+    return run.snapshot(settled(runId, run.readInfo(), running, this.unsaved.get(runId)?.info));
   }
 
-  /** Every run, newest first. A run still marked running that this process does not run was interrupted. */
+  /**
+   * Every run, newest first. A run still marked running that this process
+   * does not run was interrupted, or failed (when this process could not
+   * write that down).
+   */
   list(running: Set<string> = new Set()): RunInfo[] {
-    return readdirSync(this.root)
+    this.flush();
+    let dirs: string[];
+    try {
+      dirs = readdirSync(this.root);
+    } catch (err) {
+      throw storageError(err, this.root, "read", this.dataDir);
+    }
+    return dirs
       .filter((d) => RUN_ID.test(d) && existsSync(join(this.root, d, "meta.json")) && statSync(join(this.root, d)).isDirectory())
-      .map((d) => {
-        const info = new RunDir(join(this.root, d), d).readInfo();
-        if (info.status === "running" && !running.has(d)) info.status = "interrupted";
-        return info;
-      })
+      .map((d) => settled(d, new RunDir(join(this.root, d), d, this).readInfo(), running, this.unsaved.get(d)?.info))
       .sort((a, b) => b.createdAtMs - a.createdAtMs);
+  }
+
+  /**
+   * At start-up, before any run: finish what a coordinator that stopped
+   * mid-run left. Every run still marked running is marked interrupted, with
+   * its counts from cases.jsonl, whose damaged tail is cut off; stray `.tmp`
+   * files go. Returns what could not be repaired (the run stays as it is).
+   */
+  recover(): { runId: string; error: NetmatrixError }[] {
+    const problems: { runId: string; error: NetmatrixError }[] = [];
+    for (const d of readdirSync(this.root)) {
+      const dir = join(this.root, d);
+      if (!RUN_ID.test(d) || !existsSync(join(dir, "meta.json"))) continue;
+      try {
+        for (const f of readdirSync(dir)) if (f.endsWith(".tmp")) rmSync(join(dir, f), { force: true });
+        const run = new RunDir(dir, d, this);
+        const info = run.readInfo();
+        if (info.status !== "running") continue;
+        const records = run.records(true);
+        info.status = "interrupted";
+        info.done = records.length;
+        info.failed = records.filter((r) => r.result?.repetitions[0]?.outcome.case !== "measurement").length;
+        info.updatedAtMs = Date.now();
+        run.writeInfo(info);
+      } catch (err) {
+        problems.push({ runId: d, error: storageError(err, dir, "write", this.dataDir) });
+      }
+    }
+    return problems;
   }
 }
 

@@ -14,8 +14,10 @@ export function runServiceHandlers(deps: MatrixDeps): Pick<ServiceImpl<typeof Co
   const { store, log } = deps;
   return {
     async runMatrix(call): Promise<void> {
+      // The CLI cancelled, or its connection went (Ctrl-C, SIGTERM, SIGKILL): every running case's tools stop.
       const cancelled = new AbortController();
       call.on("cancelled", () => cancelled.abort());
+      if (call.cancelled) cancelled.abort();
       try {
         const r = call.request;
         // The trust boundary: a typed spec is validated again, as the CLI did; a resumed run keeps its own.
@@ -23,7 +25,14 @@ export function runServiceHandlers(deps: MatrixDeps): Pick<ServiceImpl<typeof Co
         const spec = resumed ? resumed.spec() : requestedSpec(r);
         const specYaml = resumed ? resumed.specYaml() : r.specYaml;
         await runMatrix(
-          { spec, specYaml, sampleIntervalMs: r.sampleIntervalMs || 100, allowPartial: r.allowPartial, ...(r.resumeRunId ? { resumeRunId: r.resumeRunId } : {}) },
+          {
+            spec,
+            specYaml,
+            sampleIntervalMs: r.sampleIntervalMs || 100,
+            allowPartial: r.allowPartial,
+            ...(r.resumeRunId ? { resumeRunId: r.resumeRunId } : {}),
+            caps: { maxCaseRuns: r.maxCaseRuns, maxRunDurationS: r.maxRunDurationS },
+          },
           deps,
           (event) => {
             if (!call.cancelled && call.writable) call.write(create(MatrixEventSchema, { event }));

@@ -11,5 +11,6 @@ export function agentStatus(link: AgentLink, busy = false): AgentStatus {
     lastSeenAgoMs: performance.now() - link.lastSeen,
     peer: link.peer,
     busy,
+    addressCheck: link.addressCheck,
   });
 }

@@ -24,18 +24,56 @@ export interface LiveBatch {
   samples: NodeSample[];
 }
 
-/** A glob with `*` wildcards as a RegExp (anchored). */
-export function globRegExp(glob: string): RegExp {
-  const body = glob
-    .split("*")
-    .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
-    .join(".*");
-  return new RegExp(`^${body}$`);
+/** What a watcher may ask (the `watch` command's own bounds; the web feed's too). */
+export const WATCH_LIMITS = { minIntervalMs: 100, maxIntervalMs: 60_000, maxGlobChars: 256, maxPatterns: 64, maxPatternChars: 64 } as const;
+
+/** Why a watch request is refused, or undefined. `intervalMs` 0 means the default. */
+export function watchProblem(req: { node: string; intervalMs: number; include: readonly string[]; exclude: readonly string[] }): string | undefined {
+  const L = WATCH_LIMITS;
+  if (!Number.isInteger(req.intervalMs) || (req.intervalMs !== 0 && (req.intervalMs < L.minIntervalMs || req.intervalMs > L.maxIntervalMs))) {
+    return `interval ${req.intervalMs} ms is outside ${L.minIntervalMs}..${L.maxIntervalMs} ms`;
+  }
+  if (req.node.length > L.maxGlobChars) return `the node pattern is ${req.node.length} characters long, more than ${L.maxGlobChars}`;
+  for (const [what, list] of [
+    ["include", req.include],
+    ["exclude", req.exclude],
+  ] as const) {
+    if (list.length > L.maxPatterns) return `${list.length} ${what} patterns, more than ${L.maxPatterns}`;
+    const long = list.find((p) => p.length > L.maxPatternChars);
+    if (long !== undefined) return `an ${what} pattern is ${long.length} characters long, more than ${L.maxPatternChars}`;
+  }
+  return undefined;
+}
+
+/**
+ * Whether `name` matches `glob` (`*` matches any run of characters, the rest
+ * is literal), in time linear in their product at worst: no RegExp, so a
+ * hostile pattern of many stars cannot backtrack exponentially.
+ */
+export function globMatches(glob: string, name: string): boolean {
+  let g = 0;
+  let n = 0;
+  let star = -1;
+  let resume = 0;
+  while (n < name.length) {
+    if (g < glob.length && glob[g] !== "*" && glob[g] === name[n]) {
+      g++;
+      n++;
+    } else if (g < glob.length && glob[g] === "*") {
+      star = g++;
+      resume = n;
+    } else if (star >= 0) {
+      g = star + 1;
+      n = ++resume;
+    } else return false;
+  }
+  while (g < glob.length && glob[g] === "*") g++;
+  return g === glob.length;
 }
 
 interface Watcher {
   id: number;
-  nodeRe: RegExp | undefined;
+  node: string;
   filter: WatchFilter;
   onBatch: (b: LiveBatch) => void;
   links: Set<AgentLink>;
@@ -62,7 +100,12 @@ export class WatchHub {
     link.onSamples = (l, batch) => {
       const w = this.byStream.get(batch.streamId);
       if (!w) return;
-      w.onBatch({ agentId: l.id, node: l.info.node, mode: l.info.mode, samples: batch.samples });
+      try {
+        w.onBatch({ agentId: l.id, node: l.info.node, mode: l.info.mode, samples: batch.samples });
+      } catch (err) {
+        // One watcher's failure is its own: the agent's session and the other watchers go on.
+        this.log.error({ err, watcher: w.id, agentId: l.id }, "a watcher could not take a batch");
+      }
     };
   }
 
@@ -71,7 +114,7 @@ export class WatchHub {
   }
 
   private attach(w: Watcher, link: AgentLink): void {
-    if (w.nodeRe && !w.nodeRe.test(link.info.node)) return;
+    if (w.node && !globMatches(w.node, link.info.node)) return;
     const streamId = this.streamId(w, link);
     this.byStream.set(streamId, w);
     w.links.add(link);
@@ -80,7 +123,7 @@ export class WatchHub {
 
   /** Start watching; returns the function that stops it. */
   watch(filter: WatchFilter, onBatch: (b: LiveBatch) => void): () => void {
-    const w: Watcher = { id: ++this.next, nodeRe: filter.node ? globRegExp(filter.node) : undefined, filter, onBatch, links: new Set() };
+    const w: Watcher = { id: ++this.next, node: filter.node ?? "", filter, onBatch, links: new Set() };
     this.active.add(w);
     for (const link of this.registry.list()) {
       if (!link.onSamples) this.route(link);

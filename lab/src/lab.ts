@@ -12,6 +12,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { loadOrCreateToken } from "../../common/src/token.js";
+import { TLS_ENV } from "../../common/src/tls.js";
 import { NETMATRIX_BIN } from "./netmatrix-bin.js";
 import { buildLab, DEFAULT_LAB_PREFIX, labObjects, planTopology, teardownLab, type LabOptions, type LabTopology } from "./topology.js";
 
@@ -71,6 +72,17 @@ export function requireRoot(): void {
   }
 }
 
+/**
+ * The lab's processes' environment: this one, less the TLS settings a shell
+ * may carry for a cluster's coordinator (the lab's control plane is plaintext
+ * on its own links; NETMATRIX_CA would make its agents expect TLS).
+ */
+function labEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NETMATRIX_LOG_LEVEL: process.env.NETMATRIX_LOG_LEVEL ?? "info" };
+  for (const name of Object.values(TLS_ENV)) delete env[name];
+  return env;
+}
+
 /** Start `netmatrix ARGS` in the background (in `ns` when given), its output in `log`. */
 function daemon(args: string[], log: string, ns?: string): number {
   const fd = openSync(log, "a");
@@ -79,7 +91,7 @@ function daemon(args: string[], log: string, ns?: string): number {
   const child = spawn(full[0]!, full.slice(1), {
     detached: true,
     stdio: ["ignore", fd, fd],
-    env: { ...process.env, NETMATRIX_LOG_LEVEL: process.env.NETMATRIX_LOG_LEVEL ?? "info" },
+    env: labEnv(),
   });
   child.unref();
   if (!child.pid) throw new NetmatrixError("internal", `could not start netmatrix ${args[0]}`);
@@ -144,10 +156,26 @@ export async function labUp(opts: LabOptions & { dataDir: string; force?: boolea
   try {
     await buildLab(topo);
     const tok = ["--token-file", tokenFile];
+    // Agents reach the coordinator over their control links, not from the data-path addresses they declare:
+    // the coordinator believes exactly these addresses (the ones the lab gives its agents), and no others.
+    const agentAddresses = [...topo.nodes.flatMap((n) => [n.underlayAddress, ...n.pods.map((p) => p.address)]), ...(topo.external ? [topo.external.address] : [])];
+    const trust = ["--trust-declared-addresses", agentAddresses.join(",")];
     state.pids.push({
       name: "coordinator",
       pid: daemon(
-        ["coordinator", "--listen", `0.0.0.0:${ports.grpc}`, "--http", `0.0.0.0:${ports.http}`, "--data-dir", opts.dataDir, "--lab-state", join(dir, "state.json"), ...tok],
+        [
+          "coordinator",
+          "--listen",
+          `0.0.0.0:${ports.grpc}`,
+          "--http",
+          `0.0.0.0:${ports.http}`,
+          "--data-dir",
+          opts.dataDir,
+          "--lab-state",
+          join(dir, "state.json"),
+          ...trust,
+          ...tok,
+        ],
         join(logDir, "coordinator.log"),
       ),
     });

@@ -174,6 +174,6 @@ async function buildExternal(topo: LabTopology, defaults: Settings): Promise<voi
   await plugIntoUnderlay(topo, ext.ns, "ext");
   await ip(["addr", "add", `${ext.address}/24`, "dev", "eth0"], ext.ns);
   await controlLink(controlLinkName(topo.prefix, "ext"), ext.ns, ext.controlGateway, ext.controlAddress);
-  // Like a VPC route table (seed 000: an EC2 instance reaching pods directly): each node's pod CIDR via that node.
+  // Like a VPC route table (field report 000: an EC2 instance reaching pods directly): each node's pod CIDR via that node.
   for (const node of topo.nodes) await ip(["route", "add", node.podCidr, "via", node.underlayAddress, "dev", "eth0"], ext.ns);
 }

@@ -12,7 +12,7 @@
  * - l2: the node's eth0 is a port of its cni0 bridge (the node's underlay
  *   address sits on cni0), so every pod is on the underlay segment; pods and
  *   nodes route 10.244.0.0/16 on-link, so cross-node pod traffic takes no
- *   routing hop (seed 004's L2 mode).
+ *   routing hop (field report 004's L2 mode).
  */
 import { ip } from "./netns.js";
 import type { CniMode, LabNode, LabTopology } from "./topology-plan.js";

@@ -20,7 +20,7 @@ import { NetmatrixError } from "../../common/src/errors.js";
 /** How pods on different nodes reach each other. */
 export type CniMode = "host-gw" | "vxlan" | "l2";
 
-/** All modes, in the order seed 004 lists them. */
+/** All modes, in the order field report 004 lists them. */
 export const CNI_MODES: readonly CniMode[] = ["host-gw", "vxlan", "l2"];
 
 /** The prefix of everything a lab creates unless told otherwise. */
@@ -106,7 +106,7 @@ export const CNI_DESCRIPTIONS: Record<CniMode, string> = {
     "Plain routes to every other node's pod CIDR via that node's underlay address, as flannel's host-gw backend or Calico without encapsulation (BGP-distributed routes) program them.",
   vxlan:
     "A VXLAN overlay (VNI 1, UDP 4789, pod MTU = underlay MTU − 50) with static neighbour and FDB entries per peer node, as flannel's vxlan backend or Calico's VXLAN mode program it.",
-  l2: "Pods attached directly to the underlay L2 segment through a bridge that holds the node's NIC, like seed 004's L2 mode (docker on a bridge over eno1) or a cloud-native CNI that puts pods on the underlay network (macvlan/ipvlan plugins, AWS VPC CNI).",
+  l2: "Pods attached directly to the underlay L2 segment through a bridge that holds the node's NIC, like field report 004's L2 mode (docker on a bridge over eno1) or a cloud-native CNI that puts pods on the underlay network (macvlan/ipvlan plugins, AWS VPC CNI).",
 };
 
 /** VXLAN header overhead on IPv4, bytes: outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8. */

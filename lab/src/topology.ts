@@ -6,7 +6,7 @@
  * control link from every node to the root namespace, where a coordinator
  * listens — so control traffic never shares the measured path.
  *
- * Three CNI modes stand in for the networks seed 004 compares (physical,
+ * Three CNI modes stand in for the networks field report 004 compares (physical,
  * flannel host-gw, flannel vxlan, Calico, L2): see {@link CNI_DESCRIPTIONS}.
  *
  * - `planTopology(opts)` is pure: names and addresses (topology-plan.ts);

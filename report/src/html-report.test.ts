@@ -2,7 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import { describe, expect, test } from "vitest";
 import { AgentStatusSchema, CaseRecordSchema, GetRunResponseSchema, type CaseRecord } from "../../gen/netmatrix/v1/control_pb.js";
 import { NetworkMode, Protocol, Tool } from "../../gen/netmatrix/v1/types_pb.js";
-import { htmlReport, pageData } from "./html-report.js";
+import { createHash } from "node:crypto";
+import { htmlReport, pageData, reportScriptHashes } from "./html-report.js";
 import { reportDocument } from "./report-document.js";
 import { esc, scoreColour, scriptJson } from "./html-util.js";
 
@@ -90,6 +91,17 @@ describe("htmlReport", () => {
     expect(defaults.get("c1")).toBe(2);
     expect(data.cases.c1).toMatchObject({ tool: "iperf3", def: 2 });
     expect(data.cases.c1!.reps[0]!.t.tool[0]!.series[0]!.values).toEqual([9e8, 9e8]);
+  });
+});
+
+describe("reportScriptHashes", () => {
+  test("name exactly the report's executable inline scripts (a CSP allowing only them runs the page, and nothing injected)", () => {
+    const html = htmlReport(resp);
+    const run = [...html.matchAll(/<script(?![^>]*type="application\/json")[^>]*>([\s\S]*?)<\/script>/g)].map(
+      (m) => `'sha256-${createHash("sha256").update(m[1]!, "utf8").digest("base64")}'`,
+    );
+    expect(run.length).toBe(2);
+    expect(reportScriptHashes()).toEqual(run);
   });
 });
 

@@ -5,6 +5,7 @@
  * embedded as JSON, and the environment. Nothing is fetched: no CDN, no
  * fonts, no images. Pure apart from reading uPlot's files once.
  */
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { GetRunResponse } from "../../gen/netmatrix/v1/control_pb.js";
@@ -29,6 +30,15 @@ function uplotAssets(): { js: string; css: string } {
     uplot = { js: js.replace(/<\/script/gi, "<\\/script"), css: css.replace(/<\/style/gi, "<\\/style") };
   }
   return uplot;
+}
+
+/**
+ * CSP sources of the report's inline scripts (uPlot and the page script;
+ * the embedded data is JSON, not run): a server that serves the report can
+ * allow exactly these with `script-src` and no other inline script.
+ */
+export function reportScriptHashes(): string[] {
+  return [uplotAssets().js, REPORT_SCRIPT].map((js) => `'sha256-${createHash("sha256").update(js, "utf8").digest("base64")}'`);
 }
 
 /** What the page script reads: per case id, the tool, the repetition to show first and every repetition's timeline. */

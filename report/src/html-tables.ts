@@ -21,6 +21,7 @@ export function headerHtml(doc: ReportDocument, generatedAt: Date): string {
     ["created", r.createdAt],
     ["done", `${r.done}/${r.total}`],
     ["failed", String(r.failed)],
+    ...(r.error ? [["stopped by", r.error] as [string, string]] : []),
     ["report generated", generatedAt.toISOString()],
   ];
   return `<header>

@@ -75,6 +75,8 @@ export function reportDocument(resp: GetRunResponse) {
       total: resp.info?.total ?? 0,
       done: resp.info?.done ?? 0,
       failed: resp.info?.failed ?? 0,
+      // Why a failed run stopped (e.g. its disk filled up); absent otherwise.
+      ...(resp.info?.error ? { error: resp.info.error } : {}),
     },
     spec: matrixSpecDocument(spec),
     agents: resp.agents.map((a) => ({
@@ -118,6 +120,8 @@ export function reportDocument(resp: GetRunResponse) {
             serverCpuPercentPerGbps: rep.serverCpuPercentPerGbps ?? null,
             clientCarryingInterface: rep.clientUsage?.carryingInterface ?? null,
             serverCarryingInterface: rep.serverUsage?.carryingInterface ?? null,
+            // Why it is not an ordinary repetition, e.g. "server-gone" (the server agent left mid-repetition).
+            flags: rep.flags,
           };
         }),
         summary: {
@@ -139,7 +143,7 @@ export function reportDocument(resp: GetRunResponse) {
             retransmits: c.retransmits,
             ...(nic && first.clientNode !== first.serverNode ? { nicSpeedBps: nic } : {}),
             baseline: noBaselineExpected ? "is-baseline" : baseline !== undefined ? "present" : "missing",
-          }),
+          }).concat([...new Set(c.reps.flatMap((r) => r.flags))]),
         },
       };
     }),

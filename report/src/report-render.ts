@@ -1,5 +1,5 @@
 /**
- * A report as a person or a script wants it: a table like seed 004's
+ * A report as a person or a script wants it: a table like field report 004's
  * conclusion (one row per case: throughput, latency, loss, CPU, ratio to the
  * host-host baseline, flags), Markdown, CSV, YAML or JSON.
  */

@@ -25,10 +25,22 @@ export function writeToken(dataDir: string): string {
 }
 
 /** Start `netmatrix coordinator` and wait until it listens. */
-export async function startCoordinatorProc(opts: { dataDir: string; listen?: string; http?: string; ns?: string; tokenFile?: string }): Promise<CoordinatorProc> {
+export async function startCoordinatorProc(opts: {
+  dataDir: string;
+  listen?: string;
+  http?: string;
+  ns?: string;
+  tokenFile?: string;
+  /** --trust-declared-addresses: agents declaring these addresses connect from elsewhere (namespaces over control links). */
+  trustDeclaredAddresses?: string;
+  /** More arguments, e.g. --tls-cert FILE --tls-key FILE. */
+  args?: string[];
+}): Promise<CoordinatorProc> {
   const tokenFile = opts.tokenFile ?? writeToken(opts.dataDir);
   const spawnOpts: SpawnOptions = opts.ns ? { ns: opts.ns } : {};
   const args = ["coordinator", "--listen", opts.listen ?? "127.0.0.1:0", "--http", opts.http ?? "127.0.0.1:0", "--token-file", tokenFile, "--data-dir", opts.dataDir];
+  if (opts.trustDeclaredAddresses) args.push("--trust-declared-addresses", opts.trustDeclaredAddresses);
+  args.push(...(opts.args ?? []));
   const proc = spawnNetmatrix(args, spawnOpts);
   const web = await proc.waitFor(/"httpPort":(\d+)/);
   const m = await proc.waitFor(/"port":(\d+),"msg":"coordinator listening"/);
@@ -49,6 +61,10 @@ export interface AgentProcOptions {
   waitRegistered?: boolean;
   /** --metrics HOST:PORT|off (default 127.0.0.1:0: any free port, so agents on one machine never collide). */
   metrics?: string;
+  /** --behind-nat: registered as a client only when its address is not where it connects from. */
+  behindNat?: boolean;
+  /** More arguments, e.g. --ca FILE. */
+  args?: string[];
 }
 
 /** Start `netmatrix agent` and (by default) wait until the coordinator registered it. */
@@ -58,6 +74,8 @@ export async function startAgentProc(o: AgentProcOptions): Promise<Proc> {
   if (o.pod) args.push("--pod", o.pod);
   if (o.portRange) args.push("--port-range", o.portRange);
   args.push("--metrics", o.metrics ?? "127.0.0.1:0");
+  if (o.behindNat) args.push("--behind-nat");
+  args.push(...(o.args ?? []));
   const spawnOpts: SpawnOptions = {};
   if (o.ns) spawnOpts.ns = o.ns;
   if (o.env) spawnOpts.env = o.env;

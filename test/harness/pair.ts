@@ -86,7 +86,8 @@ export async function createPair(opts: PairOptions): Promise<Pair> {
     await controlLink(nsA, `${opts.prefix}ra`, control.a);
     await controlLink(nsB, `${opts.prefix}rb`, control.b);
     if (opts.agents ?? true) {
-      pair.coordinator = await startCoordinatorProc({ dataDir: dir, listen: "0.0.0.0:0" });
+      // The agents connect over their control links, from other addresses than the data-path ones they declare.
+      pair.coordinator = await startCoordinatorProc({ dataDir: dir, listen: "0.0.0.0:0", trustDeclaredAddresses: `${PAIR_ADDR.a},${PAIR_ADDR.b}` });
       procs.push(pair.coordinator.proc);
       const { tokenFile, port } = pair.coordinator;
       pair.agentA = await startAgentProc({ ns: nsA, coordinator: `${control.a.root}:${port}`, tokenFile, node: "node-a", address: PAIR_ADDR.a });

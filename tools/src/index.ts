@@ -98,6 +98,7 @@ export type {
   PayloadFigures,
   Protocol,
   RunLength,
+  ServerOutcome,
   ServerParams,
   ServerReport,
   ServicePath,

@@ -4,8 +4,9 @@
  * tells TCP sender (Write/Err Rtry …), TCP receiver (Reads=Dist), UDP sender
  * (Write/Err PPS) and UDP receiver (Jitter Lost/Total …) apart. Pure.
  */
-import { mean, sum } from "../../common/src/stats.js";
+import { max, mean, sum } from "../../common/src/stats.js";
 import { count } from "./numbers.js";
+import { eachLine } from "./util.js";
 import type { IntervalSample, StreamTotals } from "./types.js";
 
 /** What a row reports, told apart by its tail; "other" for [FDn] and unknown tails. */
@@ -28,8 +29,15 @@ export interface Iperf2Row {
   serverReport: boolean;
 }
 
-const ROW = /^\[\s*\*?\s*(\d+|SUM(?:-\d+)?|FD\d+)\]\s+(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s+sec\s+(\d+(?:\.\d+)?)\s+Bytes\s+(\d+(?:\.\d+)?)\s+bits\/sec(.*)$/;
-const SERVER_REPORT = /^\[\s*\*?\s*(\d+)\]\s+Server Report:/;
+// Every pattern here runs in time linear in the line: each is anchored, and no
+// two neighbouring quantifiers can match the same characters (`\s*(?:\*\s*)?`,
+// not `\s*\*?\s*`, which is quadratic on "[" and a long run of spaces).
+const ROW = /^\[\s*(?:\*\s*)?(\d+|SUM(?:-\d+)?|FD\d+)\]\s+(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s+sec\s+(\d+(?:\.\d+)?)\s+Bytes\s+(\d+(?:\.\d+)?)\s+bits\/sec(.*)$/;
+const SERVER_REPORT = /^\[\s*(?:\*\s*)?(\d+)\]\s+Server Report:/;
+/** A stream's report row in whatever format iperf 2 was asked for: `[ n] a-b sec` and anything after. */
+const ANY_ROW = /^\[\s*(?:\*\s*)?\d+\]\s+\d+(?:\.\d+)?\s*-\s*\d+(?:\.\d+)?\s+sec\s/;
+/** The same row with bytes and bits/sec (`-f b`). */
+const BYTES_BITS = /^\[\s*(?:\*\s*)?\d+\]\s+\d+(?:\.\d+)?\s*-\s*\d+(?:\.\d+)?\s+sec\s+\d+(?:\.\d+)?\s+Bytes\s+\d+(?:\.\d+)?\s+bits\/sec/;
 const UDP_RECV = /^\s+(-?\d+(?:\.\d+)?)\s+ms\s+(-?\d+)\/\s*(\d+)\s+\(/;
 const TCP_RECV = /^\s+\d+=/;
 const UDP_SEND = /^\s+\d+\/\d+\s+\d+\s+pps/;
@@ -39,41 +47,74 @@ const TCP_SEND = /^\s+\d+\/\d+\s+(\d+)(?:\s|$)/;
 export function parseRows(text: string): Iperf2Row[] {
   const rows: Iperf2Row[] = [];
   const pendingReport = new Set<number>();
-  for (const line of text.split(/\r?\n/)) {
-    const sr = SERVER_REPORT.exec(line);
-    if (sr) {
-      pendingReport.add(Number(sr[1]));
-      continue;
-    }
-    const m = ROW.exec(line);
-    if (!m) continue;
-    const id = /^\d+$/.test(m[1]!) ? Number(m[1]) : Number.NaN;
-    const rest = m[6]!;
-    const row: Iperf2Row = {
-      id,
-      startS: Number(m[2]),
-      endS: Number(m[3]),
-      bytes: Number(m[4]),
-      bitsPerSecond: Number(m[5]),
-      kind: "other",
-      serverReport: false,
-    };
-    let x: RegExpExecArray | null;
-    if ((x = UDP_RECV.exec(rest))) {
-      row.kind = "udp-recv";
-      row.jitterMs = Number(x[1]);
-      row.lost = Number(x[2]);
-      row.total = Number(x[3]);
-      if (pendingReport.delete(id)) row.serverReport = true;
-    } else if (TCP_RECV.test(rest)) row.kind = "tcp-recv";
-    else if (UDP_SEND.test(rest)) row.kind = "udp-send";
-    else if ((x = TCP_SEND.exec(rest))) {
-      row.kind = "tcp-send";
-      row.retry = Number(x[1]);
-    }
-    rows.push(row);
-  }
+  // Every row starts with "[": the patterns run only on those lines.
+  eachLine(
+    text,
+    (line) => {
+      const sr = SERVER_REPORT.exec(line);
+      if (sr) {
+        pendingReport.add(Number(sr[1]));
+        return;
+      }
+      const m = ROW.exec(line);
+      if (!m) return;
+      const id = /^\d+$/.test(m[1]!) ? Number(m[1]) : Number.NaN;
+      const rest = m[6]!;
+      const row: Iperf2Row = {
+        id,
+        startS: Number(m[2]),
+        endS: Number(m[3]),
+        bytes: Number(m[4]),
+        bitsPerSecond: Number(m[5]),
+        kind: "other",
+        serverReport: false,
+      };
+      let x: RegExpExecArray | null;
+      if ((x = UDP_RECV.exec(rest))) {
+        row.kind = "udp-recv";
+        row.jitterMs = Number(x[1]);
+        row.lost = Number(x[2]);
+        row.total = Number(x[3]);
+        if (pendingReport.delete(id)) row.serverReport = true;
+      } else if (TCP_RECV.test(rest)) row.kind = "tcp-recv";
+      else if (UDP_SEND.test(rest)) row.kind = "udp-send";
+      else if ((x = TCP_SEND.exec(rest))) {
+        row.kind = "tcp-send";
+        row.retry = Number(x[1]);
+      }
+      rows.push(row);
+    },
+    "[",
+  );
   return rows;
+}
+
+/**
+ * What is wrong with the format of an output that has stream report rows but
+ * none the parser reads (iperf run without `-f b`, or without `-e`); undefined
+ * when a row is readable or there are no rows yet. An unfinished last line (a
+ * server still printing) is left out.
+ */
+export function formatProblem(text: string): string | undefined {
+  const finished = text.slice(0, text.lastIndexOf("\n") + 1);
+  let rows = 0;
+  let bytesBits = 0;
+  let readable = false;
+  eachLine(
+    finished,
+    (line) => {
+      if (!ANY_ROW.test(line)) return false;
+      rows++;
+      if (!BYTES_BITS.test(line)) return false;
+      bytesBits++;
+      return (readable = parseRows(line)[0]?.kind !== "other");
+    },
+    "[",
+  );
+  if (rows === 0 || readable) return undefined;
+  return bytesBits === 0
+    ? 'its rates are in scaled units such as "GBytes" and "Gbits/sec", not bytes and bits/sec'
+    : "its rows lack the enhanced columns (Write/Err, Rtry, Reads=Dist, Jitter Lost/Total)";
 }
 
 /**
@@ -123,7 +164,7 @@ export function aggregateBps(finals: Iperf2Row[], all: Iperf2Row[] = []): number
   const bytes = sum(finals.map((r) => r.bytes));
   const sumRow = all.filter((r) => Number.isNaN(r.id) && r.startS === 0 && r.kind === kind && r.bytes === bytes).at(-1);
   if (sumRow) return sumRow.bitsPerSecond;
-  const seconds = Math.max(...finals.map((r) => r.endS - r.startS));
+  const seconds = max(finals.map((r) => r.endS - r.startS)) ?? 0;
   return seconds > 0 ? (8 * bytes) / seconds : 0;
 }
 

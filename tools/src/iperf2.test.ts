@@ -24,6 +24,7 @@ function load(name: string): { out: CapturedOutput; argv: string[]; server?: str
 }
 
 const base: ClientParams = { target: "127.0.0.1", port: 0, protocol: "tcp", durationS: 2, parallel: 1, direction: "forward" };
+const udp: ClientParams = { ...base, protocol: "udp" };
 
 interface Case {
   name: string;
@@ -142,7 +143,7 @@ describe("iperf2 parseClient on captured runs", () => {
     expect(r.measurement.intervals).toHaveLength(c.intervals);
     if (c.extra) expect(r.measurement.extra).toMatchObject(c.extra);
     expect(server !== undefined).toBe(c.server !== undefined || c.name === "udp-reverse");
-    if (c.server) expect(iperf2.parseServer!(server!, p)).toMatchObject(c.server);
+    if (c.server) expect(iperf2.parseServer!(server!, p)).toMatchObject({ status: "report", report: c.server });
   });
 
   test("-P 8 total agrees with the tool's own [SUM] row within 1%", () => {
@@ -176,15 +177,15 @@ describe("iperf2 parseClient on captured runs", () => {
     expect(r.measurement.lossPercent).toBeUndefined();
   });
 
-  test("the server report of a reverse test is undefined (the server only sent)", () => {
+  test("the server report of a reverse test is pending (the server only sent)", () => {
     const { server } = load("udp-reverse");
-    expect(iperf2.parseServer!(server!, { ...base, protocol: "udp", direction: "reverse" })).toBeUndefined();
+    expect(iperf2.parseServer!(server!, { ...base, protocol: "udp", direction: "reverse" })).toEqual({ status: "pending" });
   });
 
   test("parseServer keeps the last `parallel` streams of a long-lived server", () => {
     const { server } = load("udp-p2");
     const one = iperf2.parseServer!(server!, { ...base, protocol: "udp", parallel: 1 });
-    expect(one?.streams).toEqual([{ id: 1, bytes: 12506760, receiverBps: 50022238, jitterMs: 0, lostPackets: 0, packets: 8507 }]);
+    expect(one.status === "report" ? one.report.streams : one).toEqual([{ id: 1, bytes: 12506760, receiverBps: 50022238, jitterMs: 0, lostPackets: 0, packets: 8507 }]);
   });
 });
 
@@ -242,6 +243,39 @@ describe("iperf2 failures", () => {
   test("a non-zero exit without rows is a tool error with the tool's message", () => {
     const r = iperf2.parseClient({ stdout: "", stderr: "iperf: ignoring extra argument -- x\n", exitCode: 1 }, base);
     expect(r).toEqual({ ok: false, failure: { code: "tool-error", reason: "iperf2: iperf: ignoring extra argument -- x" } });
+  });
+});
+
+describe("iperf2 output in another format than -e -f b", () => {
+  // Real runs of iperf 2.1.8 without the flags the driver passes (argv in each meta.json).
+  const scaled = 'its rates are in scaled units such as "GBytes" and "Gbits/sec", not bytes and bits/sec';
+  const noE = "its rows lack the enhanced columns (Write/Err, Rtry, Reads=Dist, Jitter Lost/Total)";
+  test.each([
+    // iperf -c 127.0.0.1 -p 45931 -t 2 -i 1 (server: iperf -s -p 45931)
+    { name: "wrong-format-plain-text", params: {}, problem: scaled },
+    // iperf -c … -e -t 2 -i 1 (server -e)
+    { name: "wrong-format-no-f-b", params: {}, problem: scaled },
+    // iperf -c … -f b -t 2 -i 1 (server -f b)
+    { name: "wrong-format-no-e", params: {}, problem: noE },
+    // iperf -c … -u -b 10000000 -t 2 -i 1 (server -u)
+    { name: "wrong-format-udp-plain-text", params: { protocol: "udp" as const }, problem: scaled },
+  ])("$name: a parse error that names the flags, from client and server alike", ({ name, params, problem }) => {
+    const { out, server } = load(name);
+    const failure = { code: "parse-error", reason: `iperf2: output is not in the expected format (${problem}): run with -e -f b` };
+    expect(iperf2.parseClient(out, { ...base, ...params })).toEqual({ ok: false, failure });
+    expect(iperf2.parseServer!(server!, { ...base, ...params })).toEqual({ status: "failed", failure });
+  });
+
+  test('"not yet" is not "wrong format": a server that printed no row, or is still printing its first, is pending', () => {
+    const { server } = load("udp-lossy");
+    const header = server!.split("[ ID]")[0]!;
+    expect(iperf2.parseServer!(header, udp)).toEqual({ status: "pending" });
+    const row = server!.indexOf("[  1] 0.0000-");
+    expect(iperf2.parseServer!(server!.slice(0, row + 40), udp)).toEqual({ status: "pending" });
+    expect(iperf2.parseServer!(server!, udp)).toMatchObject({ status: "report" });
+    // The same cut in the wrong format is pending too until the row's line ends.
+    const plain = load("wrong-format-udp-plain-text").server!;
+    expect(iperf2.parseServer!(plain.slice(0, plain.lastIndexOf("sec") + 3), udp)).toEqual({ status: "pending" });
   });
 });
 

@@ -6,10 +6,11 @@
  * (jitter ms, lost/total). Per-stream totals are summed here; [SUM] rows are
  * ignored. Rates in bits/s, jitter in ms, durations in seconds.
  */
-import { aggregateBps, intervalSums, parseRows, split, stream, udpTotals } from "./iperf2-report.js";
-import { sum } from "../../common/src/stats.js";
+import { aggregateBps, formatProblem, intervalSums, parseRows, split, stream, udpTotals } from "./iperf2-report.js";
+import { max, sum } from "../../common/src/stats.js";
 import { count } from "./numbers.js";
-import type { CapturedOutput, ClientParams, Measurement, ParseOutcome, ServerParams, ServerReport } from "./types.js";
+import type { CapturedOutput, ClientParams, DriverFailure, Measurement, ParseOutcome, ServerOutcome, ServerParams, ServerReport } from "./types.js";
+import { guardClient, guardServer } from "./validate.js";
 import { Tool } from "../../gen/netmatrix/v1/types_pb.js";
 import { argNum, bulkPayloadBytes, defineDriver, fail, findLine, firstLine, isIPv6, ok, UNREACHABLE_RE } from "./util.js";
 
@@ -22,6 +23,16 @@ function errorOutcome(line: string): ParseOutcome {
   return fail(UNREACHABLE_RE.test(line) ? "unreachable" : "tool-error", `iperf2: ${line}`);
 }
 
+/** The flags the parser needs iperf 2 to run with (client and server). */
+export const IPERF2_REPORT_FLAGS = "-e -f b";
+
+/** The "wrong format" failure, naming the flags the parser expects; undefined when the format is right or no row was printed. */
+function wrongFormat(stdout: string): DriverFailure | undefined {
+  const problem = formatProblem(stdout);
+  if (problem === undefined) return undefined;
+  return { code: "parse-error", reason: `iperf2: output is not in the expected format (${problem}): run with ${IPERF2_REPORT_FLAGS}` };
+}
+
 /**
  * Parse an `iperf -c … -e -f b` client run. Forward: sender totals (bits/s),
  * TCP retries, and for UDP the server's report when the client printed one.
@@ -30,6 +41,10 @@ function errorOutcome(line: string): ParseOutcome {
  * receiver figures: the server's output (parseServer) fills them in.
  */
 function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
+  return guardClient("iperf2", out, () => parseClientOutput(out, p));
+}
+
+function parseClientOutput(out: CapturedOutput, p: ClientParams): ParseOutcome {
   const allRows = parseRows(out.stdout);
   const rows = allRows.filter((r) => !Number.isNaN(r.id));
   const all = `${out.stdout}\n${out.stderr}`;
@@ -59,6 +74,8 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
     const err = firstLine(out.stderr);
     if (rows.length === 0 && err) return errorOutcome(err);
     if (out.exitCode !== 0 && out.exitCode !== null) return fail("tool-error", `iperf2: exited ${out.exitCode}: ${err ?? "no report"}`);
+    const format = wrongFormat(out.stdout);
+    if (format) return fail(format.code, format.reason);
     if (rows.length === 0) return fail("parse-error", "iperf2: no report rows in the output");
     return fail("parse-error", `iperf2: only ${have} of ${need} streams reported totals (output truncated?)`);
   }
@@ -70,7 +87,7 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
   if (!fwd && recv.finals.every((r) => r.bytes === 0)) return fail("unreachable", "iperf2: nothing arrived from the server (0 bytes received)");
   const primary = fwd ? send.finals : recv.finals;
   const m: Measurement = {
-    durationS: Math.max(...primary.map((r) => r.endS)),
+    durationS: max(primary.map((r) => r.endS)) ?? 0,
     intervals: [],
     streams: [],
     extra: {},
@@ -91,12 +108,15 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
       m.throughputBps = m.receiverBps;
       Object.assign(m, udpTotals(reports));
     }
+    // The first report of each stream id (a map, not a search per stream: linear however many there are).
+    const reportOf = new Map<number, (typeof reports)[number]>();
+    for (const x of reports) if (!reportOf.has(x.id)) reportOf.set(x.id, x);
     m.streams = send.finals.map((r) => {
       const s = stream(r, "sender");
-      const rep = reports.find((x) => x.id === r.id);
+      const rep = reportOf.get(r.id);
       return rep ? { ...stream(rep, "receiver"), ...s, bytes: rep.bytes } : s;
     });
-    m.intervals.push(...intervalSums(send.intervals, bidir ? false : undefined));
+    for (const s of intervalSums(send.intervals, bidir ? false : undefined)) m.intervals.push(s);
   }
   if (rev) {
     const bps = aggregateBps(recv.finals, allRows);
@@ -118,7 +138,7 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
       if (u) Object.assign(m, u);
       m.streams = recv.finals.map((r) => stream(r, "receiver"));
     }
-    m.intervals.push(...intervalSums(recv.intervals, bidir ? true : undefined));
+    for (const s of intervalSums(recv.intervals, bidir ? true : undefined)) m.intervals.push(s);
   }
   return ok(m);
 }
@@ -127,19 +147,27 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
  * What an `iperf -s … -e -f b` server received (the forward direction):
  * receiver bits/s summed over streams and, for UDP, jitter (ms, mean over
  * streams), lost/total datagrams and loss %. Uses the last `p.parallel`
- * stream totals in the output; undefined while none has been printed.
+ * stream totals in the output; "pending" while none has been printed, a
+ * parse error when it prints rows in another format (run without -e -f b).
  */
-function parseServer(stdout: string, p: ClientParams): ServerReport | undefined {
+function parseServer(stdout: string, p: ClientParams): ServerOutcome {
+  return guardServer("iperf2", stdout, () => parseServerOutput(stdout, p));
+}
+
+function parseServerOutput(stdout: string, p: ClientParams): ServerOutcome {
   const allRows = parseRows(stdout);
   const rows = allRows.filter((r) => !Number.isNaN(r.id) && (r.kind === "tcp-recv" || r.kind === "udp-recv"));
   const finals = split(rows, p.durationS).finals.slice(-Math.max(1, p.parallel));
-  if (finals.length === 0) return undefined;
+  if (finals.length === 0) {
+    const format = wrongFormat(stdout);
+    return format ? { status: "failed", failure: format } : { status: "pending" };
+  }
   const report: ServerReport = {
     receiverBps: aggregateBps(finals, allRows),
     streams: finals.map((r) => stream(r, "receiver")),
   };
   if (finals.some((r) => r.kind === "udp-recv")) Object.assign(report, udpTotals(finals));
-  return report;
+  return { status: "report", report };
 }
 
 /** The argv of an iperf2 client: `iperf -c T -p P -e -f b -t D -i 1 [-u] [-b] [-P] [-R|--full-duplex] [-l] [-w] [-M]`. */
@@ -198,5 +226,6 @@ export const iperf2 = defineDriver({
   capabilities: { transport: "ip", pacing: true, omit: false, retransmits: true, intervals: true, cannotCross: {} },
   measures: { throughput: true },
   runMs: (p) => p.durationS * 1000,
+  describeRun: (p) => ({ figures: `${p.durationS} s`, shorten: "use a shorter duration" }),
   payloadBytes: bulkPayloadBytes,
 });

@@ -199,6 +199,13 @@ describe("iperf3 failures", () => {
     if (!r.ok) expect(r.failure.code).toBe("parse-error");
   });
 
+  test("a text report (iperf3 run without -J) is a parse error naming the flag", () => {
+    // iperf3 -c 127.0.0.1 -p 45941 -t 2 -i 1; exit 0 (real output, kept as text-report.stdout.txt)
+    const stdout = readFileSync(new URL("./fixtures/iperf3/text-report.stdout.txt", import.meta.url), "utf8");
+    const r = iperf3.parseClient({ stdout, stderr: "", exitCode: 0 }, base);
+    expect(r).toEqual({ ok: false, failure: { code: "parse-error", reason: "iperf3: output is not in the expected format (a text report, not JSON): run with -J" } });
+  });
+
   test("plain-text error on stderr (no JSON) is classified", () => {
     const r = iperf3.parseClient({ stdout: "", stderr: "iperf3: error - unable to connect to server: Connection refused\n", exitCode: 1 }, base);
     expect(r).toEqual({ ok: false, failure: { code: "unreachable", reason: "iperf3: unable to connect to server: Connection refused" } });

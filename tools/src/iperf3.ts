@@ -8,6 +8,7 @@ import { count, finite } from "./numbers.js";
 import type { CapturedOutput, ClientParams, IntervalSample, Measurement, ParseOutcome, ServerParams, StreamTotals } from "./types.js";
 import { Tool } from "../../gen/netmatrix/v1/types_pb.js";
 import { argNum, bulkPayloadBytes, defineDriver, fail, firstLine, ok, UNREACHABLE_RE } from "./util.js";
+import { guardClient } from "./validate.js";
 
 /** iperf3 3.12 refuses more parallel streams than this. */
 export const IPERF3_MAX_PARALLEL = 128;
@@ -50,8 +51,29 @@ function classify(message: string): ParseOutcome {
   return fail("tool-error", reason);
 }
 
+/** iperf3's documents nest 5 deep; JSON.parse is slow on deep nesting ("[[[[…" runs at a tenth of its usual speed). */
+const MAX_JSON_DEPTH = 32;
+
+/** Whether `text`'s brackets, outside strings, nest at most `max` deep. One pass, no allocation. */
+function nestingWithin(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > max) return false;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+  }
+  return true;
+}
+
 /** JSON.parse, or the largest `{…}` slice when the tool wrote something around it; undefined if neither parses. */
 function parseJson(text: string): Json | undefined {
+  if (!nestingWithin(text, MAX_JSON_DEPTH)) return undefined;
   const tries = [text];
   const start = text.indexOf("{");
   const end = text.lastIndexOf("}");
@@ -144,10 +166,18 @@ function dropUndefined<T extends object>(o: T): T {
  * receiver side too. Any `"error"` in the JSON is a failure, never a number.
  */
 function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
+  return guardClient("iperf3", out, () => parseClientOutput(out, p));
+}
+
+/** iperf3's text report (run without -J): "Connecting to host …" or an "[ ID] Interval" header. */
+const TEXT_REPORT = /^(?:Connecting to host |\[ ID\] Interval )/m;
+
+function parseClientOutput(out: CapturedOutput, p: ClientParams): ParseOutcome {
   const doc = parseJson(out.stdout);
   if (!doc) {
     const err = firstLine(out.stderr);
     if (err) return classify(err);
+    if (TEXT_REPORT.test(out.stdout)) return fail("parse-error", "iperf3: output is not in the expected format (a text report, not JSON): run with -J");
     if (out.exitCode !== 0 && out.exitCode !== null) return fail("tool-error", `iperf3: exited ${out.exitCode} without output`);
     return fail("parse-error", `iperf3: output is not valid JSON (${out.stdout.trim() ? "truncated?" : "empty"})`);
   }
@@ -240,6 +270,7 @@ export const iperf3 = defineDriver({
   capabilities: { transport: "ip", pacing: true, omit: true, retransmits: true, intervals: true, cannotCross: {} },
   measures: { throughput: true },
   runMs: (p) => (p.durationS + (p.omitS ?? 0)) * 1000,
+  describeRun: (p) => ({ figures: `${p.durationS} s + ${p.omitS ?? 0} s omitted`, shorten: "use a shorter duration or omit" }),
   /** The omitted seconds (-O) crossed the NIC but are not in the end totals. */
   payloadBytes(m) {
     const bytes = bulkPayloadBytes(m);

@@ -12,7 +12,8 @@ export function finite(x: unknown): number | undefined {
 export function parseDecimal(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const cleaned = text.replace(/,/g, "").trim();
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(cleaned)) return undefined;
+  // Unambiguous (`\d+(?:\.\d*)?`, not `\d+\.?\d*`): linear, not quadratic, on a long run of digits.
+  if (!/^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/.test(cleaned)) return undefined;
   return finite(Number(cleaned));
 }
 

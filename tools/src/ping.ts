@@ -8,7 +8,8 @@ import { mean, percentile } from "../../common/src/stats.js";
 import { parseDecimal } from "./numbers.js";
 import type { CapturedOutput, ClientParams, Latency, Measurement, ParseOutcome, RunLength } from "./types.js";
 import { Tool } from "../../gen/netmatrix/v1/types_pb.js";
-import { argNum, defineDriver, fail, findLine, firstLine, ok, UNREACHABLE_RE } from "./util.js";
+import { argNum, defineDriver, eachLineWith, fail, findLine, firstLine, firstParsed, ok, UNREACHABLE_RE } from "./util.js";
+import { guardClient } from "./validate.js";
 
 /** Seconds between echo requests when the spec leaves it unset. */
 export const PING_DEFAULT_INTERVAL_S = 0.2;
@@ -31,20 +32,60 @@ function clientArgv(p: ClientParams): string[] {
   return a;
 }
 
-const REPLY = /icmp_seq=(\d+)\b.*?\btime[=<]\s*([\d.]+)\s*ms(.*)$/;
-const SUMMARY = /(\d+) packets transmitted, (\d+) (?:packets )?received(.*?), ([\d.]+)% packet loss/;
+// Every pattern below runs in time linear in its line: the lines are found by
+// a fixed string first, and each pattern is anchored or starts with a literal
+// and has no two neighbouring quantifiers over the same characters (an
+// unanchored `(\d+) packets transmitted` was quadratic on a long run of digits).
+const SEQ = /icmp_seq=\d+\b/;
+const TIME = /\btime[=<]\s*([\d.]+)\s*ms/;
 const RTT = /(?:rtt|round-trip) min\/avg\/max\/(?:mdev|stddev) = ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/;
+const TRANSMITTED = " packets transmitted, ";
+const RECEIVED = /^(\d+) (?:packets )?received/;
+const LOSS = /^([\d.]+)% packet loss/;
+const NOTE = /^\+(\d+) (errors|duplicates)\b/;
 
 /** RTT samples in ms from the reply lines, duplicates (DUP!) left out. */
 export function replyTimesMs(stdout: string): number[] {
   const out: number[] = [];
-  for (const line of stdout.split(/\r?\n/)) {
-    const m = REPLY.exec(line);
-    if (!m || /DUP!/.test(m[3]!)) continue;
-    const v = parseDecimal(m[2]);
+  eachLineWith(stdout, "icmp_seq=", (line) => {
+    const seq = SEQ.exec(line);
+    if (!seq) return;
+    const rest = line.slice(seq.index + seq[0].length);
+    const time = TIME.exec(rest);
+    if (!time || rest.includes("DUP!", time.index + time[0].length)) return;
+    const v = parseDecimal(time[1]);
     if (v !== undefined) out.push(v);
-  }
+  });
   return out;
+}
+
+/** ping's statistics line: "N packets transmitted, M received[, +E errors][, +D duplicates], L% packet loss, time Tms". */
+interface Summary {
+  transmitted: number;
+  received: number;
+  lossPercent: number;
+  errors?: number;
+  duplicates?: number;
+}
+
+/** The statistics of one line, or undefined when it is not ping's statistics line. */
+function summaryOf(line: string): Summary | undefined {
+  const at = line.indexOf(TRANSMITTED);
+  if (at <= 0) return undefined;
+  let from = at;
+  while (from > 0 && line.charCodeAt(from - 1) >= 48 && line.charCodeAt(from - 1) <= 57) from--;
+  if (from === at) return undefined;
+  const parts = line.slice(at + TRANSMITTED.length).split(", ");
+  const received = RECEIVED.exec(parts[0]!);
+  if (!received) return undefined;
+  const lossAt = parts.findIndex((part, i) => i > 0 && LOSS.test(part));
+  if (lossAt < 0) return undefined;
+  const s: Summary = { transmitted: Number(line.slice(from, at)), received: Number(received[1]), lossPercent: Number(LOSS.exec(parts[lossAt]!)![1]) };
+  for (const part of parts.slice(1, lossAt)) {
+    const note = NOTE.exec(part);
+    if (note) s[note[2] as "errors" | "duplicates"] = Number(note[1]);
+  }
+  return s;
 }
 
 /**
@@ -53,26 +94,28 @@ export function replyTimesMs(stdout: string): number[] {
  * "connect: Network is unreachable" or an unknown host (exit 2).
  */
 function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
-  const summary = SUMMARY.exec(out.stdout);
+  return guardClient("ping", out, () => parseClientOutput(out, p));
+}
+
+function parseClientOutput(out: CapturedOutput, p: ClientParams): ParseOutcome {
+  const summary = firstParsed(out.stdout, TRANSMITTED, summaryOf);
   if (!summary) {
     const err = firstLine(out.stderr);
     if (err) return fail(UNREACHABLE_RE.test(err) ? "unreachable" : "tool-error", err.startsWith("ping:") ? err : `ping: ${err}`);
     if (out.exitCode !== 0 && out.exitCode !== null) return fail("tool-error", `ping: exited ${out.exitCode} without a summary`);
     return fail("parse-error", "ping: no statistics summary in the output (interrupted or truncated?)");
   }
-  const transmitted = Number(summary[1]);
-  const received = Number(summary[2]);
-  const notes = summary[3]!;
-  const lossPercent = Number(summary[4]);
+  const { transmitted, received, lossPercent } = summary;
+  if (received > transmitted) return fail("parse-error", `ping: ${received} received is more than the ${transmitted} transmitted; not a summary netmatrix can trust`);
   if (received === 0) {
     const why = findLine(out.stdout, /unreachable|prohibited|time to live exceeded|redirect/i);
-    const errors = /\+(\d+) errors/.exec(notes)?.[1];
-    const detail = [`${transmitted} transmitted, 0 received`, errors ? `+${errors} errors` : undefined, why].filter(Boolean).join(", ");
+    const errors = summary.errors;
+    const detail = [`${transmitted} transmitted, 0 received`, errors !== undefined ? `+${errors} errors` : undefined, why].filter(Boolean).join(", ");
     return fail("unreachable", `ping: unreachable: 100% packet loss (${detail})`);
   }
   const samplesMs = replyTimesMs(out.stdout);
   const sorted = samplesMs.map((ms) => ms * 1000).sort((a, b) => a - b);
-  const rtt = RTT.exec(out.stdout);
+  const rtt = firstParsed(out.stdout, "min/avg/max/", (line) => RTT.exec(line) ?? undefined);
   const latency: Latency = { kind: "rtt", samples: sorted.length };
   const set = <K extends keyof Latency>(k: K, v: Latency[K] | undefined): void => {
     if (v !== undefined) latency[k] = v;
@@ -98,10 +141,8 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
     streams: [],
     extra: {},
   };
-  const dups = /\+(\d+) duplicates/.exec(notes)?.[1];
-  const errors = /\+(\d+) errors/.exec(notes)?.[1];
-  if (dups) m.extra.duplicates = Number(dups);
-  if (errors) m.extra.errors = Number(errors);
+  if (summary.duplicates !== undefined) m.extra.duplicates = summary.duplicates;
+  if (summary.errors !== undefined) m.extra.errors = summary.errors;
   if (rtt) m.extra.summary_avg_us = Number(rtt[2]) * 1000;
   return ok(m);
 }
@@ -145,6 +186,10 @@ export const ping = defineDriver({
   runMs(p) {
     const { intervalS, count } = pingPlan(p);
     return Math.round(count * intervalS * 1000);
+  },
+  describeRun(p) {
+    const { intervalS, count } = pingPlan(p);
+    return { figures: `${count} requests × ${intervalS} s`, shorten: "send fewer requests or at a shorter interval" };
   },
   /** Echo requests are not a payload worth a wire/payload ratio. */
   payloadBytes: () => undefined,

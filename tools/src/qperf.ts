@@ -9,7 +9,8 @@
 import { parseDecimal } from "./numbers.js";
 import type { CapturedOutput, ClientParams, Measurement, ParseOutcome, ServerParams } from "./types.js";
 import { Tool } from "../../gen/netmatrix/v1/types_pb.js";
-import { argNum, bulkPayloadBytes, defineDriver, fail, ok } from "./util.js";
+import { argNum, bulkPayloadBytes, defineDriver, eachLine, fail, ok } from "./util.js";
+import { guardClient } from "./validate.js";
 
 /** One `name = value unit` figure of a qperf test section. */
 interface Figure {
@@ -31,8 +32,8 @@ function rateBps(f: Figure | undefined): number | undefined {
 }
 /** Nanoseconds from a qperf time ("16.7 us", "12988 ns", "2 sec"). */
 function nanos(f: Figure | undefined): number | undefined {
-  const k = f && TIME_NS[f.unit];
-  return f && k !== undefined ? f.value * k : undefined;
+  // hasOwn: a unit such as "constructor" must not find Object's members.
+  return f && Object.hasOwn(TIME_NS, f.unit) ? f.value * TIME_NS[f.unit]! : undefined;
 }
 /** Seconds from a qperf time. */
 function seconds(f: Figure | undefined): number | undefined {
@@ -60,28 +61,45 @@ function plain(f: Figure | undefined, ...units: string[]): number | undefined {
   return f && units.includes(f.unit) ? f.value : undefined;
 }
 
-/** Test sections of qperf output, and the first line that is neither a header nor a figure (qperf's error). */
+/** A section header ("tcp_bw:"). Like FIGURE, linear in the line: anchored, no two neighbouring quantifiers over the same characters. */
+const HEAD = /^(\w+):\s*$/;
+/** A figure ("    bw  =  2.66 GB/sec"): name, number, and the rest (unit, note), trimmed after the match. */
+const FIGURE = /^\s+(\w+)\s+=\s+([-\d.,]+)([\s\S]*)$/;
+
+/** A figure's unit without qperf's exact-count note: " KiB (65,536)" → "KiB". */
+function unitOf(rest: string): string {
+  const unit = rest.trim();
+  const note = unit.endsWith(")") ? unit.indexOf("(") : -1;
+  return note >= 0 ? unit.slice(0, note).trimEnd() : unit;
+}
+
+/**
+ * Test sections of qperf output, and the first line that is neither a header
+ * nor a figure (qperf's error). Reading stops at that line: an error makes
+ * the run a failure whatever follows.
+ */
 export function parseSections(text: string): { sections: Map<string, Section>; error?: string } {
   const sections = new Map<string, Section>();
   let current: Section | undefined;
   let error: string | undefined;
-  for (const line of text.split(/\r?\n/)) {
-    if (!line.trim()) continue;
-    const head = /^(\w+):\s*$/.exec(line);
+  eachLine(text, (line) => {
+    if (!line.trim()) return;
+    const head = HEAD.exec(line);
     if (head) {
       current = new Map();
       sections.set(head[1]!, current);
-      continue;
+      return;
     }
-    const fig = /^\s+(\w+)\s+=\s+([-\d.,]+)\s*(.*?)\s*$/.exec(line);
+    const fig = FIGURE.exec(line);
     const value = parseDecimal(fig?.[2]);
     if (fig && current && value !== undefined) {
       // "64 KiB (65,536)": keep the unit word, drop the exact-count note.
-      current.set(fig[1]!, { value, unit: fig[3]!.replace(/\s*\(.*\)$/, "") });
-      continue;
+      current.set(fig[1]!, { value, unit: unitOf(fig[3]!) });
+      return;
     }
-    error ??= line.trim();
-  }
+    error = line.trim();
+    return true;
+  });
   return error === undefined ? { sections } : { sections, error };
 }
 
@@ -92,6 +110,10 @@ export function parseSections(text: string): { sections: Map<string, Section>; e
  * one-way latency in µs (half the round trip).
  */
 function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
+  return guardClient("qperf", out, () => parseClientOutput(out, p));
+}
+
+function parseClientOutput(out: CapturedOutput, p: ClientParams): ParseOutcome {
   const { sections, error } = parseSections(`${out.stdout}\n${out.stderr}`);
   if (error) {
     const reason = `qperf: ${error}`;
@@ -133,6 +155,9 @@ function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
       m.packets = sent;
       m.lostPackets = Math.max(0, sent - got);
       m.lossPercent = (100 * m.lostPackets) / sent;
+      // The receiver counts over a slightly different window than the sender
+      // (TCP runs show recv_bytes a message above send_bytes): loss 0, flagged.
+      if (got > sent) m.extra.received_over_sent_packets = got - sent;
     }
   }
   const extra: Record<string, number | undefined> = {
@@ -192,5 +217,6 @@ export const qperf = defineDriver({
   measures: { throughput: true, latency: "one-way" },
   /** Two tests (bandwidth, then latency), each for the full duration. */
   runMs: (p) => p.durationS * 1000 * 2,
+  describeRun: (p) => ({ figures: `2 tests × ${p.durationS} s`, shorten: "use a shorter duration (qperf runs its bandwidth and latency tests one after the other)" }),
   payloadBytes: bulkPayloadBytes,
 });

@@ -160,7 +160,17 @@ export interface ServerReport {
   lossPercent?: number;
   receiverBps?: number;
   streams: StreamTotals[];
+  /** Flags as in Measurement.extra: `reordered_packets`, `reordered_streams` when a negative loss was clamped. */
+  extra?: Record<string, number>;
 }
+
+/**
+ * What a server's output says so far: its report; "pending" while no stream
+ * has finished (the agent polls a running server); or a failure, such as
+ * output that is not in the format the parser expects (naming the flags it
+ * needs) or figures that cannot be true.
+ */
+export type ServerOutcome = { status: "report"; report: ServerReport } | { status: "pending" } | { status: "failed"; failure: DriverFailure };
 
 /** The transport a tool measures: TCP or UDP as the spec says, or ICMP whatever it says (ping). */
 export type Transport = "ip" | "icmp";
@@ -226,16 +236,26 @@ export interface Driver<N extends string = string> {
   serverArgv(p: ServerParams): string[] | undefined;
   /** argv of the client. */
   clientArgv(p: ClientParams): string[];
-  /** Parse a finished client run. Must detect every error form (exit 0 with error included). */
+  /**
+   * Parse a finished client run. Must detect every error form (exit 0 with
+   * error included); never throws; every figure of a success is finite and in
+   * range (tools/src/validate.ts), else the outcome is a parse error.
+   */
   parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome;
-  /** Parse what the server printed (iperf2 UDP: the only source of loss/jitter). */
-  parseServer?(stdout: string, p: ClientParams): ServerReport | undefined;
+  /** Parse what the server printed so far (iperf2 UDP: the only source of loss/jitter). Never throws. */
+  parseServer?(stdout: string, p: ClientParams): ServerOutcome;
   /** The transport its server listens on for a test of `protocol` (what "ready" waits for). */
   serverListens(protocol: Protocol): Protocol;
   readonly capabilities: Capabilities;
   readonly measures: Measures;
   /** Milliseconds a run measures, omitted seconds included (the deadline adds margins to it). */
   runMs(p: RunLength): number;
+  /**
+   * How `runMs` comes about for `p`, for the message that refuses a run
+   * longer than the cap: the figures (e.g. "100000 requests × 60 s") and how
+   * to shorten it.
+   */
+  describeRun(p: RunLength): { figures: string; shorten: string };
   /**
    * Payload bytes it moved in the measured direction(s), counting what crossed
    * the NIC but is not in its totals (iperf3's omitted seconds); undefined when

@@ -17,9 +17,22 @@ export function ok(measurement: Measurement): ParseOutcome {
   return { ok: true, measurement };
 }
 
-/** Collapse whitespace to single spaces and cap the length. */
+/**
+ * Collapse whitespace to single spaces and cap the length. Reads only as far
+ * as the cap needs (a tool's "message" can be a megabyte of garbage).
+ */
 export function oneLine(text: string, max = MAX_REASON): string {
-  const flat = text.replace(/\s+/g, " ").trim();
+  const words: string[] = [];
+  let length = -1;
+  const word = /\S+/g;
+  let m: RegExpExecArray | null;
+  // Collect words until the collapsed text is longer than the cap (or the words run out).
+  while (length <= max && (m = word.exec(text))) {
+    const w = m[0].length > max + 1 ? m[0].slice(0, max + 1) : m[0];
+    words.push(w);
+    length += w.length + 1;
+  }
+  const flat = words.join(" ");
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
@@ -33,12 +46,80 @@ export function argNum(n: number, digits = 3): string {
   return Number(n.toFixed(digits)).toString();
 }
 
-/** The first line of `text` matching `re` (trimmed), or undefined. */
-export function findLine(text: string, re: RegExp): string | undefined {
-  for (const line of text.split(/\r?\n/)) {
-    if (re.test(line)) return line.trim();
+/**
+ * Visit the lines of `text` (split at "\n" or "\r\n", as
+ * `text.split(/\r?\n/)` does) in order, leaving out empty ones; with `first`,
+ * only the lines that start with that character. Stops when `visit` returns
+ * true. Never builds an array of lines, and skips what it leaves out at
+ * string-search speed: a megabyte of newlines costs what a megabyte of text does.
+ */
+export function eachLine(text: string, visit: (line: string) => boolean | void, first?: string): void {
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    if (first !== undefined) {
+      const k = text.indexOf(first, i);
+      if (k < 0) return;
+      if (k > 0 && text.charCodeAt(k - 1) !== 10) {
+        // Not at a line start: no line from i up to k's starts with `first`.
+        const nl = text.indexOf("\n", k);
+        if (nl < 0) return;
+        i = nl + 1;
+        continue;
+      }
+      i = k;
+    } else if (text.charCodeAt(i) === 10) {
+      i++;
+      continue;
+    } else if (text.charCodeAt(i) === 13 && text.charCodeAt(i + 1) === 10) {
+      i += 2;
+      continue;
+    }
+    let j = text.indexOf("\n", i);
+    if (j < 0) j = n;
+    const end = j < n && text.charCodeAt(j - 1) === 13 ? j - 1 : j;
+    if (visit(text.slice(i, end)) === true) return;
+    i = j + 1;
   }
-  return undefined;
+}
+
+/**
+ * Visit each line of `text` that contains `needle` (no line break in it), in
+ * order, until `visit` returns true. Finds them by string search: the lines
+ * without it cost nothing but the search.
+ */
+export function eachLineWith(text: string, needle: string, visit: (line: string) => boolean | void): void {
+  let from = 0;
+  while (from < text.length) {
+    const k = text.indexOf(needle, from);
+    if (k < 0) return;
+    const start = text.lastIndexOf("\n", k) + 1;
+    let end = text.indexOf("\n", k + needle.length);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end < text.length && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
+    if (visit(line) === true) return;
+    from = end + 1;
+  }
+}
+
+/** The first result of `parse` that is not undefined, over the lines of `text` that contain `needle`. */
+export function firstParsed<T>(text: string, needle: string, parse: (line: string) => T | undefined): T | undefined {
+  let found: T | undefined;
+  eachLineWith(text, needle, (line) => (found = parse(line)) !== undefined);
+  return found;
+}
+
+/**
+ * The first line of `text` matching `re` (trimmed), or undefined. One search
+ * of the whole text, so `re` must not match across a line break, and has no
+ * `g`, `y` or `m` flag and no `^`/`$`.
+ */
+export function findLine(text: string, re: RegExp): string | undefined {
+  const m = re.exec(text);
+  if (!m) return undefined;
+  const start = m.index === 0 ? 0 : text.lastIndexOf("\n", m.index - 1) + 1;
+  const end = text.indexOf("\n", m.index);
+  return text.slice(start, end < 0 ? text.length : end).trim();
 }
 
 /** The first non-empty line of `text` (trimmed), or undefined. */

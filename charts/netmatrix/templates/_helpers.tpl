@@ -181,4 +181,132 @@ The environment every agent shares; call with (dict "root" $ "mode" "host" "metr
   value: {{ $root.Values.agents.portRange | quote }}
 - name: NETMATRIX_METRICS
   value: {{ ternary (printf "0.0.0.0:%d" (int .metrics.port)) "off" .metrics.enabled | quote }}
+{{- if ne (include "netmatrix.tls.mode" $root) "off" }}
+{{ include "netmatrix.tls.clientEnv" $root }}
+{{- end }}
+{{- end }}
+
+{{/*
+Where the coordinator's certificate comes from: "off" (tls.enabled false),
+"generate" (Helm's genCA/genSignedCert, kept across upgrades with lookup),
+"existingSecret" or "certManager". Two sources at once, or a source missing
+what it needs, fails the render with the fix.
+*/}}
+{{- define "netmatrix.tls.mode" -}}
+{{- $tls := .Values.tls }}
+{{- if not $tls.enabled }}
+{{- print "off" }}
+{{- else if and $tls.existingSecret $tls.certManager.enabled }}
+{{- fail "tls.existingSecret and tls.certManager.enabled are two sources of the coordinator's certificate: set one of them" }}
+{{- else if $tls.existingSecret }}
+{{- if and $tls.clientAuth.enabled (not $tls.clientAuth.existingSecret) }}
+{{- fail "tls.clientAuth.enabled with tls.existingSecret needs tls.clientAuth.existingSecret: the Secret with the agents' client certificate (tls.crt, tls.key), signed by the CA in ca.crt" }}
+{{- end }}
+{{- print "existingSecret" }}
+{{- else if $tls.certManager.enabled }}
+{{- if not $tls.certManager.issuerRef.name }}
+{{- fail "tls.certManager.enabled needs tls.certManager.issuerRef.name: the Issuer or ClusterIssuer that signs the coordinator's certificate" }}
+{{- end }}
+{{- print "certManager" }}
+{{- else }}
+{{- print "generate" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Secrets of TLS: the coordinator's certificate (tls.crt, tls.key, ca.crt),
+the agents' client certificate under mTLS, and the generated CA (its key
+signs new certificates on upgrade; nothing mounts it).
+*/}}
+{{- define "netmatrix.tls.secretName" -}}
+{{- default (printf "%s-tls" (include "netmatrix.fullname" .)) .Values.tls.existingSecret }}
+{{- end }}
+
+{{- define "netmatrix.tls.clientSecretName" -}}
+{{- default (printf "%s-tls-client" (include "netmatrix.fullname" .)) .Values.tls.clientAuth.existingSecret }}
+{{- end }}
+
+{{- define "netmatrix.tls.caSecretName" -}}
+{{- printf "%s-ca" (include "netmatrix.fullname" .) }}
+{{- end }}
+
+{{/*
+The name agents and the helm test verify the coordinator's certificate
+against (NETMATRIX_TLS_SERVER_NAME), however they dial it.
+*/}}
+{{- define "netmatrix.tls.serverName" -}}
+{{- printf "%s.%s.svc" (include "netmatrix.coordinator.fullname" .) (include "netmatrix.namespace" .) }}
+{{- end }}
+
+{{/*
+The coordinator certificate's DNS names and IP addresses, as JSON lists: the
+Service's names, localhost and 127.0.0.1 (port-forwards), and the extra ones.
+*/}}
+{{- define "netmatrix.tls.dnsNames" -}}
+{{- $svc := include "netmatrix.coordinator.fullname" . }}
+{{- $ns := include "netmatrix.namespace" . }}
+{{- $names := list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.%s" $svc $ns .Values.tls.clusterDomain) "localhost" }}
+{{- concat $names .Values.tls.extraDnsNames | uniq | toJson }}
+{{- end }}
+
+{{- define "netmatrix.tls.ipAddresses" -}}
+{{- concat (list "127.0.0.1") .Values.tls.extraIpAddresses | uniq | toJson }}
+{{- end }}
+
+{{/*
+Where TLS files are mounted in every pod.
+*/}}
+{{- define "netmatrix.tls.dir" -}}
+/etc/netmatrix-tls
+{{- end }}
+
+{{/*
+The TLS volume of a client pod (agents, helm test): the CA from the
+coordinator's Secret (only ca.crt: never its key) and, under mTLS, the client
+certificate.
+*/}}
+{{- define "netmatrix.tls.clientVolume" -}}
+- name: tls
+  projected:
+    sources:
+      - secret:
+          name: {{ include "netmatrix.tls.secretName" . }}
+          items:
+            - key: ca.crt
+              path: ca.crt
+      {{- if .Values.tls.clientAuth.enabled }}
+      - secret:
+          name: {{ include "netmatrix.tls.clientSecretName" . }}
+          items:
+            - key: tls.crt
+              path: tls.crt
+            - key: tls.key
+              path: tls.key
+      {{- end }}
+{{- end }}
+
+{{/*
+The TLS environment of a client (agents, helm test): verify the coordinator,
+and under mTLS present the client certificate.
+*/}}
+{{- define "netmatrix.tls.clientEnv" -}}
+- name: NETMATRIX_CA
+  value: {{ printf "%s/ca.crt" (include "netmatrix.tls.dir" .) | quote }}
+- name: NETMATRIX_TLS_SERVER_NAME
+  value: {{ include "netmatrix.tls.serverName" . | quote }}
+{{- if .Values.tls.clientAuth.enabled }}
+- name: NETMATRIX_TLS_CERT
+  value: {{ printf "%s/tls.crt" (include "netmatrix.tls.dir" .) | quote }}
+- name: NETMATRIX_TLS_KEY
+  value: {{ printf "%s/tls.key" (include "netmatrix.tls.dir" .) | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+The TLS volume mount, the same in every pod.
+*/}}
+{{- define "netmatrix.tls.mount" -}}
+- name: tls
+  mountPath: {{ include "netmatrix.tls.dir" . }}
+  readOnly: true
 {{- end }}

@@ -5,8 +5,11 @@ import { isIP } from "node:net";
 import { createRootLogger } from "../../../common/src/logger.js";
 import { modes, type ModeName } from "../../../common/src/model.js";
 import { startAgent } from "../../../agent/src/agent.js";
+import { NetmatrixError } from "../../../common/src/errors.js";
+import { nameProblem } from "../../../common/src/registration.js";
 import { parsePortRange, type PortRange } from "../../../agent/src/ports.js";
-import { resolveToken, withConnection } from "../options.js";
+import { guardProcess } from "../process-guard.js";
+import { resolveTls, resolveToken, withConnection, type TlsOptions } from "../options.js";
 
 function portRange(v: string): PortRange {
   try {
@@ -35,6 +38,12 @@ export function agentCommand(): Command {
     .addOption(new Option("--address <ip>", "address peers reach this agent on (default: first non-loopback IPv4)").env("NETMATRIX_ADDRESS").argParser(address))
     .addOption(new Option("--pod <name>", "pod name (pod-network agents)").env("NETMATRIX_POD"))
     .addOption(
+      new Option(
+        "--behind-nat",
+        "the coordinator sees this agent connect from another address than --address (NAT, a port-forward): register anyway, as a client only (never a target) unless the coordinator trusts the address (--trust-declared-addresses)",
+      ).env("NETMATRIX_BEHIND_NAT"),
+    )
+    .addOption(
       new Option("--proc-root <dir>", "procfs to sample; a host /proc mounted elsewhere (e.g. /host/proc) makes NIC counters come from its /1/net/dev, the node's own NICs")
         .env("NETMATRIX_PROC_ROOT")
         .default("/proc"),
@@ -47,26 +56,41 @@ export function agentCommand(): Command {
       new Option("--port-range <min-max>", "ports tool servers may use").env("NETMATRIX_PORT_RANGE").default(parsePortRange("20000-20999"), "20000-20999").argParser(portRange),
     )
     .action(
-      async (opts: {
-        coordinator: string;
-        tokenFile?: string;
-        node: string;
-        mode: ModeName;
-        address?: string;
-        pod?: string;
-        portRange: PortRange;
-        procRoot: string;
-        metrics?: string;
-        netDev?: string;
-      }) => {
+      async (
+        opts: TlsOptions & {
+          coordinator: string;
+          tokenFile?: string;
+          node: string;
+          mode: ModeName;
+          address?: string;
+          pod?: string;
+          portRange: PortRange;
+          procRoot: string;
+          metrics?: string;
+          netDev?: string;
+          behindNat?: boolean;
+        },
+      ) => {
+        // Names are checked here with the coordinator's own rules: a bad --node or --pod stops the start, not every registration.
+        for (const [flag, value] of [
+          ["--node (env NETMATRIX_NODE; default: the host name)", opts.node],
+          ["--pod (env NETMATRIX_POD)", opts.pod],
+        ] as const) {
+          const problem = value === undefined ? undefined : nameProblem(value);
+          if (problem)
+            throw new NetmatrixError("invalid-argument", `${flag} ${problem}`, { hint: 'use a Kubernetes-style name: letters, digits, "-" and ".", at most 253 characters' });
+        }
         const log = createRootLogger({ base: { role: "agent", node: opts.node, mode: opts.mode } });
+        guardProcess(log, "the agent");
         const token = resolveToken(opts);
+        const tls = resolveTls(opts);
         const agent = await startAgent(
           {
             coordinator: opts.coordinator,
             node: opts.node,
             mode: opts.mode,
             token,
+            ...(tls ? { tls } : {}),
             portRange: opts.portRange,
             // CPU, memory and process figures come from this container's /proc (the same node-wide
             // /proc/stat and /proc/meminfo; pids are ours); only NIC counters come from the host's.
@@ -74,6 +98,7 @@ export function agentCommand(): Command {
             ...(opts.netDev ? { netDevPath: opts.netDev } : opts.procRoot !== "/proc" ? { netDevPath: `${opts.procRoot}/1/net/dev` } : {}),
             ...(opts.address ? { address: opts.address } : {}),
             ...(opts.pod ? { pod: opts.pod } : {}),
+            ...(opts.behindNat ? { behindNat: true } : {}),
           },
           log,
         );

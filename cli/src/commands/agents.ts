@@ -19,6 +19,8 @@ export function agentsCommand(): Command {
           mode: modes.toName(a.info?.mode ?? 0) ?? "unknown",
           pod: a.info?.pod ?? "",
           address: a.info?.addresses[0] ?? "",
+          // "peer" (it connects from there), "trusted" (--trust-declared-addresses) or "unverified" (--behind-nat: a client only).
+          addressCheck: a.addressCheck,
           tools: (a.info?.tools ?? []).filter((t) => t.available).map((t) => ({ tool: toolName(t.tool), version: t.version })),
           missingTools: (a.info?.tools ?? []).filter((t) => !t.available).map((t) => toolName(t.tool)),
           interfaces: (a.info?.interfaces ?? []).map((i) => ({ name: i.name, mtu: i.mtu, speedMbps: i.speedMbps, addresses: i.addresses })),
@@ -39,7 +41,8 @@ export function agentsCommand(): Command {
         const table = new Table({ head: ["AGENT", "MODE", "ADDRESS", "TOOLS", "BUSY", "SEEN"], style: { head: [], border: [] } });
         for (const r of rows) {
           const tools = [...r.tools.map((t) => `${t.tool} ${t.version}`), ...r.missingTools.map((t) => `${t} (missing)`)].join(", ");
-          table.push([r.id, r.mode, r.address, tools, r.busy ? "yes" : "", `${(r.lastSeenAgoMs / 1000).toFixed(1)} s ago`]);
+          const address = r.addressCheck === "unverified" ? `${r.address} (behind NAT: client only)` : r.addressCheck === "trusted" ? `${r.address} (trusted)` : r.address;
+          table.push([r.id, r.mode, address, tools, r.busy ? "yes" : "", `${(r.lastSeenAgoMs / 1000).toFixed(1)} s ago`]);
         }
         process.stdout.write(`${table.toString()}\n`);
       } finally {

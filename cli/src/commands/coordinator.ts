@@ -1,5 +1,5 @@
 /** `netmatrix coordinator`: run the coordinator until interrupted. */
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LabState } from "../../../lab/src/lab.js";
@@ -10,9 +10,25 @@ import type { Registry } from "../../../coordinator/src/registry.js";
 import type { ServiceProvider } from "../../../common/src/service-provider.js";
 import { createRootLogger } from "../../../common/src/logger.js";
 import { loadOrCreateToken, TOKEN_ENV } from "../../../common/src/token.js";
+import { serverTlsFiles, TLS_ENV } from "../../../common/src/tls.js";
 import { startCoordinator } from "../../../coordinator/src/coordinator.js";
-import { htmlReport } from "../../../report/src/html-report.js";
+import { addressTrust } from "../../../coordinator/src/address-check.js";
+import { htmlReport, reportScriptHashes } from "../../../report/src/html-report.js";
 import { DATA_DIR_ENV, defaultDataDir } from "../defaults.js";
+import { CAP_BOUNDS, DEFAULT_MATRIX_CAPS } from "../../../coordinator/src/matrix/index.js";
+import { formatDurationS } from "../../../common/src/units.js";
+import { durationOption, intOption } from "../options.js";
+import { guardProcess } from "../process-guard.js";
+
+/** A --trust-declared-addresses list, checked now so a typo stops the start-up with the entry named. */
+function trustList(v: string): string {
+  try {
+    addressTrust([v]);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return v;
+}
 
 export function coordinatorCommand(): Command {
   return new Command("coordinator")
@@ -20,52 +36,94 @@ export function coordinatorCommand(): Command {
     .addOption(new Option("--listen <host:port>", "address to listen on").env("NETMATRIX_LISTEN").default("0.0.0.0:7400"))
     .addOption(new Option("--token-file <file>", "token file; generated there when missing (default: DATA_DIR/token)").env("NETMATRIX_TOKEN_FILE"))
     .addOption(new Option("--http <host:port|off>", "where to serve the live NIC page and its WebSocket feed").env("NETMATRIX_HTTP").default("0.0.0.0:7401"))
+    .addOption(new Option("--tls-cert <file>", "serve gRPC and the web page over TLS with this PEM certificate (chain); needs --tls-key").env(TLS_ENV.cert))
+    .addOption(new Option("--tls-key <file>", "the PEM private key of --tls-cert").env(TLS_ENV.key))
+    .addOption(new Option("--client-ca <file>", "require gRPC clients (agents, CLI) to present a certificate signed by this PEM CA (mTLS)").env(TLS_ENV.clientCa))
+    .addOption(
+      new Option(
+        "--trust-declared-addresses [all|cidrs]",
+        "believe agents' declared addresses in these CIDRs (comma-separated; no value or \"all\": every address) although they connect from elsewhere (NAT, the lab's control links); default: an agent must connect from its --address, or register --behind-nat and only ever be a client",
+      )
+        .env("NETMATRIX_TRUST_DECLARED_ADDRESSES")
+        .argParser(trustList),
+    )
     .addOption(new Option("--lab-state <file>", "serve the lab's services (iptables DNAT) for the lab described in this state file; `netmatrix lab up` sets it").hideHelp())
     .addOption(new Option("--data-dir <dir>", "where results and the generated token live").env(DATA_DIR_ENV).default(defaultDataDir()))
-    .action(async (opts: { listen: string; http: string; tokenFile?: string; dataDir: string; labState?: string }) => {
-      const log = createRootLogger({ base: { role: "coordinator" } });
-      let token: string;
-      const envToken = process.env[TOKEN_ENV]?.trim();
-      if (!opts.tokenFile && envToken) {
-        token = envToken;
-        log.info(`using the token from $${TOKEN_ENV}`);
-      } else {
-        const file = opts.tokenFile ?? join(opts.dataDir, "token");
-        const t = loadOrCreateToken(file);
-        token = t.value;
-        log.info({ tokenFile: file }, t.created ? `generated a token in ${file}; give agents and the CLI --token-file ${file}` : `using the token in ${file}`);
-      }
-      let registry: Registry | undefined;
-      let services: ServiceProvider | undefined;
-      if (opts.labState) {
-        services = new LabServiceProvider((JSON.parse(readFileSync(opts.labState, "utf8")) as LabState).topology);
-        log.info({ kinds: services.kinds }, "lab services: ClusterIP and NodePort as iptables DNAT on every node");
-      } else if (kubernetesServicesRequested()) {
-        // NodePort cases target the server's node at its host agent's address.
-        const k8s = await kubernetesServiceProviderFromEnv(process.env, {
-          nodeAddress: (node) => registry?.list().find((l) => l.info.node === node && modes.toName(l.info.mode) === "host")?.info.addresses[0],
+    .addOption(
+      new Option("--max-cases <n>", "refuse a run that asks for more case runs (cases × repetitions), before planning it")
+        .env("NETMATRIX_MAX_CASES")
+        .argParser(intOption("--max-cases", CAP_BOUNDS.maxCaseRuns.min, CAP_BOUNDS.maxCaseRuns.max))
+        .default(DEFAULT_MATRIX_CAPS.maxCaseRuns),
+    )
+    .addOption(
+      new Option("--max-run-duration <duration>", "refuse a run (or a single case's repetitions) estimated to take longer: seconds, or e.g. 90m, 36h, 30d")
+        .env("NETMATRIX_MAX_RUN_DURATION")
+        .argParser(durationOption("--max-run-duration", CAP_BOUNDS.maxRunDurationS.min, CAP_BOUNDS.maxRunDurationS.max))
+        .default(DEFAULT_MATRIX_CAPS.maxRunDurationS, formatDurationS(DEFAULT_MATRIX_CAPS.maxRunDurationS)),
+    )
+    .action(
+      async (opts: {
+        listen: string;
+        http: string;
+        tokenFile?: string;
+        dataDir: string;
+        labState?: string;
+        tlsCert?: string;
+        tlsKey?: string;
+        clientCa?: string;
+        trustDeclaredAddresses?: string | true;
+        maxCases: number;
+        maxRunDuration: number;
+      }) => {
+        const log = createRootLogger({ base: { role: "coordinator" } });
+        guardProcess(log, "the coordinator");
+        const tls = serverTlsFiles(opts);
+        let token: string;
+        const envToken = process.env[TOKEN_ENV]?.trim();
+        if (!opts.tokenFile && envToken) {
+          token = envToken;
+          log.info(`using the token from $${TOKEN_ENV}`);
+        } else {
+          const file = opts.tokenFile ?? join(opts.dataDir, "token");
+          const t = loadOrCreateToken(file);
+          token = t.value;
+          log.info({ tokenFile: file }, t.created ? `generated a token in ${file}; give agents and the CLI --token-file ${file}` : `using the token in ${file}`);
+        }
+        let registry: Registry | undefined;
+        let services: ServiceProvider | undefined;
+        if (opts.labState) {
+          services = new LabServiceProvider((JSON.parse(readFileSync(opts.labState, "utf8")) as LabState).topology);
+          log.info({ kinds: services.kinds }, "lab services: ClusterIP and NodePort as iptables DNAT on every node");
+        } else if (kubernetesServicesRequested()) {
+          // NodePort cases target the server's node at its host agent's address.
+          const k8s = await kubernetesServiceProviderFromEnv(process.env, {
+            nodeAddress: (node) => registry?.list().find((l) => l.info.node === node && modes.toName(l.info.mode) === "host")?.info.addresses[0],
+          });
+          log.info({ kinds: k8s.kinds, swept: await k8s.sweep() }, "Kubernetes services: a Service and an EndpointSlice per case");
+          services = k8s;
+        }
+        const coord = await startCoordinator(
+          {
+            listen: opts.listen,
+            token,
+            dataDir: opts.dataDir,
+            caps: { maxCaseRuns: opts.maxCases, maxRunDurationS: opts.maxRunDuration },
+            ...(tls ? { tls } : {}),
+            ...(opts.trustDeclaredAddresses ? { trustDeclaredAddresses: [opts.trustDeclaredAddresses === true ? "all" : opts.trustDeclaredAddresses] } : {}),
+            ...(services ? { services } : {}),
+            ...(opts.http !== "off" ? { http: opts.http, reportHtml: (run) => htmlReport(run), reportScriptHashes: reportScriptHashes() } : {}),
+          },
+          log,
+        );
+        registry = coord.registry;
+        await new Promise<void>((resolve) => {
+          const stop = (sig: string): void => {
+            log.info({ signal: sig }, "shutting down");
+            void coord.stop().then(resolve);
+          };
+          process.once("SIGINT", () => stop("SIGINT"));
+          process.once("SIGTERM", () => stop("SIGTERM"));
         });
-        log.info({ kinds: k8s.kinds, swept: await k8s.sweep() }, "Kubernetes services: a Service and an EndpointSlice per case");
-        services = k8s;
-      }
-      const coord = await startCoordinator(
-        {
-          listen: opts.listen,
-          token,
-          dataDir: opts.dataDir,
-          ...(services ? { services } : {}),
-          ...(opts.http !== "off" ? { http: opts.http, reportHtml: (run) => htmlReport(run) } : {}),
-        },
-        log,
-      );
-      registry = coord.registry;
-      await new Promise<void>((resolve) => {
-        const stop = (sig: string): void => {
-          log.info({ signal: sig }, "shutting down");
-          void coord.stop().then(resolve);
-        };
-        process.once("SIGINT", () => stop("SIGINT"));
-        process.once("SIGTERM", () => stop("SIGTERM"));
-      });
-    });
+      },
+    );
 }

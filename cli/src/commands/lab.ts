@@ -55,7 +55,7 @@ function withTopology(cmd: Command): Command {
   return withLab(cmd)
     .addOption(new Option("--nodes <n>", "nodes").argParser(intOption("--nodes", 1, 16)).default(2))
     .addOption(new Option("--cni <mode>", `pod network: ${CNI_MODES.map((m) => `${m} (${CNI_DESCRIPTIONS[m]})`).join("; ")}`).choices([...CNI_MODES]).default("host-gw"))
-    .option("--nic-rate <rate>", "limit each node's eth0 like a NIC of this speed (tbf), e.g. 1gbit; off = unlimited (lab run default: 1gbit, as seed 004's NICs)", rate)
+    .option("--nic-rate <rate>", "limit each node's eth0 like a NIC of this speed (tbf), e.g. 1gbit; off = unlimited (lab run default: 1gbit, as field report 004's NICs)", rate)
     .addOption(new Option("--mtu <bytes>", "underlay MTU").argParser(intOption("--mtu", 1280, 9000)).default(1500))
     .option("--external", "add an external host outside the cluster (external-pod, external-nodeport)")
     .option("--force", "clean up a half-built lab first")

@@ -4,6 +4,8 @@ import { SingleBar } from "cli-progress";
 import { RunMatrixRequestSchema, type MatrixEvent } from "../../../gen/netmatrix/v1/control_pb.js";
 import { failureName } from "../../../common/src/model.js";
 import { connect, type ConnectionOptions } from "../options.js";
+import { interruption } from "../interrupt.js";
+import { NetmatrixError } from "../../../common/src/errors.js";
 import { reportDocument } from "../../../report/src/report-document.js";
 import { renderReport, type ReportFormat } from "../../../report/src/report-render.js";
 import { specMessage } from "../../../coordinator/src/matrix/index.js";
@@ -20,6 +22,9 @@ export interface MatrixRunOptions extends ConnectionOptions {
   /** YAML keys the CLI flags override (duration, repetitions, concurrency). */
   overrides: Record<string, unknown>;
   output: ReportFormat;
+  /** Lower caps than the coordinator's (`--max-cases`, `--max-run-duration`). */
+  maxCases?: number;
+  maxRunDuration?: number;
 }
 
 function outcomeText(e: Extract<MatrixEvent["event"], { case: "record" }>["value"]): string {
@@ -36,13 +41,8 @@ export async function runMatrixCommand(opts: MatrixRunOptions): Promise<void> {
   const client = connect(opts);
   const tty = Boolean(process.stderr.isTTY);
   const bar = tty ? new SingleBar({ format: " {bar} {value}/{total} cases | ETA {eta_formatted} | {case}", hideCursor: true, etaBuffer: 20, stream: process.stderr }) : undefined;
-  const interrupt = new AbortController();
-  const onSigint = (): void => {
-    process.stderr.write("\ninterrupted: stopping every tool on every agent; finished cases stay on disk\n");
-    interrupt.abort();
-  };
-  // Ctrl-C: the run stops, its results stay; the caller (e.g. lab run) cleans up after.
-  process.once("SIGINT", onSigint);
+  // Ctrl-C or SIGTERM: the run stops (the coordinator stops every running case's tools), its results stay; the caller (e.g. lab run) cleans up after.
+  const interrupt = interruption("interrupted: the coordinator stops every running case's tools; finished cases stay on disk");
   let runId = opts.resume ?? "";
   let total = 0;
   let done = 0;
@@ -55,6 +55,8 @@ export async function runMatrixCommand(opts: MatrixRunOptions): Promise<void> {
         resumeRunId: opts.resume ?? "",
         sampleIntervalMs: opts.sampleInterval ?? 0,
         allowPartial: Boolean(opts.allowPartial),
+        maxCaseRuns: opts.maxCases ?? 0,
+        maxRunDurationS: opts.maxRunDuration ?? 0,
       }),
       (e) => {
         const ev = e.event;
@@ -78,15 +80,28 @@ export async function runMatrixCommand(opts: MatrixRunOptions): Promise<void> {
       interrupt.signal,
     );
     bar?.stop();
+    if (!runId && interrupt.exitCode !== undefined) {
+      process.stderr.write("cancelled before the run started\n");
+      process.exitCode = interrupt.exitCode;
+      return;
+    }
     const report = reportDocument(await client.getRun(runId));
     process.stdout.write(`${renderReport(report, opts.output)}\n`);
     if (interrupt.signal.aborted || finished?.cancelled) {
       process.stderr.write(`cancelled: continue with  netmatrix run --resume ${runId}\n`);
-      process.exitCode = 130;
-    } else if ((finished?.failed ?? 0) > 0 || report.run.failed > 0) process.exitCode = 1;
+      process.exitCode = interrupt.exitCode ?? 130;
+    } else if (!finished) {
+      throw new NetmatrixError("internal", `the coordinator ended run ${runId} without saying it finished`, {
+        hint: `see \`netmatrix runs\`; continue it with  netmatrix run --resume ${runId}`,
+      });
+    } else if (finished.measured === 0) {
+      // A run that measured nothing did not finish: the coordinator marked it failed.
+      process.stderr.write(`run ${runId} ${report.run.status}: nothing was measured: all ${finished.failed} case repetitions failed\n`);
+      process.exitCode = 1;
+    } else if (finished.failed > 0 || report.run.failed > 0) process.exitCode = 1;
   } finally {
     bar?.stop();
-    process.off("SIGINT", onSigint);
+    interrupt.dispose();
     client.close();
   }
 }

@@ -3,14 +3,17 @@ import { create } from "@bufbuild/protobuf";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { RunCaseRequestSchema, type CaseResult, type RunCaseEvent } from "../../../gen/netmatrix/v1/control_pb.js";
 import { TestSpecSchema } from "../../../gen/netmatrix/v1/types_pb.js";
-import { LIMITS } from "../../../tools/src/limits.js";
+import { LIMITS, specProblems } from "../../../tools/src/limits.js";
+import { CAP_BOUNDS } from "../../../coordinator/src/matrix/index.js";
 import { directions, protocols, type DirectionName, type ProtocolName } from "../../../common/src/model.js";
 import { isIcmpTool, tools, type ToolName } from "../../../tools/src/index.js";
-import { connect, intOption, withConnection, type ConnectionOptions } from "../options.js";
+import { connect, durationOption, intOption, withConnection, type ConnectionOptions } from "../options.js";
 import { runDocument } from "../run-document.js";
 import { renderCase, repetitionLine } from "../render.js";
 import { REPORT_FORMATS, type ReportFormat } from "../../../report/src/report-render.js";
 import { runMatrixCommand } from "./matrix-run.js";
+import { interruption } from "../interrupt.js";
+import { NetmatrixError } from "../../../common/src/errors.js";
 import { parseBitrate, parseSize } from "../../../common/src/units.js";
 
 interface RunOptions extends ConnectionOptions {
@@ -36,6 +39,8 @@ interface RunOptions extends ConnectionOptions {
   interval?: number;
   repetitions: number;
   output: ReportFormat;
+  maxCases?: number;
+  maxRunDuration?: number;
 }
 
 const wrap =
@@ -53,7 +58,7 @@ export function runCommand(): Command {
     .description("measure one case between two agents (--client/--server), or a whole matrix (--spec FILE | default)")
     .option("--client <agent>", "agent that runs the tool client (id or node/mode, see `netmatrix agents`)")
     .option("--server <agent>", "agent that runs the tool server (its address is the target)")
-    .option("--spec <file>", "run a matrix spec (YAML); `default` is seed 001's table plus the host-host baseline")
+    .option("--spec <file>", "run a matrix spec (YAML); `default` is field report 001's table plus the host-host baseline")
     .option("--resume <run-id>", "continue an interrupted matrix run without measuring finished cases again")
     .option("--concurrency <n>", "matrix: node-disjoint cases at once", intOption("--concurrency", 1, 1000))
     .option("--allow-partial", "matrix: run what can run when some scenarios cannot")
@@ -73,6 +78,16 @@ export function runCommand(): Command {
     .option("--interval <ms>", "ping: milliseconds between requests (>= 200)", intOption("--interval", 200, LIMITS.pingIntervalMs.max))
     .option("--repetitions <n>", "repetitions", intOption("--repetitions", LIMITS.repetitions.min, LIMITS.repetitions.max), 1)
     .addOption(new Option("--output <format>", "output format (yaml, csv, markdown: matrix runs)").choices([...REPORT_FORMATS]).default("table"))
+    .option(
+      "--max-cases <n>",
+      "matrix: refuse it when it asks for more case runs (cases × repetitions); lowers, never raises, the coordinator's cap",
+      intOption("--max-cases", CAP_BOUNDS.maxCaseRuns.min, CAP_BOUNDS.maxCaseRuns.max),
+    )
+    .option(
+      "--max-run-duration <duration>",
+      "refuse the run when it is estimated to take longer (seconds, or e.g. 90m, 36h, 7d); lowers, never raises, the coordinator's cap",
+      durationOption("--max-run-duration", CAP_BOUNDS.maxRunDurationS.min, CAP_BOUNDS.maxRunDurationS.max),
+    )
     .action(async (opts: RunOptions, cmd: Command) => {
       if (opts.spec || opts.resume) {
         const given = (name: string): boolean => cmd.getOptionValueSource(name) === "cli" || cmd.getOptionValueSource(name) === "env";
@@ -99,17 +114,23 @@ export function runCommand(): Command {
         pingCount: opts.count ?? 0,
         pingIntervalMs: opts.interval ?? 0,
       });
+      // Refused here, before connecting, as the coordinator and the agents would refuse it (e.g. ping count × interval past the cap).
+      const problems = specProblems(spec);
+      if (problems.length) throw new NetmatrixError("invalid-argument", `spec refused: ${problems.join("; ")}`, { hint: "see `netmatrix run --help` for the allowed ranges" });
       const client = connect(opts);
-      const interrupt = new AbortController();
-      const onSigint = (): void => {
-        process.stderr.write("interrupted: stopping the tools on both agents\n");
-        interrupt.abort();
-      };
-      process.once("SIGINT", onSigint);
-      let result: CaseResult;
+      // Ctrl-C or SIGTERM cancels the call; the coordinator stops the tools on both agents (as it does if this process just dies).
+      const interrupt = interruption("interrupted: cancelling the case; the coordinator stops the tools on both agents");
+      let result: CaseResult | undefined;
       try {
         result = await client.runCase(
-          create(RunCaseRequestSchema, { client: opts.client, server: opts.server, spec, repetitions: opts.repetitions, sampleIntervalMs: opts.sampleInterval }),
+          create(RunCaseRequestSchema, {
+            client: opts.client,
+            server: opts.server,
+            spec,
+            repetitions: opts.repetitions,
+            sampleIntervalMs: opts.sampleInterval,
+            maxRunDurationS: opts.maxRunDuration ?? 0,
+          }),
           (e: RunCaseEvent) => {
             if (e.event.case === "started") {
               const what = isIcmpTool(opts.tool) ? `${opts.tool} (ICMP)` : `${opts.tool} ${opts.protocol} ${direction}`;
@@ -121,11 +142,22 @@ export function runCommand(): Command {
           interrupt.signal,
         );
       } finally {
-        process.off("SIGINT", onSigint);
+        interrupt.dispose();
         client.close();
       }
-      if (opts.output === "json") process.stdout.write(`${JSON.stringify(runDocument([result]), null, 2)}\n`);
-      else process.stdout.write(`${renderCase(result)}\n`);
-      if (result.repetitions.some((r) => r.outcome.case !== "measurement")) process.exitCode = 1;
+      // What finished is printed, cancelled or not.
+      if (opts.output === "json") process.stdout.write(`${JSON.stringify(runDocument(result ? [result] : []), null, 2)}\n`);
+      else if (result) process.stdout.write(`${renderCase(result)}\n`);
+      const done = result?.repetitions.length ?? 0;
+      const measured = result?.repetitions.filter((r) => r.outcome.case === "measurement").length ?? 0;
+      if (interrupt.exitCode !== undefined) {
+        process.stderr.write(`cancelled: ${result ? `${done} of ${opts.repetitions} repetition(s) finished` : "before the case started"}\n`);
+        process.exitCode = interrupt.exitCode;
+      } else if (!result) {
+        throw new NetmatrixError("internal", "the coordinator ended the case without a result");
+      } else if (measured === 0) {
+        process.stderr.write(`nothing was measured: all ${done} repetition(s) failed\n`);
+        process.exitCode = 1;
+      } else if (measured < done) process.exitCode = 1;
     });
 }

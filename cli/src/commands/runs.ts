@@ -31,7 +31,7 @@ export function runsCommand(): Command {
         );
         if (opts.output === "json") {
           process.stdout.write(
-            `${JSON.stringify({ kind: "netmatrix.runs/v1", runs: runs.map((r) => ({ runId: r.runId, name: r.name, status: r.status, createdAt: new Date(r.createdAtMs).toISOString(), total: r.total, done: r.done, failed: r.failed })) }, null, 2)}\n`,
+            `${JSON.stringify({ kind: "netmatrix.runs/v1", runs: runs.map((r) => ({ runId: r.runId, name: r.name, status: r.status, createdAt: new Date(r.createdAtMs).toISOString(), total: r.total, done: r.done, failed: r.failed, ...(r.error ? { error: r.error } : {}) })) }, null, 2)}\n`,
           );
           return;
         }

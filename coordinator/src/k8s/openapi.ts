@@ -6,7 +6,7 @@
  * Two checks, both generated from the Kubernetes OpenAPI spec rather than
  * written by hand:
  * - `kubernetes-models` (and `@kubernetes-models/prometheus-operator` for
- *   ServiceMonitor): JSON-schema validation of types, required fields and
+ *   ServiceMonitor, `@kubernetes-models/cert-manager` for Certificate): JSON-schema validation of types, required fields and
  *   enums, the way the API server's validation rejects a manifest;
  * - `@kubernetes/client-node`'s generated models: every field must exist in
  *   the API type (the API server's strict field validation, `kubectl apply
@@ -20,6 +20,7 @@ import * as policy from "kubernetes-models/policy/v1";
 import * as rbac from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import * as core from "kubernetes-models/v1";
 import * as monitoring from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import * as certManager from "@kubernetes-models/cert-manager/cert-manager.io/v1";
 
 interface ModelClass {
   apiVersion: string;
@@ -33,7 +34,7 @@ function isModelClass(v: unknown): v is ModelClass {
 
 /** JSON-schema models by "apiVersion/kind". */
 const MODELS = new Map<string, ModelClass>();
-for (const mod of [core, apps, discovery, networking, policy, rbac, monitoring] as Record<string, unknown>[]) {
+for (const mod of [core, apps, discovery, networking, policy, rbac, monitoring, certManager] as Record<string, unknown>[]) {
   for (const v of Object.values(mod)) if (isModelClass(v)) MODELS.set(`${v.apiVersion}/${v.kind}`, v);
 }
 

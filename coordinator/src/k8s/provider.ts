@@ -6,8 +6,9 @@
  * @kubernetes/client-node, the tests with a fake.
  *
  * NodePort address: a NodePort answers on every node; netmatrix hands out
- * the server agent's own node (`serverNode`), as seeds 000 and 002 do by
- * hand. Its address comes from `nodeAddress` (e.g. the host agent's
+ * the server agent's own node (`serverNode`), so no second node forwards the
+ * traffic (field report 002 shows what that extra hop costs). Its address
+ * comes from `nodeAddress` (e.g. the host agent's
  * registered address on that node, which the chart sets to status.hostIP),
  * else from the Node object's InternalIP when `readNodes` is on (that needs
  * `get` on nodes, a cluster-scoped permission the chart grants only with

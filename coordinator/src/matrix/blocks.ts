@@ -13,6 +13,7 @@ import { SCENARIO_SHAPES, type ScenarioName, type Via } from "../../../common/sr
 import type { MatrixSpec } from "./spec.js";
 import type { Variant } from "./variants.js";
 import { drivers } from "../../../tools/src/index.js";
+import type { Steps } from "./steps.js";
 
 /** One scenario's filled units and the parameter combinations to cross them with. */
 export interface Block {
@@ -25,19 +26,20 @@ export interface Block {
   combos: number[];
 }
 
-/** Per scenario: refuse it, or fill its units and pick the combinations it runs (noting the skipped ones). */
-export function expand(
+/** Per scenario: refuse it, or fill its units and pick the combinations it runs (noting the skipped ones). Yields after each scenario. */
+export function* expand(
   spec: MatrixSpec,
   agents: readonly PlannerAgent[],
   provider: PlannerOptions["serviceProvider"],
   selection: NodeSelection,
   combos: readonly Variant[],
   notes: RefusalLog,
-): Block[] {
+): Steps<Block[]> {
   const index = indexAgents(agents);
   const nodeHashes = new Map<string, [number, number]>();
   const blocks: Block[] = [];
   for (const scenario of spec.scenarios) {
+    yield;
     const shape = SCENARIO_SHAPES[scenario];
     if (shape.serviceKind) {
       if (!provider) {

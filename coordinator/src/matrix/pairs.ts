@@ -42,22 +42,28 @@ export interface NodeSelection {
  *   seeded by `seed` (the spec name), listed in all-order; everything when
  *   `count` is at least the number of ordered pairs.
  * - nodes: every ordered pair among the listed nodes that exist.
+ *
+ * With `{ pairs: false }` (no cross-node row asks for them) all, ring and
+ * nodes select no pairs, only nodes; a sample draws its pairs regardless (its
+ * nodes are the ones the pairs touch).
  */
-export function selectNodes(selection: PairSelection, clusterNodes: readonly string[], seed: string): NodeSelection {
+export function selectNodes(selection: PairSelection, clusterNodes: readonly string[], seed: string, opts: { pairs?: boolean } = {}): NodeSelection {
   const universe = clusterNodes;
   const every = Int32Array.from(universe.keys());
+  const none: OrderedPairs = { from: new Int32Array(0), to: new Int32Array(0) };
+  const wanted = opts.pairs ?? true;
   switch (selection.kind) {
     case "all":
-      return { universe, pairs: allPairs(every), nodes: [...universe], unknown: [] };
+      return { universe, pairs: wanted ? allPairs(every) : none, nodes: [...universe], unknown: [] };
     case "ring":
-      return { universe, pairs: ringPairs(every), nodes: [...universe], unknown: [] };
+      return { universe, pairs: wanted ? ringPairs(every) : none, nodes: [...universe], unknown: [] };
     case "nodes": {
       const listed = new Set(selection.nodes);
       const known = new Set(universe);
       const chosen = Int32Array.from(every.filter((i) => listed.has(universe[i]!)));
       return {
         universe,
-        pairs: allPairs(chosen),
+        pairs: wanted ? allPairs(chosen) : none,
         nodes: [...chosen].map((i) => universe[i]!),
         unknown: selection.nodes.filter((n) => !known.has(n)),
       };

@@ -17,6 +17,8 @@ import { short } from "./endpoints.js";
 import { expand } from "./blocks.js";
 import { RefusalLog, type Refusal } from "./refusals.js";
 import type { PlannerAgent, PlannerOptions } from "./planner-types.js";
+import { runSteps, STEP_MASK, type Steps } from "./steps.js";
+import { SCENARIO_SHAPES } from "../../../common/src/scenarios.js";
 
 export type { Refusal } from "./refusals.js";
 export type { PlannerAgent, PlannerOptions } from "./planner-types.js";
@@ -69,6 +71,15 @@ const TOOL_BIT = Object.fromEntries(tools.names.map((t, i) => [t, 2 ** i])) as R
  * bitrate), then node pairs in natural node-name order.
  */
 export function plan(spec: MatrixSpec, agents: readonly PlannerAgent[], opts: PlannerOptions = {}): Plan {
+  return runSteps(planSteps(spec, agents, opts));
+}
+
+/**
+ * `plan` as steps: it yields every few thousand cases, so that a caller can
+ * let the event loop in and stop it (`runStepsAsync`). Check the plan's size
+ * first (size.ts `planSize`): this allocates every case.
+ */
+export function* planSteps(spec: MatrixSpec, agents: readonly PlannerAgent[], opts: PlannerOptions = {}): Steps<Plan> {
   const ids = new Set<string>();
   for (const a of agents) {
     if (ids.has(a.id)) throw new Error(`plan: agent id "${a.id}" appears twice`);
@@ -76,12 +87,15 @@ export function plan(spec: MatrixSpec, agents: readonly PlannerAgent[], opts: Pl
   }
   const notes = new RefusalLog();
   const clusterNodes = [...new Set(agents.filter((a) => a.mode !== "external").map((a) => a.node))].sort(naturalCompare);
-  const selection = selectNodes(spec.pairs, clusterNodes, spec.name);
+  // Node pairs only when a cross-node row needs them (every ordered pair of 5000 nodes is 25 million).
+  const crossRows = spec.scenarios.some((s) => SCENARIO_SHAPES[s].placement === "cross");
+  const selection = selectNodes(spec.pairs, clusterNodes, spec.name, { pairs: crossRows });
+  yield;
   for (const n of selection.unknown) {
     notes.add("refused", undefined, undefined, 0, `pairs.nodes: no agent runs on node "${n}" (nodes with agents: ${short(clusterNodes) || "none"})`);
   }
   const combos = variants(spec);
-  const blocks = expand(spec, agents, opts.serviceProvider, selection, combos, notes);
+  const blocks = yield* expand(spec, agents, opts.serviceProvider, selection, combos, notes);
 
   // Sizes are known now: fill preallocated arrays (a million pushes cost more than the cases).
   const capacity = blocks.reduce((n, b) => n + b.found.client.length * b.combos.length, 0);
@@ -91,6 +105,7 @@ export function plan(spec: MatrixSpec, agents: readonly PlannerAgent[], opts: Pl
   const hostHost: Int32Array[] = []; // per combination and selected pair: index of its host-host case, or −1
   const pending = { at: new Int32Array(capacity), combo: new Int32Array(capacity), pair: new Int32Array(capacity), n: 0 };
   let n = 0;
+  let work = 0;
   for (const b of blocks) {
     const { client, server, pairIndex } = b.found;
     for (const k of b.combos) {
@@ -101,6 +116,7 @@ export function plan(spec: MatrixSpec, agents: readonly PlannerAgent[], opts: Pl
       const [p1, p2] = hash64(prefix);
       const baseline = b.scenario === "host-host" ? (hostHost[k] ??= new Int32Array(selection.pairs.from.length).fill(-1)) : undefined;
       for (let i = 0; i < client.length; i++) {
+        if ((++work & STEP_MASK) === 0) yield;
         const ci = client[i]!;
         const si = server[i]!;
         if (!(toolMask[ci]! & bit) || (needsServer && !(toolMask[si]! & bit))) {
@@ -142,6 +158,7 @@ export function plan(spec: MatrixSpec, agents: readonly PlannerAgent[], opts: Pl
     }
   }
   cases.length = n;
+  yield;
   resolveIdCollisions(cases, idBits.subarray(0, n));
   // Baselines last: host-host may come after the scenarios it is the baseline of.
   for (let j = 0; j < pending.n; j++) {

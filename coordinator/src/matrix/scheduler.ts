@@ -22,6 +22,7 @@
 import { naturalCompare } from "../../../common/src/natural-compare.js";
 import { NumberSet } from "./number-set.js";
 import type { PlannedCase } from "./planner.js";
+import { runSteps, STEP_MASK, type Steps } from "./steps.js";
 
 /** One run of one case. */
 export interface ScheduledRun {
@@ -46,13 +47,20 @@ export type SchedulableCase = Pick<PlannedCase, "id" | "clientNode" | "serverNod
 
 /** Schedule every (case, repetition) exactly once; see the module comment for the rules. */
 export function schedule(cases: readonly SchedulableCase[], opts: ScheduleOptions): Round[] {
+  return runSteps(scheduleSteps(cases, opts));
+}
+
+/** `schedule` as steps: it yields every few thousand runs, so a caller can let the event loop in and stop it (`runStepsAsync`). */
+export function* scheduleSteps(cases: readonly SchedulableCase[], opts: ScheduleOptions): Steps<Round[]> {
   const { concurrency, repetitions } = opts;
   if (!Number.isInteger(repetitions) || repetitions < 1) throw new RangeError(`schedule: repetitions must be a whole number ≥ 1, got ${repetitions}`);
-  const packed = pack(cases, concurrency);
+  const packed = yield* packSteps(cases, concurrency);
   const R = packed.length;
   const out = new Array<Round>(R * repetitions);
+  let work = 0;
   for (let rep = 0; rep < repetitions; rep++) {
     for (let k = 0; k < R; k++) {
+      if ((++work & STEP_MASK) === 0) yield;
       const members = packed[(k + rep) % R]!;
       const round: Round = new Array<ScheduledRun>(members.length);
       for (let j = 0; j < members.length; j++) round[j] = { caseId: cases[members[j]!]!.id, repetition: rep };
@@ -68,11 +76,17 @@ export function schedule(cases: readonly SchedulableCase[], opts: ScheduleOption
  * a round.
  */
 export function pack(cases: readonly SchedulableCase[], concurrency: number): number[][] {
+  return runSteps(packSteps(cases, concurrency));
+}
+
+/** `pack` as steps (see `scheduleSteps`). */
+function* packSteps(cases: readonly SchedulableCase[], concurrency: number): Steps<number[][]> {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`schedule: concurrency must be a whole number ≥ 1, got ${concurrency}`);
   const n = cases.length;
   if (n === 0) return [];
   const { u, v, nodes } = nodeIndices(cases);
   const order = circleOrder(u, v, nodes);
+  yield;
 
   // First-fit never goes past ⌈n / concurrency⌉ + 2·(max cases per node) rounds: every round
   // before a case's is full or holds another case of one of its two nodes.
@@ -83,6 +97,7 @@ export function pack(cases: readonly SchedulableCase[], concurrency: number): nu
   const rounds: number[][] = [];
   let firstOpen = 0;
   for (let k = 0; k < n; k++) {
+    if ((k & STEP_MASK) === STEP_MASK) yield;
     const i = order[k]!;
     const a = u[i]!;
     const b = v[i]!;

@@ -6,6 +6,7 @@
 import { SpecError, closest, show, type Locator, type SpecPath } from "./spec-error.js";
 import type { PairSelection, Thresholds } from "./spec-types.js";
 import { formatBitrateBps, formatSizeBytes, parseBitrateBps, parseSizeBytes } from "../../../common/src/units.js";
+import { nameProblem } from "../../../common/src/registration.js";
 
 /** Inclusive bounds. */
 export interface Bounds {
@@ -93,9 +94,9 @@ export class SpecReader {
     return v;
   }
 
-  /** A non-empty list of distinct names from `allowed`; `fallback` when absent (undefined = required). */
+  /** A non-empty list of distinct names from `allowed` (so at most all of them); `fallback` when absent (undefined = required). */
   enumList<T extends string>(path: SpecPath, allowed: readonly T[], what: string, fallback: T[] | undefined): T[] {
-    const list = this.list(path, `[${allowed.slice(0, 2).join(", ")}]`, allowed.join(", "), fallback);
+    const list = this.list(path, `[${allowed.slice(0, 2).join(", ")}]`, allowed.join(", "), fallback, allowed.length);
     const seen = new Set<string>();
     list.forEach((v, i) => {
       if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
@@ -113,11 +114,11 @@ export class SpecReader {
     return list as T[];
   }
 
-  /** A non-empty list of distinct whole numbers read by `parse` within `b`; `fallback` when absent. */
-  numberList(path: SpecPath, what: string, parse: EntryParser, b: Bounds, unit: string, example: string, fallback: number[]): number[] {
+  /** A non-empty list of at most `maxEntries` distinct whole numbers read by `parse` within `b`; `fallback` when absent. */
+  numberList(path: SpecPath, what: string, parse: EntryParser, b: Bounds, unit: string, example: string, fallback: number[], maxEntries: number): number[] {
     const read = parse === "size" ? parseSizeBytes : parse === "rate" ? parseBitrateBps : parse;
     const fmt = parse === "size" ? formatSizeBytes : parse === "rate" ? formatBitrateBps : String;
-    const list = this.list(path, `[${fmt(fallback[0] ?? b.min)}]`, example, fallback);
+    const list = this.list(path, `[${fmt(fallback[0] ?? b.min)}]`, example, fallback, maxEntries);
     const seen = new Set<number>();
     return list.map((v, i) => {
       const n = read(v);
@@ -131,8 +132,8 @@ export class SpecReader {
     });
   }
 
-  /** `pairs`: all | ring | { sample: N } | { nodes: [a, b, …] }. */
-  pairs(path: SpecPath, fallback: PairSelection, sampleBounds: Bounds): PairSelection {
+  /** `pairs`: all | ring | { sample: N } | { nodes: [a, b, …] } (at most `maxNodes` node names, each a valid node name). */
+  pairs(path: SpecPath, fallback: PairSelection, sampleBounds: Bounds, maxNodes: number): PairSelection {
     const v = this.get(path);
     const fix = "write `pairs: all`, `pairs: ring`, `pairs: { sample: 10 }` or `pairs: { nodes: [node-a, node-b] }`";
     if (v === undefined) return fallback;
@@ -142,10 +143,12 @@ export class SpecReader {
     const keys = Object.keys(v);
     if (keys.length !== 1) this.fail(path, "value", `pairs needs exactly one of "sample" or "nodes"`, fix);
     if (keys[0] === "sample") return { kind: "sample", count: this.integer([...path, "sample"], sampleBounds, "", 1) };
-    const nodes = this.list([...path, "nodes"], "[node-a, node-b]", "node names", undefined);
+    const nodes = this.list([...path, "nodes"], "[node-a, node-b]", "node names", undefined, maxNodes);
     const seen = new Set<string>();
     nodes.forEach((n, i) => {
       if (typeof n !== "string" || n === "") this.fail([...path, "nodes", i], "value", `node ${show(n)} is not a node name`, "write the node's name as its agents registered it");
+      const problem = nameProblem(n);
+      if (problem) this.fail([...path, "nodes", i], "value", `node name ${problem}`, "write the node's name as its agents registered it (a Kubernetes node name)");
       if (seen.has(n)) this.fail([...path, "nodes", i], "value", `node "${n}" is listed twice`, "remove the duplicate");
       seen.add(n);
     });
@@ -164,8 +167,8 @@ export class SpecReader {
     };
   }
 
-  /** The non-empty list at `path`; `fallback` when absent (undefined = the key is required). */
-  private list<T>(path: SpecPath, shape: string, choices: string, fallback: T[] | undefined): unknown[] {
+  /** The non-empty list at `path` of at most `max` entries; `fallback` when absent (undefined = the key is required). */
+  private list<T>(path: SpecPath, shape: string, choices: string, fallback: T[] | undefined, max: number): unknown[] {
     const v = this.get(path);
     const key = path.join(".");
     if (v === undefined) {
@@ -174,6 +177,13 @@ export class SpecReader {
     }
     if (!Array.isArray(v)) this.fail(path, "value", `${key} must be a list, got ${show(v)}`, `write it in brackets, e.g. \`${key}: ${shape}\``);
     if (v.length === 0) this.fail(path, "value", `${key} is empty`, `list at least one (${choices})`);
+    if (v.length > max)
+      this.fail(
+        path,
+        "value",
+        `${key} lists ${v.length} entries, more than the ${max} a spec may list`,
+        `list at most ${max} (distinct) entries, or split the spec into several runs`,
+      );
     return v;
   }
 }

@@ -29,7 +29,7 @@ function thrownSpecError(fn: () => unknown): SpecError {
 }
 
 describe("valid specs", () => {
-  test("specs/default.yaml is seed 001's eight-way table plus the host-host baseline", () => {
+  test("specs/default.yaml is field report 001's eight-way table plus the host-host baseline", () => {
     const spec = parseSpec(DEFAULT_YAML, "specs/default.yaml");
     expect(spec).toEqual<MatrixSpec>({
       name: "default",

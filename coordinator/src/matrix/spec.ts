@@ -7,7 +7,7 @@
  */
 import { LineCounter, isMap, isNode, isScalar, parseDocument, type Document } from "yaml";
 import { LIMITS } from "../../../tools/src/limits.js";
-import { tools as toolCatalogue } from "../../../tools/src/index.js";
+import { drivers, tools as toolCatalogue } from "../../../tools/src/index.js";
 import { SCENARIOS } from "../../../common/src/scenarios.js";
 import { NO_LOCATION, SpecError, type Locator, type SpecPath } from "./spec-error.js";
 import { SpecReader } from "./spec-reader.js";
@@ -67,6 +67,12 @@ export const SPEC_BOUNDS = {
   sample: { min: 1, max: 10_000_000 },
   cvPercent: { min: 0, max: 1000 },
   udpLossPercent: { min: 0, max: 100 },
+  /** Entries of `parallel`, `lengths` and `udpBitrates`, each (the other lists are of distinct names, so at most all of them). */
+  listEntries: { min: 1, max: 32 },
+  /** Node names in `pairs: { nodes }` (each a Kubernetes node name). */
+  nodes: { min: 1, max: 10_000 },
+  /** Parameter combinations: tools × directions × parallel × lengths × (1 for TCP + udpBitrates for UDP). */
+  combinations: { min: 1, max: 20_000 },
 } as const;
 
 /**
@@ -110,10 +116,21 @@ export function specFromObject(raw: unknown, source = "<spec>", locate: Locator 
   if (omitS > 0 && omitS >= durationS) {
     r.fail(["omit"], "value", `omit ${omitS} s is not shorter than duration ${durationS} s`, `use an omit below ${durationS}, or 0`);
   }
-  return {
+  const entries = SPEC_BOUNDS.listEntries.max;
+  const tools = r.enumList(["tools"], toolCatalogue.names, "tool", d.tools);
+  // Duration and omit in range can still make a tool run past the cap (qperf runs two tests of `duration`).
+  for (const tool of tools) {
+    const length = { durationS, ...(drivers[tool].capabilities.omit ? { omitS } : {}) };
+    const ms = drivers[tool].runMs(length);
+    if (ms > LIMITS.runS.max * 1000) {
+      const { figures, shorten } = drivers[tool].describeRun(length);
+      r.fail(["duration"], "value", `${tool} would run for ${Math.round(ms / 1000)} s (${figures}), above the ${LIMITS.runS.max} s a test may run`, shorten);
+    }
+  }
+  const spec: MatrixSpec = {
     name: r.name(["name"]),
     scenarios: r.enumList(["scenarios"], SCENARIOS, "scenario", undefined),
-    tools: r.enumList(["tools"], toolCatalogue.names, "tool", d.tools),
+    tools,
     protocols: r.enumList(["protocols"], ["tcp", "udp"] as const, "protocol", d.protocols),
     directions: r.enumList(["directions"], ["forward", "reverse", "bidir"] as const, "direction", d.directions),
     parallel: r.numberList(
@@ -124,8 +141,9 @@ export function specFromObject(raw: unknown, source = "<spec>", locate: Locator 
       "",
       "whole numbers such as [1, 4, 8]",
       d.parallel,
+      entries,
     ),
-    lengthsBytes: r.numberList(["lengths"], "length", "size", SPEC_BOUNDS.lengthBytes, " B", 'bytes, e.g. 0 (tool default), 1400 or "128K"', d.lengthsBytes),
+    lengthsBytes: r.numberList(["lengths"], "length", "size", SPEC_BOUNDS.lengthBytes, " B", 'bytes, e.g. 0 (tool default), 1400 or "128K"', d.lengthsBytes, entries),
     udpBitratesBps: r.numberList(
       ["udpBitrates"],
       "UDP bitrate",
@@ -134,14 +152,32 @@ export function specFromObject(raw: unknown, source = "<spec>", locate: Locator 
       " bit/s",
       'bits/s with k/M/G = 1e3/1e6/1e9, e.g. "100M" or "1G"',
       d.udpBitratesBps,
+      entries,
     ),
     durationS,
     omitS,
     repetitions: r.integer(["repetitions"], SPEC_BOUNDS.repetitions, "", d.repetitions),
-    pairs: r.pairs(["pairs"], d.pairs, SPEC_BOUNDS.sample),
+    pairs: r.pairs(["pairs"], d.pairs, SPEC_BOUNDS.sample, SPEC_BOUNDS.nodes.max),
     concurrency: r.integer(["concurrency"], SPEC_BOUNDS.concurrency, "", d.concurrency),
     thresholds: r.thresholds(["thresholds"], d.thresholds, SPEC_BOUNDS),
   };
+  const n = combinations(spec);
+  if (n > SPEC_BOUNDS.combinations.max) {
+    const perProtocol = spec.protocols.map((p) => (p === "udp" ? `${spec.udpBitratesBps.length} for udp` : `1 for ${p}`)).join(" + ");
+    r.fail(
+      [],
+      "value",
+      `the spec crosses ${n} parameter combinations (${spec.tools.length} tools × ${spec.directions.length} directions × ${spec.parallel.length} parallel × ${spec.lengthsBytes.length} lengths × (${perProtocol})), more than ${SPEC_BOUNDS.combinations.max}`,
+      "list fewer values, or split the spec into several runs",
+    );
+  }
+  return spec;
+}
+
+/** Parameter combinations a spec crosses (before any is skipped): tools × directions × parallel × lengths × (1 per TCP + udpBitrates for UDP). */
+export function combinations(spec: Pick<MatrixSpec, "tools" | "protocols" | "directions" | "parallel" | "lengthsBytes" | "udpBitratesBps">): number {
+  const perProtocol = spec.protocols.reduce((n, p) => n + (p === "udp" ? spec.udpBitratesBps.length : 1), 0);
+  return spec.tools.length * spec.directions.length * spec.parallel.length * spec.lengthsBytes.length * perProtocol;
 }
 
 /** A locator over a parsed YAML document: key paths → line/column of the key or value. */

@@ -1,18 +1,23 @@
 /**
  * The live page: a table of every node/interface sorted by rate (current,
  * peak) and a chart of rx/tx bits/s per interface over the last minutes,
- * fed by the WebSocket; below, the stored runs, each linking to its report. Self-contained apart from uPlot, which the coordinator
- * serves itself; no CDN.
+ * fed by the WebSocket; below, the stored runs, each linking to its report.
+ * Its script and stylesheet are files the coordinator serves (/assets/live.js,
+ * /assets/live.css), as is uPlot; no CDN, nothing inline, so the page's CSP
+ * allows no inline script at all. Every name (agent, interface, run) goes
+ * into the page as text (`textContent`), never as HTML. The token is not in
+ * the page: the server keeps it in an HttpOnly cookie the page's requests
+ * carry by themselves.
  */
 import { browserFunction, formatBitrate } from "../../../common/src/format.js";
 
 /**
- * The page's script, run in the browser. Kept as plain JS (no build step);
- * the bit-rate formatter is common/src/format.ts's own, its source put in here.
+ * The page's script (/assets/live.js), run in the browser. Kept as plain JS
+ * (no build step); the bit-rate formatter is common/src/format.ts's own, its
+ * source put in here.
  */
 export const SCRIPT = String.raw`
 const params = new URLSearchParams(location.search);
-const token = params.get("token") || "";
 const keep = 600; // points per series
 const series = new Map(); // key -> { agentId, iface, t:[], rx:[], tx:[], peakRx, peakTx, chart, row }
 const status = document.getElementById("status");
@@ -30,14 +35,22 @@ function ensure(agentId, iface) {
   const row = document.createElement("tr");
   row.dataset.agent = agentId;
   row.dataset.iface = iface;
-  row.innerHTML = "<td>" + agentId + "</td><td>" + iface + "</td><td class=rx></td><td class=tx></td><td class=prx></td><td class=ptx></td>";
+  // Names are data from agents: text only, never HTML.
+  for (const [text, cls] of [[agentId, ""], [iface, ""], ["", "rx"], ["", "tx"], ["", "prx"], ["", "ptx"]]) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (cls) td.className = cls;
+    row.appendChild(td);
+  }
   tbody.appendChild(row);
   s.row = row;
   const card = document.createElement("div");
   card.className = "card";
   card.dataset.agent = agentId;
   card.dataset.iface = iface;
-  card.innerHTML = "<h3>" + agentId + " · " + iface + "</h3>";
+  const title = document.createElement("h3");
+  title.textContent = agentId + " · " + iface;
+  card.appendChild(title);
   charts.appendChild(card);
   s.chart = new uPlot({
     width: 420, height: 160,
@@ -75,28 +88,34 @@ function redraw() {
   }
 }
 
+// Signed out (the coordinator restarted with another token): say how to sign in again.
+let signedOut = false;
+const SIGN_IN = "signed out: open this page again as /?token=TOKEN";
+
 function connect() {
-  const q = new URLSearchParams({ token, interval: params.get("interval") || "1000", node: params.get("node") || "", interface: params.get("interface") || "" });
+  // The cookie carries the token; the URL never does.
+  const q = new URLSearchParams({ interval: params.get("interval") || "1000", node: params.get("node") || "", interface: params.get("interface") || "" });
   const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws?" + q);
-  ws.onopen = () => { status.textContent = "live"; status.className = "live"; };
+  ws.onopen = () => { signedOut = false; status.textContent = "live"; status.className = "live"; };
   ws.onmessage = (e) => { const m = JSON.parse(e.data); if (m.type === "batch") add(m); };
-  ws.onclose = () => { status.textContent = token ? "disconnected, retrying…" : "no token: open this page as /?token=TOKEN"; status.className = "down"; setTimeout(connect, 2000); };
+  ws.onclose = () => { status.textContent = signedOut ? SIGN_IN : "disconnected, retrying…"; status.className = "down"; setTimeout(connect, 2000); void refreshRuns(); };
 }
 
 // Runs: each links to its HTML report (partial while it runs).
 const runRows = document.getElementById("runs");
 async function refreshRuns() {
-  if (!token) return;
   try {
-    const r = await fetch("/api/runs?token=" + encodeURIComponent(token));
+    const r = await fetch("/api/runs", { credentials: "same-origin" });
+    if (r.status === 401) { signedOut = true; status.textContent = SIGN_IN; status.className = "down"; return; }
     if (!r.ok) return;
     const { runs } = await r.json();
     runRows.replaceChildren(...runs.map((run) => {
       const tr = document.createElement("tr");
       tr.dataset.run = run.runId;
       const a = document.createElement("a");
-      a.href = "/runs/" + encodeURIComponent(run.runId) + "/report.html?token=" + encodeURIComponent(token);
+      a.href = "/runs/" + encodeURIComponent(run.runId) + "/report.html";
       a.target = "_blank";
+      a.rel = "noopener";
       a.textContent = "report";
       const cells = [run.runId, run.name, run.status, run.createdAt.replace("T", " ").slice(0, 19), run.done + "/" + run.total, String(run.failed)];
       for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
@@ -112,7 +131,21 @@ refreshRuns();
 connect();
 `;
 
-/** The HTML of the live page. */
+/** The page's stylesheet (/assets/live.css). */
+export const PAGE_CSS = `
+body { font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; }
+h1 { font-size: 1.3em; margin: 0 0 .3em; } h2 { font-size: 1.1em; margin: 1.5em 0 0; }
+table.runs td { text-align: left; }
+#status { font-weight: 600; } .live { color: #2b8a3e; } .down { color: #c92a2a; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { padding: .25em .8em; border-bottom: 1px solid #ddd; text-align: right; font-variant-numeric: tabular-nums; }
+th:nth-child(-n+2), td:nth-child(-n+2) { text-align: left; }
+#charts { display: flex; flex-wrap: wrap; gap: 1em; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: .5em; }
+.card h3 { font-size: .95em; margin: 0 0 .3em; }
+`;
+
+/** The HTML of the live page: no data and no inline script or style. */
 export function livePage(): string {
   return `<!doctype html>
 <html lang="en">
@@ -120,18 +153,7 @@ export function livePage(): string {
 <meta charset="utf-8">
 <title>netmatrix · live NICs</title>
 <link rel="stylesheet" href="/assets/uPlot.min.css">
-<style>
-  body { font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; }
-  h1 { font-size: 1.3em; margin: 0 0 .3em; } h2 { font-size: 1.1em; margin: 1.5em 0 0; }
-  table.runs td { text-align: left; }
-  #status { font-weight: 600; } .live { color: #2b8a3e; } .down { color: #c92a2a; }
-  table { border-collapse: collapse; margin: 1em 0; }
-  th, td { padding: .25em .8em; border-bottom: 1px solid #ddd; text-align: right; font-variant-numeric: tabular-nums; }
-  th:nth-child(-n+2), td:nth-child(-n+2) { text-align: left; }
-  #charts { display: flex; flex-wrap: wrap; gap: 1em; }
-  .card { border: 1px solid #ddd; border-radius: 6px; padding: .5em; }
-  .card h3 { font-size: .95em; margin: 0 0 .3em; }
-</style>
+<link rel="stylesheet" href="/assets/live.css">
 </head>
 <body>
 <h1>netmatrix · live per-node, per-interface rates</h1>
@@ -147,7 +169,7 @@ export function livePage(): string {
   <tbody id="runs"></tbody>
 </table>
 <script src="/assets/uPlot.iife.min.js"></script>
-<script>${SCRIPT}</script>
+<script src="/assets/live.js"></script>
 </body>
 </html>
 `;

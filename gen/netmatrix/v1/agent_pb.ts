@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file netmatrix/v1/agent.proto.
  */
 export const file_netmatrix_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChhuZXRtYXRyaXgvdjEvYWdlbnQucHJvdG8SDG5ldG1hdHJpeC52MSLuAwoMQWdlbnRNZXNzYWdlEioKCHJlZ2lzdGVyGAEgASgLMhYubmV0bWF0cml4LnYxLlJlZ2lzdGVySAASLAoJaGVhcnRiZWF0GAIgASgLMhcubmV0bWF0cml4LnYxLkhlYXJ0YmVhdEgAEjEKDHNlcnZlcl9yZWFkeRgDIAEoCzIZLm5ldG1hdHJpeC52MS5TZXJ2ZXJSZWFkeUgAEjMKDWNsaWVudF9yZXN1bHQYBCABKAsyGi5uZXRtYXRyaXgudjEuQ2xpZW50UmVzdWx0SAASNQoOc2VydmVyX3N0b3BwZWQYBSABKAsyGy5uZXRtYXRyaXgudjEuU2VydmVyU3RvcHBlZEgAEjUKDmNvbW1hbmRfZmFpbGVkGAYgASgLMhsubmV0bWF0cml4LnYxLkNvbW1hbmRGYWlsZWRIABI5ChBzYW1wbGluZ19zdGFydGVkGAcgASgLMh0ubmV0bWF0cml4LnYxLlNhbXBsaW5nU3RhcnRlZEgAEjkKEHNhbXBsaW5nX3N0b3BwZWQYCCABKAsyHS5uZXRtYXRyaXgudjEuU2FtcGxpbmdTdG9wcGVkSAASMQoMc2FtcGxlX2JhdGNoGAkgASgLMhkubmV0bWF0cml4LnYxLlNhbXBsZUJhdGNoSABCBQoDbXNnIt0DChJDb29yZGluYXRvck1lc3NhZ2USLgoKcmVnaXN0ZXJlZBgBIAEoCzIYLm5ldG1hdHJpeC52MS5SZWdpc3RlcmVkSAASMQoMc3RhcnRfc2VydmVyGAIgASgLMhkubmV0bWF0cml4LnYxLlN0YXJ0U2VydmVySAASLQoKcnVuX2NsaWVudBgDIAEoCzIXLm5ldG1hdHJpeC52MS5SdW5DbGllbnRIABIvCgtzdG9wX3NlcnZlchgEIAEoCzIYLm5ldG1hdHJpeC52MS5TdG9wU2VydmVySAASLQoKY2FuY2VsX2FsbBgFIAEoCzIXLm5ldG1hdHJpeC52MS5DYW5jZWxBbGxIABI1Cg5zdGFydF9zYW1wbGluZxgGIAEoCzIbLm5ldG1hdHJpeC52MS5TdGFydFNhbXBsaW5nSAASMwoNc3RvcF9zYW1wbGluZxgHIAEoCzIaLm5ldG1hdHJpeC52MS5TdG9wU2FtcGxpbmdIABIxCgxzdGFydF9zdHJlYW0YCCABKAsyGS5uZXRtYXRyaXgudjEuU3RhcnRTdHJlYW1IABIvCgtzdG9wX3N0cmVhbRgJIAEoCzIYLm5ldG1hdHJpeC52MS5TdG9wU3RyZWFtSABCBQoDbXNnIkYKCFJlZ2lzdGVyEiUKBGluZm8YASABKAsyFy5uZXRtYXRyaXgudjEuQWdlbnRJbmZvEhMKC2luc3RhbmNlX2lkGAIgASgJIj0KClJlZ2lzdGVyZWQSEAoIYWdlbnRfaWQYASABKAkSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAIgASgNIlAKCUhlYXJ0YmVhdBIRCgl1cHRpbWVfbXMYASABKAESFwoPcnVubmluZ19zZXJ2ZXJzGAIgASgNEhcKD3J1bm5pbmdfY2xpZW50cxgDIAEoDSKCAQoLU3RhcnRTZXJ2ZXISEgoKY29tbWFuZF9pZBgBIAEoCRIgCgR0b29sGAIgASgOMhIubmV0bWF0cml4LnYxLlRvb2wSKAoIcHJvdG9jb2wYAyABKA4yFi5uZXRtYXRyaXgudjEuUHJvdG9jb2wSEwoLZGVhZGxpbmVfbXMYBCABKA0iQgoLU2VydmVyUmVhZHkSEgoKY29tbWFuZF9pZBgBIAEoCRIMCgRwb3J0GAIgASgNEhEKCWRhdGFfcG9ydBgDIAEoDSKLAQoJUnVuQ2xpZW50EhIKCmNvbW1hbmRfaWQYASABKAkSJAoEc3BlYxgCIAEoCzIWLm5ldG1hdHJpeC52MS5UZXN0U3BlYxIOCgZ0YXJnZXQYAyABKAkSDAoEcG9ydBgEIAEoDRIRCglkYXRhX3BvcnQYBSABKA0SEwoLZGVhZGxpbmVfbXMYBiABKA0iRgoMQ2xpZW50UmVzdWx0EhIKCmNvbW1hbmRfaWQYASABKAkSIgoDcnVuGAIgASgLMhUubmV0bWF0cml4LnYxLlRvb2xSdW4iYAoKU3RvcFNlcnZlchISCgpjb21tYW5kX2lkGAEgASgJEhgKEHN0YXJ0X2NvbW1hbmRfaWQYAiABKAkSJAoEc3BlYxgDIAEoCzIWLm5ldG1hdHJpeC52MS5UZXN0U3BlYyJHCg1TZXJ2ZXJTdG9wcGVkEhIKCmNvbW1hbmRfaWQYASABKAkSIgoDcnVuGAIgASgLMhUubmV0bWF0cml4LnYxLlRvb2xSdW4iSwoNQ29tbWFuZEZhaWxlZBISCgpjb21tYW5kX2lkGAEgASgJEiYKB2ZhaWx1cmUYAiABKAsyFS5uZXRtYXRyaXgudjEuRmFpbHVyZSIbCglDYW5jZWxBbGwSDgoGcmVhc29uGAEgASgJInwKDVN0YXJ0U2FtcGxpbmcSEgoKY29tbWFuZF9pZBgBIAEoCRITCgtpbnRlcnZhbF9tcxgCIAEoDRItCgZmaWx0ZXIYAyABKAsyHS5uZXRtYXRyaXgudjEuSW50ZXJmYWNlRmlsdGVyEhMKC2RlYWRsaW5lX21zGAQgASgNIiUKD1NhbXBsaW5nU3RhcnRlZBISCgpjb21tYW5kX2lkGAEgASgJIjwKDFN0b3BTYW1wbGluZxISCgpjb21tYW5kX2lkGAEgASgJEhgKEHN0YXJ0X2NvbW1hbmRfaWQYAiABKAkiUAoPU2FtcGxpbmdTdG9wcGVkEhIKCmNvbW1hbmRfaWQYASABKAkSKQoHc2FtcGxlcxgCIAMoCzIYLm5ldG1hdHJpeC52MS5Ob2RlU2FtcGxlImQKC1N0YXJ0U3RyZWFtEhEKCXN0cmVhbV9pZBgBIAEoCRITCgtpbnRlcnZhbF9tcxgCIAEoDRItCgZmaWx0ZXIYAyABKAsyHS5uZXRtYXRyaXgudjEuSW50ZXJmYWNlRmlsdGVyIh8KClN0b3BTdHJlYW0SEQoJc3RyZWFtX2lkGAEgASgJIksKC1NhbXBsZUJhdGNoEhEKCXN0cmVhbV9pZBgBIAEoCRIpCgdzYW1wbGVzGAIgAygLMhgubmV0bWF0cml4LnYxLk5vZGVTYW1wbGUyWwoMQWdlbnRTZXJ2aWNlEksKB1Nlc3Npb24SGi5uZXRtYXRyaXgudjEuQWdlbnRNZXNzYWdlGiAubmV0bWF0cml4LnYxLkNvb3JkaW5hdG9yTWVzc2FnZSgBMAFiBnByb3RvMw", [file_netmatrix_v1_types]);
+  fileDesc("ChhuZXRtYXRyaXgvdjEvYWdlbnQucHJvdG8SDG5ldG1hdHJpeC52MSLuAwoMQWdlbnRNZXNzYWdlEioKCHJlZ2lzdGVyGAEgASgLMhYubmV0bWF0cml4LnYxLlJlZ2lzdGVySAASLAoJaGVhcnRiZWF0GAIgASgLMhcubmV0bWF0cml4LnYxLkhlYXJ0YmVhdEgAEjEKDHNlcnZlcl9yZWFkeRgDIAEoCzIZLm5ldG1hdHJpeC52MS5TZXJ2ZXJSZWFkeUgAEjMKDWNsaWVudF9yZXN1bHQYBCABKAsyGi5uZXRtYXRyaXgudjEuQ2xpZW50UmVzdWx0SAASNQoOc2VydmVyX3N0b3BwZWQYBSABKAsyGy5uZXRtYXRyaXgudjEuU2VydmVyU3RvcHBlZEgAEjUKDmNvbW1hbmRfZmFpbGVkGAYgASgLMhsubmV0bWF0cml4LnYxLkNvbW1hbmRGYWlsZWRIABI5ChBzYW1wbGluZ19zdGFydGVkGAcgASgLMh0ubmV0bWF0cml4LnYxLlNhbXBsaW5nU3RhcnRlZEgAEjkKEHNhbXBsaW5nX3N0b3BwZWQYCCABKAsyHS5uZXRtYXRyaXgudjEuU2FtcGxpbmdTdG9wcGVkSAASMQoMc2FtcGxlX2JhdGNoGAkgASgLMhkubmV0bWF0cml4LnYxLlNhbXBsZUJhdGNoSABCBQoDbXNnIowEChJDb29yZGluYXRvck1lc3NhZ2USLgoKcmVnaXN0ZXJlZBgBIAEoCzIYLm5ldG1hdHJpeC52MS5SZWdpc3RlcmVkSAASMQoMc3RhcnRfc2VydmVyGAIgASgLMhkubmV0bWF0cml4LnYxLlN0YXJ0U2VydmVySAASLQoKcnVuX2NsaWVudBgDIAEoCzIXLm5ldG1hdHJpeC52MS5SdW5DbGllbnRIABIvCgtzdG9wX3NlcnZlchgEIAEoCzIYLm5ldG1hdHJpeC52MS5TdG9wU2VydmVySAASLQoKY2FuY2VsX2FsbBgFIAEoCzIXLm5ldG1hdHJpeC52MS5DYW5jZWxBbGxIABI1Cg5zdGFydF9zYW1wbGluZxgGIAEoCzIbLm5ldG1hdHJpeC52MS5TdGFydFNhbXBsaW5nSAASMwoNc3RvcF9zYW1wbGluZxgHIAEoCzIaLm5ldG1hdHJpeC52MS5TdG9wU2FtcGxpbmdIABIxCgxzdGFydF9zdHJlYW0YCCABKAsyGS5uZXRtYXRyaXgudjEuU3RhcnRTdHJlYW1IABIvCgtzdG9wX3N0cmVhbRgJIAEoCzIYLm5ldG1hdHJpeC52MS5TdG9wU3RyZWFtSAASLQoGY2FuY2VsGAogASgLMhsubmV0bWF0cml4LnYxLkNhbmNlbENvbW1hbmRIAEIFCgNtc2ciRgoIUmVnaXN0ZXISJQoEaW5mbxgBIAEoCzIXLm5ldG1hdHJpeC52MS5BZ2VudEluZm8SEwoLaW5zdGFuY2VfaWQYAiABKAkiPQoKUmVnaXN0ZXJlZBIQCghhZ2VudF9pZBgBIAEoCRIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYAiABKA0iUAoJSGVhcnRiZWF0EhEKCXVwdGltZV9tcxgBIAEoARIXCg9ydW5uaW5nX3NlcnZlcnMYAiABKA0SFwoPcnVubmluZ19jbGllbnRzGAMgASgNIoIBCgtTdGFydFNlcnZlchISCgpjb21tYW5kX2lkGAEgASgJEiAKBHRvb2wYAiABKA4yEi5uZXRtYXRyaXgudjEuVG9vbBIoCghwcm90b2NvbBgDIAEoDjIWLm5ldG1hdHJpeC52MS5Qcm90b2NvbBITCgtkZWFkbGluZV9tcxgEIAEoDSJCCgtTZXJ2ZXJSZWFkeRISCgpjb21tYW5kX2lkGAEgASgJEgwKBHBvcnQYAiABKA0SEQoJZGF0YV9wb3J0GAMgASgNIosBCglSdW5DbGllbnQSEgoKY29tbWFuZF9pZBgBIAEoCRIkCgRzcGVjGAIgASgLMhYubmV0bWF0cml4LnYxLlRlc3RTcGVjEg4KBnRhcmdldBgDIAEoCRIMCgRwb3J0GAQgASgNEhEKCWRhdGFfcG9ydBgFIAEoDRITCgtkZWFkbGluZV9tcxgGIAEoDSJGCgxDbGllbnRSZXN1bHQSEgoKY29tbWFuZF9pZBgBIAEoCRIiCgNydW4YAiABKAsyFS5uZXRtYXRyaXgudjEuVG9vbFJ1biJgCgpTdG9wU2VydmVyEhIKCmNvbW1hbmRfaWQYASABKAkSGAoQc3RhcnRfY29tbWFuZF9pZBgCIAEoCRIkCgRzcGVjGAMgASgLMhYubmV0bWF0cml4LnYxLlRlc3RTcGVjIkcKDVNlcnZlclN0b3BwZWQSEgoKY29tbWFuZF9pZBgBIAEoCRIiCgNydW4YAiABKAsyFS5uZXRtYXRyaXgudjEuVG9vbFJ1biJLCg1Db21tYW5kRmFpbGVkEhIKCmNvbW1hbmRfaWQYASABKAkSJgoHZmFpbHVyZRgCIAEoCzIVLm5ldG1hdHJpeC52MS5GYWlsdXJlIhsKCUNhbmNlbEFsbBIOCgZyZWFzb24YASABKAkiMwoNQ2FuY2VsQ29tbWFuZBISCgpjb21tYW5kX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJ8Cg1TdGFydFNhbXBsaW5nEhIKCmNvbW1hbmRfaWQYASABKAkSEwoLaW50ZXJ2YWxfbXMYAiABKA0SLQoGZmlsdGVyGAMgASgLMh0ubmV0bWF0cml4LnYxLkludGVyZmFjZUZpbHRlchITCgtkZWFkbGluZV9tcxgEIAEoDSIlCg9TYW1wbGluZ1N0YXJ0ZWQSEgoKY29tbWFuZF9pZBgBIAEoCSI8CgxTdG9wU2FtcGxpbmcSEgoKY29tbWFuZF9pZBgBIAEoCRIYChBzdGFydF9jb21tYW5kX2lkGAIgASgJIlAKD1NhbXBsaW5nU3RvcHBlZBISCgpjb21tYW5kX2lkGAEgASgJEikKB3NhbXBsZXMYAiADKAsyGC5uZXRtYXRyaXgudjEuTm9kZVNhbXBsZSJkCgtTdGFydFN0cmVhbRIRCglzdHJlYW1faWQYASABKAkSEwoLaW50ZXJ2YWxfbXMYAiABKA0SLQoGZmlsdGVyGAMgASgLMh0ubmV0bWF0cml4LnYxLkludGVyZmFjZUZpbHRlciIfCgpTdG9wU3RyZWFtEhEKCXN0cmVhbV9pZBgBIAEoCSJLCgtTYW1wbGVCYXRjaBIRCglzdHJlYW1faWQYASABKAkSKQoHc2FtcGxlcxgCIAMoCzIYLm5ldG1hdHJpeC52MS5Ob2RlU2FtcGxlMlsKDEFnZW50U2VydmljZRJLCgdTZXNzaW9uEhoubmV0bWF0cml4LnYxLkFnZW50TWVzc2FnZRogLm5ldG1hdHJpeC52MS5Db29yZGluYXRvck1lc3NhZ2UoATABYgZwcm90bzM", [file_netmatrix_v1_types]);
 
 /**
  * @generated from message netmatrix.v1.AgentMessage
@@ -146,6 +146,12 @@ export type CoordinatorMessage = Message<"netmatrix.v1.CoordinatorMessage"> & {
      */
     value: StopStream;
     case: "stopStream";
+  } | {
+    /**
+     * @generated from field: netmatrix.v1.CancelCommand cancel = 10;
+     */
+    value: CancelCommand;
+    case: "cancel";
   } | { case: undefined; value?: undefined };
 };
 
@@ -442,7 +448,8 @@ export const CommandFailedSchema: GenMessage<CommandFailed> = /*@__PURE__*/
   messageDesc(file_netmatrix_v1_agent, 11);
 
 /**
- * Stop every tool this agent runs (Ctrl-C on the CLI, coordinator shutdown).
+ * Stop every tool this agent runs. Commands sent after it run as usual.
+ * Coordinators cancel one case's commands with CancelCommand instead.
  *
  * @generated from message netmatrix.v1.CancelAll
  */
@@ -459,6 +466,33 @@ export type CancelAll = Message<"netmatrix.v1.CancelAll"> & {
  */
 export const CancelAllSchema: GenMessage<CancelAll> = /*@__PURE__*/
   messageDesc(file_netmatrix_v1_agent, 12);
+
+/**
+ * Stop what the command `command_id` started (a client run, or a server
+ * starting or running), now; other commands go on. A cancelled command still
+ * answers: the client run or the server start with a "cancelled" failure. An
+ * unknown or finished command is ignored.
+ *
+ * @generated from message netmatrix.v1.CancelCommand
+ */
+export type CancelCommand = Message<"netmatrix.v1.CancelCommand"> & {
+  /**
+   * @generated from field: string command_id = 1;
+   */
+  commandId: string;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message netmatrix.v1.CancelCommand.
+ * Use `create(CancelCommandSchema)` to create a new message.
+ */
+export const CancelCommandSchema: GenMessage<CancelCommand> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_agent, 13);
 
 /**
  * Sample CPU, memory and interfaces for a case's window; the samples come back on stop.
@@ -494,7 +528,7 @@ export type StartSampling = Message<"netmatrix.v1.StartSampling"> & {
  * Use `create(StartSamplingSchema)` to create a new message.
  */
 export const StartSamplingSchema: GenMessage<StartSampling> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_agent, 13);
+  messageDesc(file_netmatrix_v1_agent, 14);
 
 /**
  * @generated from message netmatrix.v1.SamplingStarted
@@ -511,7 +545,7 @@ export type SamplingStarted = Message<"netmatrix.v1.SamplingStarted"> & {
  * Use `create(SamplingStartedSchema)` to create a new message.
  */
 export const SamplingStartedSchema: GenMessage<SamplingStarted> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_agent, 14);
+  messageDesc(file_netmatrix_v1_agent, 15);
 
 /**
  * @generated from message netmatrix.v1.StopSampling
@@ -533,7 +567,7 @@ export type StopSampling = Message<"netmatrix.v1.StopSampling"> & {
  * Use `create(StopSamplingSchema)` to create a new message.
  */
 export const StopSamplingSchema: GenMessage<StopSampling> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_agent, 15);
+  messageDesc(file_netmatrix_v1_agent, 16);
 
 /**
  * @generated from message netmatrix.v1.SamplingStopped
@@ -555,7 +589,7 @@ export type SamplingStopped = Message<"netmatrix.v1.SamplingStopped"> & {
  * Use `create(SamplingStoppedSchema)` to create a new message.
  */
 export const SamplingStoppedSchema: GenMessage<SamplingStopped> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_agent, 16);
+  messageDesc(file_netmatrix_v1_agent, 17);
 
 /**
  * Stream samples (batched) until stopped: the live watch.
@@ -584,7 +618,7 @@ export type StartStream = Message<"netmatrix.v1.StartStream"> & {
  * Use `create(StartStreamSchema)` to create a new message.
  */
 export const StartStreamSchema: GenMessage<StartStream> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_agent, 17);
+  messageDesc(file_netmatrix_v1_agent, 18);
 
 /**
  * @generated from message netmatrix.v1.StopStream
@@ -601,7 +635,7 @@ export type StopStream = Message<"netmatrix.v1.StopStream"> & {
  * Use `create(StopStreamSchema)` to create a new message.
  */
 export const StopStreamSchema: GenMessage<StopStream> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_agent, 18);
+  messageDesc(file_netmatrix_v1_agent, 19);
 
 /**
  * Samples of a stream, sent in batches (grpc-js client streams top out near 11k msg/s).
@@ -625,7 +659,7 @@ export type SampleBatch = Message<"netmatrix.v1.SampleBatch"> & {
  * Use `create(SampleBatchSchema)` to create a new message.
  */
 export const SampleBatchSchema: GenMessage<SampleBatch> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_agent, 19);
+  messageDesc(file_netmatrix_v1_agent, 20);
 
 /**
  * Agents dial out to the coordinator and keep one session open. They open no

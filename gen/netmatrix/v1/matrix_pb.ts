@@ -35,7 +35,7 @@ export type MatrixSpec = Message<"netmatrix.v1.MatrixSpec"> & {
 
   /**
    * Rows of the matrix by name, e.g. "host-host", "pod-pod-cross" (the
-   * scenario catalogue, DESIGN.md). At least one, each once.
+   * scenario catalogue, common/src/scenarios.ts). At least one, each once.
    *
    * @generated from field: repeated string scenarios = 2;
    */
