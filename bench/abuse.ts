@@ -14,12 +14,17 @@
  * (bar: ratio ≥ 0.95). Traffic goes to 127.0.0.1 only; everything it opens
  * is closed at the end.
  *
- *   npm run bench:abuse -- [--seconds 60] [--seed 12] [--idle 2000] [--duration 4]
+ * On loopback iperf3 is CPU-bound and takes both cores of a small machine,
+ * so the ratio there also measures the CPU the abuse itself costs (the
+ * coordinator's and this generator's, both printed); `--bitrate` paces the
+ * runs below that, as a NIC would.
+ *
+ *   npm run bench:abuse -- [--seconds 60] [--seed 12] [--idle 2000] [--duration 4] [--bitrate 5G]
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { WebSocket } from "ws";
@@ -28,7 +33,7 @@ import { startAgentProc, startCoordinatorProc } from "../test/harness/local-clus
 import { runNetmatrix, stopAll } from "../test/harness/processes.js";
 import { testSlot } from "../test/harness/slot.js";
 import { stuckWatcher } from "../test/harness/fake-agent.js";
-import { grpcRaw, randomMalformedGrpc, randomMalformedHttp, rawHttp, rng } from "../test/harness/hostile.js";
+import { grpcFrame, grpcRaw, httpRequest, randomMalformedGrpc, randomMalformedHttp, rawHttp, rng } from "../test/harness/hostile.js";
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +41,7 @@ const { values } = parseArgs({
     seed: { type: "string", default: "12" },
     idle: { type: "string", default: "2000" },
     duration: { type: "string", default: "4" },
+    bitrate: { type: "string" },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -43,6 +49,8 @@ const SEED = Number(values.seed);
 const DURATION = Number(values.duration);
 const HTTP_REQUESTS = 1000;
 const GRPC_CALLS = 1000;
+/** Well-formed requests before the baseline (see main). */
+const WARMUP = 4000;
 /** File descriptors besides the idle connections (agents, CLI runs, hostile requests in flight). */
 const FD_MARGIN = 400;
 const REEXEC = "NETMATRIX_ABUSE_RLIMIT";
@@ -84,14 +92,16 @@ function idleConnections(wanted: number): number {
   return scaled;
 }
 
-/** Resident set size and uptime (s) of `pid`, from /proc. */
-function procInfo(pid: number): { rss: number; uptimeS: number } {
+const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+
+/** Resident set size, uptime (s) and CPU time used (s) of `pid`, from /proc. */
+function procInfo(pid: number): { rss: number; uptimeS: number; cpuS: number } {
   const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024;
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const startTicks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
-  const ticks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+  // Fields after the command: state is field 3, utime 14, stime 15, starttime 22.
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const uptime = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
-  return { rss, uptimeS: uptime - startTicks / ticks };
+  return { rss, uptimeS: uptime - Number(f[19]) / CLK_TCK, cpuS: (Number(f[11]) + Number(f[12])) / CLK_TCK };
 }
 
 function median(v: number[]): number {
@@ -131,7 +141,8 @@ function idlePool(ports: number[], count: number) {
       sockets.delete(s);
       if (stopped) return;
       closedByServer++;
-      setTimeout(() => open(port), 200).unref();
+      // Spread out, as many clients would come back, not all in one burst.
+      setTimeout(() => open(port), 200 + Math.random() * 2000).unref();
     });
   };
   for (let i = 0; i < count; i++) open(ports[i % ports.length]!);
@@ -166,10 +177,26 @@ async function main(): Promise<void> {
     const cli = (args: string[]) => runNetmatrix([...args, "--coordinator", addr, "--token-file", coord.tokenFile]);
     const run = async (): Promise<{ bps: number[]; wallS: number }> => {
       const t0 = performance.now();
-      const res = await cli(["run", "--client", "n1", "--server", "n2", "--tool", "iperf3", "--duration", String(DURATION), "--repetitions", "3", "--output", "json"]);
+      const res = await cli([
+        "run",
+        "--client",
+        "n1",
+        "--server",
+        "n2",
+        "--tool",
+        "iperf3",
+        "--duration",
+        String(DURATION),
+        "--repetitions",
+        "3",
+        ...(values.bitrate ? ["--bitrate", values.bitrate] : []),
+        "--output",
+        "json",
+      ]);
       const wallS = (performance.now() - t0) / 1000;
       if (res.code !== 0) throw new Error(`netmatrix run failed (exit ${res.code}): ${res.stderr.slice(-2000)}`);
-      const reps = (JSON.parse(res.stdout) as { cases: { repetitions: { ok: boolean; measurement?: { receiverBps: number }; failure?: { reason: string } }[] }[] }).cases[0]!.repetitions;
+      const reps = (JSON.parse(res.stdout) as { cases: { repetitions: { ok: boolean; measurement?: { receiverBps: number }; failure?: { reason: string } }[] }[] }).cases[0]!
+        .repetitions;
       const failed = reps.filter((x) => !x.ok);
       if (failed.length) throw new Error(`a repetition failed: ${failed[0]!.failure?.reason}`);
       return { bps: reps.map((x) => x.measurement!.receiverBps), wallS };
@@ -178,9 +205,20 @@ async function main(): Promise<void> {
     console.log(`bench:abuse — coordinator pid ${pid}, 2 agents on loopback, ${SECONDS} s of abuse, seed ${SEED}`);
     const before = await run();
     await sleep(2000);
+    const cold = procInfo(pid);
+    // Node's own warm-up (V8 heap, HTTP/2 session buffers, allocator arenas) takes ~35 MB over the first few
+    // thousand connections, abusive or not, and then stays flat; so the baseline is taken after as many
+    // ordinary ones as a coordinator serves in its first hours: well-formed calls and page requests.
+    await paced(WARMUP, 10_000, 8, async (i) => {
+      if (i % 2) await grpcRaw(coord.port, { path: "/netmatrix.v1.ControlService/ListAgents", token, body: grpcFrame(Buffer.alloc(0)), timeoutMs: 5000 });
+      else await rawHttp(coord.httpPort, httpRequest(`GET /api/runs?token=${token} HTTP/1.1`), 5000);
+    });
+    await sleep(2000);
     const start = procInfo(pid);
-    console.log(`  before: run iperf3 n1→n2 ${before.bps.map((b) => (b / 1e9).toFixed(2)).join(" / ")} Gbit/s (median ${(median(before.bps) / 1e9).toFixed(2)}), ${before.wallS.toFixed(1)} s`);
-    console.log(`  coordinator before: RSS ${MB(start.rss)}, up ${start.uptimeS.toFixed(0)} s`);
+    console.log(
+      `  before: run iperf3 n1→n2 ${before.bps.map((b) => (b / 1e9).toFixed(2)).join(" / ")} Gbit/s (median ${(median(before.bps) / 1e9).toFixed(2)}), ${before.wallS.toFixed(1)} s`,
+    );
+    console.log(`  coordinator before: RSS ${MB(cold.rss)} cold, ${MB(start.rss)} after ${WARMUP} well-formed requests (half gRPC, half HTTP); up ${start.uptimeS.toFixed(0)} s`);
 
     // The never-reading clients and the idle connections, for the whole window.
     const watcher = stuckWatcher(addr, token, { intervalMs: 100, readFirst: 1 });
@@ -211,7 +249,12 @@ async function main(): Promise<void> {
     // A normal run in the middle of it.
     await sleep(windowMs * 0.25);
     const idleDuring = pool.open;
+    const cpuAt = { t: performance.now(), coord: procInfo(pid).cpuS, self: process.cpuUsage() };
     const during = await run();
+    const runS = (performance.now() - cpuAt.t) / 1000;
+    const coordCpu = (procInfo(pid).cpuS - cpuAt.coord) / runS;
+    const selfUse = process.cpuUsage(cpuAt.self);
+    const selfCpu = (selfUse.user + selfUse.system) / 1e6 / runS;
     const duringAt = (performance.now() - t0) / 1000;
     await Promise.all([hostileHttp, hostileGrpc]);
     const left = windowMs - (performance.now() - t0);
@@ -230,8 +273,14 @@ async function main(): Promise<void> {
     const sameProcess = coord.proc.child.exitCode === null && end.uptimeS > start.uptimeS;
     const fiveXx = [...http.byStatus].filter(([s]) => s >= 500).reduce((a, [, n]) => a + n, 0);
     const internal = grpc.byCode.get("INTERNAL") ?? 0;
-    console.log(`  during (${duringAt.toFixed(0)} s in, ${idleDuring} idle connections open): run ${during.bps.map((b) => (b / 1e9).toFixed(2)).join(" / ")} Gbit/s (median ${(median(during.bps) / 1e9).toFixed(2)}), ${during.wallS.toFixed(1)} s`);
+    console.log(
+      `  during (${duringAt.toFixed(0)} s in, ${idleDuring} idle connections open): run ${during.bps.map((b) => (b / 1e9).toFixed(2)).join(" / ")} Gbit/s (median ${(median(during.bps) / 1e9).toFixed(2)}), ${during.wallS.toFixed(1)} s`,
+    );
     console.log(`  run during / before: ${ratio.toFixed(3)} (bar ≥ 0.95: ${ratio >= 0.95 ? "met" : "NOT met"})`);
+    console.log(
+      `  CPU while that run went on: coordinator ${(coordCpu * 100).toFixed(0)} % of a core, this abuse generator ${(selfCpu * 100).toFixed(0)} % (the machine has ${availableParallelism()} cores)`,
+    );
+    console.log(`  coordinator CPU over the whole abuse: ${(((end.cpuS - start.cpuS) / (end.uptimeS - start.uptimeS)) * 100).toFixed(0)} % of a core`);
     console.log(
       `  ${HTTP_REQUESTS} malformed HTTP requests: ${[...http.byStatus]
         .sort()
@@ -244,14 +293,18 @@ async function main(): Promise<void> {
         .map(([s, n]) => `${s}×${n}`)
         .join(", ")}; INTERNAL: ${internal}`,
     );
-    console.log(`  never-reading Watch client: ${stuckEnd.code === grpcStatus.RESOURCE_EXHAUSTED ? `cut off (${stuckEnd.details})` : `still open or ended otherwise (${stuckEnd.code ?? "open"} ${stuckEnd.details})`}`);
+    console.log(
+      `  never-reading Watch client: ${stuckEnd.code === grpcStatus.RESOURCE_EXHAUSTED ? `cut off (${stuckEnd.details})` : `still open or ended otherwise (${stuckEnd.code ?? "open"} ${stuckEnd.details})`}`,
+    );
     console.log(
       `  never-reading browser: ${/browser cut off/.test(coord.proc.stderr) ? "cut off after the stall bound" : "not cut off (at this rate the kernel's socket buffers had not filled; the coordinator holds at most 256 KiB and one batch per agent for it)"}`,
     );
     console.log(
       `  idle connections: ${idle} held (${idleEnd} open at the end; the coordinator closed ${pool.stats.closedByServer} idle ones, each reopened; ${pool.stats.opened} opened in all)`,
     );
-    console.log(`  coordinator after: RSS ${MB(end.rss)} at the end of the abuse, ${MB(settled.rss)} 3 s after the clients left; growth ${MB(growth)} (bar ≤ 50 MB: ${growth <= 50e6 ? "met" : "NOT met"})`);
+    console.log(
+      `  coordinator after: RSS ${MB(end.rss)} at the end of the abuse, ${MB(settled.rss)} 3 s after the clients left; growth ${MB(growth)} (bar ≤ 50 MB: ${growth <= 50e6 ? "met" : "NOT met"}); ${MB(end.rss - cold.rss)} since cold`,
+    );
     console.log(
       `  coordinator restarted: ${sameProcess ? "no" : "YES"} (pid ${pid} ${coord.proc.child.exitCode === null ? "alive" : `exited ${coord.proc.child.exitCode}`}, up ${end.uptimeS.toFixed(0)} s; guard fired: ${/survived an/.test(coord.proc.stderr) ? "YES" : "no"})`,
     );

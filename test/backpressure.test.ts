@@ -72,7 +72,7 @@ describe("backpressure: readers that never read", () => {
     /** RSS once a second for `ms`. */
     const measure = async (ms: number) => {
       const out: number[] = [];
-      for (const t0 = performance.now(); performance.now() - t0 < ms; ) {
+      for (const t0 = performance.now(); performance.now() - t0 < ms;) {
         await sleep(1000);
         out.push(rss(pid));
       }
@@ -131,7 +131,11 @@ describe("backpressure: readers that never read", () => {
     const t0 = performance.now();
     let cycles = 0;
     while ((await listed()).includes(stuck.agentId) && performance.now() - t0 < 60_000) {
-      for (let i = 0; i < 50; i++, cycles++) control.watch({ intervalMs: 1000 }).on("error", () => undefined).cancel();
+      for (let i = 0; i < 50; i++, cycles++)
+        control
+          .watch({ intervalMs: 1000 })
+          .on("error", () => undefined)
+          .cancel();
       await sleep(20);
     }
     console.log(`stuck agent dropped after ${cycles} watch start/stop pairs, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -169,7 +173,9 @@ describe("backpressure: readers that never read", () => {
       const cut = await agent.waitFor(/"droppedBatches":(\d+),"msg":"the coordinator stopped reading this agent's session; reconnecting"/, 60_000);
       const t0 = performance.now();
       while (sessions.length < 2 && performance.now() - t0 < 20_000) await sleep(200);
-      console.log(`agent cut the stuck session ${((performance.now() - sessions[0]!) / 1000).toFixed(1)} s after registering, ${cut[1]} batches coalesced away; sessions: ${sessions.length}`);
+      console.log(
+        `agent cut the stuck session ${((performance.now() - sessions[0]!) / 1000).toFixed(1)} s after registering, ${cut[1]} batches coalesced away; sessions: ${sessions.length}`,
+      );
       expect(Number(cut[1])).toBeGreaterThan(0);
       expect(sessions.length).toBeGreaterThanOrEqual(2);
       await agent.stop();

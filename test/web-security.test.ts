@@ -64,7 +64,13 @@ describe("the live page and the reports under attack", () => {
     base = `http://127.0.0.1:${coord.httpPort}`;
     // An agent named with markup, whose live samples name an interface with markup too.
     const session = new PassThrough({ objectMode: true });
-    const link = new AgentLink(`${EVIL_NODE}/host`, "evil-1", create(AgentInfoSchema, { node: EVIL_NODE, mode: NetworkMode.HOST }), "127.0.0.1:1", session as unknown as ServerDuplexStream<AgentMessage, CoordinatorMessage>);
+    const link = new AgentLink(
+      `${EVIL_NODE}/host`,
+      "evil-1",
+      create(AgentInfoSchema, { node: EVIL_NODE, mode: NetworkMode.HOST }),
+      "127.0.0.1:1",
+      session as unknown as ServerDuplexStream<AgentMessage, CoordinatorMessage>,
+    );
     const streams = new Set<string>();
     session.on("data", (m: CoordinatorMessage) => {
       if (m.msg.case === "startStream") streams.add(m.msg.value.streamId);

@@ -103,6 +103,7 @@ export function hostileHttpCases(token: string, cookie: string): HostileCase[] {
     { name: "20 KB request target", request: httpRequest(`GET /?${big} HTTP/1.1`), status: 431, says: /too large/ },
     { name: "binary garbage", request: "\x00\x01\x02\xff\xfe garbage\r\n\r\n", status: 400, says: /malformed HTTP request/ },
     { name: "unknown HTTP version", request: "GET / HTTP/9.9\r\nhost: x\r\n\r\n", status: 400, says: /malformed HTTP request/ },
+    { name: "HTTP/1.1 without Host", request: "GET /api/runs HTTP/1.1\r\nconnection: close\r\n\r\n", status: 400, says: /no Host header/ },
     { name: "control character in a header", request: httpRequest("GET / HTTP/1.1", { "x-evil": "a\x01b" }), status: 400, says: /malformed HTTP request/ },
     { name: "non-numeric Content-Length", request: httpRequest("GET / HTTP/1.1", { "content-length": "abc" }), status: 400, says: /malformed HTTP request/ },
     {
@@ -122,8 +123,18 @@ export function hostileHttpCases(token: string, cookie: string): HostileCase[] {
       status: 403,
       says: /Origin/,
     },
-    { name: "WebSocket upgrade with a bad key", request: httpRequest(`GET /ws?token=${token} HTTP/1.1`, { ...UPGRADE, "sec-websocket-key": "x" }), status: 400, says: /Sec-WebSocket-Key/ },
-    { name: "WebSocket upgrade with a 10 KB node pattern", request: httpRequest(`GET /ws?token=${token}&node=${"*".repeat(10_000)} HTTP/1.1`, UPGRADE), status: 400, says: /node pattern/ },
+    {
+      name: "WebSocket upgrade with a bad key",
+      request: httpRequest(`GET /ws?token=${token} HTTP/1.1`, { ...UPGRADE, "sec-websocket-key": "x" }),
+      status: 400,
+      says: /Sec-WebSocket-Key/,
+    },
+    {
+      name: "WebSocket upgrade with a 10 KB node pattern",
+      request: httpRequest(`GET /ws?token=${token}&node=${"*".repeat(10_000)} HTTP/1.1`, UPGRADE),
+      status: 400,
+      says: /node pattern/,
+    },
   ];
 }
 
@@ -201,7 +212,19 @@ function junk(r: () => number, n: number): Buffer {
 
 /** A random malformed HTTP request: bad targets, bad encodings, huge or broken headers, garbage. */
 export function randomMalformedHttp(r: () => number, token: string): Buffer {
-  const targets = ["//a:b/", "http://a:99999/", "http://[::1", "/%", "/%zz", "/%E0%A4%A", "/runs/%ff/report.html", "*", "/ws?node=" + "*".repeat(300), "/" + "../".repeat(50), "/?token=" + "%".repeat(10)];
+  const targets = [
+    "//a:b/",
+    "http://a:99999/",
+    "http://[::1",
+    "/%",
+    "/%zz",
+    "/%E0%A4%A",
+    "/runs/%ff/report.html",
+    "*",
+    "/ws?node=" + "*".repeat(300),
+    "/" + "../".repeat(50),
+    "/?token=" + "%".repeat(10),
+  ];
   const kind = Math.floor(r() * 6);
   switch (kind) {
     case 0:
@@ -211,7 +234,11 @@ export function randomMalformedHttp(r: () => number, token: string): Buffer {
     case 2:
       return Buffer.from(httpRequest("GET / HTTP/1.1", { [`x-${Math.floor(r() * 1e6)}`]: "h".repeat(8_000 + Math.floor(r() * 40_000)) }));
     case 3:
-      return Buffer.from(httpRequest(`${pick(r, ["GET", "POST", "PUT", "BREW", "G\x00T"])} /api/runs?token=${r() < 0.5 ? token : "x"} HTTP/1.${pick(r, ["1", "0", "9"])}`, { "content-length": pick(r, ["-1", "abc", "99999999999", "0"]) }));
+      return Buffer.from(
+        httpRequest(`${pick(r, ["GET", "POST", "PUT", "BREW", "G\x00T"])} /api/runs?token=${r() < 0.5 ? token : "x"} HTTP/1.${pick(r, ["1", "0", "9"])}`, {
+          "content-length": pick(r, ["-1", "abc", "99999999999", "0"]),
+        }),
+      );
     case 4:
       return Buffer.concat([Buffer.from("GET / HTTP/1.1\r\n"), junk(r, 1 + Math.floor(r() * 2000)), Buffer.from("\r\n\r\n")]);
     default:

@@ -28,7 +28,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { NetmatrixError } from "../../../common/src/errors.js";
 import { tokenMatches } from "../../../common/src/token.js";
 import { watchProblem, type WatchHub } from "../watch-hub.js";
-import { Feed } from "./feed.js";
+import { Feed, FEED_STALL_MS } from "./feed.js";
 import { livePage, PAGE_CSS, SCRIPT } from "./page.js";
 
 const require = createRequire(import.meta.url);
@@ -226,6 +226,7 @@ export async function startWebServer(listen: string, deps: WebServerDeps): Promi
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = parseTarget(req.url);
     if (typeof url === "string") return badRequest(res, 400, url);
+    if (req.httpVersion === "1.1" && !req.headers.host) return badRequest(res, 400, "the request has no Host header (HTTP/1.1 requires one)");
     if (req.method !== "GET" && req.method !== "HEAD") {
       counters.badRequests++;
       return send(res, 405, TEXT, `method ${String(req.method).slice(0, 20)} not allowed: only GET and HEAD\n`, { allow: "GET, HEAD" });
@@ -254,7 +255,9 @@ export async function startWebServer(listen: string, deps: WebServerDeps): Promi
     }
   };
 
-  const http: Server = deps.tls ? createHttpsServer({ cert: deps.tls.cert, key: deps.tls.key }, onRequest) : createServer(onRequest);
+  // Node's own answer to a missing Host is a bare 400; ours says why, with the headers.
+  const options = { requireHostHeader: false };
+  const http: Server = deps.tls ? createHttpsServer({ ...options, cert: deps.tls.cert, key: deps.tls.key }, onRequest) : createServer(options, onRequest);
   // Slow or idle clients do not hold connections for long.
   http.headersTimeout = 10_000;
   http.requestTimeout = 30_000;
@@ -302,7 +305,7 @@ export async function startWebServer(listen: string, deps: WebServerDeps): Promi
     ws.on("error", (err) => log.debug({ reason: err.message }, "browser feed error"));
     // The page sends nothing; whatever a client sends is ignored (and bounded by maxPayload).
     const feed = new Feed(ws, undefined, {
-      ms: 30_000,
+      ms: FEED_STALL_MS,
       onStall: (reason) => {
         log.warn({ reason, dropped: feed.dropped }, "browser cut off: it stopped reading");
         ws.close(1008, "too slow: the browser stopped reading");
