@@ -7,13 +7,14 @@
  * case repetition exactly once. Needs root (mount); skipped otherwise.
  */
 import { execFileSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startAgentProc, startCoordinatorProc, writeToken, type CoordinatorProc } from "./harness/local-cluster.js";
 import { runNetmatrix, spawnNetmatrix, stopAll } from "./harness/processes.js";
 import { testSlot } from "./harness/slot.js";
+import { fillFileSystem } from "./harness/fill.js";
 
 const root = process.getuid?.() === 0;
 const slot = testSlot();
@@ -30,20 +31,7 @@ const filler = (): string => join(data, "filler");
 
 /** Fill the tmpfs until it refuses another byte. */
 function fill(): void {
-  const fd = openSync(filler(), "w");
-  const chunk = Buffer.alloc(64 * 1024);
-  try {
-    for (let size = chunk.length; size >= 1;) {
-      try {
-        writeSync(fd, chunk, 0, size);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
-        size >>= 1;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
+  fillFileSystem(filler());
 }
 
 /** `mount -o remount,MODE`, retried while a write holds the file system busy. */

@@ -5,7 +5,7 @@
  * real full (tmpfs) and read-only file system.
  */
 import { execFileSync } from "node:child_process";
-import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
@@ -15,6 +15,7 @@ import { FailureCode } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { parseSpec } from "./matrix/index.js";
 import { ResultsStore, type RunDir } from "./results-store.js";
+import { fillFileSystem } from "../../test/harness/fill.js";
 
 const spec = parseSpec("name: store-test\nscenarios: [host-host]\ntools: [iperf3]\n", "store-test.yaml");
 
@@ -102,22 +103,8 @@ describe("cases.jsonl: a torn line is never counted", () => {
 
 const root = process.getuid?.() === 0;
 
-/** Fill the file system holding `dir` with `file` until it refuses another byte. */
 function fill(file: string): void {
-  const fd = openSync(file, "w");
-  const chunk = Buffer.alloc(64 * 1024);
-  try {
-    for (let size = chunk.length; size >= 1;) {
-      try {
-        writeSync(fd, chunk, 0, size);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
-        size >>= 1;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
+  fillFileSystem(file);
 }
 
 describe.skipIf(!root)("storage faults on a real full and read-only file system (tmpfs; needs root)", () => {
