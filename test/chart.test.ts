@@ -175,6 +175,8 @@ describe("helm lint --strict", () => {
         "tls-cert-manager-values.yaml",
         "tls-existing-secret-values.yaml",
         "plaintext-values.yaml",
+        // the host agent as root with NET_RAW (agents.host.rawPing)
+        "raw-ping-values.yaml",
       ]),
     );
   });
@@ -221,6 +223,8 @@ describe.each([undefined, ...CI_VALUES])("rendered with %s", (file) => {
       const c = pod.containers[0]!;
       expect(pod.hostNetwork).toBe(true);
       expect(pod.dnsPolicy).toBe("ClusterFirstWithHostNet");
+      // Net sysctls of a hostNetwork pod would be the node's: the kubelet refuses them. Ping relies on the node's ping_group_range (or rawPing).
+      expect(pod.securityContext?.sysctls).toBeUndefined();
       expect(envOf(c, "NETMATRIX_NODE")?.valueFrom?.fieldRef?.fieldPath).toBe("spec.nodeName");
       expect(envOf(c, "NETMATRIX_ADDRESS")?.valueFrom?.fieldRef?.fieldPath).toBe("status.hostIP");
       const metrics = envOf(c, "NETMATRIX_METRICS")?.value;
@@ -308,18 +312,23 @@ describe.each([undefined, ...CI_VALUES])("rendered with %s", (file) => {
     expect(clusterRoles.length).toBe(envOf(dep.spec!.template!.spec.containers[0]!, "NETMATRIX_READ_NODES")?.value === "true" ? 1 : 0);
   });
 
-  it("security: no privilege escalation, read-only root, every capability dropped; NET_RAW for the host agent only; non-root elsewhere", () => {
+  it("security: no privilege escalation, read-only root, every capability dropped; non-root everywhere, but the host agent under agents.host.rawPing: root with NET_RAW", () => {
+    const rawPing = file === "raw-ping-values.yaml";
     for (const { owner, spec } of podsOf(objs)) {
-      const host = owner.kind === "DaemonSet" && modeOf(owner) === "host";
+      const rawHost = rawPing && owner.kind === "DaemonSet" && modeOf(owner) === "host";
       for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
         const sc = c.securityContext!;
         expect(sc.allowPrivilegeEscalation, `${owner.metadata.name}/${c.name}`).toBe(false);
         expect(sc.readOnlyRootFilesystem).toBe(true);
         expect(sc.capabilities?.drop).toEqual(["ALL"]);
-        expect(sc.capabilities?.add ?? []).toEqual(host ? ["NET_RAW"] : []);
-        if (!host) {
+        expect(sc.capabilities?.add ?? [], `${owner.metadata.name}/${c.name} adds capabilities`).toEqual(rawHost ? ["NET_RAW"] : []);
+        if (rawHost) {
+          // NET_RAW is only effective for uid 0: Kubernetes sets no ambient capabilities.
+          expect(spec.securityContext).toMatchObject({ runAsNonRoot: false, runAsUser: 0, runAsGroup: 0 });
+        } else {
           expect(spec.securityContext?.runAsNonRoot, `${owner.metadata.name} runs as non-root`).toBe(true);
           expect(spec.securityContext?.runAsUser).toBeGreaterThan(0);
+          expect(spec.securityContext?.runAsGroup).toBeGreaterThan(0);
         }
         // A writable /tmp (iperf3's per-stream temporary files) on a read-only root.
         if (owner.kind !== "Pod" || c.name === "smoke") expect(c.volumeMounts?.map((m) => m.mountPath)).toContain("/tmp");
@@ -457,6 +466,7 @@ describe("values", () => {
     ["a port range that is no range", ["--set", "agents.portRange=20000"], /portRange/],
     ["a port out of range", ["--set", "coordinator.service.grpcPort=70000"], /grpcPort/],
     ["an unknown pull policy", ["--set", "image.pullPolicy=Sometimes"], /pullPolicy/],
+    ["a string for rawPing", ["--set", "agents.host.rawPing=yes"], /agents\/host\/rawPing/],
     ["an unknown scenario in the smoke test", ["--set", "tests.scenarios={pod-to-pod}"], /scenarios/],
     ["a Service type that does not exist", ["--set", "coordinator.service.type=Ingress"], /type/],
     ["an issuer kind that does not exist", ["--set", "tls.certManager.issuerRef.kind=Vault"], /issuerRef\/kind/],

@@ -2,8 +2,8 @@
  * Dockerfile.agent, parsed (dockerfile-ast) and linted (dockerfile-utils),
  * against what the repository says it needs: the tools scripts/install-tools.sh
  * installs, what package.json's "bin" runs, the sources tsconfig compiles,
- * a non-root user, and a .dockerignore that lets exactly those in.
- * (No container engine here: the image itself is not built.)
+ * a non-root user, and a .dockerignore that lets exactly those in. The built
+ * image itself is run in test/image.test.ts.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -134,7 +134,7 @@ describe("Dockerfile.agent", () => {
     for (const dir of tsconfig.include) expect(copied, `build stage copies ${dir}`).toContain(dir.split("/")[0]);
     expect(copied).toEqual(expect.arrayContaining(["package.json", "package-lock.json", "tsconfig.json"]));
     const runs = of(build, "RUN").map(raw);
-    expect(runs.some((r) => /^npm ci\b/.test(r) && !r.includes("--omit=dev"))).toBe(true);
+    expect(runs.some((r) => /(^|\s)npm ci\b/.test(r) && !r.includes("--omit=dev"))).toBe(true);
     expect(runs).toContain("npm run build");
     expect(of(final(), "COPY").map(copyArgs)).toContainEqual({ sources: [`${workdir}/${tsconfig.compilerOptions.outDir}`], dest: "./dist", from: "build" });
   });
@@ -164,9 +164,23 @@ describe("Dockerfile.agent", () => {
     expect(
       of(stage("deps"), "RUN")
         .map(raw)
-        .some((r) => /^npm ci\b.*--omit=dev/.test(r)),
+        .some((r) => /(^|\s)npm ci\b.*--omit=dev/.test(r)),
     ).toBe(true);
     expect(of(final(), "COPY").map(copyArgs)).toContainEqual({ sources: ["/src/node_modules"], dest: "./node_modules", from: "deps" });
+  });
+
+  it("hands npm the extra CA only as a build secret of the stages that run npm ci, never to the runtime image", () => {
+    for (const name of ["build", "deps"]) {
+      const npmCi = of(stage(name), "RUN")
+        .map(raw)
+        .filter((r) => /(^|\s)npm ci\b/.test(r));
+      expect(npmCi.length, name).toBe(1);
+      expect(npmCi[0], name).toMatch(/^--mount=type=secret,id=extra_ca\s+NODE_EXTRA_CA_CERTS=\/run\/secrets\/extra_ca npm ci/);
+    }
+    const runtime = final()
+      .instructions.map((i) => `${i.getKeyword()} ${raw(i)}`)
+      .join("\n");
+    expect(runtime).not.toMatch(/extra_ca|NODE_EXTRA_CA_CERTS|CERTIFICATE/);
   });
 
   it("copies what package.json's bin runs: the script, the compiled CLI it loads, package.json itself", () => {

@@ -20,7 +20,7 @@ import { netDevPathFor, readProcConstants } from "./samplers/index.js";
 import { SamplingManager } from "./sampling.js";
 import { ServerManager } from "./servers.js";
 import { runSessions } from "./session.js";
-import { discoverTools, type FoundTool } from "./tools.js";
+import { discoverTools, usable, type FoundTool } from "./tools.js";
 
 export interface AgentConfig {
   /** HOST:PORT of the coordinator. */
@@ -50,12 +50,20 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
+/** `text` on one line within `max` characters (the coordinator refuses longer registration fields, and control characters). */
+function clip(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ");
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
 export async function startAgent(cfg: AgentConfig, log: Logger): Promise<RunningAgent> {
   const found = await discoverTools(Object.values(drivers));
   const tools = new Map<ToolName, FoundTool>(found.map((f) => [f.driver.tool, f]));
   const toolLog = log.child({ component: "tools" });
   for (const f of found) {
-    if (f.path) toolLog.info({ tool: f.driver.tool, version: f.version, path: f.path }, "tool found");
+    if (f.problem) toolLog.warn({ tool: f.driver.tool, path: f.path, problem: f.problem }, `tool unusable: ${f.problem}`);
+    else if (f.path) toolLog.info({ tool: f.driver.tool, version: f.version, path: f.path }, "tool found");
     else toolLog.warn({ tool: f.driver.tool, package: f.driver.debianPackage }, "tool missing");
   }
   const local = new Set(Object.values(os.networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address)));
@@ -96,10 +104,11 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Running
       tools: found.map((f) =>
         create(ToolInfoSchema, {
           tool: toolTable.toEnum(f.driver.tool, "tool"),
-          available: Boolean(f.path),
+          available: usable(f),
           version: f.version ?? "",
           path: f.path ?? "",
           package: f.driver.debianPackage,
+          problem: clip(f.problem ?? "", REGISTRATION_LIMITS.problem),
         }),
       ),
       ...(await kernelAndCpu()),

@@ -11,7 +11,7 @@ import { deadlineProblem, specProblems } from "../../tools/src/limits.js";
 import { tools as toolTable, type ToolName } from "../../tools/src/index.js";
 import { clientParams, execFailure, pbFailure, pbMeasurement, toolRun } from "./convert.js";
 import { forget, remember } from "./tool-pids.js";
-import type { FoundTool } from "./tools.js";
+import { hostFacts, type FoundTool } from "./tools.js";
 
 export interface ClientRequest {
   spec: TestSpec;
@@ -42,6 +42,7 @@ export async function runClient(tool: ToolName | undefined, found: FoundTool | u
     const pkg = found?.driver.debianPackage ?? tool;
     return refused(tool, "tool-missing", `${tool} is not installed on this agent`, `apt-get install ${pkg}`);
   }
+  if (found.problem) return refused(tool, "tool-missing", found.problem);
   const driver = found.driver;
   const params = clientParams(req.spec, req.target, req.port, req.dataPort);
   const why = driver.unsupported(params);
@@ -55,6 +56,11 @@ export async function runClient(tool: ToolName | undefined, found: FoundTool | u
   const version = found.version ?? "";
   const failed = execFailure(res, tool, req.deadlineMs);
   if (failed) return toolRun(tool, version, res, { failure: pbFailure(failed.code, failed.reason) });
-  const parsed = driver.parseClient({ stdout: res.stdout, stderr: res.stderr, exitCode: res.exitCode }, params);
-  return toolRun(tool, version, res, parsed.ok ? { measurement: pbMeasurement(parsed.measurement) } : { failure: pbFailure(parsed.failure.code, parsed.failure.reason) });
+  const parsed = driver.parseClient({ stdout: res.stdout, stderr: res.stderr, exitCode: res.exitCode }, params, hostFacts());
+  return toolRun(
+    tool,
+    version,
+    res,
+    parsed.ok ? { measurement: pbMeasurement(parsed.measurement) } : { failure: pbFailure(parsed.failure.code, parsed.failure.reason, parsed.failure.hint) },
+  );
 }

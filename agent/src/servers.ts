@@ -68,7 +68,7 @@ export class ServerManager {
     const late = deadlineProblem("server", deadlineMs);
     if (late) throw new NetmatrixError("invalid-argument", `server refused: ${late}`);
     const found = this.tools.get(tool);
-    if (!found?.path) throw missing(tool, found);
+    if (!found?.path || found.problem) throw missing(tool, found);
     const driver = found.driver;
     const used = new Set([...this.running.values()].flatMap((r) => [r.port, r.dataPort]));
     this.starting++;
@@ -156,6 +156,7 @@ export class ServerManager {
 
 /** The "tool missing" error, naming the Debian package to install. */
 export function missing(tool: ToolName, found: FoundTool | undefined): NetmatrixError {
+  if (found?.problem) return new NetmatrixError("failed-precondition", found.problem);
   const pkg = found?.driver.debianPackage ?? tool;
   return new NetmatrixError("failed-precondition", `${tool} is not installed on this agent`, {
     hint: `install the Debian package "${pkg}" (apt-get install ${pkg}) in the agent's image`,

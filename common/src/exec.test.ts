@@ -1,7 +1,9 @@
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { describe, expect, test } from "vitest";
-import { exec, startProcess } from "./exec.js";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { exec, startProcess, type ExecResult } from "./exec.js";
 
 /** Running (a zombie is not: an orphan's zombie stays until PID 1 reaps it, which some PID 1s never do). */
 function alive(pid: number): boolean {
@@ -94,4 +96,72 @@ describe("exec (real processes)", () => {
     await new Promise((r) => setTimeout(r, 3500));
     expect(alive(sleepPid)).toBe(false);
   });
+});
+
+/** The program of the built helper (`npm run build`), for tests that run it in a process of their own. */
+const BUILT_EXEC = new URL("../../dist/common/src/exec.js", import.meta.url);
+const ROOT = process.getuid?.() === 0;
+const hasTool = (name: string): boolean =>
+  spawnSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore", env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }).status === 0;
+const CAN_EPERM = ROOT && hasTool("setcap") && hasTool("setpriv") && existsSync("/usr/bin/ping");
+
+describe("a program that cannot be started is a result with spawnError, never a throw", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "nm-exec-"));
+    // A script without any execute bit: execve says EACCES, even to root.
+    writeFileSync(join(dir, "not-executable"), "#!/bin/sh\necho never\n", { mode: 0o644 });
+    chmodSync(dir, 0o755);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const expectNotStarted = (r: ExecResult, code: string, says: RegExp): void => {
+    expect(r.spawnError).toMatch(says);
+    expect(r.spawnErrorCode).toBe(code);
+    expect(r.exitCode).toBeNull();
+    expect(r.timedOut).toBe(false);
+  };
+
+  test.each(
+    [
+      { errno: "ENOENT", what: "a name not on PATH", program: () => "netmatrix-no-such-tool", says: /^netmatrix-no-such-tool: not found on PATH$/ },
+      { errno: "ENOENT", what: "a path that does not exist", program: () => join(dir, "gone"), says: /gone: not found \(ENOENT: no such file or directory\)$/ },
+      {
+        errno: "EACCES",
+        what: "a file without execute permission",
+        program: () => join(dir, "not-executable"),
+        says: /not-executable: cannot execute \(EACCES: permission denied\)$/,
+      },
+    ].flatMap((c) => [true, false].map((guard) => ({ ...c, guard }))),
+  )("$errno: $what, guard $guard", async ({ errno, program, says, guard }) => {
+    let p: ReturnType<typeof startProcess> | undefined;
+    expect(() => (p = startProcess({ argv: [program()], deadlineMs: 5000, guard }))).not.toThrow();
+    expectNotStarted(await p!.exited, errno, says);
+  });
+
+  // EPERM for real: a copy of ping with the file capability cap_net_raw=ep, started by a
+  // process whose bounding set lacks NET_RAW (as in a container without it): the kernel
+  // refuses the exec, and Node throws from spawn() instead of emitting "error".
+  test.skipIf(!CAN_EPERM).each([true, false])(
+    `EPERM: a binary with file capabilities outside the bounding set, guard %s${CAN_EPERM ? "" : " (skipped: needs root, setcap from libcap2-bin, setpriv and /usr/bin/ping)"}`,
+    async (guard) => {
+      if (!existsSync(BUILT_EXEC)) throw new Error("dist/ is missing: run `npm run build` (npm test does it first)");
+      const capped = join(dir, "ping-capped");
+      copyFileSync("/usr/bin/ping", capped);
+      chmodSync(capped, 0o755);
+      execFileSync("setcap", ["cap_net_raw=ep", capped], { env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
+      const script = `import(${JSON.stringify(BUILT_EXEC.href)}).then(async (m) => {
+        let p;
+        try { p = m.startProcess({ argv: [${JSON.stringify(capped)}, "-V"], deadlineMs: 5000, guard: ${guard} }); }
+        catch (e) { console.log(JSON.stringify({ threw: String(e) })); return; }
+        console.log(JSON.stringify({ result: await p.exited }));
+      });`;
+      const out = execFileSync("setpriv", ["--bounding-set", "-net_raw", "--inh-caps", "-net_raw", process.execPath, "--input-type=module", "-e", script], { encoding: "utf8" });
+      const got = JSON.parse(out) as { threw?: string; result?: ExecResult };
+      expect(got.threw).toBeUndefined();
+      expectNotStarted(got.result!, "EPERM", /ping-capped: cannot execute \(EPERM: operation not permitted\)/);
+      // The same binary without the restriction runs: the EPERM comes from the bounding set, not the copy.
+      expect((await exec({ argv: [capped, "-V"], deadlineMs: 5000, guard })).exitCode).toBe(0);
+    },
+  );
 });

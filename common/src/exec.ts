@@ -4,7 +4,9 @@
  * so it dies even if this process is SIGKILLed), SIGTERM then SIGKILL, and
  * output captured up to a bound.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessByStdio } from "node:child_process";
+import type { Readable } from "node:stream";
+import { getSystemErrorMap } from "node:util";
 
 /** Default cap on captured bytes per stream. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
@@ -42,8 +44,14 @@ export interface ExecResult {
   timedOut: boolean;
   /** We killed it because it was cancelled or stopped. */
   cancelled: boolean;
-  /** Set when the process could not be started (e.g. ENOENT). */
+  /**
+   * Set when the process could not be started: not found, or the kernel
+   * refused to execute it (EACCES, EPERM, ...). Never thrown: a spawn that
+   * fails, synchronously or not, with or without the guard, ends here.
+   */
   spawnError: string | undefined;
+  /** The errno name of a spawn error (ENOENT, EACCES, EPERM, ...) when known. */
+  spawnErrorCode?: string;
   /** Wall time from spawn to exit, milliseconds. */
   wallMs: number;
 }
@@ -60,8 +68,34 @@ export interface RunningProcess {
   stop(): Promise<ExecResult>;
 }
 
-/** Exit code `timeout` uses when the deadline hit (124) or the command was not found (127). */
+/** Exit code `timeout` uses when the deadline hit (124). */
 const TIMEOUT_EXPIRED = 124;
+/** Exit codes `timeout` uses when it could not run the command: 126 cannot execute (EACCES, EPERM), 127 not found. */
+const TIMEOUT_CANNOT_EXECUTE = 126;
+const TIMEOUT_NOT_FOUND = 127;
+/** `timeout: failed to run command ‘X’: Operation not permitted` (the quotes follow the locale). */
+const TIMEOUT_FAILED_RUN = /^timeout: failed to run command .*: ([^:\n]+)$/m;
+
+/** The errno name (EPERM) of a strerror text (Operation not permitted), when it is one. */
+function errnoNamed(message: string): string | undefined {
+  const wanted = message.trim().toLowerCase();
+  for (const [name, text] of getSystemErrorMap().values()) if (text.toLowerCase() === wanted) return name;
+  return undefined;
+}
+
+/** One line for a program that could not be started. */
+function cannotStart(program: string, code: string | undefined, detail: string): string {
+  if (code === "ENOENT" && !program.includes("/")) return `${program}: not found on PATH`;
+  if (code === "ENOENT") return `${program}: not found (ENOENT: ${detail})`;
+  return `${program}: cannot execute (${code ?? "error"}: ${detail})`;
+}
+
+/** The errno name and text of a spawn error (Node's message is only "spawn EPERM"). */
+function describeErrno(e: NodeJS.ErrnoException): { code: string | undefined; detail: string } {
+  const code = typeof e.code === "string" ? e.code : undefined;
+  const known = typeof e.errno === "number" ? getSystemErrorMap().get(e.errno) : undefined;
+  return { code, detail: known?.[1] ?? e.message };
+}
 
 class Capture {
   private chunks: Buffer[] = [];
@@ -97,13 +131,22 @@ export function startProcess(opts: ExecOptions): RunningProcess {
   let timedOut = false;
   let cancelled = false;
   let spawnError: string | undefined;
+  let spawnErrorCode: string | undefined;
   let killTimer: NodeJS.Timeout | undefined;
 
-  const child = spawn(full[0]!, full.slice(1), {
-    shell: false,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: opts.env ?? process.env,
-  });
+  let child: ChildProcessByStdio<null, Readable, Readable>;
+  try {
+    child = spawn(full[0]!, full.slice(1), {
+      shell: false,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: opts.env ?? process.env,
+    });
+  } catch (err) {
+    // Node throws (rather than emitting "error") for most errnos, e.g. EPERM when the binary
+    // has file capabilities outside the bounding set: the same result as any spawn error.
+    const { code, detail } = describeErrno(err as NodeJS.ErrnoException);
+    return notStarted(opts.argv, cannotStart(full[0]!, code, detail), code, started);
+  }
   child.stdout.on("data", (c: Buffer) => out.push(c));
   child.stderr.on("data", (c: Buffer) => err.push(c));
 
@@ -142,11 +185,16 @@ export function startProcess(opts: ExecOptions): RunningProcess {
       if (killTimer) clearTimeout(killTimer);
       opts.signal?.removeEventListener("abort", onAbort);
       let exitCode = code;
-      // The guard's own verdicts: 124 = deadline, 127 = program not found.
+      // The guard's own verdicts: 124 = deadline, 126 = cannot execute, 127 = program not found.
       if (guard && code === TIMEOUT_EXPIRED) timedOut = true;
-      if (guard && code === 127 && !spawnError && /No such file|not found/i.test(err.text())) {
-        spawnError = `${opts.argv[0]}: not found on PATH`;
-        exitCode = null;
+      if (guard && (code === TIMEOUT_CANNOT_EXECUTE || code === TIMEOUT_NOT_FOUND) && !spawnError) {
+        const said = TIMEOUT_FAILED_RUN.exec(err.text());
+        if (said || (code === TIMEOUT_NOT_FOUND && /No such file|not found/i.test(err.text()))) {
+          const detail = said?.[1]?.trim() ?? "no such file or directory";
+          spawnErrorCode = errnoNamed(detail) ?? (code === TIMEOUT_NOT_FOUND ? "ENOENT" : undefined);
+          spawnError = cannotStart(opts.argv[0]!, spawnErrorCode, detail.toLowerCase());
+          exitCode = null;
+        }
       }
       resolve({
         argv: opts.argv,
@@ -159,11 +207,15 @@ export function startProcess(opts: ExecOptions): RunningProcess {
         timedOut,
         cancelled,
         spawnError,
+        ...(spawnErrorCode ? { spawnErrorCode } : {}),
         wallMs: Number(process.hrtime.bigint() - started) / 1e6,
       });
     };
     child.on("error", (e: NodeJS.ErrnoException) => {
-      spawnError = e.code === "ENOENT" ? `${full[0]}: not found on PATH` : e.message;
+      // The errnos Node reports by this event rather than by throwing (ENOENT, EACCES, ...).
+      const { code, detail } = describeErrno(e);
+      spawnError = cannotStart(full[0]!, code, detail);
+      spawnErrorCode = code;
       finish(null, null);
     });
     child.on("close", (code, signal) => finish(code, signal));
@@ -180,6 +232,26 @@ export function startProcess(opts: ExecOptions): RunningProcess {
       return exited;
     },
   };
+}
+
+/** A process that never started: its result is ready at once. */
+function notStarted(argv: string[], spawnError: string, spawnErrorCode: string | undefined, started: bigint): RunningProcess {
+  const result: ExecResult = {
+    argv,
+    pid: undefined,
+    exitCode: null,
+    signal: null,
+    stdout: "",
+    stderr: "",
+    truncated: false,
+    timedOut: false,
+    cancelled: false,
+    spawnError,
+    ...(spawnErrorCode ? { spawnErrorCode } : {}),
+    wallMs: Number(process.hrtime.bigint() - started) / 1e6,
+  };
+  const exited = Promise.resolve(result);
+  return { pid: undefined, argv, exited, output: () => ({ stdout: "", stderr: "" }), stop: () => exited };
 }
 
 /** Run a process to completion; see {@link ExecOptions}. Never rejects. */

@@ -74,6 +74,8 @@ describe("registrationProblems", () => {
     ["tools[0].version", (i: AgentInfo) => (i.tools[0]!.version = "3.12 <script>")],
     ["tools[0].path", (i: AgentInfo) => (i.tools[0]!.path = "/x".repeat(3000))],
     ["tools[0].package", (i: AgentInfo) => (i.tools[0]!.package = "Iperf3!")],
+    ["tools[0].problem", (i: AgentInfo) => (i.tools[0]!.problem = "p".repeat(REGISTRATION_LIMITS.problem + 1))],
+    ["tools[0].problem", (i: AgentInfo) => (i.tools[0]!.problem = "ping: cannot\nfake log line")],
     ["kernel", (i: AgentInfo) => (i.kernel = "k".repeat(REGISTRATION_LIMITS.text + 1))],
     ["cpu_model", (i: AgentInfo) => (i.cpuModel = "cpu\u0000\u001b[31m")],
     ["hostname", (i: AgentInfo) => (i.hostname = "h\nfake log line")],

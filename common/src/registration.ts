@@ -35,6 +35,8 @@ export const REGISTRATION_LIMITS = {
   version: 64,
   /** A tool's path (PATH_MAX). */
   path: 4096,
+  /** Why a tool on PATH cannot run, with the fix. */
+  problem: 1024,
   /** The agent's instance id. */
   instanceId: 128,
   /** CPUs. */
@@ -162,6 +164,7 @@ export function registrationProblems(info: AgentInfo, instanceId: string): Regis
       pattern(`${field}.version`, t.version, L.version, VERSION, "a version", out, UPGRADE);
       text(`${field}.path`, t.path, L.path, out, UPGRADE);
       pattern(`${field}.package`, t.package, L.version, PACKAGE, "a Debian package name", out, UPGRADE);
+      text(`${field}.problem`, t.problem, L.problem, out, UPGRADE);
     });
   }
   text("kernel", info.kernel, L.text, out, UPGRADE);

@@ -51,10 +51,12 @@ function requestFailure(err: unknown): Failure {
   return failure("internal", e.message);
 }
 
-/** A "tool missing" failure if `link` lacks `tool`, naming the package to install. */
+/** A "tool missing" failure if `link` lacks `tool`, naming the package to install, or why the agent cannot run it. */
 function missingTool(link: AgentLink, tool: ToolName): Failure | undefined {
   const t = link.info.tools.find((x) => toolName(x.tool) === tool);
   if (t?.available) return undefined;
+  // On PATH but unusable there (exec refused, self-test failed): the agent's words name the problem and the fix.
+  if (t?.problem) return failure("tool-missing", `${tool} cannot run on agent ${link.id}: ${t.problem}`, "fix it, then restart the agent: it checks its tools at start-up");
   const pkg = t?.package || drivers[tool].debianPackage;
   return failure("tool-missing", `${tool} is not installed on agent ${link.id}`, `install the Debian package "${pkg}" on node ${link.info.node} (apt-get install ${pkg})`);
 }

@@ -72,6 +72,7 @@ export function plannerAgents(registry: Registry): PlannerAgent[] {
     mode: modes.toName(l.info.mode) ?? "host",
     address: l.info.addresses[0] ?? "",
     tools: l.info.tools.filter((t) => t.available).map((t) => toolName(t.tool) as ToolName),
+    toolProblems: Object.fromEntries(l.info.tools.filter((t) => !t.available && t.problem).map((t) => [toolName(t.tool), t.problem])),
   }));
 }
 

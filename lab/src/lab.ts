@@ -1,19 +1,33 @@
 /**
  * `netmatrix lab`: a simulated cluster on this machine. `up` builds the
  * namespaces (topology.ts), starts a coordinator in the root namespace and
- * the agents in the nodes, pods and external host as background processes,
- * and writes DATA_DIR/lab/state.json so the CLI talks to the lab with no
- * flags and `down` can stop exactly those processes (by PID) and remove
- * everything carrying the lab's prefix.
+ * the agents in the nodes, pods and external host — as background processes
+ * of this checkout, or with `image` as podman containers of the real image
+ * with the chart's security settings (containers.ts) — and writes
+ * DATA_DIR/lab/state.json so the CLI talks to the lab with no flags and
+ * `down` can stop exactly those processes (by PID) and containers (by name)
+ * and remove everything carrying the lab's prefix.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { loadOrCreateToken } from "../../common/src/token.js";
 import { TLS_ENV } from "../../common/src/tls.js";
 import { NETMATRIX_BIN } from "./netmatrix-bin.js";
+import {
+  HOST_PROC_MOUNT,
+  IMAGE_DATA_DIR,
+  IMAGE_GID,
+  IMAGE_UID,
+  inspectContainers,
+  listContainers,
+  removeContainers,
+  requireImage,
+  startContainer,
+  type ContainerRole,
+} from "./containers.js";
 import { buildLab, DEFAULT_LAB_PREFIX, labObjects, planTopology, teardownLab, type LabOptions, type LabTopology } from "./topology.js";
 
 /** The lab's coordinator ports (root namespace) unless `port` says otherwise: gRPC, and the live page on the next port. */
@@ -46,6 +60,14 @@ export interface LabState {
   topology: LabTopology;
   /** Processes the lab started, by PID. */
   pids: { name: string; pid: number }[];
+  /** `lab up --image`: the image its coordinator and agents run as containers (then `pids` is empty). */
+  image?: string;
+  /** With `image`: host agents as root with NET_RAW, as the chart's agents.host.rawPing. */
+  rawPing?: boolean;
+  /** Containers the lab started (with `image`), by name; `for` is what `pids` would call it. */
+  containers?: { name: string; for: string; role: ContainerRole }[];
+  /** With `image`: the coordinator's data directory on this machine (mounted at the image's /var/lib/netmatrix); `down` moves its runs to DATA_DIR/runs. */
+  imageDataDir?: string;
   coordinator: string;
   httpPort: number;
   tokenFile: string;
@@ -83,6 +105,22 @@ function labEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** One of the lab's coordinator and agents, to start as a process or a container. */
+interface LabMember {
+  /** e.g. "coordinator", "node-1/host", "node-1/pod/node-1-pod-a" (state.pids' names). */
+  name: string;
+  /** Its container's name after the lab's prefix, e.g. "node-1-host". */
+  container: string;
+  role: ContainerRole;
+  /** Its network namespace; undefined: the root namespace. */
+  ns?: string;
+  /** `netmatrix` arguments, less the token and data directory. */
+  args: string[];
+  log: string;
+  /** Read NIC counters in the network namespace of this host PID (pod agents: their node's, as the chart's /host/proc/1/net/dev). */
+  netDevOf?: number;
+}
+
 /** Start `netmatrix ARGS` in the background (in `ns` when given), its output in `log`. */
 function daemon(args: string[], log: string, ns?: string): number {
   const fd = openSync(log, "a");
@@ -115,20 +153,39 @@ async function stopPids(pids: number[], graceMs = 4000): Promise<void> {
   for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
 }
 
+/** What `labUp` takes: the topology, where the lab keeps its state, and how to run its members. */
+export interface LabUpOptions extends LabOptions {
+  dataDir: string;
+  /** Clean a half-built lab first. */
+  force?: boolean;
+  /** The coordinator's gRPC port (default {@link LAB_PORTS}; the live page on the next one; 0 = any free ports). */
+  port?: number;
+  /** Run the coordinator and agents as podman containers of this image, with the chart's settings (containers.ts). */
+  image?: string;
+  /** With `image`: host agents as the chart's agents.host.rawPing runs them (root, NET_RAW). */
+  rawPing?: boolean;
+}
+
 /**
  * Build the lab and start its coordinator and agents. Refuses over a half-built lab unless `force`.
- * `port`: the coordinator's gRPC port (default {@link LAB_PORTS}; the live page on the next one; 0 = any free ports).
  */
-export async function labUp(opts: LabOptions & { dataDir: string; force?: boolean; port?: number }): Promise<LabState> {
+export async function labUp(opts: LabUpOptions): Promise<LabState> {
   requireRoot();
+  if (opts.rawPing && !opts.image) {
+    throw new NetmatrixError("invalid-argument", "--raw-ping is a setting of the image's host agents (the chart's agents.host.rawPing)", {
+      hint: "add --image IMAGE, or leave --raw-ping out: the lab's own processes run as root",
+    });
+  }
   const topo = planTopology(opts);
+  if (opts.image) await requireImage(opts.image);
   const ports = await labPorts(opts.port ?? LAB_PORTS.grpc);
   const existing = await labObjects(topo.prefix);
-  if (existing.namespaces.length || existing.rootLinks.length || readLabState(opts.dataDir)) {
+  const leftContainers = await listContainers(topo.prefix);
+  if (existing.namespaces.length || existing.rootLinks.length || leftContainers.length || readLabState(opts.dataDir)) {
     if (!opts.force) {
       throw new NetmatrixError(
         "failed-precondition",
-        `a lab (or what is left of one) exists: ${[...existing.namespaces, ...existing.rootLinks].slice(0, 6).join(", ") || "state file"}`,
+        `a lab (or what is left of one) exists: ${[...existing.namespaces, ...existing.rootLinks, ...leftContainers].slice(0, 6).join(", ") || "state file"}`,
         {
           hint: "remove it with `netmatrix lab down`, or pass --force to clean it first",
         },
@@ -140,7 +197,7 @@ export async function labUp(opts: LabOptions & { dataDir: string; force?: boolea
   const logDir = join(dir, "logs");
   mkdirSync(logDir, { recursive: true });
   const tokenFile = join(opts.dataDir, "token");
-  loadOrCreateToken(tokenFile);
+  const token = loadOrCreateToken(tokenFile).value;
   const state: LabState = {
     topology: topo,
     pids: [],
@@ -151,66 +208,105 @@ export async function labUp(opts: LabOptions & { dataDir: string; force?: boolea
     logDir,
     createdAt: new Date().toISOString(),
   };
+  if (opts.image) {
+    // The coordinator's results volume: the chart's pod gets it writable through fsGroup 10001; here, by owner.
+    const imageDataDir = join(dir, "image-data");
+    mkdirSync(imageDataDir, { recursive: true });
+    chownSync(imageDataDir, IMAGE_UID, IMAGE_GID);
+    Object.assign(state, { image: opts.image, rawPing: Boolean(opts.rawPing), containers: [], imageDataDir });
+  }
   const save = (): void => writeFileSync(join(dir, "state.json"), `${JSON.stringify(state, null, 2)}\n`);
   save();
+  /** Start one member; returns the host PID whose network namespace is the member's. */
+  const start = async (m: LabMember): Promise<number> => {
+    if (!state.image) {
+      const netDev = m.netDevOf ? ["--net-dev", `/proc/${m.netDevOf}/net/dev`] : [];
+      const data = m.role === "coordinator" ? ["--data-dir", opts.dataDir, "--lab-state", join(dir, "state.json")] : [];
+      const pid = daemon([...m.args, ...data, ...netDev, "--token-file", tokenFile], m.log, m.ns);
+      state.pids.push({ name: m.name, pid });
+      return pid;
+    }
+    const name = `${topo.prefix}${m.container}`;
+    // Recorded before it starts: a failed start is removed with the rest.
+    state.containers!.push({ name, for: m.name, role: m.role });
+    save();
+    const env: Record<string, string | true> = {
+      // From podman's environment, so it is in no argv (the token file is root's, 0600; the chart passes a Secret as env too).
+      NETMATRIX_TOKEN: true,
+      NETMATRIX_LOG_LEVEL: labEnv().NETMATRIX_LOG_LEVEL!,
+      ...(m.role === "coordinator" ? { NETMATRIX_DATA_DIR: IMAGE_DATA_DIR } : {}),
+      // The chart's /host/proc/1/net/dev: PID 1 of a node lives in the node's network namespace; the lab's node is its host agent's.
+      ...(m.netDevOf ? { NETMATRIX_NET_DEV: `${HOST_PROC_MOUNT}/${m.netDevOf}/net/dev` } : {}),
+    };
+    return startContainer(
+      m.role,
+      {
+        name,
+        image: state.image,
+        network: m.ns ? { netns: m.ns } : "host",
+        args: m.args,
+        env,
+        ...(m.role === "coordinator" ? { volumes: { [state.imageDataDir!]: IMAGE_DATA_DIR } } : {}),
+        logFile: m.log,
+        rawPing: Boolean(state.rawPing),
+      },
+      { ...labEnv(), NETMATRIX_TOKEN: token },
+    );
+  };
   try {
     await buildLab(topo);
-    const tok = ["--token-file", tokenFile];
     // Agents reach the coordinator over their control links, not from the data-path addresses they declare:
     // the coordinator believes exactly these addresses (the ones the lab gives its agents), and no others.
     const agentAddresses = [...topo.nodes.flatMap((n) => [n.underlayAddress, ...n.pods.map((p) => p.address)]), ...(topo.external ? [topo.external.address] : [])];
     const trust = ["--trust-declared-addresses", agentAddresses.join(",")];
-    state.pids.push({
+    // The lab's Services (iptables DNAT in every node namespace, --lab-state) need root in the root namespace: the
+    // chart's coordinator (non-root, no capability) manages Services through the Kubernetes API instead, which the
+    // lab does not have. So the image's coordinator serves no Services: pod-service and external-nodeport are refused.
+    await start({
       name: "coordinator",
-      pid: daemon(
-        [
-          "coordinator",
-          "--listen",
-          `0.0.0.0:${ports.grpc}`,
-          "--http",
-          `0.0.0.0:${ports.http}`,
-          "--data-dir",
-          opts.dataDir,
-          "--lab-state",
-          join(dir, "state.json"),
-          ...trust,
-          ...tok,
-        ],
-        join(logDir, "coordinator.log"),
-      ),
+      container: "coordinator",
+      role: "coordinator",
+      args: ["coordinator", "--listen", `0.0.0.0:${ports.grpc}`, "--http", `0.0.0.0:${ports.http}`, ...trust],
+      log: join(logDir, "coordinator.log"),
     });
     save();
     await waitForPort(ports.grpc);
     for (const node of topo.nodes) {
-      const coord = ["--coordinator", `${node.controlGateway}:${ports.grpc}`, ...tok];
-      const hostPid = daemon(
-        ["agent", ...coord, "--node", node.name, "--mode", "host", "--address", node.underlayAddress, "--metrics", "0.0.0.0:9101"],
-        join(logDir, `${node.name}-host.log`),
-        node.ns,
+      const coord = ["--coordinator", `${node.controlGateway}:${ports.grpc}`];
+      const hostPid = await start({
+        name: `${node.name}/host`,
+        container: `${node.name}-host`,
+        role: "host-agent",
+        ns: node.ns,
+        args: ["agent", ...coord, "--node", node.name, "--mode", "host", "--address", node.underlayAddress, "--metrics", "0.0.0.0:9101"],
+        log: join(logDir, `${node.name}-host.log`),
+      });
+      // Like the chart's pod agents reading the host's /proc/1/net/dev: the node's NICs, seen from the pod.
+      await Promise.all(
+        node.pods.map((pod) =>
+          start({
+            name: `${node.name}/pod/${pod.name}`,
+            container: pod.name,
+            role: "pod-agent",
+            ns: pod.ns,
+            args: ["agent", ...coord, "--node", node.name, "--mode", "pod", "--pod", pod.name, "--address", pod.address, "--metrics", "off"],
+            log: join(logDir, `${pod.name}.log`),
+            netDevOf: hostPid,
+          }),
+        ),
       );
-      state.pids.push({ name: `${node.name}/host`, pid: hostPid });
-      for (const pod of node.pods) {
-        // Like the chart's pod agents reading the host's /proc/1/net/dev: the node's NICs, seen from the pod.
-        const netDev = ["--net-dev", `/proc/${hostPid}/net/dev`];
-        state.pids.push({
-          name: `${node.name}/pod/${pod.name}`,
-          pid: daemon(
-            ["agent", ...coord, "--node", node.name, "--mode", "pod", "--pod", pod.name, "--address", pod.address, "--metrics", "off", ...netDev],
-            join(logDir, `${pod.name}.log`),
-            pod.ns,
-          ),
-        });
-      }
+      save();
     }
     if (topo.external) {
       const ext = topo.external;
-      state.pids.push({
+      // A machine outside the cluster running the image: no pod of the chart, so the host agent's settings.
+      await start({
         name: "external",
-        pid: daemon(
-          ["agent", "--coordinator", `${ext.controlGateway}:${ports.grpc}`, ...tok, "--node", ext.name, "--mode", "external", "--address", ext.address, "--metrics", "off"],
-          join(logDir, "external.log"),
-          ext.ns,
-        ),
+        container: "external",
+        role: "host-agent",
+        ns: ext.ns,
+        args: ["agent", "--coordinator", `${ext.controlGateway}:${ports.grpc}`, "--node", ext.name, "--mode", "external", "--address", ext.address, "--metrics", "off"],
+        log: join(logDir, "external.log"),
       });
     }
     save();
@@ -231,25 +327,53 @@ async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
   }
 }
 
-/** Stop the lab's processes and remove every object with its prefix. Idempotent. */
-export async function labDown(dataDir: string, prefix = DEFAULT_LAB_PREFIX): Promise<{ stopped: number; removed: string[] }> {
-  requireRoot();
-  const state = readLabState(dataDir);
-  const pids = state?.pids.map((p) => p.pid) ?? [];
-  await stopPids(pids);
-  const removed = await teardownLab(state?.topology.prefix ?? prefix);
-  rmSync(join(labDir(dataDir), "state.json"), { force: true });
-  return { stopped: pids.length, removed: [...removed.namespaces, ...removed.rootLinks] };
+/**
+ * Move the runs the image's coordinator wrote (IMAGE_DATA_DIR/runs) to
+ * DATA_DIR/runs, where `netmatrix report RUN_ID` and `compare` find them with
+ * no coordinator up, as after a lab of processes. Returns the run ids moved.
+ */
+function collectRuns(imageDataDir: string, dataDir: string): string[] {
+  const from = join(imageDataDir, "runs");
+  if (!existsSync(from)) return [];
+  const to = join(dataDir, "runs");
+  mkdirSync(to, { recursive: true });
+  const moved: string[] = [];
+  for (const id of readdirSync(from)) {
+    if (existsSync(join(to, id))) continue; // never overwrite: it stays where it is
+    renameSync(join(from, id), join(to, id));
+    moved.push(id);
+  }
+  return moved;
 }
 
-/** What is up: state, live processes, objects present. */
+/** Stop the lab's processes and containers and remove every object with its prefix. Idempotent. */
+export async function labDown(dataDir: string, prefix = DEFAULT_LAB_PREFIX): Promise<{ stopped: number; removed: string[]; containers: string[]; runs: string[] }> {
+  requireRoot();
+  const state = readLabState(dataDir);
+  const labPrefix = state?.topology.prefix ?? prefix;
+  const pids = state?.pids.map((p) => p.pid) ?? [];
+  await stopPids(pids);
+  // The state's containers, and any with the prefix a failed `up` did not get to record.
+  const containers = await removeContainers([...(state?.containers ?? []).map((c) => c.name), ...(await listContainers(labPrefix))]);
+  const runs = state?.imageDataDir ? collectRuns(state.imageDataDir, dataDir) : [];
+  const removed = await teardownLab(labPrefix);
+  rmSync(join(labDir(dataDir), "state.json"), { force: true });
+  return { stopped: pids.length + containers.length, removed: [...removed.namespaces, ...removed.rootLinks], containers, runs };
+}
+
+/** What is up: state, live processes and containers, objects present. */
 export async function labStatus(dataDir: string, prefix = DEFAULT_LAB_PREFIX) {
   const state = readLabState(dataDir);
-  const objects = await labObjects(state?.topology.prefix ?? prefix);
+  const labPrefix = state?.topology.prefix ?? prefix;
+  const objects = await labObjects(labPrefix);
+  const recorded = state?.containers ?? [];
+  const names = [...new Set([...recorded.map((c) => c.name), ...(await listContainers(labPrefix))])];
+  const containers = (await inspectContainers(names)).map((c) => ({ ...c, for: recorded.find((r) => r.name === c.name)?.for ?? "(not in the state file)" }));
   return {
     up: Boolean(state),
     state,
     processes: (state?.pids ?? []).map((p) => ({ ...p, alive: alive(p.pid) })),
+    containers,
     objects,
   };
 }

@@ -36,6 +36,17 @@ const NS_DEFAULTS: Settings = {
 type Settings = Record<string, string | number>;
 
 /**
+ * What a real node (and the external host, a machine of its own) has that a
+ * new network namespace lacks: systemd's net.ipv4.ping_group_range, which
+ * lets every group open ICMP echo sockets (a new namespace has the kernel's
+ * "1 0": nobody). The chart's non-root host agent pings through them, and
+ * so does the lab's, in a container of the image or not.
+ */
+export const MACHINE_DEFAULTS: Settings = {
+  "net.ipv4.ping_group_range": "0 2147483647",
+};
+
+/**
  * Loss-based TCP congestion control for the lab's namespaces: cubic (Linux's
  * default), else reno — a namespace may only pick one the host lists in
  * net.ipv4.tcp_allowed_congestion_control. A host default of BBR would pace
@@ -140,7 +151,7 @@ async function controlLink(link: string, ns: string, gateway: string, address: s
 async function buildNode(topo: LabTopology, node: LabNode, defaults: Settings): Promise<void> {
   const ns = node.ns;
   await addNamespace(ns);
-  await sysctl(ns, { ...defaults, "net.ipv4.ip_forward": 1, "net.ipv4.conf.all.rp_filter": 0, "net.ipv4.conf.default.rp_filter": 0 });
+  await sysctl(ns, { ...defaults, ...MACHINE_DEFAULTS, "net.ipv4.ip_forward": 1, "net.ipv4.conf.all.rp_filter": 0, "net.ipv4.conf.default.rp_filter": 0 });
   await ip(["link", "add", "cni0", "type", "bridge"], ns);
   await ip(["link", "set", "cni0", "mtu", String(topo.podMtu), "up"], ns);
   await ip(["addr", "add", `${node.bridgeAddress}/24`, "dev", "cni0"], ns);
@@ -170,7 +181,7 @@ async function buildPod(topo: LabTopology, node: LabNode, pod: LabPod, k: number
 async function buildExternal(topo: LabTopology, defaults: Settings): Promise<void> {
   const ext = topo.external!;
   await addNamespace(ext.ns);
-  await sysctl(ext.ns, defaults);
+  await sysctl(ext.ns, { ...defaults, ...MACHINE_DEFAULTS });
   await plugIntoUnderlay(topo, ext.ns, "ext");
   await ip(["addr", "add", `${ext.address}/24`, "dev", "eth0"], ext.ns);
   await controlLink(controlLinkName(topo.prefix, "ext"), ext.ns, ext.controlGateway, ext.controlAddress);

@@ -50,6 +50,15 @@ describe.skipIf(!isRoot)(`lab topology on real namespaces${isRoot ? "" : " (skip
       expect(objs.rootLinks.sort()).toEqual([`${PREFIX}c1`, `${PREFIX}c2`]);
     });
 
+    it("gives nodes systemd's ping_group_range (ICMP echo sockets for every group, what the non-root host agent pings with); pods keep the kernel's", async () => {
+      const range = async (ns: string) => (await inNs(ns, ["cat", "/proc/sys/net/ipv4/ping_group_range"])).trim().split(/\s+/).join(" ");
+      for (const node of topo.nodes) {
+        expect(await range(node.ns)).toBe("0 2147483647");
+        // A pod gets its range from its own sysctl (the chart's agents.pod.unprivilegedPing), not from the node.
+        for (const pod of node.pods) expect(await range(pod.ns)).toBe("1 0");
+      }
+    });
+
     it("pings pod(node-1) → pod(node-2)", async () => {
       const res = await ping(topo.nodes[0]!.pods[0]!.ns, topo.nodes[1]!.pods[1]!.address);
       expect(res.ok, res.output).toBe(true);

@@ -57,6 +57,8 @@ export interface AgentProcOptions {
   portRange?: string;
   ns?: string;
   env?: NodeJS.ProcessEnv;
+  /** Run under this command (e.g. setpriv dropping a capability); see SpawnOptions. */
+  wrap?: string[];
   /** Wait for registration (default true). */
   waitRegistered?: boolean;
   /** --metrics HOST:PORT|off (default 127.0.0.1:0: any free port, so agents on one machine never collide). */
@@ -79,6 +81,7 @@ export async function startAgentProc(o: AgentProcOptions): Promise<Proc> {
   const spawnOpts: SpawnOptions = {};
   if (o.ns) spawnOpts.ns = o.ns;
   if (o.env) spawnOpts.env = o.env;
+  if (o.wrap) spawnOpts.wrap = o.wrap;
   const proc = spawnNetmatrix(args, spawnOpts);
   if (o.waitRegistered ?? true) await proc.waitFor(/"msg":"registered"/, 20_000);
   return proc;

@@ -26,12 +26,14 @@ const live = new Set<Proc>();
 export interface SpawnOptions {
   /** Run inside this network namespace (`ip netns exec`). */
   ns?: string;
+  /** Run under this command, e.g. `["setpriv", "--bounding-set", "-net_raw"]` (inside the namespace, if any). */
+  wrap?: string[];
   env?: NodeJS.ProcessEnv;
 }
 
 /** Start `netmatrix ARGS`. */
 export function spawnNetmatrix(args: string[], opts: SpawnOptions = {}): Proc {
-  const argv = [process.execPath, NETMATRIX_BIN, ...args];
+  const argv = [...(opts.wrap ?? []), process.execPath, NETMATRIX_BIN, ...args];
   const full = opts.ns ? ["ip", "netns", "exec", opts.ns, ...argv] : argv;
   const child = spawn(full[0]!, full.slice(1), {
     stdio: ["ignore", "pipe", "pipe"],

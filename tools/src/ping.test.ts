@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
-import { ping, pingPlan, replyTimesMs } from "./ping.js";
+import { ICMP_SOCKET_FIX, ping, pingPlan, replyTimesMs } from "./ping.js";
 import { percentile } from "../../common/src/stats.js";
-import type { CapturedOutput, ClientParams } from "./types.js";
+import type { CapturedOutput, ClientParams, HostFacts } from "./types.js";
 
 /**
  * Fixtures: real iputils 20221126 ping runs, captured as <case>.stdout.txt,
@@ -151,5 +151,62 @@ describe("ping argv", () => {
     const why = ping.unsupported({ ...base, ...extra });
     if (want) expect(why).toMatch(want);
     else expect(why).toBeUndefined();
+  });
+});
+
+/** The facts an agent supplies: its groups and the sysctls as its namespace shows them. */
+function facts(gid: number, range: string | undefined, groups: number[] = []): HostFacts {
+  return { gid, groups, sysctl: (name) => (name === "net.ipv4.ping_group_range" ? range : undefined) };
+}
+
+describe("ping without permission to open an ICMP socket", () => {
+  // no-icmp-socket: a copy of ping without file capabilities, run as uid/gid 10001 in a fresh
+  // network namespace (net.ipv4.ping_group_range "1 0": no group); exit 2, three lines on stderr.
+  const denied = load("no-icmp-socket").out;
+  const older = ["ping: socket: Permission denied\n", "ping: icmp open socket: Operation not permitted\n", "ping: Lacking privilege for icmp socket.\n"];
+
+  test("a run is a tool-missing failure naming the sysctl, the gid and the range, with the fix as its hint", () => {
+    expect(denied.exitCode).toBe(2);
+    const r = ping.parseClient(denied, base, facts(10001, "1 0"));
+    expect(r).toEqual({
+      ok: false,
+      failure: {
+        code: "tool-missing",
+        reason:
+          'ping cannot open an ICMP socket (ping: socket: Operation not permitted): without NET_RAW the kernel allows one only to groups in net.ipv4.ping_group_range, and gid 10001 is outside "1 0" (no group)',
+        hint: ICMP_SOCKET_FIX,
+      },
+    });
+    expect(ICMP_SOCKET_FIX).toMatch(/agents\.pod\.unprivilegedPing=true.*sysctl -w net\.ipv4\.ping_group_range="0 2147483647".*agents\.host\.rawPing=true/);
+  });
+
+  test("without the agent's facts it still names the sysctl", () => {
+    const r = ping.parseClient(denied, base);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.failure).toMatchObject({ code: "tool-missing", reason: expect.stringMatching(/net\.ipv4\.ping_group_range/), hint: ICMP_SOCKET_FIX });
+  });
+
+  test.each(older)("older ping's words %j are the same failure", (stderr) => {
+    const r = ping.parseClient({ stdout: "", stderr, exitCode: 2 }, base, facts(0, "1 0"));
+    expect(r.ok ? "ok" : r.failure.code).toBe("tool-missing");
+    if (!r.ok) expect(r.failure.reason).toMatch(/gid 0 is outside "1 0"/);
+  });
+
+  test("a gid inside the range points elsewhere (seccomp, an LSM); supplementary groups count", () => {
+    const inside = ping.parseClient(denied, base, facts(10001, "0 2147483647"));
+    expect(inside.ok ? "" : inside.failure.reason).toMatch(/gid 10001 is within "0 2147483647", so something else/);
+    const viaGroup = ping.parseClient(denied, base, facts(10001, "100 200", [150]));
+    expect(viaGroup.ok ? "" : viaGroup.failure.reason).toMatch(/gid 10001 \(groups 10001,150\) is within "100 200"/);
+  });
+
+  test("the self-test pings loopback once and reports the same problem and fix; a working or unrelated run is no problem", () => {
+    const t = ping.selfTest!;
+    expect(t.argv()).toEqual(["ping", "-n", "-c", "1", "-W", "1", "127.0.0.1"]);
+    expect(t.problem(denied, facts(10001, "1 0"))).toEqual({
+      reason: expect.stringMatching(/^ping cannot open an ICMP socket .*net\.ipv4\.ping_group_range, and gid 10001 is outside "1 0" \(no group\)$/),
+      fix: ICMP_SOCKET_FIX,
+    });
+    expect(t.problem(load("loopback").out, facts(10001, "1 0"))).toBeUndefined();
+    expect(t.problem(load("net-unreachable").out, facts(10001, "1 0"))).toBeUndefined();
   });
 });

@@ -6,15 +6,62 @@
  */
 import { mean, percentile } from "../../common/src/stats.js";
 import { parseDecimal } from "./numbers.js";
-import type { CapturedOutput, ClientParams, Latency, Measurement, ParseOutcome, RunLength } from "./types.js";
+import type { CapturedOutput, ClientParams, HostFacts, Latency, Measurement, ParseOutcome, RunLength } from "./types.js";
 import { Tool } from "../../gen/netmatrix/v1/types_pb.js";
-import { argNum, defineDriver, eachLineWith, fail, findLine, firstLine, firstParsed, ok, UNREACHABLE_RE } from "./util.js";
+import { argNum, defineDriver, eachLineWith, fail, findLine, firstLine, firstParsed, ok, oneLine, UNREACHABLE_RE } from "./util.js";
 import { guardClient } from "./validate.js";
 
 /** Seconds between echo requests when the spec leaves it unset. */
 export const PING_DEFAULT_INTERVAL_S = 0.2;
 /** `-W`: seconds to wait for the last replies. */
 export const PING_REPLY_WAIT_S = 2;
+
+/** The sysctl that lets groups open unprivileged ICMP (ping) sockets, for IPv4 and IPv6 alike. */
+export const PING_GROUP_RANGE = "net.ipv4.ping_group_range";
+
+/**
+ * ping's words when it may open neither a raw socket (no NET_RAW) nor an
+ * unprivileged ICMP socket (no group of its in net.ipv4.ping_group_range).
+ * iputils 20221126 prints `ping: socket: Operation not permitted` (between
+ * `ping: socktype: SOCK_RAW` and `ping: => missing cap_net_raw+p capability
+ * or setuid?`); older releases `ping: socket: Permission denied`, `ping: icmp
+ * open socket: Operation not permitted` or `Lacking privilege for icmp socket`.
+ */
+const NO_ICMP_SOCKET = /\bsocket: (?:operation not permitted|permission denied)|lacking privilege for (?:raw|icmp) socket|missing cap_net_raw/i;
+
+/** The fix for {@link icmpSocketProblem}, in the chart's and the node's terms. */
+export const ICMP_SOCKET_FIX =
+  'pod agents: the chart value agents.pod.unprivilegedPing=true (the pod sysctl); host agents: allow the group on the node (sysctl -w net.ipv4.ping_group_range="0 2147483647", systemd\'s default) or set the chart value agents.host.rawPing=true to run that DaemonSet as root with NET_RAW';
+
+/**
+ * Why ping cannot open its socket, given what it said (`said`) and, when the
+ * agent supplies them, its groups and the range they are checked against.
+ */
+export function icmpSocketProblem(said: string, host?: HostFacts): { reason: string; fix: string } {
+  const words = oneLine(said.replace(/^\S*\/(ping6?):/, "$1:"), 100);
+  const range = host?.sysctl(PING_GROUP_RANGE);
+  const groups = host ? [...new Set([host.gid, ...host.groups])].filter((g): g is number => g !== undefined) : [];
+  const who = host?.gid === undefined ? "the agent's group" : `gid ${host.gid}${groups.length > 1 ? ` (groups ${groups.join(",")})` : ""}`;
+  const bounds = range === undefined ? null : /^(\d+) (\d+)$/.exec(range);
+  let verdict: string;
+  if (range === undefined) verdict = `${who} must be in it (unreadable here)`;
+  else if (!bounds || groups.length === 0) verdict = `it is "${range}"`;
+  else {
+    const [lo, hi] = [Number(bounds[1]), Number(bounds[2])];
+    const inside = groups.some((g) => g >= lo && g <= hi);
+    verdict = inside ? `${who} is within "${range}", so something else (seccomp, an LSM) refuses the socket` : `${who} is outside "${range}"${lo > hi ? " (no group)" : ""}`;
+  }
+  return {
+    reason: oneLine(`ping cannot open an ICMP socket (${words}): without NET_RAW the kernel allows one only to groups in ${PING_GROUP_RANGE}, and ${verdict}`),
+    fix: ICMP_SOCKET_FIX,
+  };
+}
+
+/** The problem ping's output shows with its socket, if any. */
+function socketProblem(out: CapturedOutput, host?: HostFacts): { reason: string; fix: string } | undefined {
+  const said = findLine(out.stderr, NO_ICMP_SOCKET) ?? findLine(out.stdout, NO_ICMP_SOCKET);
+  return said === undefined ? undefined : icmpSocketProblem(said, host);
+}
 
 /** The interval (s) and number of requests a run uses: pingCount, else durationS / interval (at least 1). */
 export function pingPlan(p: RunLength): { intervalS: number; count: number } {
@@ -93,13 +140,16 @@ function summaryOf(line: string): Summary | undefined {
  * loss is an "unreachable" failure, as are ping's own errors such as
  * "connect: Network is unreachable" or an unknown host (exit 2).
  */
-function parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome {
-  return guardClient("ping", out, () => parseClientOutput(out, p));
+function parseClient(out: CapturedOutput, p: ClientParams, host?: HostFacts): ParseOutcome {
+  return guardClient("ping", out, () => parseClientOutput(out, p, host));
 }
 
-function parseClientOutput(out: CapturedOutput, p: ClientParams): ParseOutcome {
+function parseClientOutput(out: CapturedOutput, p: ClientParams, host?: HostFacts): ParseOutcome {
   const summary = firstParsed(out.stdout, TRANSMITTED, summaryOf);
   if (!summary) {
+    // Not allowed an ICMP socket: this agent cannot ping at all, and the fix is a setting.
+    const denied = socketProblem(out, host);
+    if (denied) return { ok: false, failure: { code: "tool-missing", reason: denied.reason, hint: denied.fix } };
     const err = firstLine(out.stderr);
     if (err) return fail(UNREACHABLE_RE.test(err) ? "unreachable" : "tool-error", err.startsWith("ping:") ? err : `ping: ${err}`);
     if (out.exitCode !== 0 && out.exitCode !== null) return fail("tool-error", `ping: exited ${out.exitCode} without a summary`);
@@ -155,6 +205,12 @@ export const ping = defineDriver({
   debianPackage: "iputils-ping",
   needsServer: false,
   serverPorts: 0,
+  /** One echo to loopback: fails at once when ping may open no ICMP socket here. */
+  selfTest: {
+    argv: () => ["ping", "-n", "-c", "1", "-W", "1", "127.0.0.1"],
+    deadlineMs: 5000,
+    problem: (out, host) => socketProblem(out, host),
+  },
   versionArgv: () => ["ping", "-V"],
   /** "ping from iputils 20221126" (or the older "iputils-s20180629") → "20221126". */
   parseVersion: (output) => /\biputils[- ]?s?(\d+(?:\.\d+)*)/.exec(output)?.[1],

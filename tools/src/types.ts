@@ -59,6 +59,8 @@ export interface DriverFailure {
   code: FailureCode;
   /** One line a person can act on, e.g. `iperf3: unable to connect to server: Connection refused`. */
   reason: string;
+  /** The fix, when the driver knows it (e.g. the setting that lets ping open its socket). */
+  hint?: string;
 }
 
 /** Latency figures in microseconds. */
@@ -213,6 +215,38 @@ export interface PayloadFigures {
   extra: Record<string, number>;
 }
 
+/**
+ * What the agent knows about the process its tools run as, for messages that
+ * name a setting and its value. The agent supplies it (drivers read nothing).
+ */
+export interface HostFacts {
+  /** The agent's effective group id and supplementary groups (what the kernel checks a group range against). */
+  gid: number | undefined;
+  groups: number[];
+  /** A sysctl's value as this process sees it (its network namespace), whitespace collapsed; undefined when unreadable. */
+  sysctl(name: string): string | undefined;
+}
+
+/**
+ * A short run at agent start-up that shows whether the tool can work on this
+ * agent at all (e.g. ping may not open an ICMP socket). The agent runs it
+ * generically, with the binary found on PATH, and reports the tool unavailable
+ * with the problem when there is one.
+ */
+export interface SelfTest {
+  /** argv of the run; argv[0] is the binary's name (the agent puts its path there). */
+  argv(): string[];
+  /** Milliseconds it may take. */
+  deadlineMs: number;
+  /**
+   * Why the tool cannot work on this agent (naming the setting and its value)
+   * and the fix; undefined when the run shows no such problem (a run that
+   * failed for another reason, e.g. no loopback address, is no reason to
+   * refuse the tool).
+   */
+  problem(out: CapturedOutput, host: HostFacts): { reason: string; fix: string } | undefined;
+}
+
 /** One tool, behind one interface. */
 export interface Driver<N extends string = string> {
   readonly tool: N;
@@ -226,6 +260,8 @@ export interface Driver<N extends string = string> {
   readonly needsServer: boolean;
   /** How many consecutive ports the server needs (qperf: 2, control + data). */
   readonly serverPorts: number;
+  /** A start-up check that the tool can work here; absent when finding it on PATH and running versionArgv() is enough. */
+  readonly selfTest?: SelfTest;
   /** argv that prints the version. */
   versionArgv(): string[];
   /** Extract the version from the combined stdout+stderr of versionArgv(); undefined if unrecognised. */
@@ -240,8 +276,9 @@ export interface Driver<N extends string = string> {
    * Parse a finished client run. Must detect every error form (exit 0 with
    * error included); never throws; every figure of a success is finite and in
    * range (tools/src/validate.ts), else the outcome is a parse error.
+   * `host`, when given, lets a failure the agent's settings cause name them.
    */
-  parseClient(out: CapturedOutput, p: ClientParams): ParseOutcome;
+  parseClient(out: CapturedOutput, p: ClientParams, host?: HostFacts): ParseOutcome;
   /** Parse what the server printed so far (iperf2 UDP: the only source of loss/jitter). Never throws. */
   parseServer?(stdout: string, p: ClientParams): ServerOutcome;
   /** The transport its server listens on for a test of `protocol` (what "ready" waits for). */

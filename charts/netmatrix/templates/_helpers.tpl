@@ -310,3 +310,33 @@ The TLS volume mount, the same in every pod.
   mountPath: {{ include "netmatrix.tls.dir" . }}
   readOnly: true
 {{- end }}
+
+{{/*
+The host agent's pod and container security contexts: agents.host's, and
+with agents.host.rawPing root (uid and gid 0, runAsNonRoot false) plus
+NET_RAW, for nodes whose net.ipv4.ping_group_range refuses the agent's group
+ICMP echo sockets (a hostNetwork pod cannot set that sysctl).
+*/}}
+{{- define "netmatrix.agent.host.podSecurityContext" -}}
+{{- $ctx := deepCopy (.Values.agents.host.podSecurityContext | default dict) }}
+{{- if .Values.agents.host.rawPing }}
+{{- $_ := set $ctx "runAsUser" 0 }}
+{{- $_ = set $ctx "runAsGroup" 0 }}
+{{- $_ = set $ctx "runAsNonRoot" false }}
+{{- end }}
+{{- with $ctx }}
+{{- toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "netmatrix.agent.host.securityContext" -}}
+{{- $ctx := deepCopy (.Values.agents.host.securityContext | default dict) }}
+{{- if .Values.agents.host.rawPing }}
+{{- $caps := deepCopy (get $ctx "capabilities" | default dict) }}
+{{- $_ := set $caps "add" (append (get $caps "add" | default list) "NET_RAW" | uniq) }}
+{{- $_ = set $ctx "capabilities" $caps }}
+{{- end }}
+{{- with $ctx }}
+{{- toYaml . }}
+{{- end }}
+{{- end }}

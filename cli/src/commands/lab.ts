@@ -11,6 +11,8 @@ import { intOption } from "../options.js";
 import { REPORT_FORMATS, type ReportFormat } from "../../../report/src/report-render.js";
 import { runMatrixCommand } from "./matrix-run.js";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { IMAGE_DATA_DIR } from "../../../lab/src/containers.js";
 
 interface UpOptions {
   nodes: number;
@@ -23,6 +25,8 @@ interface UpOptions {
   prefix: string;
   addressBlock: number;
   port: number;
+  image?: string;
+  rawPing?: boolean;
 }
 
 function rate(v: string): string {
@@ -73,7 +77,14 @@ function withTopology(cmd: Command): Command {
         .env("NETMATRIX_LAB_PORT")
         .argParser(intOption("--port", 0, 65534))
         .default(LAB_PORTS.grpc),
-    );
+    )
+    .addOption(
+      new Option(
+        "--image <image>",
+        "run the coordinator and agents as podman containers of this image (e.g. one scripts/build-image.sh built), with the Helm chart's security settings: non-root, read-only root, no capabilities",
+      ).env("NETMATRIX_LAB_IMAGE"),
+    )
+    .option("--raw-ping", "with --image: host agents as root with NET_RAW, as the chart's agents.host.rawPing");
 }
 
 /** labUp's options from the command line. */
@@ -89,6 +100,8 @@ function upOptions(o: UpOptions, nicRate: string | undefined) {
     block: o.addressBlock,
     port: o.port,
     ...(nicRate && nicRate !== "off" ? { nicRate } : {}),
+    ...(o.image ? { image: o.image } : {}),
+    ...(o.rawPing ? { rawPing: true } : {}),
   };
 }
 
@@ -118,11 +131,22 @@ function printUp(state: LabState): void {
     [
       `lab up: ${t.nodes.length} nodes, CNI ${t.cni} (${CNI_DESCRIPTIONS[t.cni]}), underlay MTU ${t.mtu}, pod MTU ${t.podMtu}${t.nicRate ? `, NICs ${t.nicRate}` : ""}${t.external ? ", external host" : ""}`,
       ...t.nodes.map((n) => `  ${n.name}: ${n.underlayAddress}, pods ${n.pods.map((p) => `${p.name} ${p.address}`).join(", ")}`),
+      ...(state.image
+        ? [
+            `image ${state.image}: ${state.containers?.length ?? 0} containers (${state.topology.prefix}…), logs in ${state.logDir}; no Services (pod-service, external-nodeport): the non-root coordinator cannot program the lab's iptables`,
+          ]
+        : []),
       `coordinator ${state.coordinator}, live page http://127.0.0.1:${state.httpPort}/?token=$(cat ${state.tokenFile})`,
       "next: netmatrix agents · netmatrix watch · netmatrix run --spec default · netmatrix lab down",
       "",
     ].join("\n"),
   );
+}
+
+function printDown(r: Awaited<ReturnType<typeof labDown>>, dataDir: string): void {
+  const containers = r.containers.length ? ` (${r.containers.length} containers)` : "";
+  const runs = r.runs.length ? `; moved the image coordinator's runs ${r.runs.join(", ")} to ${join(dataDir, "runs")}` : "";
+  process.stderr.write(`lab down: stopped ${r.stopped} processes${containers}, removed ${r.removed.length} namespaces/links${runs}\n`);
 }
 
 export function labCommand(): Command {
@@ -140,8 +164,7 @@ export function labCommand(): Command {
     withLab(new Command("down"))
       .description("stop the lab's processes and remove everything it created (idempotent)")
       .action(async (o: { dataDir: string; prefix: string }) => {
-        const r = await labDown(o.dataDir, o.prefix);
-        process.stderr.write(`lab down: stopped ${r.stopped} processes, removed ${r.removed.length} namespaces/links\n`);
+        printDown(await labDown(o.dataDir, o.prefix), o.dataDir);
       }),
   );
   lab.addCommand(
@@ -155,6 +178,10 @@ export function labCommand(): Command {
         const t = s.state?.topology;
         process.stdout.write(`lab: ${s.up ? "up" : "half-built (run netmatrix lab down)"}${t ? `, ${t.nodes.length} nodes, CNI ${t.cni}` : ""}\n`);
         for (const p of s.processes) process.stdout.write(`  ${p.alive ? "running" : "EXITED "}  ${p.name} (pid ${p.pid})\n`);
+        if (s.state?.image) process.stdout.write(`  image ${s.state.image}${s.state.rawPing ? " (raw ping)" : ""}\n`);
+        for (const c of s.containers) {
+          process.stdout.write(`  ${c.status === "running" ? "running" : c.status.toUpperCase().padEnd(7)}  ${c.for}: container ${c.name}${c.pid ? ` (pid ${c.pid})` : ""}\n`);
+        }
         process.stdout.write(`  ${s.objects.namespaces.length} namespaces, ${s.objects.rootLinks.length} root links\n`);
       }),
   );
@@ -173,8 +200,7 @@ export function labCommand(): Command {
         const teardown = async (): Promise<void> => {
           if (o.keep || down) return;
           down = true;
-          const r = await labDown(o.dataDir, o.prefix);
-          process.stderr.write(`lab down: stopped ${r.stopped} processes, removed ${r.removed.length} namespaces/links\n`);
+          printDown(await labDown(o.dataDir, o.prefix), o.dataDir);
         };
         const onSignal = (): void => void teardown().finally(() => process.exit(130));
         process.once("SIGTERM", onSignal);
@@ -188,6 +214,7 @@ export function labCommand(): Command {
           const raw = labSpec(state.topology, { durationS: o.duration, repetitions: o.repetitions, pairs: o.pairs, udpBitrate: o.udpBitrate });
           const spec = specFromObject(raw, "lab");
           const t1 = performance.now();
+          let runId = "";
           await runMatrixCommand({
             coordinator: state.coordinator,
             tokenFile: state.tokenFile,
@@ -195,10 +222,15 @@ export function labCommand(): Command {
             overrides: {},
             output: o.output,
             allowPartial: true,
+            onRunId: (id) => void (runId = id),
+            // The image's coordinator writes under its /var/lib/netmatrix: a directory of the lab on this machine.
+            ...(state.imageDataDir ? { localPath: (p: string) => (p.startsWith(`${IMAGE_DATA_DIR}/`) ? join(state.imageDataDir!, p.slice(IMAGE_DATA_DIR.length)) : p) } : {}),
           });
           const measureMs = performance.now() - t1;
           const t2 = performance.now();
           await teardown();
+          // After `down` the image coordinator's runs are in DATA_DIR/runs too, as a lab of processes leaves them.
+          if (state.image && runId) process.stderr.write(`results: ${join(o.keep ? state.imageDataDir! : o.dataDir, "runs", runId)} (netmatrix report ${runId})\n`);
           process.stderr.write(
             `lab run: setup ${(setupMs / 1000).toFixed(1)} s, matrix ${(measureMs / 1000).toFixed(1)} s, teardown ${((performance.now() - t2) / 1000).toFixed(1)} s\n`,
           );

@@ -25,6 +25,10 @@ export interface MatrixRunOptions extends ConnectionOptions {
   /** Lower caps than the coordinator's (`--max-cases`, `--max-run-duration`). */
   maxCases?: number;
   maxRunDuration?: number;
+  /** Where a path the coordinator names is on this machine, when it differs (the lab's coordinator in a container). */
+  localPath?: (coordinatorPath: string) => string;
+  /** Told the run's id as soon as the coordinator starts it. */
+  onRunId?: (runId: string) => void;
 }
 
 function outcomeText(e: Extract<MatrixEvent["event"], { case: "record" }>["value"]): string {
@@ -62,10 +66,11 @@ export async function runMatrixCommand(opts: MatrixRunOptions): Promise<void> {
         const ev = e.event;
         if (ev.case === "started") {
           runId = ev.value.runId;
+          opts.onRunId?.(runId);
           total = ev.value.total;
           const eta = Math.round(ev.value.estimatedMs / 1000);
           process.stderr.write(
-            `run ${runId} (${ev.value.name}): ${ev.value.cases} cases, ${total} to measure${ev.value.alreadyDone ? ` (${ev.value.alreadyDone} already done)` : ""}, ${ev.value.rounds} rounds, ~${eta} s; results in ${ev.value.dataDir}\n`,
+            `run ${runId} (${ev.value.name}): ${ev.value.cases} cases, ${total} to measure${ev.value.alreadyDone ? ` (${ev.value.alreadyDone} already done)` : ""}, ${ev.value.rounds} rounds, ~${eta} s; results in ${opts.localPath ? opts.localPath(ev.value.dataDir) : ev.value.dataDir}\n`,
           );
           for (const r of ev.value.refused) process.stderr.write(`  ${r}\n`);
           bar?.start(total, 0, { case: "" });

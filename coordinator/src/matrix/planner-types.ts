@@ -18,6 +18,8 @@ export interface PlannerAgent {
   address: string;
   /** Tools found on the agent. */
   tools: ToolName[];
+  /** Tools on its PATH that it cannot run, with why and the fix (as the agent reported them). */
+  toolProblems?: Partial<Record<ToolName, string>>;
 }
 
 /** Planner options. */

@@ -201,6 +201,14 @@ describe("refusals name what is missing", () => {
     ]);
   });
 
+  test("a tool an agent has but cannot run refuses those cases with the agent's problem and fix", () => {
+    const problem = 'ping cannot open an ICMP socket (ping: socket: Operation not permitted): ...; Fix: sysctl -w net.ipv4.ping_group_range="0 2147483647"';
+    const agents = cluster(["n1", "n2"], { pods: 0 }).map((a) => (a.node === "n2" ? { ...a, tools: ["iperf3"] as ToolName[], toolProblems: { ping: problem } } : a));
+    const p = plan(spec({ tools: ["ping"] }), agents);
+    expect(p.cases.map((c) => c.key)).toEqual(["host-host/ping/icmp/forward/P1/L0/n1→n2"]);
+    expect(p.refused).toEqual([{ kind: "refused", scenario: "host-host", tool: "ping", count: 1, reason: `ping cannot run on agent n2/host: ${problem}` }]);
+  });
+
   test("a server without an address is refused", () => {
     const agents = cluster(["n1", "n2"], { pods: 0 }).map((a) => (a.node === "n2" ? { ...a, address: "" } : a));
     const p = plan(spec({}), agents);

@@ -121,7 +121,14 @@ export function* planSteps(spec: MatrixSpec, agents: readonly PlannerAgent[], op
         const si = server[i]!;
         if (!(toolMask[ci]! & bit) || (needsServer && !(toolMask[si]! & bit))) {
           const missing = toolMask[ci]! & bit ? agents[si]! : agents[ci]!;
-          notes.add("refused", b.scenario, v.tool, 1, `${v.tool} is missing on agent ${missing.id}; install the Debian package "${debianPackage}"`);
+          const problem = missing.toolProblems?.[v.tool];
+          notes.add(
+            "refused",
+            b.scenario,
+            v.tool,
+            1,
+            problem ? `${v.tool} cannot run on agent ${missing.id}: ${problem}` : `${v.tool} is missing on agent ${missing.id}; install the Debian package "${debianPackage}"`,
+          );
           continue;
         }
         const c = agents[ci]!;
