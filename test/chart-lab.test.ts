@@ -7,18 +7,23 @@
  * the /tmp emptyDir — and require exactly that of the lab's table
  * (lab/src/containers.ts CHART_SETTINGS) and of the `podman run` arguments
  * containerArgs builds from it, read back with this file's own parser.
- * A volume or setting the chart adds that the lab does not mirror fails too.
+ * A volume or setting the chart adds that the lab does not mirror fails too,
+ * and so does a difference in what the coordinator is told about Kubernetes
+ * Services (the lab's coordinator reaches its Kubernetes API stand-in).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { chartSettings, containerArgs, CONTAINER_ROLES, IMAGE_DATA_DIR, type ChartSettings, type ContainerRole } from "../lab/src/containers.js";
+import { KUBE_API_HOST, kubeApiCoordinatorEnv, LAB_KUBE_NAMESPACE, SERVICEACCOUNT_MOUNT } from "../lab/src/kube-api.js";
+import { INSTANCE_ENV, NAMESPACE_ENV, READ_NODES_ENV, SERVICES_ENV } from "../coordinator/src/k8s/index.js";
+import { SERVICEACCOUNT_NAMESPACE_FILE } from "../coordinator/src/k8s/client.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const CHART = join(ROOT, "charts", "netmatrix");
 
-type Env = { name: string; value?: string };
+type Env = { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } };
 type Mount = { name: string; mountPath: string; readOnly?: boolean };
 type Volume = { name: string; hostPath?: { path: string }; emptyDir?: { sizeLimit?: string }; secret?: object; projected?: object; persistentVolumeClaim?: object };
 type SecurityContext = {
@@ -32,6 +37,7 @@ type SecurityContext = {
 };
 type PodSpec = {
   hostNetwork?: boolean;
+  automountServiceAccountToken?: boolean;
   securityContext?: SecurityContext;
   containers: { name: string; args?: string[]; env?: Env[]; volumeMounts?: Mount[]; securityContext?: SecurityContext }[];
   volumes?: Volume[];
@@ -187,5 +193,49 @@ describe.each([
       expect(env(pod, "NETMATRIX_DATA_DIR")?.value).toBe(IMAGE_DATA_DIR);
       expect(pod.containers[0]!.volumeMounts).toContainEqual({ name: "data", mountPath: IMAGE_DATA_DIR });
     }
+  });
+
+  it("the coordinator's Kubernetes Services: the lab's coordinator is told what the chart's is, and gets its ServiceAccount where the kubelet mounts it", () => {
+    const SERVICES_NAMES = [SERVICES_ENV, NAMESPACE_ENV, INSTANCE_ENV, READ_NODES_ENV];
+    const lab = kubeApiCoordinatorEnv({ port: 6443, namespace: LAB_KUBE_NAMESPACE, instance: "nm-lab" });
+    expect(roles.coordinator.length).toBeGreaterThan(0);
+    for (const pod of roles.coordinator) {
+      // Services are on by default (coordinator.kubernetesServices), with the token mounted.
+      expect(pod.automountServiceAccountToken).toBe(true);
+      const chart = (pod.containers[0]!.env ?? []).filter((e) => SERVICES_NAMES.includes(e.name));
+      expect(chart.map((e) => e.name).sort()).toEqual([...SERVICES_NAMES].sort());
+      // The same variables, no more: the coordinator's names, as the chart sets them.
+      expect(
+        Object.keys(lab)
+          .filter((k) => k.startsWith("NETMATRIX_"))
+          .sort(),
+      ).toEqual([...SERVICES_NAMES].sort());
+      for (const e of chart) {
+        if (e.name === INSTANCE_ENV) expect(e.value, "the release name; the lab's is its prefix").toBeTruthy();
+        else if (e.name === NAMESPACE_ENV) {
+          // The pod's own namespace; the lab's is the one it writes into the ServiceAccount's namespace file.
+          expect(e.valueFrom?.fieldRef?.fieldPath).toBe("metadata.namespace");
+          expect(lab[e.name]).toBe(LAB_KUBE_NAMESPACE);
+        } else expect(lab[e.name], e.name).toBe(e.value);
+      }
+    }
+    // What the kubelet gives every pod: the API server's address, and the ServiceAccount where client-node reads it.
+    expect(lab).toMatchObject({ KUBERNETES_SERVICE_HOST: KUBE_API_HOST, KUBERNETES_SERVICE_PORT: "6443" });
+    expect(SERVICEACCOUNT_NAMESPACE_FILE).toBe(`${SERVICEACCOUNT_MOUNT}/namespace`);
+    const args = containerArgs(
+      "coordinator",
+      {
+        name: "nm-lab-coordinator",
+        image: "localhost/netmatrix/netmatrix:dev",
+        network: "host",
+        args: ["coordinator"],
+        env: lab,
+        readOnlyVolumes: { "/data/lab/kube-api/serviceaccount": SERVICEACCOUNT_MOUNT },
+        logFile: "/data/lab/logs/coordinator.log",
+      },
+      { ulimits: [] },
+    );
+    expect(args.flatMap((a, i) => (a === "--volume" ? [args[i + 1]] : []))).toContain(`/data/lab/kube-api/serviceaccount:${SERVICEACCOUNT_MOUNT}:ro`);
+    for (const [k, v] of Object.entries(lab)) expect(args).toContain(`${k}=${v}`);
   });
 });

@@ -8,7 +8,7 @@
  * requires this test to run).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -91,6 +91,8 @@ describe.skipIf(skip)("the lab's matrix through the image (root, podman)", () =>
     // helm test: the Pod's init container (`agents`) then its container (`run --spec smoke.yaml --allow-partial`).
     const helmTest = renderHelmTest();
     const specDir = mkdtempSync(join(tmpdir(), "nm-smoke-"));
+    // As a ConfigMap volume: a directory and file the Pod's user (10001) reads (mkdtemp makes the directory 0700, root's).
+    chmodSync(specDir, 0o755);
     writeFileSync(join(specDir, "smoke.yaml"), helmTest.spec, { mode: 0o644 });
     try {
       for (const c of [...helmTest.pod.initContainers, ...helmTest.pod.containers]) {

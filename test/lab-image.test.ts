@@ -80,8 +80,10 @@ describe.skipIf(Boolean(skip))(`netmatrix lab up --image ${IMAGE} (root, podman)
     const upS = (performance.now() - t0) / 1000;
     const state = readLabState(dataDir)!;
     expect(state.image).toBe(IMAGE);
-    // A coordinator, and per node a host agent and two pod agents: containers, not processes.
-    expect(state.pids).toEqual([]);
+    // A coordinator, and per node a host agent and two pod agents: containers, not processes. The one process: the
+    // Kubernetes API stand-in the coordinator manages Services through, as the chart's does through the API server.
+    expect(state.pids.map((p) => p.name)).toEqual(["kube-api"]);
+    expect(state.kubeApi).toMatchObject({ address: expect.stringMatching(/^127\.0\.0\.1:\d+$/), namespace: "netmatrix" });
     expect(state.containers!.map((c) => c.name).sort()).toEqual(containers().sort());
     expect(state.containers).toHaveLength(7);
 
@@ -141,6 +143,9 @@ describe.skipIf(Boolean(skip))(`netmatrix lab up --image ${IMAGE} (root, podman)
     expect(containers()).toEqual([]);
     expect(await labObjects(PREFIX)).toEqual({ namespaces: [], rootLinks: [] });
     expect(readLabState(dataDir)).toBeUndefined();
+    // The stand-in is stopped, its token, certificate and key removed.
+    expect(() => process.kill(state.pids[0]!.pid, 0)).toThrow();
+    expect(existsSync(join(dataDir, "lab", "kube-api"))).toBe(false);
     // The image coordinator's run is where a lab of processes leaves its runs: `netmatrix report RUN_ID` finds it with no coordinator up.
     expect(readdirSync(join(dataDir, "runs"))).toContain(doc.run.runId);
     expect(existsSync(join(dataDir, "lab", "image-data", "runs", doc.run.runId))).toBe(false);

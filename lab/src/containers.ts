@@ -140,6 +140,8 @@ export interface ContainerSpec {
   env: Record<string, string | true>;
   /** Host directory → container path, read-write. */
   volumes?: Record<string, string>;
+  /** Host directory → container path, read-only (e.g. a ServiceAccount's token, CA and namespace). */
+  readOnlyVolumes?: Record<string, string>;
   /** Where podman's k8s-file log driver writes the container's output. */
   logFile: string;
   rawPing?: boolean;
@@ -180,6 +182,7 @@ export function containerArgs(role: ContainerRole, spec: ContainerSpec, knobs: H
   for (const [k, v] of Object.entries(spec.keepSysctls ?? {})) if (!(k in s.sysctls)) args.push("--sysctl", `${k}=${v}`);
   if (s.hostProc) args.push("--volume", `/proc:${s.hostProc}:ro`);
   for (const [host, path] of Object.entries(spec.volumes ?? {})) args.push("--volume", `${host}:${path}:rw`);
+  for (const [host, path] of Object.entries(spec.readOnlyVolumes ?? {})) args.push("--volume", `${host}:${path}:ro`);
   for (const [k, v] of Object.entries(spec.env)) args.push("--env", v === true ? k : `${k}=${v}`);
   args.push("--log-driver", "k8s-file", "--log-opt", `path=${spec.logFile}`);
   args.push(spec.image, ...spec.args);

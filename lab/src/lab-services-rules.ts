@@ -2,7 +2,8 @@
  * iptables nat rules for lab services, the way kube-proxy's iptables mode
  * writes them: DNAT in PREROUTING (traffic from pods and the underlay) and
  * OUTPUT (the node's own processes), MASQUERADE in POSTROUTING. Every rule
- * carries a comment tag `${prefix}svc:<runId>:<caseId>` so a service's rules
+ * carries a comment tag `${prefix}svc:<runId>:<caseId>` (`${prefix}kube:<namespace>/<name>`
+ * for the Services of the lab's Kubernetes API stand-in) so a service's rules
  * can be found and deleted exactly. Pure builders plus list/delete by tag.
  */
 import { NetmatrixError } from "../../common/src/errors.js";
@@ -34,6 +35,24 @@ export function serviceTag(prefix: string, runId: string, caseId: string): strin
     if (!ID_RE.test(v)) throw new NetmatrixError("invalid-argument", `${what} ${JSON.stringify(v)} must be 1..64 characters of [A-Za-z0-9._-]`);
   }
   return `${prefix}svc:${runId}:${caseId}`;
+}
+
+const KUBE_NAME_RE = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
+
+/** The tag prefix of every rule the lab's Kubernetes API stand-in (kube-api.ts) programs. */
+export function kubeTagPrefix(prefix: string): string {
+  return `${prefix}kube:`;
+}
+
+/** The comment tagging every rule of the Kubernetes Service `namespace`/`name` (names the API server accepted: at most 63 of [a-z0-9.-]). */
+export function kubeServiceTag(prefix: string, namespace: string, name: string): string {
+  for (const [what, v] of [
+    ["namespace", namespace],
+    ["name", name],
+  ] as const) {
+    if (!KUBE_NAME_RE.test(v)) throw new NetmatrixError("invalid-argument", `Service ${what} ${JSON.stringify(v)} must be 1..63 characters of [a-z0-9.-]`);
+  }
+  return `${kubeTagPrefix(prefix)}${namespace}/${name}`;
 }
 
 function comment(tag: string): string[] {

@@ -16,12 +16,20 @@
  *
  * Protocol "udp" installs UDP and TCP rules: iperf3 runs its control
  * connection over TCP on the same port as its UDP data.
+ *
+ * {@link LabKubeProxy} is the one home of kube-proxy's behaviour: "program
+ * this Service (ClusterIP and/or NodePorts, ports, backend) in every node".
+ * Two paths call it: {@link LabServiceProvider} (a root coordinator with
+ * --lab-state allocates and programs directly) and the lab's Kubernetes API
+ * stand-in (kube-api.ts: the image's non-root coordinator creates Services
+ * and EndpointSlices; the stand-in allocates like the API server and
+ * programs what the objects say).
  */
 import type { ExposedService, ExposeRequest, ServiceProvider } from "../../common/src/service-provider.js";
 import type { ServiceKind } from "../../common/src/scenarios.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import type { LabTopology } from "./topology-plan.js";
-import { addRules, deleteTagged, dnatRules, listTagged, masqueradeRules, serviceTag, type L4, type NatRule, type PortMap } from "./lab-services-rules.js";
+import { addRules, deleteTagged, dnatRules, listTagged, masqueradeRules, serviceTag, type L4, type NatRule } from "./lab-services-rules.js";
 import { inNs, sysctl } from "./topology-run.js";
 
 /**
@@ -58,15 +66,73 @@ function clusterIp(n: number): string {
   return `10.96.${n >> 8}.${n & 255}`;
 }
 
+/** Whether `ip` is an address the lab hands out as a ClusterIP (10.96.0.0/16, no .0 or .255 host byte). */
+export function isLabClusterIp(ip: string): boolean {
+  const m = /^10\.96\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+  if (!m || !IPV4_RE.test(ip)) return false;
+  const n = Number(m[1]) * 256 + Number(m[2]);
+  return n >= 1 && n <= CLUSTER_IP_LAST && (n & 255) !== 0 && (n & 255) !== 255;
+}
+
+/** The lowest ClusterIP not in `used`, or undefined when 10.96.0.0/16 is full. */
+export function freeClusterIp(used: ReadonlySet<string>): string | undefined {
+  for (let n = CLUSTER_IP_FIRST; n <= CLUSTER_IP_LAST; n++) {
+    if ((n & 255) === 0 || (n & 255) === 255 || used.has(clusterIp(n))) continue;
+    return clusterIp(n);
+  }
+  return undefined;
+}
+
 function checkPort(what: string, v: number, min: number): void {
   if (!Number.isInteger(v) || v < min || v > 65535) throw new NetmatrixError("invalid-argument", `${what} must be an integer in ${min}..65535, got ${String(v)}`);
 }
 
-export class LabServiceProvider implements ServiceProvider {
-  readonly kinds: ServiceKind[] = ["clusterip", "nodeport"];
+/** One port of a Service as kube-proxy programs it: `port` on the ClusterIP and `nodePort` (when set) on every node, both to the backend's `targetPort`. */
+export interface ProxyPort {
+  protocol: L4;
+  port: number;
+  nodePort?: number;
+  targetPort: number;
+}
+
+/**
+ * A Service as kube-proxy sees it: its ClusterIP (none: NodePorts only), its
+ * ports and its one backend (the endpoint's address). `tag` is the comment on
+ * every rule, so they are found and replaced exactly.
+ */
+export interface ProxiedService {
+  tag: string;
+  clusterIP?: string;
+  ports: ProxyPort[];
+  backend: string;
+}
+
+/**
+ * The nat rules of `svc` on the node whose underlay address is `nodeAddress`,
+ * as kube-proxy's iptables mode writes them: DNAT of the ClusterIP's ports
+ * (plus MASQUERADE out of cni0 with the "masquerade" hairpin), then DNAT and
+ * MASQUERADE of the NodePorts on the node's address. Pure.
+ */
+export function serviceRules(svc: ProxiedService, nodeAddress: string, hairpin: HairpinMode): NatRule[] {
+  const rules: NatRule[] = [];
+  const map = (p: ProxyPort, service: number) => [{ service, backend: p.targetPort }];
+  if (svc.clusterIP) {
+    for (const p of svc.ports) rules.push(...dnatRules(svc.clusterIP, svc.backend, map(p, p.port), [p.protocol], svc.tag));
+    if (hairpin === "masquerade") for (const p of svc.ports) rules.push(...masqueradeRules(svc.clusterIP, map(p, p.port), [p.protocol], svc.tag, "cni0"));
+  }
+  const nodePorts = svc.ports.filter((p): p is ProxyPort & { nodePort: number } => p.nodePort !== undefined && p.nodePort !== 0);
+  for (const p of nodePorts) rules.push(...dnatRules(nodeAddress, svc.backend, map(p, p.nodePort), [p.protocol], svc.tag));
+  for (const p of nodePorts) rules.push(...masqueradeRules(nodeAddress, map(p, p.nodePort), [p.protocol], svc.tag));
+  return rules;
+}
+
+/**
+ * kube-proxy for the lab: programs Services as nat rules in every node
+ * namespace and removes them by tag. Not serialised itself: callers order
+ * their calls (a list-then-delete must not interleave with adds).
+ */
+export class LabKubeProxy {
   readonly hairpin: HairpinMode;
-  /** Serialises rule changes: list-then-delete must not interleave with adds. */
-  private chain: Promise<unknown> = Promise.resolve();
   private nodesPrepared = false;
 
   constructor(
@@ -76,97 +142,30 @@ export class LabServiceProvider implements ServiceProvider {
     this.hairpin = opts.hairpin ?? defaultHairpin(topo.cni);
   }
 
-  /** The tag prefix of every rule this lab's services own. */
-  private get tagPrefix(): string {
-    return `${this.topo.prefix}svc:`;
+  /** Program `svc` on every node, replacing the rules of its tag; when that fails, none of its rules stay. */
+  async program(svc: ProxiedService): Promise<void> {
+    await this.prepareNodes();
+    await this.remove((t) => t === svc.tag);
+    try {
+      for (const node of this.topo.nodes) await addRules(node.ns, serviceRules(svc, node.underlayAddress, this.hairpin));
+    } catch (err) {
+      await this.remove((t) => t === svc.tag).catch(() => undefined);
+      throw err;
+    }
   }
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.chain.then(fn, fn);
-    this.chain = next.catch(() => undefined);
-    return next;
+  /** Delete every rule whose tag satisfies `match` on every node; returns the tags whose rules went. */
+  async remove(match: (tag: string) => boolean): Promise<Set<string>> {
+    const gone = new Set<string>();
+    for (const node of this.topo.nodes) for (const t of await deleteTagged(node.ns, match)) gone.add(t);
+    return gone;
   }
 
-  async expose(req: ExposeRequest): Promise<ExposedService> {
-    if (!this.kinds.includes(req.kind)) throw new NetmatrixError("invalid-argument", `unknown service kind ${JSON.stringify(req.kind)}`);
-    if (!IPV4_RE.test(req.serverAddress)) throw new NetmatrixError("invalid-argument", `server address ${JSON.stringify(req.serverAddress)} is not an IPv4 address`);
-    checkPort("port", req.port, 1);
-    checkPort("dataPort", req.dataPort, 0);
-    const tag = serviceTag(this.topo.prefix, req.runId, req.caseId);
-    const protos: L4[] = req.protocol === "udp" ? ["udp", "tcp"] : ["tcp"];
-    return this.serial(async () => {
-      await this.prepareNodes();
-      // A service of the same run and case left over (a crash, a retry) is replaced.
-      await this.removeWhere((t) => t === tag);
-      const used = await this.inUse();
-      const service = req.kind === "clusterip" ? this.clusterIpPlan(req, protos, tag, used) : this.nodePortPlan(req, protos, tag, used);
-      try {
-        for (const node of this.topo.nodes) await addRules(node.ns, service.rules(node.underlayAddress));
-      } catch (err) {
-        await this.removeWhere((t) => t === tag).catch(() => undefined);
-        throw err;
-      }
-      let released: Promise<void> | undefined;
-      return {
-        address: service.address,
-        port: service.port,
-        dataPort: req.dataPort === 0 ? 0 : service.dataPort,
-        // Idempotent; a failed release may be retried.
-        release: () =>
-          (released ??= this.serial(() => this.removeWhere((t) => t === tag)).then(
-            () => undefined,
-            (err: unknown) => {
-              released = undefined;
-              throw err;
-            },
-          )),
-      };
-    });
-  }
-
-  /** Delete the rules of `runId`'s services (of every service when undefined); returns how many services went. */
-  async sweep(runId?: string): Promise<number> {
-    const prefix = runId === undefined ? this.tagPrefix : `${this.tagPrefix}${runId}:`;
-    return this.serial(async () => (await this.removeWhere((t) => t.startsWith(prefix))).size);
-  }
-
-  private clusterIpPlan(req: ExposeRequest, protos: L4[], tag: string, used: Set<string>) {
-    let n = CLUSTER_IP_FIRST;
-    while (n <= CLUSTER_IP_LAST && ((n & 255) === 0 || (n & 255) === 255 || used.has(clusterIp(n)))) n++;
-    if (n > CLUSTER_IP_LAST) throw new NetmatrixError("unavailable", "no free ClusterIP in 10.96.0.0/16");
-    const address = clusterIp(n);
-    const ports: PortMap[] = [{ service: req.port, backend: req.port }];
-    if (req.dataPort !== 0) ports.push({ service: req.dataPort, backend: req.dataPort });
-    const rules = (): NatRule[] => [
-      ...dnatRules(address, req.serverAddress, ports, protos, tag),
-      ...(this.hairpin === "masquerade" ? masqueradeRules(address, ports, protos, tag, "cni0") : []),
-    ];
-    return { address, port: req.port, dataPort: req.dataPort, rules };
-  }
-
-  private nodePortPlan(req: ExposeRequest, protos: L4[], tag: string, used: Set<string>) {
-    let np = NODE_PORT_MIN;
-    while (np < NODE_PORT_MAX && (used.has(String(np)) || used.has(String(np + 1)))) np++;
-    if (np >= NODE_PORT_MAX) throw new NetmatrixError("unavailable", `no free NodePort pair in ${NODE_PORT_MIN}–${NODE_PORT_MAX}`);
-    const ports: PortMap[] = [{ service: np, backend: req.port }];
-    if (req.dataPort !== 0) ports.push({ service: np + 1, backend: req.dataPort });
-    const rules = (nodeAddress: string): NatRule[] => [...dnatRules(nodeAddress, req.serverAddress, ports, protos, tag), ...masqueradeRules(nodeAddress, ports, protos, tag)];
-    return { address: this.topo.nodes[0]!.underlayAddress, port: np, dataPort: np + 1, rules };
-  }
-
-  /** ClusterIPs and NodePorts held by this lab's services now (read from node-1's rules). */
-  private async inUse(): Promise<Set<string>> {
-    const used = new Set<string>();
+  /** The rules (as `-A CHAIN …` words) on the first node whose tag satisfies `match`. */
+  async programmed(match: (tag: string) => boolean): Promise<string[][]> {
     const first = this.topo.nodes[0];
     if (!first) throw new NetmatrixError("failed-precondition", "the lab has no nodes");
-    for (const words of await listTagged(first.ns, (t) => t.startsWith(this.tagPrefix))) {
-      if (!words.includes("--to-destination")) continue;
-      const dst = words[words.indexOf("-d") + 1] ?? "";
-      const dport = words[words.indexOf("--dport") + 1] ?? "";
-      if (dst.startsWith("10.96.")) used.add(dst.replace(/\/32$/, ""));
-      else used.add(dport);
-    }
-    return used;
+    return listTagged(first.ns, match);
   }
 
   /** Set bridge-nf-call-iptables in every node namespace as the hairpin mode needs (once). */
@@ -190,10 +189,103 @@ export class LabServiceProvider implements ServiceProvider {
     }
     this.nodesPrepared = true;
   }
+}
 
-  private async removeWhere(match: (tag: string) => boolean): Promise<Set<string>> {
-    const gone = new Set<string>();
-    for (const node of this.topo.nodes) for (const t of await deleteTagged(node.ns, match)) gone.add(t);
-    return gone;
+export class LabServiceProvider implements ServiceProvider {
+  readonly kinds: ServiceKind[] = ["clusterip", "nodeport"];
+  readonly hairpin: HairpinMode;
+  private readonly proxy: LabKubeProxy;
+  /** Serialises rule changes: list-then-delete must not interleave with adds. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly topo: LabTopology,
+    opts: LabServiceOptions = {},
+  ) {
+    this.proxy = new LabKubeProxy(topo, opts);
+    this.hairpin = this.proxy.hairpin;
+  }
+
+  /** The tag prefix of every rule this lab's services own. */
+  private get tagPrefix(): string {
+    return `${this.topo.prefix}svc:`;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  async expose(req: ExposeRequest): Promise<ExposedService> {
+    if (!this.kinds.includes(req.kind)) throw new NetmatrixError("invalid-argument", `unknown service kind ${JSON.stringify(req.kind)}`);
+    if (!IPV4_RE.test(req.serverAddress)) throw new NetmatrixError("invalid-argument", `server address ${JSON.stringify(req.serverAddress)} is not an IPv4 address`);
+    checkPort("port", req.port, 1);
+    checkPort("dataPort", req.dataPort, 0);
+    const tag = serviceTag(this.topo.prefix, req.runId, req.caseId);
+    const protos: L4[] = req.protocol === "udp" ? ["udp", "tcp"] : ["tcp"];
+    return this.serial(async () => {
+      // A service of the same run and case left over (a crash, a retry) is replaced.
+      await this.proxy.remove((t) => t === tag);
+      const used = await this.inUse();
+      const service = req.kind === "clusterip" ? this.clusterIpPlan(req, protos, tag, used) : this.nodePortPlan(req, protos, tag, used);
+      await this.proxy.program(service.proxied);
+      let released: Promise<void> | undefined;
+      return {
+        address: service.address,
+        port: service.port,
+        dataPort: req.dataPort === 0 ? 0 : service.dataPort,
+        // Idempotent; a failed release may be retried.
+        release: () =>
+          (released ??= this.serial(() => this.proxy.remove((t) => t === tag)).then(
+            () => undefined,
+            (err: unknown) => {
+              released = undefined;
+              throw err;
+            },
+          )),
+      };
+    });
+  }
+
+  /** Delete the rules of `runId`'s services (of every service when undefined); returns how many services went. */
+  async sweep(runId?: string): Promise<number> {
+    const prefix = runId === undefined ? this.tagPrefix : `${this.tagPrefix}${runId}:`;
+    return this.serial(async () => (await this.proxy.remove((t) => t.startsWith(prefix))).size);
+  }
+
+  /** The service's ports: the tool's port (and data port) on each protocol, protocol-major. */
+  private proxyPorts(req: ExposeRequest, protos: L4[], service: (backend: number, i: number) => number): ProxyPort[] {
+    const backends = req.dataPort !== 0 ? [req.port, req.dataPort] : [req.port];
+    return protos.flatMap((protocol) => backends.map((backend, i) => ({ protocol, port: service(backend, i), targetPort: backend })));
+  }
+
+  private clusterIpPlan(req: ExposeRequest, protos: L4[], tag: string, used: Set<string>) {
+    const address = freeClusterIp(used);
+    if (!address) throw new NetmatrixError("unavailable", "no free ClusterIP in 10.96.0.0/16");
+    const proxied: ProxiedService = { tag, clusterIP: address, backend: req.serverAddress, ports: this.proxyPorts(req, protos, (backend) => backend) };
+    return { address, port: req.port, dataPort: req.dataPort, proxied };
+  }
+
+  private nodePortPlan(req: ExposeRequest, protos: L4[], tag: string, used: Set<string>) {
+    let np = NODE_PORT_MIN;
+    while (np < NODE_PORT_MAX && (used.has(String(np)) || used.has(String(np + 1)))) np++;
+    if (np >= NODE_PORT_MAX) throw new NetmatrixError("unavailable", `no free NodePort pair in ${NODE_PORT_MIN}–${NODE_PORT_MAX}`);
+    const ports = this.proxyPorts(req, protos, (_backend, i) => np + i).map((p) => ({ ...p, nodePort: p.port }));
+    const proxied: ProxiedService = { tag, backend: req.serverAddress, ports };
+    return { address: this.topo.nodes[0]!.underlayAddress, port: np, dataPort: np + 1, proxied };
+  }
+
+  /** ClusterIPs and NodePorts held by this lab's services now (read from node-1's rules). */
+  private async inUse(): Promise<Set<string>> {
+    const used = new Set<string>();
+    for (const words of await this.proxy.programmed((t) => t.startsWith(this.tagPrefix))) {
+      if (!words.includes("--to-destination")) continue;
+      const dst = words[words.indexOf("-d") + 1] ?? "";
+      const dport = words[words.indexOf("--dport") + 1] ?? "";
+      if (dst.startsWith("10.96.")) used.add(dst.replace(/\/32$/, ""));
+      else used.add(dport);
+    }
+    return used;
   }
 }

@@ -6,7 +6,10 @@
  * with the chart's security settings (containers.ts) — and writes
  * DATA_DIR/lab/state.json so the CLI talks to the lab with no flags and
  * `down` can stop exactly those processes (by PID) and containers (by name)
- * and remove everything carrying the lab's prefix.
+ * and remove everything carrying the lab's prefix. With `image`, the lab's
+ * Services come from its Kubernetes API stand-in (kube-api.ts), a root
+ * process started before the coordinator, which it serves as the API server
+ * serves the chart's coordinator.
  */
 import { spawn } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -29,6 +32,7 @@ import {
   type ContainerRole,
 } from "./containers.js";
 import { buildLab, DEFAULT_LAB_PREFIX, labObjects, planTopology, teardownLab, type LabOptions, type LabTopology } from "./topology.js";
+import { kubeApiCoordinatorEnv, kubeApiFiles, KUBE_API_HOST, LAB_KUBE_NAMESPACE, prepareKubeApi, SERVICEACCOUNT_MOUNT } from "./kube-api.js";
 
 /** The lab's coordinator ports (root namespace) unless `port` says otherwise: gRPC, and the live page on the next port. */
 export const LAB_PORTS = { grpc: 7400, http: 7401 } as const;
@@ -60,8 +64,10 @@ export interface LabState {
   topology: LabTopology;
   /** Processes the lab started, by PID. */
   pids: { name: string; pid: number }[];
-  /** `lab up --image`: the image its coordinator and agents run as containers (then `pids` is empty). */
+  /** `lab up --image`: the image its coordinator and agents run as containers (then `pids` holds only the kube-api stand-in). */
   image?: string;
+  /** With `image`: the Kubernetes API stand-in the coordinator manages Services through (`netmatrix lab kube-api`, in `pids` as "kube-api"). */
+  kubeApi?: { address: string; namespace: string; dir: string };
   /** With `image`: host agents as root with NET_RAW, as the chart's agents.host.rawPing. */
   rawPing?: boolean;
   /** Containers the lab started (with `image`), by name; `for` is what `pids` would call it. */
@@ -230,11 +236,14 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     // Recorded before it starts: a failed start is removed with the rest.
     state.containers!.push({ name, for: m.name, role: m.role });
     save();
+    const kube = m.role === "coordinator" ? state.kubeApi : undefined;
     const env: Record<string, string | true> = {
       // From podman's environment, so it is in no argv (the token file is root's, 0600; the chart passes a Secret as env too).
       NETMATRIX_TOKEN: true,
       NETMATRIX_LOG_LEVEL: labEnv().NETMATRIX_LOG_LEVEL!,
       ...(m.role === "coordinator" ? { NETMATRIX_DATA_DIR: IMAGE_DATA_DIR } : {}),
+      // Services through the Kubernetes API, as the chart's coordinator (coordinator.kubernetesServices): here the lab's stand-in.
+      ...(kube ? kubeApiCoordinatorEnv({ port: Number(kube.address.split(":")[1]), namespace: kube.namespace, instance: topo.prefix.replace(/-+$/, "") }) : {}),
       // The chart's /host/proc/1/net/dev: PID 1 of a node lives in the node's network namespace; the lab's node is its host agent's.
       ...(m.netDevOf ? { NETMATRIX_NET_DEV: `${HOST_PROC_MOUNT}/${m.netDevOf}/net/dev` } : {}),
     };
@@ -247,6 +256,8 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
         args: m.args,
         env,
         ...(m.role === "coordinator" ? { volumes: { [state.imageDataDir!]: IMAGE_DATA_DIR } } : {}),
+        // The ServiceAccount token, CA and namespace, where the kubelet mounts them.
+        ...(kube ? { readOnlyVolumes: { [kubeApiFiles(dir).serviceAccountDir]: SERVICEACCOUNT_MOUNT } } : {}),
         logFile: m.log,
         rawPing: Boolean(state.rawPing),
       },
@@ -259,9 +270,20 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     // the coordinator believes exactly these addresses (the ones the lab gives its agents), and no others.
     const agentAddresses = [...topo.nodes.flatMap((n) => [n.underlayAddress, ...n.pods.map((p) => p.address)]), ...(topo.external ? [topo.external.address] : [])];
     const trust = ["--trust-declared-addresses", agentAddresses.join(",")];
-    // The lab's Services (iptables DNAT in every node namespace, --lab-state) need root in the root namespace: the
-    // chart's coordinator (non-root, no capability) manages Services through the Kubernetes API instead, which the
-    // lab does not have. So the image's coordinator serves no Services: pod-service and external-nodeport are refused.
+    // The lab's Services are iptables DNAT in every node namespace, which needs root in the root namespace. A lab of
+    // processes has its root coordinator program them (--lab-state). The image's coordinator, non-root with no
+    // capability like the chart's, manages Services through the Kubernetes API instead: the lab's stand-in serves it
+    // and programs the rules (kube-api.ts), so it must answer before the coordinator starts (which sweeps at start-up).
+    if (state.image) {
+      const files = await prepareKubeApi(dir, { namespace: LAB_KUBE_NAMESPACE, owner: { uid: IMAGE_UID, gid: IMAGE_GID } });
+      const kubePort = await freePort();
+      state.kubeApi = { address: `${KUBE_API_HOST}:${kubePort}`, namespace: LAB_KUBE_NAMESPACE, dir: files.dir };
+      save();
+      const log = join(logDir, "kube-api.log");
+      state.pids.push({ name: "kube-api", pid: daemon(["lab", "kube-api", "--state", join(dir, "state.json"), "--listen", state.kubeApi.address], log) });
+      save();
+      await waitForPort(kubePort, "the lab's Kubernetes API stand-in", log);
+    }
     await start({
       name: "coordinator",
       container: "coordinator",
@@ -270,7 +292,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       log: join(logDir, "coordinator.log"),
     });
     save();
-    await waitForPort(ports.grpc);
+    await waitForPort(ports.grpc, "the lab coordinator", join(logDir, "coordinator.log"));
     for (const node of topo.nodes) {
       const coord = ["--coordinator", `${node.controlGateway}:${ports.grpc}`];
       const hostPid = await start({
@@ -317,12 +339,11 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
   }
 }
 
-async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
+async function waitForPort(port: number, what: string, log: string, timeoutMs = 15_000): Promise<void> {
   const { isListening } = await import("../../common/src/listen-probe.js");
   const until = Date.now() + timeoutMs;
   while (!isListening(port, "tcp")) {
-    if (Date.now() > until)
-      throw new NetmatrixError("unavailable", `the lab coordinator did not listen on :${port} within ${timeoutMs / 1000} s`, { hint: "see its log under DATA_DIR/lab/logs" });
+    if (Date.now() > until) throw new NetmatrixError("unavailable", `${what} did not listen on :${port} within ${timeoutMs / 1000} s`, { hint: `see its log ${log}` });
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -352,9 +373,12 @@ export async function labDown(dataDir: string, prefix = DEFAULT_LAB_PREFIX): Pro
   const state = readLabState(dataDir);
   const labPrefix = state?.topology.prefix ?? prefix;
   const pids = state?.pids.map((p) => p.pid) ?? [];
-  await stopPids(pids);
-  // The state's containers, and any with the prefix a failed `up` did not get to record.
+  // The state's containers, and any with the prefix a failed `up` did not get to record; before the processes, so the
+  // image's coordinator still finds the kube-api stand-in while it stops.
   const containers = await removeContainers([...(state?.containers ?? []).map((c) => c.name), ...(await listContainers(labPrefix))]);
+  await stopPids(pids);
+  // The stand-in's token, certificate and key: this lab's only.
+  rmSync(kubeApiFiles(labDir(dataDir)).dir, { recursive: true, force: true });
   const runs = state?.imageDataDir ? collectRuns(state.imageDataDir, dataDir) : [];
   const removed = await teardownLab(labPrefix);
   rmSync(join(labDir(dataDir), "state.json"), { force: true });

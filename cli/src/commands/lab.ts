@@ -3,6 +3,10 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { stringify } from "yaml";
 import { ADDRESS_BLOCK_MAX, checkPrefix, CNI_DESCRIPTIONS, CNI_MODES, DEFAULT_LAB_PREFIX, type CniMode } from "../../../lab/src/topology.js";
 import { LAB_PORTS, labDown, labStatus, labUp, requireRoot, type LabState } from "../../../lab/src/lab.js";
+import { kubeApiFiles, parseListen, startKubeApi } from "../../../lab/src/kube-api.js";
+import { createRootLogger } from "../../../common/src/logger.js";
+import { NetmatrixError } from "../../../common/src/errors.js";
+import { guardProcess } from "../process-guard.js";
 import { labSpec } from "../../../lab/src/lab-spec.js";
 import { specFromObject } from "../../../coordinator/src/matrix/index.js";
 import { ControlClient } from "../control-client.js";
@@ -11,7 +15,7 @@ import { intOption } from "../options.js";
 import { REPORT_FORMATS, type ReportFormat } from "../../../report/src/report-render.js";
 import { runMatrixCommand } from "./matrix-run.js";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { IMAGE_DATA_DIR } from "../../../lab/src/containers.js";
 
 interface UpOptions {
@@ -133,7 +137,7 @@ function printUp(state: LabState): void {
       ...t.nodes.map((n) => `  ${n.name}: ${n.underlayAddress}, pods ${n.pods.map((p) => `${p.name} ${p.address}`).join(", ")}`),
       ...(state.image
         ? [
-            `image ${state.image}: ${state.containers?.length ?? 0} containers (${state.topology.prefix}…), logs in ${state.logDir}; no Services (pod-service, external-nodeport): the non-root coordinator cannot program the lab's iptables`,
+            `image ${state.image}: ${state.containers?.length ?? 0} containers (${state.topology.prefix}…), logs in ${state.logDir}; Services through the lab's Kubernetes API stand-in at https://${state.kubeApi?.address ?? "?"} (namespace ${state.kubeApi?.namespace ?? "?"})`,
           ]
         : []),
       `coordinator ${state.coordinator}, live page http://127.0.0.1:${state.httpPort}/?token=$(cat ${state.tokenFile})`,
@@ -184,6 +188,33 @@ export function labCommand(): Command {
         }
         process.stdout.write(`  ${s.objects.namespaces.length} namespaces, ${s.objects.rootLinks.length} root links\n`);
       }),
+  );
+  lab.addCommand(
+    new Command("kube-api")
+      .description("the lab's Kubernetes API stand-in for the image's coordinator (`lab up --image` starts it)")
+      .requiredOption("--state <file>", "the lab's state file (DATA_DIR/lab/state.json)")
+      .requiredOption("--listen <ip:port>", "where to serve HTTPS")
+      .action(async (o: { state: string; listen: string }) => {
+        requireRoot();
+        const log = createRootLogger({ base: { role: "kube-api" } });
+        guardProcess(log, "the lab's kube-api stand-in");
+        const { host, port } = parseListen(o.listen);
+        const state = JSON.parse(readFileSync(o.state, "utf8")) as LabState;
+        if (!state?.kubeApi) {
+          throw new NetmatrixError("failed-precondition", `${o.state} describes no lab with a Kubernetes API stand-in`, { hint: "netmatrix lab up --image IMAGE starts it" });
+        }
+        // The stand-in's files beside the state file (DATA_DIR/lab/kube-api).
+        const server = await startKubeApi({ topo: state.topology, files: kubeApiFiles(dirname(o.state)), host, port, log });
+        await new Promise<void>((resolve) => {
+          const stop = (signal: string): void => {
+            log.info({ signal }, "shutting down");
+            void server.close().then(resolve);
+          };
+          process.once("SIGTERM", () => stop("SIGTERM"));
+          process.once("SIGINT", () => stop("SIGINT"));
+        });
+      }),
+    { hidden: true },
   );
   lab.addCommand(
     withTopology(new Command("run"))

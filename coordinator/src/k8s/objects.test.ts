@@ -181,9 +181,11 @@ describe("buildEndpointSlice", () => {
     expect(slice.addressType).toBe("IPv4");
     expect(slice.metadata.labels).toMatchObject({
       [SERVICE_NAME_LABEL]: svc.metadata.name,
-      [SLICE_MANAGED_BY_LABEL]: "netmatrix.dev/coordinator",
+      [SLICE_MANAGED_BY_LABEL]: "coordinator.netmatrix.dev",
       [MANAGED_BY_LABEL]: "netmatrix",
     });
+    // The API server refuses a label value that is not one (e.g. with a "/").
+    for (const v of Object.values(slice.metadata.labels ?? {})) expect(isLabelValue(v), v).toBe(true);
     expect(slice.endpoints).toHaveLength(1);
     expect(slice.endpoints[0]!.addresses).toEqual([req.serverAddress]);
     expect(slice.endpoints[0]!.conditions.ready).toBe(true);

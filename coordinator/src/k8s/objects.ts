@@ -30,7 +30,8 @@ export const INSTANCE_LABEL = "netmatrix.dev/instance";
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 /** Tells the EndpointSlice controllers the slice is someone else's to manage. */
 export const SLICE_MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by";
-export const SLICE_MANAGER = "netmatrix.dev/coordinator";
+/** A label value, so no "/" (the API server refuses one): named like the controllers' own, endpointslice-controller.k8s.io. */
+export const SLICE_MANAGER = "coordinator.netmatrix.dev";
 /** The original run and case ids, when the labels had to shorten them. */
 export const RUN_ID_ANNOTATION = "netmatrix.dev/run-id";
 export const CASE_ID_ANNOTATION = "netmatrix.dev/case-id";
