@@ -137,7 +137,10 @@ describe("cancelling a matrix run", () => {
       await until(() => toolsUnder(pids(a, b)).length === 0, 15_000, "the tools to stop");
       expect(performance.now() - t0).toBeLessThan(STOP_WITHIN_MS);
       expect(await cli.exited).toBe(EXIT[signal]);
-      if (signal !== "SIGKILL") expect(cli.stderr).toMatch(new RegExp(`cancelled: continue with  netmatrix run --resume ${runId}`));
+      if (signal !== "SIGKILL") {
+        const cause = signal === "SIGINT" ? "Ctrl-C" : "SIGTERM";
+        expect(cli.stderr).toMatch(new RegExp(`cancelled \\(${cause}\\): \\d+ of \\d+ case repetitions done; resume with \`netmatrix run --resume ${runId}\``));
+      }
       const meta = join(dir, "runs", runId, "meta.json");
       const status = await until(
         () => {
@@ -195,8 +198,10 @@ describe("a server agent that vanishes mid-case", () => {
     const doc = JSON.parse(run.stdout);
     expect(validate(doc), ajv.errorsText(validate.errors)).toBe(true);
     const rep = doc.cases[0].repetitions[0];
-    expect(rep.flags, run.stderr).toEqual(["server-gone"]);
-    expect(doc.cases[0].summary.flags).toEqual(["server-gone"]);
+    // cpu-bound besides, when this machine's CPU was saturated meanwhile (other work): a true flag, not this test's subject.
+    const notCpu = (flags: string[]) => flags.filter((f) => f !== "cpu-bound");
+    expect(notCpu(rep.flags), run.stderr).toEqual(["server-gone"]);
+    expect(notCpu(doc.cases[0].summary.flags)).toEqual(["server-gone"]);
     expect(rep.server).toBeNull();
     expect(run.stderr).toMatch(/server-gone/);
     // Measured (flagged) or failed: never an ordinary measurement.

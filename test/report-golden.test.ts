@@ -2,7 +2,8 @@
  * Golden tests on real recorded runs (report/fixtures/runs/<cni>, made by
  * scripts/record-report-fixtures.sh on the 3-node lab): the report's and
  * the host-gw → vxlan comparison's JSON against their schemas, and their
- * Markdown and CSV renderings byte for byte against report/fixtures/golden/. After an intended change, regenerate with
+ * Markdown, CSV and terminal-table renderings (80 and 120 columns, --wide)
+ * byte for byte against report/fixtures/golden/. After an intended change, regenerate with
  * `UPDATE_GOLDEN=1 npx vitest run test/report-golden.test.ts` and review the diff.
  * Here in test/ rather than report/src/ because it reads the run directories
  * through the coordinator's results store, which the report may not import.
@@ -72,6 +73,13 @@ describe.each(["host-gw", "vxlan"])("report of the recorded %s lab run", (cni) =
   test.each(["markdown", "csv"] as const)("%s rendering matches the golden file", (format) => {
     golden(`${cni}.report.${format === "markdown" ? "md" : "csv"}`, `${renderReport(doc, format)}\n`);
   });
+
+  // The terminal table as a person sees it in an 80- and a 120-column terminal, and with --wide.
+  test.each([80, 120, "wide"] as const)("the table at %s columns matches the golden file, and fits", (width) => {
+    const text = `${renderReport(doc, "table", width === "wide" ? { wide: true } : { width })}\n`;
+    golden(`${cni}.report.table-${width}.txt`, text);
+    if (width !== "wide") for (const line of text.split("\n")) expect(line.length, line).toBeLessThanOrEqual(width);
+  });
 });
 
 describe("comparison of the recorded host-gw (A) and vxlan (B) runs", () => {
@@ -83,5 +91,9 @@ describe("comparison of the recorded host-gw (A) and vxlan (B) runs", () => {
 
   test("markdown rendering matches the golden file", () => {
     golden("host-gw-vs-vxlan.compare.md", `${renderCompare(doc, "markdown")}\n`);
+  });
+
+  test("the table at 120 columns matches the golden file", () => {
+    golden("host-gw-vs-vxlan.compare.table-120.txt", `${renderCompare(doc, "table", { width: 120 })}\n`);
   });
 });

@@ -20,6 +20,7 @@ import { netDevPathFor, readProcConstants } from "./samplers/index.js";
 import { SamplingManager } from "./sampling.js";
 import { ServerManager } from "./servers.js";
 import { runSessions } from "./session.js";
+import { LoadMeter } from "./samplers/load.js";
 import { discoverTools, usable, type FoundTool } from "./tools.js";
 
 export interface AgentConfig {
@@ -42,10 +43,14 @@ export interface AgentConfig {
   netDevPath?: string;
   /** HOST:PORT for Prometheus `/metrics`; undefined = off. */
   metrics?: string;
+  /** Where the token came from (a file, `$NETMATRIX_TOKEN`), named when the coordinator refuses it. */
+  tokenSource?: string;
+  /** Give up (`done` rejects) once the coordinator has refused this agent's credentials this long, ms (default 5 min; see SessionOptions). */
+  authGiveUpMs?: number;
 }
 
 export interface RunningAgent {
-  /** Resolves when the agent has stopped. */
+  /** Resolves when the agent has stopped; rejects when it gave up (the coordinator kept refusing its credentials). */
   done: Promise<void>;
   stop(): Promise<void>;
 }
@@ -81,6 +86,8 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Running
     ...(cfg.netDevPath ? { netDevPath: cfg.netDevPath } : {}),
     log: log.child({ component: "sampling" }),
   });
+  // The node's load for heartbeats: what the machine was doing before a run (the first reading covers the time since start-up).
+  const loadMeter = new LoadMeter(procRoot);
   const noted = new Set<string>();
   const info = async (): Promise<AgentInfo> => {
     const all = listInterfaces();
@@ -129,7 +136,10 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Running
       tools,
       servers,
       sampling,
+      load: () => loadMeter.read(),
       log: log.child({ component: "session" }),
+      ...(cfg.tokenSource ? { tokenSource: cfg.tokenSource } : {}),
+      ...(cfg.authGiveUpMs !== undefined ? { authGiveUpMs: cfg.authGiveUpMs } : {}),
     },
     stopper.signal,
   ).finally(() => {

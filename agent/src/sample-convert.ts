@@ -20,6 +20,7 @@ export function pbNodeSample(s: NodeSample, agentPid: number): PbNodeSample {
             iowaitPercent: s.cpu.iowaitPercent,
             stealPercent: s.cpu.stealPercent,
             perCorePercent: s.cpu.cores.map((c) => c.busyPercent),
+            ...(s.cpu.procsRunning !== undefined ? { procsRunning: s.cpu.procsRunning } : {}),
           },
         }
       : {}),

@@ -13,7 +13,7 @@ import { NetmatrixError } from "../../common/src/errors.js";
 import { Outbox } from "../../common/src/outbox.js";
 import { registrationError, registrationProblems } from "../../common/src/registration.js";
 import { fromServiceError } from "../../common/src/rpc-status.js";
-import { bearerInterceptor } from "../../common/src/token.js";
+import { bearerInterceptor, coordinatorTokenHint, isTokenRefusal, TOKEN_REFUSALS } from "../../common/src/token.js";
 import { channelSecurity, type ClientTls } from "../../common/src/tls.js";
 import { protocols } from "../../common/src/model.js";
 import { tools as toolTable, type ToolName } from "../../tools/src/index.js";
@@ -23,6 +23,7 @@ import { failureFor } from "./convert.js";
 import type { SamplingManager } from "./sampling.js";
 import type { ServerManager } from "./servers.js";
 import type { FoundTool } from "./tools.js";
+import type { NodeLoadReading } from "./samplers/load.js";
 
 /** Bounds on what waits for a coordinator that stopped reading: this many replies, or this long without it taking anything. */
 export const SESSION_LIMITS = { maxQueued: 1000, stallMs: 30_000 } as const;
@@ -38,25 +39,90 @@ export interface SessionOptions {
   tools: Map<ToolName, FoundTool>;
   servers: ServerManager;
   sampling: SamplingManager;
+  /** The node's load since the previous call, sent with each heartbeat (undefined: none this time). */
+  load?: () => NodeLoadReading | undefined;
   log: Logger;
   /** First reconnect delay and cap, and the delay after a refused registration (default 60 s), milliseconds. */
   backoffMs?: { initial: number; max: number; refused?: number };
+  /**
+   * How long the coordinator may refuse this agent's credentials (UNAUTHENTICATED: a wrong token, a
+   * missing client certificate) before it gives up, milliseconds; default AUTH_GIVE_UP_MS. Retrying
+   * cannot fix credentials; exiting lets a DaemonSet restart the agent (with a fixed Secret) visibly.
+   */
+  authGiveUpMs?: number;
+  /** Where the token came from (a file, `$NETMATRIX_TOKEN`), named when the coordinator refuses it. */
+  tokenSource?: string;
 }
 
-/** Keep a session with the coordinator until `signal` aborts. */
+/** Default for SessionOptions.authGiveUpMs: 5 minutes. */
+export const AUTH_GIVE_UP_MS = 5 * 60_000;
+
+/** The first wait after the coordinator refused the agent's credentials; doubled after each refusal up to the refused-registration delay. */
+const AUTH_RETRY_FIRST_MS = 1000;
+
+/** Why an agent stopped retrying: the coordinator refused its credentials `refusals` times over `overMs`. */
+export function authGiveUpError(refusal: NetmatrixError, refusals: number, overMs: number, opts: Pick<SessionOptions, "coordinator" | "tokenSource">): NetmatrixError {
+  const over = `${refusals} time${refusals === 1 ? "" : "s"} over ${Math.round(overMs / 1000)} s`;
+  if (isTokenRefusal(refusal)) {
+    const source = opts.tokenSource ?? "the token given";
+    const what = refusal.message === TOKEN_REFUSALS.missing ? "received no token from this agent" : `refused this agent's token`;
+    return new NetmatrixError("unauthenticated", `the coordinator at ${opts.coordinator} ${what} ${over}: the token in ${source} does not match the coordinator's; giving up`, {
+      cause: refusal,
+      hint: `${coordinatorTokenHint(source)}; then start the agent again (a DaemonSet restarts it by itself)`,
+    });
+  }
+  return new NetmatrixError("unauthenticated", `the coordinator at ${opts.coordinator} refused this agent ${over}: ${refusal.message}; giving up`, {
+    cause: refusal,
+    hint: `${refusal.hint ? `${refusal.hint}; then` : "fix that, then"} start the agent again (a DaemonSet restarts it by itself)`,
+  });
+}
+
+/**
+ * Keep a session with the coordinator until `signal` aborts. Rejects (an
+ * `unauthenticated` NetmatrixError) when the coordinator has refused this
+ * agent's credentials for `authGiveUpMs`; an unreachable coordinator is
+ * retried for ever.
+ */
 export async function runSessions(opts: SessionOptions, signal: AbortSignal): Promise<void> {
   const { initial, max } = opts.backoffMs ?? { initial: 500, max: 15_000 };
   const refusedMs = opts.backoffMs?.refused ?? 60_000;
+  const giveUpMs = opts.authGiveUpMs ?? AUTH_GIVE_UP_MS;
   let delay = initial;
+  // Credentials refused in a row (no registration in between), and since when.
+  let authRefusals = 0;
+  let firstAuthRefusal = 0;
   while (!signal.aborted) {
     // A registration the coordinator refused (bad name, wrong token, address not its own) cannot succeed by retrying: back off.
-    let refused = false;
-    const registered = await oneSession(opts, signal, () => (refused = true));
+    let refused: NetmatrixError | undefined;
+    const registered = await oneSession(opts, signal, (e) => (refused = e));
     if (signal.aborted) break;
+    // Set in the callback above (TypeScript cannot see that).
+    const refusal = refused as NetmatrixError | undefined;
+    if (registered) authRefusals = 0;
     delay = registered ? initial : Math.min(max, delay * 2);
-    const wait = refused ? refusedMs : delay * (0.5 + Math.random() / 2);
-    if (refused) opts.log.error({ retryInMs: wait }, `registration refused: retrying in ${Math.round(wait / 1000)} s; fix what the error above says`);
-    else opts.log.info({ retryInMs: Math.round(wait) }, "session ended; reconnecting");
+    let wait: number;
+    if (refusal?.code === "unauthenticated") {
+      const now = performance.now();
+      if (authRefusals++ === 0) firstAuthRefusal = now;
+      const elapsed = now - firstAuthRefusal;
+      if (elapsed >= giveUpMs) {
+        const e = authGiveUpError(refusal, authRefusals, elapsed, opts);
+        opts.log.fatal({ refusals: authRefusals, overMs: Math.round(elapsed), hint: e.hint }, e.message);
+        throw e;
+      }
+      // Exponential, capped, and never past the give-up time: the last attempt comes right at it.
+      wait = Math.min(refusedMs, AUTH_RETRY_FIRST_MS * 2 ** (authRefusals - 1), giveUpMs - elapsed);
+      opts.log.error(
+        { retryInMs: Math.round(wait), refusals: authRefusals, giveUpInMs: Math.round(giveUpMs - elapsed) },
+        `credentials refused (${authRefusals} time${authRefusals === 1 ? "" : "s"}): retrying in ${(wait / 1000).toFixed(1)} s; giving up ${Math.round((giveUpMs - elapsed) / 1000)} s from now unless the coordinator accepts them`,
+      );
+    } else if (refusal) {
+      wait = refusedMs;
+      opts.log.error({ retryInMs: wait }, `registration refused: retrying in ${Math.round(wait / 1000)} s; fix what the error above says`);
+    } else {
+      wait = delay * (0.5 + Math.random() / 2);
+      opts.log.info({ retryInMs: Math.round(wait) }, "session ended; reconnecting");
+    }
     await new Promise<void>((r) => {
       const t = setTimeout(r, wait);
       signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
@@ -65,7 +131,7 @@ export async function runSessions(opts: SessionOptions, signal: AbortSignal): Pr
 }
 
 /** One session; resolves when it ends, with whether it got as far as registering. */
-async function oneSession(opts: SessionOptions, signal: AbortSignal, onRefused: () => void = () => undefined): Promise<boolean> {
+async function oneSession(opts: SessionOptions, signal: AbortSignal, onRefused: (e: NetmatrixError) => void = () => undefined): Promise<boolean> {
   const { log } = opts;
   // TLS files are read again per session, so a renewed certificate is used at the next reconnect.
   const security = channelSecurity(opts.tls);
@@ -118,14 +184,16 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal, onRefused: 
       case "registered": {
         registered = true;
         log.info({ agentId: c.value.agentId, coordinator: opts.coordinator }, "registered");
-        heartbeat = setInterval(
-          () =>
-            send({
-              case: "heartbeat",
-              value: { uptimeMs: performance.now() - started, runningServers: opts.servers.count, runningClients: clients },
-            }),
-          Math.max(200, c.value.heartbeatIntervalMs || 5000),
-        );
+        const beat = (): void => {
+          const load = opts.load?.();
+          send({
+            case: "heartbeat",
+            value: { uptimeMs: performance.now() - started, runningServers: opts.servers.count, runningClients: clients, ...(load ? { load } : {}) },
+          });
+        };
+        // One now, so the coordinator knows the node's load (busy before a run?) from the start.
+        beat();
+        heartbeat = setInterval(beat, Math.max(200, c.value.heartbeatIntervalMs || 5000));
         return;
       }
       case "startServer": {
@@ -252,10 +320,11 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal, onRefused: 
       const e = fromServiceError(err, opts.coordinator);
       if (e.code === "cancelled" && signal.aborted) return;
       if (e.code === "unauthenticated") {
-        onRefused();
-        log.error({ hint: e.hint }, `coordinator refused this agent: ${e.message}`);
+        onRefused(e);
+        const which = isTokenRefusal(e) && opts.tokenSource ? ` (the token in ${opts.tokenSource})` : "";
+        log.error({ hint: e.hint }, `coordinator refused this agent: ${e.message}${which}`);
       } else if (!registered && (e.code === "invalid-argument" || e.code === "permission-denied")) {
-        onRefused();
+        onRefused(e);
         log.error({ code: e.code, hint: e.hint }, `coordinator refused this agent's registration: ${e.message}`);
       } else if (!registered && e.code === "already-exists") {
         // The name's holder may be this agent's own old session, not yet gone: retried with the usual backoff.
@@ -285,7 +354,7 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal, onRefused: 
       .catch((err: unknown) => {
         const e = NetmatrixError.from(err);
         if (e.code === "invalid-argument") {
-          onRefused();
+          onRefused(e);
           log.error({ hint: e.hint }, `this agent's registration cannot succeed: ${e.message}`);
         } else log.error({ err }, "could not build registration");
         call.cancel();

@@ -111,12 +111,13 @@ describe("the lab's matrices fit the coordinator's default caps", () => {
 
   test.each([
     // `lab run` as shipped, and as the tests and benchmarks run it.
-    { nodes: 2, external: false, pairs: "sample", durationS: 2, repetitions: 1 },
-    { nodes: 3, external: true, pairs: "all", durationS: 2, repetitions: 3 },
-    { nodes: 2, external: true, pairs: "all", durationS: 5, repetitions: 5 },
+    { nodes: 2, external: false, pairs: "sample", durationS: 2, repetitions: 3, reverse: false },
+    { nodes: 2, external: false, pairs: "sample", durationS: 2, repetitions: 1, reverse: true },
+    { nodes: 3, external: true, pairs: "all", durationS: 2, repetitions: 3, reverse: true },
+    { nodes: 2, external: true, pairs: "all", durationS: 5, repetitions: 5, reverse: true },
   ] as const)("%j", (o) => {
     const topo = planTopology({ nodes: o.nodes, external: o.external });
-    const spec = specFromObject(labSpec(topo, { durationS: o.durationS, repetitions: o.repetitions, pairs: o.pairs, udpBitrate: "500M" }), "lab");
+    const spec = specFromObject(labSpec(topo, { durationS: o.durationS, omitS: 1, repetitions: o.repetitions, reverse: o.reverse, pairs: o.pairs, udpBitrate: "200M" }), "lab");
     const size = planSize(spec, labAgents(topo), { serviceProvider: { kinds: ["clusterip", "nodeport"] } });
     expect(size.cases).toBeGreaterThan(0);
     expect(() => checkPlanSize(size, spec, effectiveCaps(DEFAULT_MATRIX_CAPS))).not.toThrow();

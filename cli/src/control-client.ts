@@ -20,7 +20,7 @@ import {
 import { createClient, type Client } from "../../common/src/grpc-adapter.js";
 import { fromServiceError } from "../../common/src/rpc-status.js";
 import { NetmatrixError } from "../../common/src/errors.js";
-import { bearerInterceptor } from "../../common/src/token.js";
+import { bearerInterceptor, isTokenRefusal, tokenRefused } from "../../common/src/token.js";
 import { channelSecurity, type ClientTls } from "../../common/src/tls.js";
 
 /**
@@ -48,13 +48,28 @@ export class ControlClient {
     token: string,
     /** Verify the coordinator (and present a client certificate); undefined: plaintext. */
     tls?: ClientTls,
+    /** Where the token came from (a file, `$NETMATRIX_TOKEN`), named when the coordinator refuses it. */
+    private readonly tokenSource = "the token given",
   ) {
     const { credentials, channelOptions } = channelSecurity(tls);
     this.raw = createClient(ControlService, address, { interceptors: [bearerInterceptor(token)], credentials, channelOptions });
   }
 
+  /** A call's error for a person: a refused token names the token used and where the right one is. */
+  private explain(err: unknown): NetmatrixError {
+    const e = fromServiceError(err, this.address);
+    return isTokenRefusal(e) ? tokenRefused(this.tokenSource, this.address, e) : e;
+  }
+
+  /** `call`, with its error explained. */
+  private unary<T>(call: Promise<T>): Promise<T> {
+    return call.catch((err: unknown) => {
+      throw this.explain(err);
+    });
+  }
+
   listAgents(): Promise<ListAgentsResponse> {
-    return this.raw.listAgents({}, { timeoutMs: 10_000 });
+    return this.unary(this.raw.listAgents({}, { timeoutMs: 10_000 }));
   }
 
   /**
@@ -75,9 +90,7 @@ export class ControlClient {
         else if (e.event.case === "finished") finished = e.event.value;
         onEvent(e);
       });
-      call.on("error", (err: grpc.ServiceError) =>
-        signal?.aborted && err.code === grpc.status.CANCELLED ? resolve(finished ?? started) : reject(fromServiceError(err, this.address)),
-      );
+      call.on("error", (err: grpc.ServiceError) => (signal?.aborted && err.code === grpc.status.CANCELLED ? resolve(finished ?? started) : reject(this.explain(err))));
       call.on("end", () => (finished ? resolve(finished) : reject(new NetmatrixError("internal", "the coordinator ended the case without a result"))));
     });
   }
@@ -92,24 +105,24 @@ export class ControlClient {
         if (e.event.case === "finished") finished = e.event.value;
         onEvent(e);
       });
-      call.on("error", (err: grpc.ServiceError) => (signal?.aborted && err.code === grpc.status.CANCELLED ? resolve(finished) : reject(fromServiceError(err, this.address))));
+      call.on("error", (err: grpc.ServiceError) => (signal?.aborted && err.code === grpc.status.CANCELLED ? resolve(finished) : reject(this.explain(err))));
       call.on("end", () => resolve(finished));
     });
   }
 
   listRuns(): Promise<ListRunsResponse> {
-    return this.raw.listRuns({}, { timeoutMs: 10_000 });
+    return this.unary(this.raw.listRuns({}, { timeoutMs: 10_000 }));
   }
 
   getRun(runId: string): Promise<GetRunResponse> {
-    return this.raw.getRun({ runId }, { timeoutMs: 30_000 });
+    return this.unary(this.raw.getRun({ runId }, { timeoutMs: 30_000 }));
   }
 
   /** Stream live samples; `onEnd` gets the error, if the stream failed. Returns the call (cancel() stops it). */
   watch(req: WatchRequest, onEvent: (e: WatchEvent) => void, onEnd: (err?: NetmatrixError) => void): grpc.ClientReadableStream<WatchEvent> {
     const call = this.raw.watch(req);
     call.on("data", onEvent);
-    call.on("error", (err: grpc.ServiceError) => onEnd(err.code === grpc.status.CANCELLED ? undefined : fromServiceError(err, this.address)));
+    call.on("error", (err: grpc.ServiceError) => onEnd(err.code === grpc.status.CANCELLED ? undefined : this.explain(err)));
     call.on("end", () => onEnd());
     return call;
   }

@@ -3,13 +3,15 @@
  * agents: the first one cancels it (the coordinator stops the tools); a
  * second one ends the CLI at once, as the signal would by default.
  */
-import { constants } from "node:os";
+import { exitCodeForSignal } from "./exit-codes.js";
 
 export interface Interruption {
   /** Aborts at the first SIGINT or SIGTERM. */
   readonly signal: AbortSignal;
   /** The exit code the signal stands for (128 + its number: 130 for SIGINT, 143 for SIGTERM), once one came. */
   readonly exitCode: number | undefined;
+  /** What interrupted, for messages: "Ctrl-C" (SIGINT) or "SIGTERM", once one came. */
+  readonly cause: string | undefined;
   /** Stop listening (the default handlers are back). */
   dispose(): void;
 }
@@ -20,9 +22,11 @@ const SIGNALS = ["SIGINT", "SIGTERM"] as const;
 export function interruption(message: string): Interruption {
   const ac = new AbortController();
   let exitCode: number | undefined;
+  let cause: string | undefined;
   const handlers = SIGNALS.map((sig) => {
     const handler = (): void => {
-      exitCode = 128 + constants.signals[sig];
+      exitCode = exitCodeForSignal(sig);
+      cause = sig === "SIGINT" ? "Ctrl-C" : sig;
       process.stderr.write(`\n${message}\n`);
       dispose();
       ac.abort();
@@ -37,6 +41,9 @@ export function interruption(message: string): Interruption {
     signal: ac.signal,
     get exitCode() {
       return exitCode;
+    },
+    get cause() {
+      return cause;
     },
     dispose,
   };

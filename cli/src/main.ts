@@ -10,11 +10,11 @@ import { labCommand } from "./commands/lab.js";
 import { compareCommand } from "./commands/compare.js";
 import { reportCommand, runsCommand } from "./commands/runs.js";
 import { watchCommand } from "./commands/watch.js";
+import { exitCodeFor } from "./exit-codes.js";
 
 const program = new Command("netmatrix")
   .description("measure what a Kubernetes pod network costs real traffic")
   .version(VERSION)
-  .showHelpAfterError("(run with --help for usage)")
   .addCommand(coordinatorCommand())
   .addCommand(agentCommand())
   .addCommand(agentsCommand())
@@ -25,11 +25,37 @@ const program = new Command("netmatrix")
   .addCommand(watchCommand())
   .addCommand(labCommand());
 
+/** Whether commander already printed the usage error it throws. */
+let printed = false;
+
+/**
+ * Every command and subcommand throws its usage errors (instead of commander's
+ * own process.exit(1)), so the exit code comes from the one mapping in
+ * exit-codes.ts; each names its command and points at that command's --help.
+ */
+function configure(cmd: Command, path: string): void {
+  cmd
+    .exitOverride()
+    .showHelpAfterError(`(see \`${path} --help\`)`)
+    .configureOutput({
+      outputError: (text, write) => {
+        printed = true;
+        write(`${path}: ${text.replace(/^error: /, "")}`);
+      },
+    });
+  for (const sub of cmd.commands) configure(sub, `${path} ${sub.name()}`);
+}
+configure(program, "netmatrix");
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode);
-  const e = NetmatrixError.from(err);
-  process.stderr.write(`netmatrix: ${e.describe()}\n`);
-  process.exit(2);
+  const code = exitCodeFor(err);
+  if (err instanceof CommanderError) {
+    // A usage error an action threw (e.g. InvalidArgumentError): commander did not print it.
+    if (code !== 0 && !printed && err.code !== "commander.help") process.stderr.write(`netmatrix: ${err.message}\n`);
+  } else {
+    process.stderr.write(`netmatrix: ${NetmatrixError.from(err).describe()}\n`);
+  }
+  process.exit(code);
 }

@@ -1,9 +1,11 @@
 /** Options shared by every command that talks to a coordinator, and their resolution. */
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { loadToken, TOKEN_ENV } from "../../common/src/token.js";
+import { loadToken, NO_TOKEN, TOKEN_ENV, TOKEN_FILE_ENV, type Token } from "../../common/src/token.js";
+import { NetmatrixError } from "../../common/src/errors.js";
 import { clientTls, TLS_ENV, type ClientTls } from "../../common/src/tls.js";
 import { formatDurationS, parseDurationS } from "../../common/src/units.js";
-import { COORDINATOR_ENV, DEFAULT_COORDINATOR, existingDefaultTokenFile } from "./defaults.js";
+import { LOG_FORMAT_ENV, LOG_FORMATS } from "../../common/src/logger.js";
+import { COORDINATOR_ENV, DEFAULT_COORDINATOR, defaultTokenFile, existingDefaultTokenFile } from "./defaults.js";
 import { ControlClient } from "./control-client.js";
 
 export interface ConnectionOptions extends TlsOptions {
@@ -41,12 +43,46 @@ export function resolveTls(opts: TlsOptions): ClientTls | undefined {
 
 /** The token for `opts`: --token-file, $NETMATRIX_TOKEN, or the local coordinator's default token file. */
 export function resolveToken(opts: { tokenFile?: string }): string {
+  return resolveTokenSource(opts).value;
+}
+
+/** The token for `opts` and where it came from (a file, or `$NETMATRIX_TOKEN`), for messages when the coordinator refuses it. */
+export function resolveTokenSource(opts: { tokenFile?: string }): Token {
   const file = opts.tokenFile ?? (process.env[TOKEN_ENV] ? undefined : existingDefaultTokenFile());
-  return loadToken(file).value;
+  try {
+    return loadToken(file);
+  } catch (err) {
+    if (err instanceof NetmatrixError && err.message === NO_TOKEN) throw noToken();
+    throw err;
+  }
+}
+
+/** No token anywhere: most likely no coordinator ever ran here (it writes DATA_DIR/token). */
+export function noToken(): NetmatrixError {
+  return new NetmatrixError(
+    "unauthenticated",
+    `no token: no --token-file, no $${TOKEN_ENV} or $${TOKEN_FILE_ENV}, and no ${defaultTokenFile()} (where a coordinator on this machine writes its token)`,
+    {
+      hint: `start a coordinator here (\`sudo netmatrix lab up\` for the lab, or \`netmatrix coordinator\`), or pass --token-file FILE (env ${TOKEN_FILE_ENV}) holding your coordinator's token`,
+    },
+  );
+}
+
+/** Whether `err` is `noToken()`. */
+export function isNoToken(err: unknown): boolean {
+  return err instanceof NetmatrixError && err.code === "unauthenticated" && err.message.startsWith("no token:");
 }
 
 export function connect(opts: ConnectionOptions): ControlClient {
-  return new ControlClient(opts.coordinator, resolveToken(opts), resolveTls(opts));
+  const token = resolveTokenSource(opts);
+  return new ControlClient(opts.coordinator, token.value, resolveTls(opts), token.source);
+}
+
+/** --log-format json|pretty (env NETMATRIX_LOG_FORMAT) for the long-running commands; default: pretty on a terminal, JSON otherwise. */
+export function logFormatOption(): Option {
+  return new Option("--log-format <format>", "log lines as JSON or pretty (one coloured line per record); default: pretty when stderr is a terminal, else JSON")
+    .choices([...LOG_FORMATS])
+    .env(LOG_FORMAT_ENV);
 }
 
 /** Parse an integer option within bounds, with a message naming the option and the range. */

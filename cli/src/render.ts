@@ -1,10 +1,11 @@
 /** Human-readable rendering of case results. */
-import Table from "cli-table3";
 import type { CaseResult, Repetition } from "../../gen/netmatrix/v1/control_pb.js";
 import type { Measurement } from "../../gen/netmatrix/v1/types_pb.js";
 import { failureName, REPETITION_FLAGS } from "../../common/src/model.js";
 import { summarize } from "./run-document.js";
 import { formatBitrate, formatMicros, formatPercent } from "../../common/src/format.js";
+import { latencyKindLabel } from "../../report/src/labels.js";
+import { hiddenNote, renderTextTable, type FitOptions, type TextColumn } from "../../report/src/text-table.js";
 
 function cells(m: Measurement): string[] {
   const bidir = m.reverseReceiverBps !== undefined ? ` / rev ${formatBitrate(m.reverseReceiverBps)}` : "";
@@ -23,11 +24,18 @@ function cells(m: Measurement): string[] {
 /** What each repetition flag means, for people. */
 const FLAG_TEXT: Record<string, string> = {
   [REPETITION_FLAGS.serverGone]: "the server agent left mid-repetition: the client's numbers alone",
+  [REPETITION_FLAGS.cpuBound]: "CPU saturated while measuring: the figure may measure CPU, not the network",
 };
+
+/** What a flag says about `r`: its own reason when it has one (cpu-bound: which end and why), else the flag's meaning. */
+function flagText(r: Repetition, f: string): string | undefined {
+  if (f === REPETITION_FLAGS.cpuBound && r.cpuBoundReason) return r.cpuBoundReason;
+  return FLAG_TEXT[f];
+}
 
 /** " [flag: meaning; …]" for a flagged repetition, "" otherwise. */
 function flagNote(r: Repetition): string {
-  return r.flags.length ? ` [${r.flags.map((f) => (FLAG_TEXT[f] ? `${f}: ${FLAG_TEXT[f]}` : f)).join("; ")}]` : "";
+  return r.flags.length ? ` [${r.flags.map((f) => (flagText(r, f) ? `${f}: ${flagText(r, f)}` : f)).join("; ")}]` : "";
 }
 
 /** One line per finished repetition, for progress on stderr. */
@@ -41,34 +49,58 @@ export function repetitionLine(r: Repetition, total: number): string {
   const m = r.outcome.value;
   const parts = [
     m.throughputBps !== undefined ? formatBitrate(m.throughputBps) : "",
-    m.latency?.meanUs !== undefined ? `latency ${formatMicros(m.latency.meanUs)}` : "",
+    m.latency?.meanUs !== undefined ? `latency ${latencyText(m, m.latency.meanUs)}` : "",
     m.lossPercent !== undefined ? `loss ${formatPercent(m.lossPercent)}` : "",
   ];
   return `${head} ${parts.filter(Boolean).join(", ")}${flagNote(r)}`;
 }
 
-/** A table of repetitions plus a summary row. */
-export function renderCase(c: CaseResult): string {
-  const table = new Table({
-    head: ["REP", "THROUGHPUT", "SENDER", "RETR", "JITTER", "LOSS", "LAT MEAN", "LAT P99", "CPU L/R", "STATUS"],
-    style: { head: [], border: [] },
-  });
+/** The repetition table's columns: which hide first when the table does not fit. */
+const CASE_COLUMNS: TextColumn[] = [
+  { head: "rep", priority: 0, align: "right" },
+  { head: "throughput", priority: 0, align: "right" },
+  { head: "sender", priority: 4, align: "right" },
+  { head: "retr", priority: 3, align: "right" },
+  { head: "jitter", priority: 5, align: "right" },
+  { head: "loss", priority: 2, align: "right" },
+  { head: "latency", priority: 0, align: "right" },
+  { head: "lat p99", priority: 6, align: "right" },
+  { head: "CPU local/remote", priority: 7, align: "right" },
+  { head: "status", priority: 0, maxWidth: 60, wrapMin: 20 },
+];
+
+/** "123 µs RTT": a latency with what it measures (the measurement says, as its tool's driver put it). */
+export function latencyText(m: Measurement, us: number | undefined): string {
+  const kind = m.latency?.kind === "rtt" || m.latency?.kind === "one-way" ? latencyKindLabel(m.latency.kind) : "";
+  return us === undefined ? "-" : `${formatMicros(us)}${kind ? ` ${kind}` : ""}`;
+}
+
+/** A table of repetitions plus a summary, fitted to `fit` (no limit without a width). */
+export function renderCase(c: CaseResult, fit: FitOptions = {}): string {
+  const rows: string[][] = [];
   for (const r of c.repetitions) {
-    if (r.outcome.case === "measurement") table.push([String(r.index + 1), ...cells(r.outcome.value), r.flags.length ? `ok, ${r.flags.join(", ")}` : "ok"]);
-    else {
+    if (r.outcome.case === "measurement") {
+      const m = r.outcome.value;
+      const row = cells(m);
+      row[5] = latencyText(m, m.latency?.meanUs);
+      row[6] = latencyText(m, m.latency?.p99Us);
+      rows.push([String(r.index + 1), ...row, r.flags.length ? `ok, ${r.flags.join(", ")}` : "ok"]);
+    } else {
       const f = r.outcome.case === "failure" ? r.outcome.value : undefined;
-      table.push([String(r.index + 1), { colSpan: 8, content: `${f?.reason ?? "no outcome"}${f?.hint ? `\nhint: ${f.hint}` : ""}` }, `FAILED ${f ? failureName(f.code) : ""}`]);
+      rows.push([String(r.index + 1), ...Array<string>(8).fill("-"), `FAILED ${f ? failureName(f.code) : ""}: ${f?.reason ?? "no outcome"}${f?.hint ? ` (hint: ${f.hint})` : ""}`]);
     }
   }
+  const table = renderTextTable(CASE_COLUMNS, rows, fit);
   const measured = c.repetitions.flatMap((r) => (r.outcome.case === "measurement" ? [r.outcome.value] : []));
   const tp = summarize(measured.map((m) => m.throughputBps));
   const lat = summarize(measured.map((m) => m.latency?.meanUs));
-  const lines = [`${c.client?.agentId} → ${c.server?.agentId} (${c.target})`, table.toString()];
+  const lines = [`${c.client?.agentId} → ${c.server?.agentId} (${c.target})`, ...table.lines];
   if (tp) lines.push(`throughput mean ${formatBitrate(tp.mean)}  min ${formatBitrate(tp.min)}  max ${formatBitrate(tp.max)}  (${tp.n} of ${c.repetitions.length} measured)`);
   if (lat) lines.push(`latency mean ${formatMicros(lat.mean)}  min ${formatMicros(lat.min)}  max ${formatMicros(lat.max)}`);
   for (const f of new Set(c.repetitions.flatMap((r) => r.flags))) {
     const n = c.repetitions.filter((r) => r.flags.includes(f)).length;
     lines.push(`flag ${f} on ${n} of ${c.repetitions.length} repetition(s)${FLAG_TEXT[f] ? `: ${FLAG_TEXT[f]}` : ""}`);
   }
+  lines.push(...hiddenNote(table.hidden, fit.wide ? undefined : fit.width));
   return lines.join("\n");
 }

@@ -3,7 +3,7 @@
  * docs/run-document.schema.json; a test validates real output against it.
  */
 import { toJson } from "@bufbuild/protobuf";
-import type { AgentStatus, CaseResult, Repetition } from "../../gen/netmatrix/v1/control_pb.js";
+import { EndCpuSchema, type AgentStatus, type CaseResult, type Repetition } from "../../gen/netmatrix/v1/control_pb.js";
 import { MeasurementSchema, NodeSampleSchema, UsageSummarySchema, type ToolRun, type UsageSummary } from "../../gen/netmatrix/v1/types_pb.js";
 import { failureName, modes } from "../../common/src/model.js";
 import { specDoc } from "../../tools/src/spec-doc.js";
@@ -57,6 +57,8 @@ function repetition(r: Repetition) {
     clientCpuPercentPerGbps: r.clientCpuPercentPerGbps ?? null,
     serverCpuPercentPerGbps: r.serverCpuPercentPerGbps ?? null,
     flags: r.flags,
+    cpu: r.cpu.map((e) => toJson(EndCpuSchema, e, { alwaysEmitImplicit: true })),
+    cpuBound: r.cpuBoundReason || null,
     samples: {
       client: r.clientSamples.map((s) => toJson(NodeSampleSchema, s)),
       server: r.serverSamples.map((s) => toJson(NodeSampleSchema, s)),

@@ -29,6 +29,8 @@ export interface MatrixSpecDocument {
   pairs?: PairsDocument | Record<string, never>;
   concurrency: number;
   thresholds?: { cvPercent: number; udpLossPercent: number };
+  /** Seeds `pairs: { sample: N }`; 0 (the default) in messages from CLIs older than the field. */
+  seed: number;
 }
 
 /**
@@ -72,5 +74,6 @@ export function matrixSpecDocument(spec: MatrixSpec): MatrixSpecDocument {
     ...(spec.pairs ? { pairs: pairsDocument(spec.pairs) } : {}),
     concurrency: spec.concurrency,
     ...(spec.thresholds ? { thresholds: { cvPercent: spec.thresholds.cvPercent, udpLossPercent: spec.thresholds.udpLossPercent } } : {}),
+    seed: spec.seed,
   };
 }

@@ -71,6 +71,34 @@ export function failureName(c: FailureCode): FailureName {
 /**
  * Flags on a repetition (Repetition.flags), each a word: why it is not an
  * ordinary one. `server-gone`: the server agent's session ended mid-repetition,
- * so whatever was measured comes from the client alone.
+ * so whatever was measured comes from the client alone. `cpu-bound`: an end's
+ * CPU was saturated while its tool ran (common/src/busy.ts CPU_BOUND), so the
+ * figure may measure CPU, not the network; Repetition.cpu_bound_reason says
+ * which end and why.
  */
-export const REPETITION_FLAGS = { serverGone: "server-gone" } as const;
+export const REPETITION_FLAGS = { serverGone: "server-gone", cpuBound: "cpu-bound" } as const;
+
+/**
+ * Flags the report puts on a case besides stats.ts `flags()` and its
+ * repetitions' flags. `baseline-suspect`: a pod path beat its host-host
+ * baseline on the same node pair (common/src/busy.ts BASELINE_SUSPECT); on
+ * the baseline case and on each case it beat.
+ */
+export const CASE_FLAGS = { baselineSuspect: "baseline-suspect" } as const;
+
+/** Repetition flags a case's summary counts as "word (k/n)" rather than naming once. */
+const COUNTED_FLAGS: ReadonlySet<string> = new Set([REPETITION_FLAGS.cpuBound]);
+
+/**
+ * A case's repetition flags for its summary, in first-seen order: each word
+ * once, `cpu-bound` with how many of the repetitions raised it ("cpu-bound (2/3)").
+ */
+export function repetitionFlagsOfCase(reps: readonly { flags: readonly string[] }[]): string[] {
+  const words = [...new Set(reps.flatMap((r) => r.flags))];
+  return words.map((w) => (COUNTED_FLAGS.has(w) ? `${w} (${reps.filter((r) => r.flags.includes(w)).length}/${reps.length})` : w));
+}
+
+/** The word of a flag without its count: "cpu-bound (2/3)" → "cpu-bound" (for legends and counting). */
+export function flagWord(flag: string): string {
+  return flag.replace(/ \(\d+\/\d+\)$/, "");
+}

@@ -27,17 +27,45 @@ export function toServiceError(err: unknown): Partial<ServiceError> {
   return { code: toGrpc[e.code], details: e.message, metadata };
 }
 
-/** A NetmatrixError for an error a grpc-js call returned. */
+/**
+ * grpc-js's text for a call that failed, for a person: without the empty
+ * "Resolution note: " it appends, the nested "Error: " prefixes and the
+ * "No connection established. Last error:" preamble, e.g. "connect
+ * ECONNREFUSED 127.0.0.1:7400" for "No connection established. Last error:
+ * Error: connect ECONNREFUSED 127.0.0.1:7400. Resolution note: ".
+ */
+export function cleanGrpcDetails(details: string): string {
+  let text = details
+    .replace(/\.?\s*Resolution note:\s*$/, "")
+    .replace(/^No connection established\.\s*Last error:\s*(?:null|undefined)?\s*/, "")
+    .replace(/^(?:Error:\s*)+/, "")
+    .trim();
+  if (!text) text = "no connection established";
+  return text.replace(/\.$/, "");
+}
+
+/** The hint for a coordinator that is not there: how to start one, or point at the right one. */
+export const NO_COORDINATOR_HINT =
+  "start one: `sudo netmatrix lab up` for the lab on this machine, or `netmatrix coordinator`; or point at yours with --coordinator HOST:PORT (env NETMATRIX_COORDINATOR)";
+
+/** A NetmatrixError for an error a grpc-js call returned; `target` (HOST:PORT) names the coordinator in connection errors. */
 export function fromServiceError(err: unknown, target?: string): NetmatrixError {
   const se = err as Partial<ServiceError>;
   if (typeof se?.code !== "number") return NetmatrixError.from(err);
   const code = (Object.entries(toGrpc).find(([, v]) => v === se.code)?.[0] ?? "internal") as ErrorCode;
   const hintValue = se.metadata?.get(HINT_KEY)[0];
   let hint = typeof hintValue === "string" ? hintValue : undefined;
-  let message = se.details || se.message || "unknown error";
+  let message = cleanGrpcDetails(se.details || se.message || "unknown error");
   if (se.code === status.UNAVAILABLE && target) {
-    message = `cannot reach the coordinator at ${target}: ${message}`;
-    hint ??= tlsFailureHint(message) ?? "start it with `netmatrix coordinator`, or pass --coordinator HOST:PORT (env NETMATRIX_COORDINATOR)";
+    if (/\bECONNREFUSED\b/.test(message)) {
+      message = `no coordinator at ${target}: connection refused`;
+      hint ??= NO_COORDINATOR_HINT;
+    } else {
+      message = `cannot reach the coordinator at ${target}: ${message}`;
+      hint ??= tlsFailureHint(message) ?? `check that a coordinator runs there and this machine can reach it; ${NO_COORDINATOR_HINT}`;
+    }
+  } else if (se.code === status.CANCELLED && /^Cancell?ed on client$/i.test(message)) {
+    message = "cancelled";
   }
   return new NetmatrixError(code, message, { cause: err, ...(hint ? { hint } : {}) });
 }

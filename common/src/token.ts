@@ -12,6 +12,8 @@ import type { ServerInterceptor } from "./grpc-adapter.js";
 
 export const TOKEN_ENV = "NETMATRIX_TOKEN";
 export const TOKEN_FILE_ENV = "NETMATRIX_TOKEN_FILE";
+/** The message of `loadToken`'s refusal when no token was given at all. */
+export const NO_TOKEN = "no token given";
 
 /** Where a token came from, for messages. */
 export interface Token {
@@ -28,7 +30,7 @@ export function loadToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv 
   if (file) return readTokenFile(file);
   const value = env[TOKEN_ENV]?.trim();
   if (value) return { value, source: `$${TOKEN_ENV}` };
-  throw new NetmatrixError("unauthenticated", "no token given", {
+  throw new NetmatrixError("unauthenticated", NO_TOKEN, {
     hint: `pass --token-file FILE or set ${TOKEN_ENV}; the coordinator prints where it wrote its token when it starts`,
   });
 }
@@ -80,19 +82,45 @@ export function tokenMatches(given: string | null | undefined, expected: string)
   return timingSafeEqual(digest(given), digest(expected));
 }
 
+/** The coordinator's refusals of a token, as its clients see them (`isTokenRefusal`). */
+export const TOKEN_REFUSALS = { missing: "missing token", wrong: "wrong token" } as const;
+
 /** Throws `unauthenticated` unless `metadata` carries exactly `expected`. Constant-time compare. */
 export function checkBearer(metadata: Metadata, expected: string): void {
   const header = metadata.get(AUTH_HEADER)[0];
   if (typeof header !== "string" || !header.startsWith("Bearer ")) {
-    throw new NetmatrixError("unauthenticated", "missing token", {
+    throw new NetmatrixError("unauthenticated", TOKEN_REFUSALS.missing, {
       hint: "pass --token-file FILE or set NETMATRIX_TOKEN to the coordinator's token",
     });
   }
   if (!tokenMatches(header.slice("Bearer ".length), expected)) {
-    throw new NetmatrixError("unauthenticated", "wrong token", {
+    throw new NetmatrixError("unauthenticated", TOKEN_REFUSALS.wrong, {
       hint: "use the token the coordinator was started with (its --token-file)",
     });
   }
+}
+
+/** Whether `err` is the coordinator refusing the token itself (not, say, a client certificate). */
+export function isTokenRefusal(err: NetmatrixError): boolean {
+  return err.code === "unauthenticated" && (err.message === TOKEN_REFUSALS.wrong || err.message === TOKEN_REFUSALS.missing);
+}
+
+/** Where the coordinator's token is and how to hand it to a client that used `source` (a file, or `$NETMATRIX_TOKEN`). */
+export function coordinatorTokenHint(source: string): string {
+  const put = source.startsWith("$")
+    ? `set ${source} to the coordinator's token (the chart gives agents and the coordinator the same Secret: after changing it, restart both)`
+    : `copy the coordinator's token into ${source} (or pass --token-file FILE)`;
+  return (
+    `${put}: it is in DATA_DIR/token on the coordinator's machine (~/.netmatrix/token by default, the lab's in its data dir; ` +
+    "the coordinator logs the file when it starts), or on Kubernetes in the Secret netmatrix-token: " +
+    "kubectl -n netmatrix get secret netmatrix-token -o jsonpath='{.data.token}' | base64 -d"
+  );
+}
+
+/** The coordinator at `target` refused the token from `source`: which token, and how to get the right one. */
+export function tokenRefused(source: string, target: string, refusal: NetmatrixError): NetmatrixError {
+  const what = refusal.message === TOKEN_REFUSALS.missing ? "received no token" : `refused the token in ${source}: wrong token, it does not match the coordinator's`;
+  return new NetmatrixError("unauthenticated", `the coordinator at ${target} ${what}`, { cause: refusal, hint: coordinatorTokenHint(source) });
 }
 
 /**

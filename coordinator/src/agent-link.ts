@@ -10,7 +10,7 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 export type Command = MessageInitShape<typeof CoordinatorMessageSchema>["msg"];
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { CoordinatorMessageSchema, type AgentMessage, type CoordinatorMessage, type SampleBatch } from "../../gen/netmatrix/v1/agent_pb.js";
-import type { AgentInfo } from "../../gen/netmatrix/v1/types_pb.js";
+import { NodeLoadSchema, type AgentInfo, type NodeLoad } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import type { AddressCheck } from "./address-check.js";
 import { Outbox } from "../../common/src/outbox.js";
@@ -47,6 +47,8 @@ export class AgentLink {
   onSamples: ((link: AgentLink, batch: SampleBatch) => void) | undefined;
   /** How its declared address was checked at registration; only "peer" and "trusted" agents are ever targets. */
   addressCheck: AddressCheck = "unverified";
+  /** The node's load as the agent last reported it (heartbeats), bounded; undefined before its first report. */
+  load: NodeLoad | undefined;
 
   /** Commands on their way to the agent, bounded (see LINK_LIMITS). */
   private readonly outbox: Outbox<CoordinatorMessage>;
@@ -118,6 +120,7 @@ export class AgentLink {
     this.lastSeen = performance.now();
     const msg = m.msg;
     if (msg.case === "sampleBatch") return this.onSamples?.(this, msg.value);
+    if (msg.case === "heartbeat" && msg.value.load) this.load = boundedLoad(msg.value.load);
     if (msg.case === undefined || msg.case === "register" || msg.case === "heartbeat") return;
     const p = this.pending.get(msg.value.commandId);
     if (!p) return;
@@ -148,4 +151,18 @@ export class AgentLink {
       hint: "check the agent's logs; it reconnects by itself when it can",
     });
   }
+}
+
+/** An agent's load report with every figure finite and in range (an agent's word is not trusted blindly). */
+export function boundedLoad(l: NodeLoad): NodeLoad {
+  const clamp = (v: number, hi: number): number => (Number.isFinite(v) ? Math.min(hi, Math.max(0, v)) : 0);
+  return create(NodeLoadSchema, {
+    cpuBusyPercent: clamp(l.cpuBusyPercent, 100),
+    stealPercent: clamp(l.stealPercent, 100),
+    loadAverage1m: clamp(l.loadAverage1m, 1e6),
+    procsRunning: Math.min(l.procsRunning, 1e6),
+    cpuCount: Math.min(l.cpuCount, 1e5),
+    intervalMs: clamp(l.intervalMs, 1e9),
+    atMs: clamp(l.atMs, 1e15),
+  });
 }

@@ -16,7 +16,8 @@ import { portProblem, serverProblem, targetProblem } from "./address-check.js";
 import type { AgentLink, Reply } from "./agent-link.js";
 import { agentStatus } from "./status.js";
 import type { ExposedService } from "../../common/src/service-provider.js";
-import { cpuPerGbps, summarizeUsage, wireToPayload } from "./usage.js";
+import { cpuPerGbps, endCpu, summarizeUsage, wireToPayload } from "./usage.js";
+import { cpuBoundReasons, cpuBoundText } from "../../common/src/busy.js";
 
 /** Extra time beyond the measurement a step may take: connect, slow start, report, milliseconds (the deadlines come from `stepDeadlines`). */
 export { STEP_MARGIN_MS } from "../../tools/src/limits.js";
@@ -192,6 +193,7 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
     const r = rep({ client: clientRun, ...(serverRun ? { server: serverRun } : {}), outcome, flags });
     r.clientStartedAtMs = clientStartedAtMs;
     attachUsage(r, req, clientSamples, serverSamples);
+    if (r.cpuBoundReason) log.warn({ client: req.client.id, server: req.server.id, reason: r.cpuBoundReason }, "CPU saturated while measuring: flagged cpu-bound");
     return r;
   } catch (err) {
     log.warn({ err, client: req.client.id, server: req.server.id }, "repetition failed");
@@ -219,6 +221,7 @@ function attachUsage(r: Repetition, req: CaseRequest, clientSamples: NodeSample[
     r.serverSamples = serverSamples;
     r.serverUsage = summarizeUsage(serverSamples, req.server.id, req.server.info.node);
   }
+  flagCpuBound(r, req, clientSamples, serverSamples);
   if (r.outcome.case !== "measurement") return;
   const m = r.outcome.value;
   const direction = directions.toName(req.spec.direction) ?? "forward";
@@ -229,6 +232,26 @@ function attachUsage(r: Repetition, req: CaseRequest, clientSamples: NodeSample[
     r.clientCpuPercentPerGbps = cpuPerGbps(r.clientUsage, m);
   }
   if (r.serverUsage) r.serverCpuPercentPerGbps = cpuPerGbps(r.serverUsage, m);
+}
+
+/**
+ * Each end's CPU over the time its tool ran (Repetition.cpu) and, when an
+ * end broke a rule of common/src/busy.ts CPU_BOUND, the `cpu-bound` flag with
+ * the reason. An end that sampled no CPU is left out (no verdict without figures).
+ */
+function flagCpuBound(r: Repetition, req: CaseRequest, clientSamples: NodeSample[] | undefined, serverSamples: NodeSample[] | undefined): void {
+  const parallel = req.spec.parallel || 1;
+  const ends = [
+    clientSamples && endCpu(clientSamples, "client", req.client.id, req.client.info.node, req.client.info.cpuCount),
+    // A server-less tool (ping) still has a far end whose node the traffic crosses; its samples say what its CPU did.
+    serverSamples && endCpu(serverSamples, "server", req.server.id, req.server.info.node, req.server.info.cpuCount),
+  ].filter((e) => e !== undefined);
+  for (const e of ends) e.reasons = cpuBoundReasons(e, parallel);
+  r.cpu = ends;
+  const reason = cpuBoundText(ends, driverOfWire(req.spec.tool)?.tool ?? "the tool", parallel);
+  if (!reason) return;
+  r.cpuBoundReason = reason;
+  if (!r.flags.includes(REPETITION_FLAGS.cpuBound)) r.flags.push(REPETITION_FLAGS.cpuBound);
 }
 
 /**

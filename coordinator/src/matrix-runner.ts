@@ -8,7 +8,8 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
 import { CaseRecordSchema, CaseResultSchema, type MatrixEventSchema, type RunInfo } from "../../gen/netmatrix/v1/control_pb.js";
-import { FailureCode, TestSpecSchema, type TestSpec } from "../../gen/netmatrix/v1/types_pb.js";
+import { FailureCode, TestSpecSchema, type NodeLoad, type TestSpec } from "../../gen/netmatrix/v1/types_pb.js";
+import { busyBeforeRun } from "../../common/src/busy.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { directions, modes, protocols } from "../../common/src/model.js";
 import { drivers, toolName, tools, type ToolName } from "../../tools/src/index.js";
@@ -30,6 +31,7 @@ import {
   type PlannedCase,
   type PlannerAgent,
 } from "./matrix/index.js";
+import { refusalLines } from "./matrix/refusals.js";
 import { formatDurationS } from "../../common/src/units.js";
 import type { Registry } from "./registry.js";
 import type { ResultsStore, RunDir } from "./results-store.js";
@@ -154,6 +156,8 @@ export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit
     stopped.abort();
   };
   const signal = AbortSignal.any([cancelled, stopped.signal]);
+  // Before the first case: which involved nodes were busy, from their agents' last heartbeats (no extra traffic, no wait).
+  const busyWarnings = busyNodes(deps.registry, p.cases);
   emit({
     case: "started",
     value: {
@@ -163,12 +167,14 @@ export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit
       alreadyDone: done.size,
       cases: p.cases.length,
       rounds: todo.length,
-      refused: p.refused.map((r) => `${r.kind}: ${r.reason}`),
+      refused: refusalLines(p.refused, spec.scenarios),
       estimatedMs: estimate(todo),
       dataDir: run.dir,
+      busyWarnings,
     },
   });
   const runLog = log.child({ runId: run.runId });
+  for (const w of busyWarnings) runLog.warn({ warning: w }, "node busy before the run");
   // A cancel stops each running case's own commands (runRepetition); nothing else on the agents is touched.
   try {
     for (const round of todo) {
@@ -224,6 +230,22 @@ export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit
     throw fault;
   }
   emit({ case: "finished", value: { runId: run.runId, measured: info.done - info.failed, failed: info.failed, cancelled: signal.aborted } });
+}
+
+/**
+ * One warning per node of `cases` whose CPU was busy before the run
+ * (common/src/busy.ts BUSY_BEFORE_RUN), from the freshest load report of its
+ * agents; nodes not reported yet are not guessed at.
+ */
+export function busyNodes(registry: Registry, cases: readonly Pick<PlannedCase, "client" | "server">[]): string[] {
+  const ids = new Set(cases.flatMap((c) => [c.client, c.server]));
+  const freshest = new Map<string, NodeLoad>();
+  for (const link of registry.list()) {
+    if (!ids.has(link.id) || !link.load) continue;
+    const seen = freshest.get(link.info.node);
+    if (!seen || link.load.atMs > seen.atMs) freshest.set(link.info.node, { ...link.load, cpuCount: link.load.cpuCount || link.info.cpuCount });
+  }
+  return [...freshest.entries()].flatMap(([node, load]) => busyBeforeRun(node, load) ?? []);
 }
 
 /** Why a run whose every case repetition failed is "failed". */

@@ -12,5 +12,6 @@ export function agentStatus(link: AgentLink, busy = false): AgentStatus {
     peer: link.peer,
     busy,
     addressCheck: link.addressCheck,
+    ...(link.load ? { load: link.load } : {}),
   });
 }

@@ -5,7 +5,7 @@ import { CaseRecordSchema, type CaseRecord, type Repetition } from "../../gen/ne
 import { InterfaceSummarySchema, MeasurementSchema, NodeSampleSchema, UsageSummarySchema, type Measurement, type NodeSample } from "../../gen/netmatrix/v1/types_pb.js";
 import { directions } from "../../common/src/model.js";
 import { driverOfWire, iperf3 } from "../../tools/src/index.js";
-import { summarizeUsage, wireToPayload } from "./usage.js";
+import { endCpu, summarizeUsage, wireToPayload } from "./usage.js";
 
 describe("wire bytes per payload byte", () => {
   test("with -O 1 of a 2 s test the NIC's 1.5× bytes are still 1.046× the payload", () => {
@@ -107,5 +107,46 @@ describe("NIC bytes from the counters, on recorded lab runs", () => {
     // Still ranked by its traffic (its rates), so it stays the carrying interface.
     expect(usage.carryingInterface).toBe(name);
     expect(wireToPayload(driverOfWire(rec.result!.spec!.tool)!.payloadBytes(m), usage, "forward")).toEqual({ note: `the carrying interface ${name} has ${nic.bytesNote}` });
+  });
+});
+
+describe("endCpu: one end's CPU while its tool ran", () => {
+  /** A sample of `ms` with node busy `busy` %, steal, run queue, and the tool at `tool` % of a core (undefined: not running). */
+  const sample = (ms: number, busy: number, tool?: number, steal = 0, queue?: number): NodeSample =>
+    create(NodeSampleSchema, {
+      intervalMs: ms,
+      cpu: { totalPercent: busy, stealPercent: steal, ...(queue !== undefined ? { procsRunning: queue } : {}) },
+      processes: [{ pid: 1, role: "agent", cpuPercent: 2 }, ...(tool !== undefined ? [{ pid: 2, role: "tool", cpuPercent: tool }] : [])],
+    });
+
+  test("only the samples in which the tool ran, each weighted by its interval", () => {
+    const samples = [sample(100, 10), sample(100, 100, 90, 0, 4), sample(300, 100, 100, 0, 3), sample(50, 96, 80, 0, 5), sample(100, 5)];
+    const e = endCpu(samples, "client", "n1/host", "n1", 2)!;
+    expect(e).toMatchObject({
+      end: "client",
+      agentId: "n1/host",
+      node: "n1",
+      cpuCount: 2,
+      samples: 3,
+      windowMs: 450,
+      nodeBusyPercent: expect.closeTo((100 * 100 + 100 * 300 + 96 * 50) / 450, 9),
+      toolCpuPercent: expect.closeTo((90 * 100 + 100 * 300 + 80 * 50) / 450, 9),
+      stealPercent: 0,
+      procsRunning: expect.closeTo((4 * 100 + 3 * 300 + 5 * 50) / 450, 9),
+      procsRunningPeak: 5,
+      reasons: [],
+    });
+  });
+
+  test("no sample shows the tool (ping's far end): all samples; no CPU figures at all: no verdict", () => {
+    const e = endCpu([sample(100, 20, undefined, 12), sample(100, 40, undefined, 8)], "server", "n2/host", "n2", 4)!;
+    expect([e.samples, e.nodeBusyPercent, e.toolCpuPercent, e.stealPercent, e.procsRunning]).toEqual([2, 30, 0, 10, undefined]);
+    expect(endCpu([create(NodeSampleSchema, { intervalMs: 100 })], "server", "n2/host", "n2", 4)).toBeUndefined();
+    expect(endCpu([], "client", "n1/host", "n1", 2)).toBeUndefined();
+  });
+
+  test("the run queue over a case's window is in the usage summary, absent when never reported", () => {
+    expect(summarizeUsage([sample(100, 50, 10, 0, 2), sample(100, 50, 10, 0, 6)], "a", "n").procsRunning).toEqual(expect.objectContaining({ mean: 4, peak: 6 }));
+    expect(summarizeUsage([sample(100, 50, 10)], "a", "n").procsRunning).toBeUndefined();
   });
 });

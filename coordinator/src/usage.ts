@@ -6,6 +6,7 @@
  * (common/src/nic-bytes.ts), rates from the samples. Pure functions over samples.
  */
 import { create } from "@bufbuild/protobuf";
+import { EndCpuSchema, type EndCpu } from "../../gen/netmatrix/v1/control_pb.js";
 import {
   InterfaceSummarySchema,
   StatSchema,
@@ -98,6 +99,62 @@ export function summarizeUsage(samples: NodeSample[], agentId: string, node: str
     toolCpuPercent: stat(procs("tool")),
     agentCpuPercent: stat(procs("agent")),
     carryingInterface: ranked[0] && ranked[0].traffic > 0 ? ranked[0].summary.name : "",
+    ...(cpu.some((c) => c.procsRunning !== undefined) ? { procsRunning: stat(cpu.flatMap((c) => (c.procsRunning !== undefined ? [c.procsRunning] : []))) } : {}),
+  });
+}
+
+/** Mean of `values` weighted by `weights` (the samples' interval lengths); 0 when there is no weight. */
+function weightedMean(values: readonly number[], weights: readonly number[]): number {
+  let sum = 0;
+  let w = 0;
+  for (let i = 0; i < values.length; i++) {
+    sum += values[i]! * weights[i]!;
+    w += weights[i]!;
+  }
+  return w > 0 ? sum / w : 0;
+}
+
+/**
+ * One end's CPU over a repetition's measured interval: the samples in which
+ * its tool ran (a watched "tool" process alive over the whole interval), or
+ * all its samples when none shows the tool. Means are weighted by each
+ * sample's interval. `reasons` is left empty (the rules are common/src/busy.ts).
+ */
+export function endCpu(samples: readonly NodeSample[], end: "client" | "server", agentId: string, node: string, cpuCount: number): EndCpu | undefined {
+  const withCpu = samples.filter((s) => s.cpu !== undefined);
+  const running = withCpu.filter((s) => s.processes.some((p) => p.role === "tool"));
+  const window = running.length ? running : withCpu;
+  if (!window.length) return undefined;
+  const weights = window.map((s) => s.intervalMs);
+  const queue = window.filter((s) => s.cpu!.procsRunning !== undefined);
+  return create(EndCpuSchema, {
+    end,
+    agentId,
+    node,
+    cpuCount,
+    samples: window.length,
+    windowMs: weights.reduce((a, b) => a + b, 0),
+    nodeBusyPercent: weightedMean(
+      window.map((s) => s.cpu!.totalPercent),
+      weights,
+    ),
+    toolCpuPercent: weightedMean(
+      window.map((s) => s.processes.filter((p) => p.role === "tool").reduce((n, p) => n + p.cpuPercent, 0)),
+      weights,
+    ),
+    stealPercent: weightedMean(
+      window.map((s) => s.cpu!.stealPercent),
+      weights,
+    ),
+    ...(queue.length
+      ? {
+          procsRunning: weightedMean(
+            queue.map((s) => s.cpu!.procsRunning!),
+            queue.map((s) => s.intervalMs),
+          ),
+          procsRunningPeak: max(queue.map((s) => s.cpu!.procsRunning!)),
+        }
+      : {}),
   });
 }
 

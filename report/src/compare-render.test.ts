@@ -151,14 +151,39 @@ describe("renderCompare", () => {
     expect(JSON.parse(renderCompare(all, "json"))).toEqual(JSON.parse(JSON.stringify(all)));
   });
 
-  test("table: title, roll-up, both sections with the columns", () => {
+  test("table: title, roll-up, both sections with the columns, rows under their scenario, a legend", () => {
     const t = renderCompare(all, "table");
     expect(t.split("\n")[0]).toBe("compare A: run-a (run-a, finished, 5 cases) → B: run-b (run-b, finished, 5 cases)");
     expect(t).toContain("pod-pod-cross: throughput");
     expect(t).toContain("headline metrics:");
     expect(t).toContain("secondary metrics (CPU, wire/payload, loss):");
-    for (const h of ["SCENARIO", "PATH", "TEST", "METRIC", "CHANGE % [95 % CI]", "VERDICT", "NOTES"]) expect(t).toContain(h);
+    expect(t).toMatch(/^PATH +TEST +METRIC +A +B +N A\/B +CHANGE % +95 % CI +P +VERDICT +NOTES$/m);
+    expect(t).toContain("\npod-pod-cross — CNI datapath across nodes");
     expect(t.indexOf("headline metrics:")).toBeLessThan(t.indexOf("secondary metrics"));
+    // No borders, no line between rows.
+    expect(t).not.toMatch(/[│─┼┌└]/);
+    expect(t).toMatch(/^legend:$/m);
+    expect(t).toMatch(/^ {2}VERDICT +better or worse: .*throughput: higher is better; latency, loss, CPU per Gbit\/s, wire\/payload: lower is better/m);
+  });
+
+  test.each([
+    [80, ["A", "B", "n A/B", "95 % CI", "p", "notes"]],
+    // Levels are put back when they fit again: n A/B does, notes does not.
+    [120, ["95 % CI", "p", "notes"]],
+    [200, []],
+  ])("table at %i characters: every line fits, the lowest priorities hide first (%j) and the note names them", (width, hidden) => {
+    const t = renderCompare(all, "table", { width });
+    const table = t.slice(t.indexOf("headline metrics:"), t.indexOf("legend:"));
+    for (const line of table.split("\n")) expect(line.length, line).toBeLessThanOrEqual(width);
+    const note = t.split("\n").find((l) => l.startsWith("columns hidden"));
+    if (hidden.length === 0) expect(note).toBeUndefined();
+    else expect(t.slice(t.indexOf("columns hidden")).replace(/\n/g, " ")).toContain(`${hidden.join(", ")} (--wide shows all)`);
+  });
+
+  test("table --wide: every column whatever the width", () => {
+    const t = renderCompare(all, "table", { width: 60, wide: true });
+    expect(t).toMatch(/^PATH +TEST +METRIC +A +B +N A\/B +CHANGE % +95 % CI +P +VERDICT +NOTES$/m);
+    expect(t).not.toContain("columns hidden");
   });
 
   test("markdown: a table per section, pipes escaped", () => {

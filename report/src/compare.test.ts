@@ -110,8 +110,8 @@ describe("compareRuns: matching", () => {
     const doc = compareRuns(a, b);
     expect(doc.kind).toBe("netmatrix.compare/v1");
     expect(doc.cases.map((c) => `${c.scenario} ${c.path} ${c.test}`)).toEqual(["pod-pod-cross n1 → n2 iperf3 tcp forward"]);
-    expect(doc.unmatched.onlyInA.map((c) => `${c.path} ${c.test}`).sort()).toEqual(["n1 → n2 iperf3 tcp forward P4", "n2 → n1 iperf3 tcp forward"]);
-    expect(doc.unmatched.onlyInB.map((c) => `${c.scenario} ${c.test}`).sort()).toEqual(["host-host iperf3 tcp forward", "pod-pod-cross iperf3 tcp forward P8"]);
+    expect(doc.unmatched.onlyInA.map((c) => `${c.path} ${c.test}`).sort()).toEqual(["n1 → n2 iperf3 tcp forward 4 streams", "n2 → n1 iperf3 tcp forward"]);
+    expect(doc.unmatched.onlyInB.map((c) => `${c.scenario} ${c.test}`).sort()).toEqual(["host-host iperf3 tcp forward", "pod-pod-cross iperf3 tcp forward 8 streams"]);
   });
 });
 

@@ -8,12 +8,12 @@
 import type { CaseRecord, GetRunResponse } from "../../gen/netmatrix/v1/control_pb.js";
 import { matrixSpecDocument } from "../../common/src/matrix-spec.js";
 import { specDoc } from "../../tools/src/spec-doc.js";
-import { formatBitrate } from "../../common/src/format.js";
 import { caseReasons, nodesOf, podMtu, specDifferences, toolVersions, underlays, type CaseSide } from "./compare-context.js";
 import { welch } from "./welch.js";
 import { rollup, type ScenarioRollup } from "./compare-rollup.js";
+import { matchingNotes, matchSide, untestedNote } from "./compare-matching.js";
 import { METRICS, type CaseComparison, type CaseIdentity, type MetricComparison, type MetricName, type Verdict } from "./compare-types.js";
-import { testLabel } from "../../tools/src/index.js";
+import { testLabelOf } from "./labels.js";
 
 export const COMPARE_KIND = "netmatrix.compare/v1";
 
@@ -50,16 +50,7 @@ interface RunCase {
 
 function identity(r: CaseRecord): CaseIdentity {
   const s = specDoc(r.result?.spec);
-  const test = testLabel(
-    s.tool,
-    s.protocol,
-    s.direction,
-    s.parallel > 1 && `P${s.parallel}`,
-    s.bitrateBps > 0 && formatBitrate(s.bitrateBps),
-    s.lengthBytes > 0 && `L${s.lengthBytes}`,
-    s.windowBytes > 0 && `W${s.windowBytes}`,
-    s.mss > 0 && `M${s.mss}`,
-  );
+  const test = testLabelOf(s);
   const matchKey = [
     r.scenario,
     r.via,
@@ -202,13 +193,19 @@ export function compareRuns(a: GetRunResponse, b: GetRunResponse): CompareDocume
     notes.push(
       `The node sets differ: ${[nodesOnlyInA.length ? `${nodesOnlyInA.join(", ")} only in A` : "", nodesOnlyInB.length ? `${nodesOnlyInB.join(", ")} only in B` : ""].filter(Boolean).join("; ")}.`,
     );
+  const onlyInA = [...ca].filter(([k]) => !cb.has(k)).map(([, c]) => unmatched(c));
+  const onlyInB = [...cb].filter(([k]) => !ca.has(k)).map(([, c]) => unmatched(c));
+  // Why cases did not match and why matched ones have no verdict, with the fix.
+  const sideA = matchSide(a, ca.size, nodesA);
+  const sideB = matchSide(b, cb.size, nodesB);
+  notes.push(...matchingNotes(sideA, sideB, cases, onlyInA, onlyInB), ...untestedNote(sideA, sideB, cases));
   return {
     kind: COMPARE_KIND,
     a: runRef(a, ca.size),
     b: runRef(b, cb.size),
     run: { specDifferences: specDifferences(specOf(a), specOf(b)), nodesOnlyInA, nodesOnlyInB, notes },
     cases,
-    unmatched: { onlyInA: [...ca].filter(([k]) => !cb.has(k)).map(([, c]) => unmatched(c)), onlyInB: [...cb].filter(([k]) => !ca.has(k)).map(([, c]) => unmatched(c)) },
+    unmatched: { onlyInA, onlyInB },
     rollup: rollup(
       cases,
       METRICS.map((m) => m.metric),

@@ -130,7 +130,9 @@ describe("names and order", () => {
 
   test.each([
     ["iperf3/tcp/forward/P1/L0", "iperf3 tcp forward"],
-    ["iperf3/udp/reverse/P4/L1400/B100M", "iperf3 udp reverse P4 L1400 B100M"],
+    // The words every table uses (report/src/labels.ts), not the key's shorthand.
+    ["iperf3/udp/reverse/P4/L1400/B100M", "iperf3 udp reverse 4 streams 100 Mbit/s len 1400 B"],
+    ["iperf3/tcp/forward/P1/L128K", "iperf3 tcp forward len 128 KiB"],
     ["ping/icmp/forward/P1/L0", "ping"],
   ])("variantLabel(%s) = %s", (variant, label) => {
     expect(variantLabel(variant)).toBe(label);

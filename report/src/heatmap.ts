@@ -8,7 +8,9 @@
 import type { ReportDocument } from "./report-document.js";
 import { SCENARIOS } from "../../common/src/scenarios.js";
 import { naturalCompare } from "../../common/src/natural-compare.js";
-import { isIcmpTool, testLabel, driverNamed } from "../../tools/src/index.js";
+import { isIcmpTool, driverNamed } from "../../tools/src/index.js";
+import { parseBitrateBps, parseSizeBytes } from "../../common/src/units.js";
+import { testLabelOf } from "./labels.js";
 
 type Case = ReportDocument["cases"][number];
 
@@ -79,10 +81,22 @@ export function variantOf(c: Pick<Case, "key" | "scenario" | "clientNode" | "ser
   return [c.tool, protocol, c.direction, `P${c.parallel}`, `L${c.lengthBytes}`, ...(c.bitrateBps ? [`B${c.bitrateBps}`] : [])].join("/");
 }
 
-/** "iperf3 tcp forward P4 L1400 B100000000" without the defaults; the tool alone for ICMP tools ("ping"). */
+/**
+ * The test label of a variant ("iperf3/udp/reverse/P4/L1400/B100M" →
+ * "iperf3 udp reverse 4 streams 100 Mbit/s len 1400 B"), the same words as
+ * every table's ({@link testLabelOf}); the tool alone for ICMP tools ("ping").
+ */
 export function variantLabel(variant: string): string {
-  const [tool = "", ...rest] = variant.split("/");
-  return testLabel(tool, ...rest.filter((p) => p !== "P1" && p !== "L0" && p !== "icmp"));
+  const [tool = "", protocol = "", direction = "", ...rest] = variant.split("/");
+  const param = (prefix: string): string | undefined => rest.find((p) => p.startsWith(prefix))?.slice(prefix.length);
+  return testLabelOf({
+    tool,
+    protocol,
+    direction,
+    parallel: Number(param("P") ?? 1) || 1,
+    bitrateBps: parseBitrateBps(param("B") ?? "") ?? 0,
+    lengthBytes: parseSizeBytes(param("L") ?? "") ?? 0,
+  });
 }
 
 function cell(c: Case, metric: HeatmapMetric): HeatmapCell {

@@ -8,8 +8,15 @@ import type { ReportDocument } from "./report-document.js";
 import type { Heatmap, HeatmapCell } from "./heatmap.js";
 import type { Environment } from "./environment.js";
 import { orderedCases } from "./run-summary.js";
-import { caseTitle, failuresHtml } from "./html-tables.js";
-import { bps, esc, fixed, micros, percent, ratioPercent, scoreColour, withCi } from "./html-util.js";
+import { caseTitle, failuresHtml, latencyWithCi } from "./html-tables.js";
+import { baselineCell, latencyKindLabel, latencyKindOf } from "./labels.js";
+
+/** " (RTT)" / " (one-way)": what a latency heatmap's tool measures, as its driver says. */
+function heatmapKind(h: Heatmap): string {
+  const kind = latencyKindOf(h.variant.split("/")[0] ?? "");
+  return kind ? ` (${latencyKindLabel(kind)})` : "";
+}
+import { bps, esc, fixed, micros, percent, scoreColour, withCi } from "./html-util.js";
 import { driverNamed } from "../../tools/src/index.js";
 
 type Case = ReportDocument["cases"][number];
@@ -31,7 +38,7 @@ function heatmapHtml(h: Heatmap): string {
     (client, i) => `<tr><th scope="row">${esc(client)}</th>${h.nodes.map((server, j) => cellHtml(h, client, server, h.cells[i]?.[j] ?? null)).join("")}</tr>`,
   );
   return `<figure class="heatmap" data-heatmap="${esc(h.id)}" data-metric="${h.metric}">
-<figcaption>${esc(h.scenario)} · ${esc(h.label)} · ${h.metric === "throughput" ? "mean throughput" : "mean latency"}</figcaption>
+<figcaption>${esc(h.scenario)} · ${esc(h.label)} · ${h.metric === "throughput" ? "mean throughput" : esc(`mean latency${heatmapKind(h)}`)}</figcaption>
 <table><thead><tr><th class="corner">client ↓ server →</th>${head}</tr></thead>
 <tbody>${rows.join("")}</tbody></table>
 </figure>`;
@@ -67,7 +74,7 @@ function caseHtml(c: Case, defaults: Map<string, number>): string {
   const s = c.summary;
   const facts: [string, string][] = [];
   if (s.throughputBps) facts.push(["throughput", `${withCi(s.throughputBps, bps)} (n=${s.throughputBps.n}; ${bps(s.throughputBps.min)} – ${bps(s.throughputBps.max)})`]);
-  if (s.latencyUs) facts.push(["latency", `${withCi(s.latencyUs, micros)} (n=${s.latencyUs.n})`]);
+  if (s.latencyUs) facts.push(["latency", `${latencyWithCi(s.latencyUs, c.tool)} (n=${s.latencyUs.n})`]);
   if (s.lossPercent) facts.push(["loss", withCi(s.lossPercent, percent)]);
   facts.push([
     "carrying interface",
@@ -77,8 +84,11 @@ function caseHtml(c: Case, defaults: Map<string, number>): string {
   if (s.clientCpuPercentPerGbps || s.serverCpuPercentPerGbps)
     facts.push(["CPU % of node per Gbit/s", `client ${withCi(s.clientCpuPercentPerGbps, fixed(1))} · server ${withCi(s.serverCpuPercentPerGbps, fixed(1))}`]);
   if (c.protocol === "tcp" && driverNamed(c.tool)?.capabilities.retransmits) facts.push(["retransmits", `${s.retransmits} over ${s.repetitions - s.failed} repetitions`]);
-  if (s.ratioToBaseline !== null) facts.push(["vs host-host", ratioPercent(s.ratioToBaseline)]);
+  facts.push(["vs host-host", baselineCell(c)]);
   if (s.flags.length) facts.push(["flags", s.flags.join(", ")]);
+  // Which end's CPU was saturated, and why, per cpu-bound repetition.
+  const cpuBound = c.repetitions.filter((r) => r.cpuBound).map((r) => `#${r.index + 1}: ${r.cpuBound}`);
+  if (cpuBound.length) facts.push(["cpu-bound", cpuBound.join(" · ")]);
   const def = defaults.get(c.caseId) ?? 0;
   const options = c.repetitions.map((r, i) => `<option value="${i}"${i === def ? " selected" : ""}>${esc(repetitionLabel(r))}</option>`).join("");
   return `<section class="case" id="case-${esc(c.caseId)}" data-case="${esc(c.caseId)}">

@@ -6,10 +6,28 @@
  */
 import type { ReportDocument } from "./report-document.js";
 import { orderedCases, variantRows, type AcrossPairs } from "./run-summary.js";
-import { variantLabel, variantOf } from "./heatmap.js";
-import { bps, esc, fixed, micros, percent, ratioPercent, withCi } from "./html-util.js";
+import { bps, esc, fixed, micros, percent, ratioPercent, withCi, type Figure } from "./html-util.js";
+import { BASELINE_TEXT, baselineCell, baselineState, latencyKindLabel, latencyKindOf, testLabelOf } from "./labels.js";
 
 type Case = ReportDocument["cases"][number];
+
+/** " RTT" / " one-way" after a latency of `tool`, as its driver says; "" for a tool without a latency kind. */
+function kindSuffix(tool: string): string {
+  const kind = latencyKindOf(tool);
+  return kind ? ` ${latencyKindLabel(kind)}` : "";
+}
+
+/** "64.7 µs ± 3.10 µs RTT": a latency with its CI and what it measures. */
+export function latencyWithCi(s: Figure | null | undefined, tool: string): string {
+  return s ? `${withCi(s, micros)}${kindSuffix(tool)}` : "-";
+}
+
+/** What a row's "vs host-host" cell says without a ratio: why there is none (the cases of a row share their scenario). */
+function noRatioText(doc: ReportDocument, caseIds: readonly string[]): string {
+  const c = doc.cases.find((x) => x.caseId === caseIds[0]);
+  const state = c ? baselineState(c) : "unmeasured";
+  return state === "ratio" ? "-" : BASELINE_TEXT[state];
+}
 
 /** The run's identity and progress. */
 export function headerHtml(doc: ReportDocument, generatedAt: Date): string {
@@ -38,22 +56,26 @@ function pairs(p: AcrossPairs | null, fmt: (v: number) => string, range = false)
 /** The conclusion table: per scenario and variant, means over node pairs. */
 export function summaryHtml(doc: ReportDocument): string {
   const rows = variantRows(doc).map((r) => {
+    const tool = r.variant.split("/")[0] ?? "";
+    const first = doc.cases.find((c) => c.caseId === r.caseIds[0]);
+    // A latency-only test's ratio is latency over the host-host latency: marked with its kind, lower is better.
+    const ratioKind = first && !first.summary.throughputBps ? kindSuffix(tool) : "";
     const cpu = r.clientCpuPercentPerGbps || r.serverCpuPercentPerGbps ? `${pairs(r.clientCpuPercentPerGbps, fixed(1))} · ${pairs(r.serverCpuPercentPerGbps, fixed(1))}` : "-";
     return `<tr data-scenario="${esc(r.scenario)}" data-variant="${esc(r.variant)}">
 <td>${esc(r.scenario)}</td><td>${esc(r.label)}</td><td class="num">${r.caseIds.length}</td>
 <td class="num">${pairs(r.throughputBps, (v) => esc(bps(v)), true)}</td>
-<td class="num">${pairs(r.latencyUs, (v) => esc(micros(v)), true)}</td>
+<td class="num">${pairs(r.latencyUs, (v) => esc(micros(v)), true)}${r.latencyUs ? esc(kindSuffix(tool)) : ""}</td>
 <td class="num">${pairs(r.lossPercent, (v) => esc(percent(v)))}</td>
 <td class="num">${cpu}</td>
 <td class="num">${pairs(r.wireToPayload, fixed(3))}</td>
-<td class="num">${pairs(r.ratioToBaseline, ratioPercent, true)}</td>
+<td class="num">${r.ratioToBaseline ? `${pairs(r.ratioToBaseline, ratioPercent, true)}${esc(ratioKind)}` : esc(noRatioText(doc, r.caseIds))}</td>
 <td>${esc(r.flags.join(", "))}</td>
 <td class="num">${r.failed ? `<span class="bad">${r.failed}/${r.repetitions}</span>` : `0/${r.repetitions}`}</td>
 </tr>`;
   });
   return `<section id="summary">
 <h2>Summary</h2>
-<p class="note">One row per scenario and test. Figures are the mean over the node pairs of each pair's mean over its repetitions; throughput, latency and the host-host ratio show the range across pairs in brackets. CPU is % of the node per Gbit/s of throughput, client · server. "vs host-host" is throughput over the same pair's host-host throughput (below 100 % is slower); for latency-only tests it is latency over host-host latency (above 100 % is slower).</p>
+<p class="note">One row per scenario and test. Figures are the mean over the node pairs of each pair's mean over its repetitions; throughput, latency and the host-host ratio show the range across pairs in brackets. Latency: RTT = round trip (ping), one-way = half the round trip (qperf). CPU is % of the node (all cores = 100 %) per Gbit/s of throughput, client · server. "vs host-host" is throughput over the same pair's host-host throughput (higher is better; below 100 % is slower); marked RTT or one-way (latency-only tests) it is latency over host-host latency (lower is better; above 100 % is slower). "n/a: same node": a path within one node crosses no NIC and has no host-host baseline; "baseline": the host-host rows themselves.</p>
 <table class="grid">
 <thead><tr><th>scenario</th><th>test</th><th>pairs</th><th>throughput (min – max)</th><th>latency (min – max)</th><th>loss</th><th>CPU %/Gbit/s c · s</th><th>wire/payload</th><th>vs host-host (min – max)</th><th>flags</th><th>failed</th></tr></thead>
 <tbody>
@@ -65,7 +87,7 @@ ${rows.join("\n")}
 
 /** "host-host · iperf3 tcp forward · node-1 → node-2". */
 export function caseTitle(c: Case): string {
-  return `${c.scenario} · ${variantLabel(variantOf(c))} · ${c.clientNode} → ${c.serverNode}${c.via !== "direct" ? ` (${c.via})` : ""}`;
+  return `${c.scenario} · ${testLabelOf(c)} · ${c.clientNode} → ${c.serverNode}${c.via !== "direct" ? ` (${c.via})` : ""}`;
 }
 
 /** Failed repetitions, one per line: "#2 timeout: reason (hint)". */
@@ -85,13 +107,13 @@ export function caseTableHtml(doc: ReportDocument): string {
     const s = c.summary;
     const cpu = s.clientCpuPercentPerGbps || s.serverCpuPercentPerGbps ? `${withCi(s.clientCpuPercentPerGbps, fixed(1))} · ${withCi(s.serverCpuPercentPerGbps, fixed(1))}` : "-";
     return `<tr data-case="${esc(c.caseId)}">
-<td>${esc(c.scenario)}</td><td><a href="#case-${esc(c.caseId)}">${esc(c.clientNode)} → ${esc(c.serverNode)}</a>${c.via !== "direct" ? ` (${esc(c.via)})` : ""}</td><td>${esc(variantLabel(variantOf(c)))}</td>
+<td>${esc(c.scenario)}</td><td><a href="#case-${esc(c.caseId)}">${esc(c.clientNode)} → ${esc(c.serverNode)}</a>${c.via !== "direct" ? ` (${esc(c.via)})` : ""}</td><td>${esc(testLabelOf(c))}</td>
 <td class="num">${esc(withCi(s.throughputBps, bps))}</td>
-<td class="num">${esc(withCi(s.latencyUs, micros))}</td>
+<td class="num">${esc(latencyWithCi(s.latencyUs, c.tool))}</td>
 <td class="num">${esc(withCi(s.lossPercent, percent))}</td>
 <td class="num">${esc(cpu)}</td>
 <td class="num">${esc(withCi(s.wireToPayload, fixed(3)))}</td>
-<td class="num">${s.ratioToBaseline === null ? "-" : ratioPercent(s.ratioToBaseline)}</td>
+<td class="num">${esc(baselineCell(c))}</td>
 <td>${esc(s.flags.join(", "))}</td>
 <td>${s.failed ? `<span class="bad">${s.failed}/${s.repetitions}</span>${failuresHtml(c)}` : `0/${s.repetitions}`}</td>
 </tr>`;

@@ -7,12 +7,14 @@
 import { toJson } from "@bufbuild/protobuf";
 import type { CaseRecord, GetRunResponse } from "../../gen/netmatrix/v1/control_pb.js";
 import { MeasurementSchema } from "../../gen/netmatrix/v1/types_pb.js";
-import { failureName, modes } from "../../common/src/model.js";
+import { CASE_FLAGS, failureName, modes, repetitionFlagsOfCase } from "../../common/src/model.js";
+import { beatsBaseline } from "../../common/src/busy.js";
 import { isIcmpTool, toolName } from "../../tools/src/index.js";
 import { describe, flags, ratio, type Summary } from "../../common/src/stats.js";
 import { specDoc } from "../../tools/src/spec-doc.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { matrixSpecDocument } from "../../common/src/matrix-spec.js";
+import { noBaselineReason } from "./labels.js";
 
 export const REPORT_KIND = "netmatrix.report/v1";
 
@@ -49,6 +51,8 @@ export function reportDocument(resp: GetRunResponse) {
   for (const r of resp.records) byCase.set(r.caseId, [...(byCase.get(r.caseId) ?? []), r]);
   // Each case's headline mean by key: throughput where measured, else latency (ping, qperf latency).
   const headline = new Map<string, number>();
+  // Each case's mean throughput by key, for baseline-suspect.
+  const throughput = new Map<string, number>();
   const cases = [...byCase.values()].map((records) => {
     records.sort((a, b) => a.repetition - b.repetition);
     const first = records[0]!;
@@ -58,6 +62,7 @@ export function reportDocument(resp: GetRunResponse) {
     const latency = describe(measured.flatMap((m) => (m.latency?.meanUs !== undefined ? [m.latency.meanUs] : [])));
     const head = tp?.mean ?? latency?.mean;
     if (head !== undefined) headline.set(first.key, head);
+    if (tp) throughput.set(first.key, tp.mean);
     const loss = describe(measured.flatMap((m) => (m.lossPercent !== undefined ? [m.lossPercent] : [])));
     const cpu = describe(reps.flatMap((r) => (r.clientCpuPercentPerGbps !== undefined ? [r.clientCpuPercentPerGbps] : [])));
     const serverCpu = describe(reps.flatMap((r) => (r.serverCpuPercentPerGbps !== undefined ? [r.serverCpuPercentPerGbps] : [])));
@@ -65,6 +70,11 @@ export function reportDocument(resp: GetRunResponse) {
     const retransmits = measured.reduce((n, m) => n + (m.retransmits ?? 0), 0);
     return { first, records, reps, measured, tp, latency, loss, cpu, serverCpu, wire, retransmits };
   });
+  // baseline-suspect: a path faster than its host-host baseline on the same node pair; both the path and the baseline are flagged.
+  const suspect = new Set<string>();
+  for (const { first, tp } of cases) {
+    if (first.baselineKey && beatsBaseline(tp?.mean, throughput.get(first.baselineKey))) suspect.add(first.key).add(first.baselineKey);
+  }
   return {
     kind: REPORT_KIND,
     run: {
@@ -88,13 +98,23 @@ export function reportDocument(resp: GetRunResponse) {
       cpuModel: a.info?.cpuModel ?? "",
       tools: (a.info?.tools ?? []).filter((t) => t.available).map((t) => ({ tool: toolName(t.tool), version: t.version })),
       interfaces: (a.info?.interfaces ?? []).map((i) => ({ name: i.name, mtu: i.mtu, speedMbps: i.speedMbps })),
+      // The node's load as the agent last reported it when the run started (busy before the run?); null when unknown.
+      load: a.load
+        ? {
+            cpuBusyPercent: a.load.cpuBusyPercent,
+            stealPercent: a.load.stealPercent,
+            loadAverage1m: a.load.loadAverage1m,
+            procsRunning: a.load.procsRunning,
+            cpuCount: a.load.cpuCount || a.info?.cpuCount || 0,
+          }
+        : null,
     })),
     cases: cases.map((c) => {
       const { first } = c;
       const baseline = first.baselineKey ? headline.get(first.baselineKey) : undefined;
       const spec1 = specDoc(first.result?.spec);
       // host-host is the baseline; same-node and external cases have none by design.
-      const noBaselineExpected = first.scenario === "host-host" || first.clientNode === first.serverNode || first.scenario.startsWith("external-");
+      const noBaselineExpected = noBaselineReason(first) !== undefined;
       const nic = nicSpeedBps(resp, first);
       return {
         caseId: first.caseId,
@@ -120,8 +140,21 @@ export function reportDocument(resp: GetRunResponse) {
             serverCpuPercentPerGbps: rep.serverCpuPercentPerGbps ?? null,
             clientCarryingInterface: rep.clientUsage?.carryingInterface ?? null,
             serverCarryingInterface: rep.serverUsage?.carryingInterface ?? null,
-            // Why it is not an ordinary repetition, e.g. "server-gone" (the server agent left mid-repetition).
+            // Why it is not an ordinary repetition, e.g. "server-gone" (the server agent left mid-repetition), "cpu-bound".
             flags: rep.flags,
+            // Each end's CPU while its tool ran, and why the repetition is cpu-bound (null when it is not).
+            cpu: rep.cpu.map((e) => ({
+              end: e.end,
+              node: e.node,
+              cpuCount: e.cpuCount,
+              samples: e.samples,
+              nodeBusyPercent: e.nodeBusyPercent,
+              toolCpuPercent: e.toolCpuPercent,
+              stealPercent: e.stealPercent,
+              procsRunning: e.procsRunning ?? null,
+              reasons: e.reasons,
+            })),
+            cpuBound: rep.cpuBoundReason || null,
           };
         }),
         summary: {
@@ -143,7 +176,9 @@ export function reportDocument(resp: GetRunResponse) {
             retransmits: c.retransmits,
             ...(nic && first.clientNode !== first.serverNode ? { nicSpeedBps: nic } : {}),
             baseline: noBaselineExpected ? "is-baseline" : baseline !== undefined ? "present" : "missing",
-          }).concat([...new Set(c.reps.flatMap((r) => r.flags))]),
+          })
+            .concat(repetitionFlagsOfCase(c.reps))
+            .concat(suspect.has(first.key) ? [CASE_FLAGS.baselineSuspect] : []),
         },
       };
     }),

@@ -1,128 +1,299 @@
 /**
  * A report as a person or a script wants it: a table like field report 004's
- * conclusion (one row per case: throughput, latency, loss, CPU, ratio to the
- * host-host baseline, flags), Markdown, CSV, YAML or JSON.
+ * conclusion (one row per case, grouped by scenario in the catalogue's
+ * order: repetitions, throughput, latency, loss, CPU, ratio to the host-host
+ * baseline, flags) with a legend under it, Markdown, CSV, YAML or JSON. The
+ * terminal table fits a width: lower-priority columns are hidden first and
+ * `wide` shows them all.
  */
-import Table from "cli-table3";
 import { stringify } from "yaml";
 import type { ReportDocument } from "./report-document.js";
-import { formatBitrate, formatMicros, formatPercent } from "../../common/src/format.js";
-import { testLabel } from "../../tools/src/index.js";
+import { formatBitrate, formatPercent } from "../../common/src/format.js";
+import { BASELINE_TEXT, baselineCell, baselineState, formatLatency, latencyKindOf, latencyKindsText, measuresOf, scenarioTitle, testLabelOf } from "./labels.js";
+import { flagEntries, legendLines, legendMarkdown, wrapWords, type LegendEntry } from "./legend.js";
+import { orderedCases } from "./run-summary.js";
+import { hiddenNote, renderTextTable, type FitOptions, type TextColumn, type TextRow } from "./text-table.js";
 
 export const REPORT_FORMATS = ["table", "json", "yaml", "csv", "markdown"] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-const HEAD = ["scenario", "path", "test", "throughput (mean ± 95% CI)", "p90", "latency", "loss", "CPU/Gbit/s c·s", "wire/payload", "vs host-host", "flags", "failed"];
+/** How a table is fitted: `width` characters (undefined: no limit), `wide` shows every column. */
+export type RenderOptions = FitOptions;
 
 type Case = ReportDocument["cases"][number];
 
-function test(c: Case): string {
-  return testLabel(c.tool, c.protocol, c.direction, c.parallel > 1 && `P${c.parallel}`, !!c.bitrateBps && formatBitrate(c.bitrateBps));
+/** What a cell shows when the tool does not report the figure at all. */
+const NOT_APPLICABLE = "-";
+/** … when every repetition failed. */
+const FAILED = "failed";
+/** … when the tool reports it but this case has none (e.g. no CPU samples). */
+const UNMEASURED = "?";
+
+interface Ctx {
+  /** Repetitions the spec asked for per case. */
+  asked: number;
 }
 
-function cells(c: Case): string[] {
-  const s = c.summary;
-  const tp = s.throughputBps;
-  const ci = tp?.ci95 ? ` ± ${formatBitrate((tp.ci95.high - tp.ci95.low) / 2)}` : "";
-  const cpu = [s.clientCpuPercentPerGbps?.mean, s.serverCpuPercentPerGbps?.mean].map((v) => (v === undefined ? "-" : v.toFixed(1))).join(" · ");
-  return [
-    c.scenario,
-    `${c.clientNode} → ${c.serverNode}${c.via !== "direct" ? ` (${c.via})` : ""}`,
-    test(c),
-    tp ? `${formatBitrate(tp.mean)}${ci}` : "-",
-    tp ? formatBitrate(tp.p90) : "-",
-    s.latencyUs ? formatMicros(s.latencyUs.mean) : "-",
-    s.lossPercent ? formatPercent(s.lossPercent.mean) : "-",
-    tp ? cpu : "-",
-    s.wireToPayload ? s.wireToPayload.mean.toFixed(3) : "-",
-    s.ratioToBaseline === null ? "-" : `${(s.ratioToBaseline * 100).toFixed(1)} %`,
-    s.flags.join(", "),
-    s.failed ? `${s.failed}/${s.repetitions}` : "",
-  ];
+interface ReportColumn extends TextColumn {
+  cell: (c: Case, ctx: Ctx) => string;
+  /** What the column means, for the legend; the cases shown, for entries that depend on them. */
+  legend?: (cases: readonly Case[]) => string;
 }
 
-function csvCell(v: string | number | null): string {
-  const t = v === null ? "" : String(v);
+function measured(c: Case): number {
+  return c.summary.repetitions - c.summary.failed;
+}
+
+/** The cell of a figure that is missing: not applicable, all failed, or not measured. */
+function missing(c: Case, reported: boolean): string {
+  if (!reported) return NOT_APPLICABLE;
+  return measured(c) === 0 ? FAILED : UNMEASURED;
+}
+
+function fixedOr(v: number | undefined, digits: number): string {
+  return v === undefined ? UNMEASURED : v.toFixed(digits);
+}
+
+/** The latency column's legend, naming the kinds (and their tools) the cases show. */
+function latencyLegend(cases: readonly Case[]): string {
+  const kinds = latencyKindsText(cases.filter((c) => c.summary.latencyUs).map((c) => c.tool));
+  return `mean over the repetitions${kinds ? `: ${kinds}` : ""}; lower is better`;
+}
+
+const COLUMNS: ReportColumn[] = [
+  { head: "path", priority: 0, cell: (c) => `${c.clientNode} → ${c.serverNode}` },
+  { head: "test", priority: 0, wrapMin: 10, cell: (c) => testLabelOf(c) },
+  {
+    head: "n",
+    priority: 3,
+    align: "right",
+    cell: (c, ctx) => `${measured(c)}/${Math.max(ctx.asked, c.summary.repetitions)}`,
+    legend: () => "repetitions measured / asked for",
+  },
+  {
+    head: "throughput",
+    priority: 0,
+    align: "right",
+    cell: (c) => (c.summary.throughputBps ? formatBitrate(c.summary.throughputBps.mean) : missing(c, measuresOf(c).throughput)),
+    legend: () => "mean over the measured repetitions, bits/s in decimal units (the receiver's figure where the tool has one); higher is better",
+  },
+  {
+    head: "± 95% CI",
+    priority: 5,
+    align: "right",
+    cell: (c) => {
+      const ci = c.summary.throughputBps?.ci95;
+      return ci ? `± ${formatBitrate((ci.high - ci.low) / 2)}` : NOT_APPLICABLE;
+    },
+    legend: () => "half the 95 % confidence interval of the mean throughput (Student t; none for one repetition)",
+  },
+  {
+    head: "p90",
+    priority: 7,
+    align: "right",
+    cell: (c) => (c.summary.throughputBps ? formatBitrate(c.summary.throughputBps.p90) : missing(c, measuresOf(c).throughput)),
+    legend: () => "90th percentile of the repetitions' throughput",
+  },
+  {
+    head: "latency",
+    priority: 1,
+    align: "right",
+    cell: (c) => (c.summary.latencyUs ? formatLatency(c.summary.latencyUs.mean, c.tool) : missing(c, measuresOf(c).latency)),
+    legend: latencyLegend,
+  },
+  {
+    head: "loss",
+    priority: 4,
+    align: "right",
+    cell: (c) => (c.summary.lossPercent ? formatPercent(c.summary.lossPercent.mean) : missing(c, measuresOf(c).loss)),
+    legend: () => "datagrams lost, % of those sent (UDP and ping); lower is better",
+  },
+  {
+    head: "%CPU/Gbit/s",
+    priority: 2,
+    align: "right",
+    cell: (c) => {
+      if (!measuresOf(c).throughput) return NOT_APPLICABLE;
+      if (measured(c) === 0) return FAILED;
+      return `${fixedOr(c.summary.clientCpuPercentPerGbps?.mean, 1)} · ${fixedOr(c.summary.serverCpuPercentPerGbps?.mean, 1)}`;
+    },
+    legend: () => "client · server: % of the node's CPU (all cores = 100 %) per Gbit/s of throughput; lower is better",
+  },
+  {
+    head: "wire/payload",
+    priority: 6,
+    align: "right",
+    cell: (c) => (c.summary.wireToPayload ? c.summary.wireToPayload.mean.toFixed(3) : missing(c, measuresOf(c).throughput)),
+    legend: () => "bytes on the wire per payload byte (1.046: 4.6 % headers and encapsulation); lower is better",
+  },
+  {
+    head: "vs host-host",
+    priority: 0,
+    align: "right",
+    cell: (c) => baselineCell(c),
+    legend: () =>
+      "this row over the host-host row of the same node pair and test. Throughput: higher is better, 100 % = as fast as the host network. Marked RTT or one-way (latency-only tests): latency over the host-host latency, lower is better",
+  },
+  {
+    head: "flags",
+    priority: 0,
+    wrapMin: 11,
+    cell: (c) => [...c.summary.flags, ...(c.summary.failed ? [`${c.summary.failed} failed`] : [])].join(", "),
+  },
+];
+
+/** What the words in the cells mean, for those that appear in `cells`. */
+const CELL_WORDS: [string, string][] = [
+  [BASELINE_TEXT["is-baseline"], "this is the host-host row the other scenarios are compared with"],
+  [BASELINE_TEXT["same-node"], "no host-host baseline: the path stays within one node and crosses no NIC"],
+  [BASELINE_TEXT.external, "no host-host baseline: the client is outside the cluster"],
+  [BASELINE_TEXT["no-baseline"], "the matching host-host case is not in this run"],
+  [BASELINE_TEXT.unmeasured, "this case or its host-host baseline measured nothing"],
+  [NOT_APPLICABLE, "not applicable: the tool does not report it (e.g. ping has no throughput; a single repetition has no CI)"],
+  [FAILED, "every repetition of the case failed"],
+  [UNMEASURED, "the tool reports it, but this case has no value (e.g. no CPU samples)"],
+];
+
+/** The legend of the cases under `shown` columns (with their cells): columns, cell words, flags. */
+function legend(shown: readonly ReportColumn[], cases: readonly Case[], cells: readonly string[][], upper: boolean): LegendEntry[] {
+  const entries: LegendEntry[] = [];
+  for (const col of shown) if (col.legend) entries.push({ term: upper ? col.head.toUpperCase() : col.head, text: col.legend(cases) });
+  const present = new Set(cells.flat());
+  for (const [word, text] of CELL_WORDS) if (present.has(word)) entries.push({ term: word, text });
+  const flags = cases.flatMap((c) => [...c.summary.flags, ...(c.summary.failed ? [`${c.summary.failed} failed`] : [])]);
+  if (shown.some((c) => c.head === "flags")) entries.push(...flagEntries(flags));
+  return entries;
+}
+
+/** The cases by scenario, in the order of {@link orderedCases}. */
+function groups(doc: ReportDocument): { scenario: string; cases: Case[] }[] {
+  const out: { scenario: string; cases: Case[] }[] = [];
+  for (const c of orderedCases(doc)) {
+    const last = out[out.length - 1];
+    if (last?.scenario === c.scenario) last.cases.push(c);
+    else out.push({ scenario: c.scenario, cases: [c] });
+  }
+  return out;
+}
+
+function csvCell(v: string | number | null | undefined): string {
+  const t = v === null || v === undefined ? "" : String(v);
   return /[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
 }
 
-/** Render `doc` in `format`. */
-export function renderReport(doc: ReportDocument, format: ReportFormat): string {
+/** CSV columns: name and value per case; every summary with its 95 % CI, as the JSON has it. */
+const CSV: [string, (c: Case) => string | number | null | undefined][] = [
+  ["caseId", (c) => c.caseId],
+  ["scenario", (c) => c.scenario],
+  ["clientNode", (c) => c.clientNode],
+  ["serverNode", (c) => c.serverNode],
+  ["via", (c) => c.via],
+  ["tool", (c) => c.tool],
+  ["protocol", (c) => c.protocol],
+  ["direction", (c) => c.direction],
+  ["parallel", (c) => c.parallel],
+  ["bitrateBps", (c) => c.bitrateBps],
+  ["test", (c) => testLabelOf(c)],
+  ["repetitions", (c) => c.summary.repetitions],
+  ["failed", (c) => c.summary.failed],
+  ["throughputMeanBps", (c) => c.summary.throughputBps?.mean],
+  ["throughputCi95LowBps", (c) => c.summary.throughputBps?.ci95?.low],
+  ["throughputCi95HighBps", (c) => c.summary.throughputBps?.ci95?.high],
+  ["throughputMedianBps", (c) => c.summary.throughputBps?.median],
+  ["throughputP90Bps", (c) => c.summary.throughputBps?.p90],
+  ["throughputMinBps", (c) => c.summary.throughputBps?.min],
+  ["throughputMaxBps", (c) => c.summary.throughputBps?.max],
+  ["throughputCvPercent", (c) => c.summary.throughputBps?.cvPercent],
+  ["latencyKind", (c) => (c.summary.latencyUs ? latencyKindOf(c.tool) : undefined)],
+  ["latencyMeanUs", (c) => c.summary.latencyUs?.mean],
+  ["latencyCi95LowUs", (c) => c.summary.latencyUs?.ci95?.low],
+  ["latencyCi95HighUs", (c) => c.summary.latencyUs?.ci95?.high],
+  ["lossMeanPercent", (c) => c.summary.lossPercent?.mean],
+  ["lossCi95LowPercent", (c) => c.summary.lossPercent?.ci95?.low],
+  ["lossCi95HighPercent", (c) => c.summary.lossPercent?.ci95?.high],
+  ["clientCpuPercentPerGbps", (c) => c.summary.clientCpuPercentPerGbps?.mean],
+  ["clientCpuPercentPerGbpsCi95Low", (c) => c.summary.clientCpuPercentPerGbps?.ci95?.low],
+  ["clientCpuPercentPerGbpsCi95High", (c) => c.summary.clientCpuPercentPerGbps?.ci95?.high],
+  ["serverCpuPercentPerGbps", (c) => c.summary.serverCpuPercentPerGbps?.mean],
+  ["serverCpuPercentPerGbpsCi95Low", (c) => c.summary.serverCpuPercentPerGbps?.ci95?.low],
+  ["serverCpuPercentPerGbpsCi95High", (c) => c.summary.serverCpuPercentPerGbps?.ci95?.high],
+  ["wireToPayload", (c) => c.summary.wireToPayload?.mean],
+  ["wireToPayloadCi95Low", (c) => c.summary.wireToPayload?.ci95?.low],
+  ["wireToPayloadCi95High", (c) => c.summary.wireToPayload?.ci95?.high],
+  ["ratioToBaseline", (c) => c.summary.ratioToBaseline],
+  ["baseline", (c) => baselineState(c)],
+  ["flags", (c) => c.summary.flags.join(" ")],
+];
+
+/** The CSV header, for tests and scripts. */
+export const CSV_COLUMNS: readonly string[] = CSV.map(([name]) => name);
+
+function title(doc: ReportDocument): string {
+  const r = doc.run;
+  const reps = doc.spec.repetitions;
+  return `run ${r.runId} (${r.name}): ${r.status}, ${r.done}/${r.total} done, ${r.failed} failed; ${reps} repetition${reps === 1 ? "" : "s"} per case${r.error ? ` — ${r.error}` : ""}`;
+}
+
+/** Render `doc` in `format`; a table fitted to `opts` (no limit without a width). */
+export function renderReport(doc: ReportDocument, format: ReportFormat, opts: RenderOptions = {}): string {
+  const ctx: Ctx = { asked: doc.spec.repetitions ?? 0 };
   switch (format) {
     case "json":
       return JSON.stringify(doc, null, 2);
     case "yaml":
       return stringify(doc);
     case "csv": {
-      const cols = [
-        "caseId",
-        "scenario",
-        "clientNode",
-        "serverNode",
-        "via",
-        "tool",
-        "protocol",
-        "direction",
-        "parallel",
-        "bitrateBps",
-        "repetitions",
-        "failed",
-        "throughputMeanBps",
-        "throughputMedianBps",
-        "throughputP90Bps",
-        "throughputMinBps",
-        "throughputMaxBps",
-        "throughputCvPercent",
-        "latencyMeanUs",
-        "lossMeanPercent",
-        "clientCpuPercentPerGbps",
-        "serverCpuPercentPerGbps",
-        "wireToPayload",
-        "ratioToBaseline",
-        "flags",
-      ];
-      const rows = doc.cases.map((c) => {
-        const s = c.summary;
-        return [
-          c.caseId,
-          c.scenario,
-          c.clientNode,
-          c.serverNode,
-          c.via,
-          c.tool,
-          c.protocol,
-          c.direction,
-          c.parallel,
-          c.bitrateBps,
-          s.repetitions,
-          s.failed,
-          s.throughputBps?.mean ?? null,
-          s.throughputBps?.median ?? null,
-          s.throughputBps?.p90 ?? null,
-          s.throughputBps?.min ?? null,
-          s.throughputBps?.max ?? null,
-          s.throughputBps?.cvPercent ?? null,
-          s.latencyUs?.mean ?? null,
-          s.lossPercent?.mean ?? null,
-          s.clientCpuPercentPerGbps?.mean ?? null,
-          s.serverCpuPercentPerGbps?.mean ?? null,
-          s.wireToPayload?.mean ?? null,
-          s.ratioToBaseline,
-          s.flags.join(" "),
-        ];
-      });
-      return [cols, ...rows].map((r) => r.map(csvCell).join(",")).join("\n");
+      const rows = orderedCases(doc).map((c) => CSV.map(([, f]) => csvCell(f(c))).join(","));
+      return [CSV_COLUMNS.join(","), ...rows].join("\n");
     }
     case "markdown": {
       const esc = (t: string): string => t.replace(/\|/g, "\\|");
-      const lines = [`## netmatrix run ${doc.run.runId} (${doc.run.name}, ${doc.run.status})`, "", `| ${HEAD.join(" | ")} |`, `|${HEAD.map(() => "---").join("|")}|`];
-      for (const c of doc.cases) lines.push(`| ${cells(c).map(esc).join(" | ")} |`);
+      const lines = [`## netmatrix run ${doc.run.runId} (${doc.run.name}, ${doc.run.status})`];
+      const all: string[][] = [];
+      for (const g of groups(doc)) {
+        lines.push(
+          "",
+          `### ${esc(scenarioTitle(g.scenario))}`,
+          "",
+          `| ${COLUMNS.map((c) => esc(c.head)).join(" | ")} |`,
+          `|${COLUMNS.map((c) => (c.align === "right" ? "---:" : "---")).join("|")}|`,
+        );
+        for (const c of g.cases) {
+          const cells = COLUMNS.map((col) => col.cell(c, ctx));
+          all.push(cells);
+          lines.push(`| ${cells.map(esc).join(" | ")} |`);
+        }
+      }
+      const entries = legend(COLUMNS, orderedCases(doc), all, false);
+      if (entries.length) lines.push("", ...legendMarkdown(entries));
       return lines.join("\n");
     }
     case "table": {
-      const t = new Table({ head: HEAD.map((h) => h.toUpperCase()), style: { head: [], border: [] } });
-      for (const c of doc.cases) t.push(cells(c));
-      return `run ${doc.run.runId} (${doc.run.name}): ${doc.run.status}, ${doc.run.done}/${doc.run.total} done, ${doc.run.failed} failed\n${t.toString()}`;
+      const rows: TextRow[] = [];
+      const all: string[][] = [];
+      for (const g of groups(doc)) {
+        rows.push({ group: scenarioTitle(g.scenario) });
+        for (const c of g.cases) {
+          const cells = COLUMNS.map((col) => col.cell(c, ctx));
+          all.push(cells);
+          rows.push(cells);
+        }
+      }
+      const t = renderTextTable(COLUMNS, rows, opts);
+      const shownIdx = COLUMNS.map((_, i) => i).filter((i) => !t.hidden.includes(COLUMNS[i]!));
+      const shown = shownIdx.map((i) => COLUMNS[i]!);
+      const cases = orderedCases(doc);
+      const entries = legend(
+        shown,
+        cases,
+        all.map((r) => shownIdx.map((i) => r[i]!)),
+        true,
+      );
+      const width = opts.wide ? undefined : opts.width;
+      const out = width === undefined ? [title(doc)] : wrapWords(title(doc), width);
+      if (doc.cases.length) out.push(...t.lines, "", ...legendLines(entries, width), ...hiddenNote(t.hidden, width));
+      else out.push("no case has finished yet");
+      return out.join("\n");
     }
   }
 }

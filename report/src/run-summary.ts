@@ -5,7 +5,9 @@
  * how many cases raised them. Pure: built from a report document.
  */
 import type { ReportDocument } from "./report-document.js";
-import { naturalCompare, scenarioCompare, variantLabel, variantOf } from "./heatmap.js";
+import { naturalCompare, scenarioCompare, variantOf } from "./heatmap.js";
+import { testCompare, testLabelOf } from "./labels.js";
+import { flagWord } from "../../common/src/model.js";
 
 type Case = ReportDocument["cases"][number];
 
@@ -55,11 +57,12 @@ export function acrossPairs(values: readonly (number | null | undefined)[]): Acr
 function row(scenario: string, variant: string, cases: Case[]): VariantRow {
   const pick = (f: (c: Case) => number | null | undefined): AcrossPairs | null => acrossPairs(cases.map(f));
   const counts = new Map<string, number>();
-  for (const c of cases) for (const f of c.summary.flags) counts.set(f, (counts.get(f) ?? 0) + 1);
+  // Counted by word: a case's "cpu-bound (2/3)" counts as one case with cpu-bound.
+  for (const c of cases) for (const f of new Set(c.summary.flags.map(flagWord))) counts.set(f, (counts.get(f) ?? 0) + 1);
   return {
     scenario,
     variant,
-    label: variantLabel(variant),
+    label: testLabelOf(cases[0]!),
     caseIds: cases.map((c) => c.caseId),
     repetitions: cases.reduce((n, c) => n + c.summary.repetitions, 0),
     failed: cases.reduce((n, c) => n + c.summary.failed, 0),
@@ -75,17 +78,12 @@ function row(scenario: string, variant: string, cases: Case[]): VariantRow {
 }
 
 /**
- * The cases in reading order: scenario (catalog order), variant (first
- * appearance), client node, server node (natural order).
+ * The cases in reading order, the same in every rendering: scenario (catalog
+ * order), test ({@link testCompare}), client node, server node (natural order).
  */
 export function orderedCases(doc: ReportDocument): Case[] {
-  const variants = [...new Set(doc.cases.map((c) => variantOf(c)))];
   return [...doc.cases].sort(
-    (a, b) =>
-      scenarioCompare(a.scenario, b.scenario) ||
-      variants.indexOf(variantOf(a)) - variants.indexOf(variantOf(b)) ||
-      naturalCompare(a.clientNode, b.clientNode) ||
-      naturalCompare(a.serverNode, b.serverNode),
+    (a, b) => scenarioCompare(a.scenario, b.scenario) || testCompare(a, b) || naturalCompare(a.clientNode, b.clientNode) || naturalCompare(a.serverNode, b.serverNode),
   );
 }
 

@@ -37,7 +37,8 @@ export function spawnNetmatrix(args: string[], opts: SpawnOptions = {}): Proc {
   const full = opts.ns ? ["ip", "netns", "exec", opts.ns, ...argv] : argv;
   const child = spawn(full[0]!, full.slice(1), {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NETMATRIX_LOG_LEVEL: "debug", ...opts.env },
+    // JSON logs (the tests read them), whatever NETMATRIX_LOG_FORMAT the caller's shell has.
+    env: { ...process.env, NETMATRIX_LOG_LEVEL: "debug", NETMATRIX_LOG_FORMAT: "json", ...opts.env },
   });
   let stdout = "";
   let stderr = "";

@@ -29,6 +29,15 @@ describe("parseProcStat on captured files", () => {
     expect(parseProcStat(Buffer.from(text))).toEqual(s);
   });
 
+  test("the run queue: procs_running after the long intr line, absent when the kernel does not print it", () => {
+    expect(parse(T0).procsRunning).toBe(4);
+    expect(parse("cpu  1 2 3 4\ncpu0 1 2 3 4\nintr 9 8 7\nctxt 5\nprocs_running 17\nprocs_blocked 2\n").procsRunning).toBe(17);
+    expect(parse("cpu  1 2 3 4\nintr 1\n").procsRunning).toBeUndefined();
+    expect(readProcStat("/proc")?.procsRunning).toBeGreaterThanOrEqual(1); // this reader is running
+    // The usage carries the later read's run queue.
+    expect(cpuUsage(parse(T0), parse(T1.replace("procs_running 4", "procs_running 9")))?.procsRunning).toBe(9);
+  });
+
   test("an older kernel's 7-column lines read the missing columns as 0", () => {
     const old = "cpu  100 1 50 1000 5 2 3\ncpu0 100 1 50 1000 5 2 3\nintr 1 2 3\n";
     expect(parse(old).all).toEqual({ user: 100, nice: 1, system: 50, idle: 1000, iowait: 5, irq: 2, softirq: 3, steal: 0, guest: 0, guestNice: 0 });

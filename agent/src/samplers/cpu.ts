@@ -34,6 +34,8 @@ export interface ProcStat {
   all: CpuTimes;
   /** The `cpuN` lines in file order (offline cores are absent). */
   cores: CoreTimes[];
+  /** The `procs_running` line: runnable tasks now, the run queue (the reader itself is one); absent when the kernel does not print it. */
+  procsRunning?: number;
 }
 
 /** One core's busy share over an interval. */
@@ -57,6 +59,8 @@ export interface CpuUsage {
   idlePercent: number;
   /** Per core, for cores present in both reads. */
   cores: CoreUsage[];
+  /** The run queue at the end of the interval (the later read's `procs_running`); absent when not printed. */
+  procsRunning?: number;
 }
 
 const C = 99;
@@ -64,11 +68,13 @@ const P = 112;
 const U = 117;
 /** The columns of the line being parsed: user nice system idle iowait irq softirq steal guest guest_nice. */
 const cols = new Float64Array(10);
+/** The run queue's line, found after the `cpu…` lines (past the long `intr` line). */
+const PROCS_RUNNING = Buffer.from("\nprocs_running ");
 
 /**
- * Parse /proc/stat (its text, or the bytes a read returned). Only the
- * leading `cpu…` lines are looked at (the kernel prints them first); columns
- * an older kernel lacks read as 0. Undefined when there is no `cpu` line.
+ * Parse /proc/stat (its text, or the bytes a read returned): the leading
+ * `cpu…` lines (the kernel prints them first; columns an older kernel lacks
+ * read as 0) and the `procs_running` line. Undefined when there is no `cpu` line.
  */
 export function parseProcStat(input: string | Uint8Array): ProcStat | undefined {
   const b = toBuffer(input);
@@ -103,7 +109,11 @@ export function parseProcStat(input: string | Uint8Array): ProcStat | undefined 
     if (nl < 0) break;
     i = nl + 1;
   }
-  return all === undefined ? undefined : { all, cores };
+  if (all === undefined) return undefined;
+  const out: ProcStat = { all, cores };
+  const at = b.indexOf(PROCS_RUNNING, Math.max(0, i - 1));
+  if (at >= 0 && readUint(b, at + PROCS_RUNNING.length)) out.procsRunning = scan.value;
+  return out;
 }
 
 function coreTimes(id: number): CoreTimes {
@@ -165,7 +175,7 @@ export function cpuUsage(prev: ProcStat, cur: ProcStat): CpuUsage | undefined {
   }
   const idle = c.idle - p.idle;
   const iowait = c.iowait - p.iowait;
-  return {
+  const usage: CpuUsage = {
     totalPercent: (total - idle - iowait) * pct,
     userPercent: (c.user - p.user + c.nice - p.nice) * pct,
     systemPercent: (c.system - p.system) * pct,
@@ -176,6 +186,8 @@ export function cpuUsage(prev: ProcStat, cur: ProcStat): CpuUsage | undefined {
     idlePercent: idle * pct,
     cores,
   };
+  if (cur.procsRunning !== undefined) usage.procsRunning = cur.procsRunning;
+  return usage;
 }
 
 /** One synchronous read and parse of `${procRoot}/stat`; undefined when unreadable. */

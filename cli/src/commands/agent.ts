@@ -2,14 +2,16 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { hostname } from "node:os";
 import { isIP } from "node:net";
-import { createRootLogger } from "../../../common/src/logger.js";
+import { createRootLogger, type LogFormat } from "../../../common/src/logger.js";
 import { modes, type ModeName } from "../../../common/src/model.js";
 import { startAgent } from "../../../agent/src/agent.js";
 import { NetmatrixError } from "../../../common/src/errors.js";
 import { nameProblem } from "../../../common/src/registration.js";
 import { parsePortRange, type PortRange } from "../../../agent/src/ports.js";
 import { guardProcess } from "../process-guard.js";
-import { resolveTls, resolveToken, withConnection, type TlsOptions } from "../options.js";
+import { durationOption, logFormatOption, resolveTls, resolveTokenSource, withConnection, type TlsOptions } from "../options.js";
+import { AUTH_GIVE_UP_MS } from "../../../agent/src/session.js";
+import { formatDurationS } from "../../../common/src/units.js";
 
 function portRange(v: string): PortRange {
   try {
@@ -55,6 +57,16 @@ export function agentCommand(): Command {
     .addOption(
       new Option("--port-range <min-max>", "ports tool servers may use").env("NETMATRIX_PORT_RANGE").default(parsePortRange("20000-20999"), "20000-20999").argParser(portRange),
     )
+    .addOption(
+      new Option(
+        "--auth-give-up <duration>",
+        "exit (status 2) once the coordinator has refused this agent's token or certificate for this long (seconds, or e.g. 90s, 5m); an unreachable coordinator is retried for ever",
+      )
+        .env("NETMATRIX_AUTH_GIVE_UP")
+        .argParser(durationOption("--auth-give-up", 1, 7 * 86_400))
+        .default(AUTH_GIVE_UP_MS / 1000, formatDurationS(AUTH_GIVE_UP_MS / 1000)),
+    )
+    .addOption(logFormatOption())
     .action(
       async (
         opts: TlsOptions & {
@@ -69,6 +81,8 @@ export function agentCommand(): Command {
           metrics?: string;
           netDev?: string;
           behindNat?: boolean;
+          authGiveUp: number;
+          logFormat?: LogFormat;
         },
       ) => {
         // Names are checked here with the coordinator's own rules: a bad --node or --pod stops the start, not every registration.
@@ -80,16 +94,18 @@ export function agentCommand(): Command {
           if (problem)
             throw new NetmatrixError("invalid-argument", `${flag} ${problem}`, { hint: 'use a Kubernetes-style name: letters, digits, "-" and ".", at most 253 characters' });
         }
-        const log = createRootLogger({ base: { role: "agent", node: opts.node, mode: opts.mode } });
+        const log = createRootLogger({ base: { role: "agent", node: opts.node, mode: opts.mode }, ...(opts.logFormat ? { format: opts.logFormat } : {}) });
         guardProcess(log, "the agent");
-        const token = resolveToken(opts);
+        const token = resolveTokenSource(opts);
         const tls = resolveTls(opts);
         const agent = await startAgent(
           {
             coordinator: opts.coordinator,
             node: opts.node,
             mode: opts.mode,
-            token,
+            token: token.value,
+            tokenSource: token.source,
+            authGiveUpMs: opts.authGiveUp * 1000,
             ...(tls ? { tls } : {}),
             portRange: opts.portRange,
             // CPU, memory and process figures come from this container's /proc (the same node-wide

@@ -4,17 +4,20 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { withConnection, type ConnectionOptions } from "../options.js";
 import { DATA_DIR_ENV, defaultDataDir } from "../defaults.js";
 import { loadRun } from "../run-source.js";
+import { tableFit, WIDE_HELP } from "../terminal.js";
+import { EXIT } from "../exit-codes.js";
 import { compareRuns } from "../../../report/src/compare.js";
 import { COMPARE_FORMATS, compareCells, regressions, renderCompare, type CompareFormat } from "../../../report/src/compare-render.js";
 
-/** Exit code when --fail-on-regression finds a regression (2 is taken by errors). */
-export const REGRESSION_EXIT_CODE = 3;
+/** Exit code when --fail-on-regression finds a regression (2 is taken by errors; see exit-codes.ts). */
+export const REGRESSION_EXIT_CODE = EXIT.regression;
 
 interface CompareOptions extends ConnectionOptions {
   dataDir: string;
   output: CompareFormat;
   file?: string;
   failOnRegression?: number;
+  wide?: boolean;
 }
 
 /** Parse --fail-on-regression: a positive percentage. */
@@ -34,6 +37,7 @@ export function compareCommand(): Command {
     .addOption(new Option("--data-dir <dir>", "where local runs are kept").env(DATA_DIR_ENV).default(defaultDataDir()))
     .addOption(new Option("--output <format>", "output format").choices([...COMPARE_FORMATS]).default("table"))
     .addOption(new Option("--file <path>", "write the output to this file instead of stdout"))
+    .option("--wide", WIDE_HELP)
     .addOption(
       new Option("--fail-on-regression <pct>", `exit ${REGRESSION_EXIT_CODE} when a comparable case's headline metric got significantly worse by more than pct %`).argParser(
         parseRegressionPercent,
@@ -43,7 +47,8 @@ export function compareCommand(): Command {
       const a = await loadRun(runA, opts);
       const b = await loadRun(runB, opts);
       const doc = compareRuns(a, b);
-      const text = `${renderCompare(doc, opts.output)}\n`;
+      // A file gets every column (it is not a terminal); so does --wide.
+      const text = `${renderCompare(doc, opts.output, opts.file ? { wide: true } : tableFit(opts.wide))}\n`;
       if (opts.file) writeFileSync(opts.file, text);
       else process.stdout.write(text);
       if (opts.failOnRegression === undefined) return;

@@ -8,7 +8,7 @@ import { modes } from "../../../common/src/model.js";
 import { kubernetesServiceProviderFromEnv, kubernetesServicesRequested } from "../../../coordinator/src/k8s/index.js";
 import type { Registry } from "../../../coordinator/src/registry.js";
 import type { ServiceProvider } from "../../../common/src/service-provider.js";
-import { createRootLogger } from "../../../common/src/logger.js";
+import { createRootLogger, type LogFormat } from "../../../common/src/logger.js";
 import { loadOrCreateToken, TOKEN_ENV } from "../../../common/src/token.js";
 import { serverTlsFiles, TLS_ENV } from "../../../common/src/tls.js";
 import { startCoordinator } from "../../../coordinator/src/coordinator.js";
@@ -17,7 +17,7 @@ import { htmlReport, reportScriptHashes } from "../../../report/src/html-report.
 import { DATA_DIR_ENV, defaultDataDir } from "../defaults.js";
 import { CAP_BOUNDS, DEFAULT_MATRIX_CAPS } from "../../../coordinator/src/matrix/index.js";
 import { formatDurationS } from "../../../common/src/units.js";
-import { durationOption, intOption } from "../options.js";
+import { durationOption, intOption, logFormatOption } from "../options.js";
 import { guardProcess } from "../process-guard.js";
 
 /** A --trust-declared-addresses list, checked now so a typo stops the start-up with the entry named. */
@@ -61,6 +61,7 @@ export function coordinatorCommand(): Command {
         .argParser(durationOption("--max-run-duration", CAP_BOUNDS.maxRunDurationS.min, CAP_BOUNDS.maxRunDurationS.max))
         .default(DEFAULT_MATRIX_CAPS.maxRunDurationS, formatDurationS(DEFAULT_MATRIX_CAPS.maxRunDurationS)),
     )
+    .addOption(logFormatOption())
     .action(
       async (opts: {
         listen: string;
@@ -74,8 +75,9 @@ export function coordinatorCommand(): Command {
         trustDeclaredAddresses?: string | true;
         maxCases: number;
         maxRunDuration: number;
+        logFormat?: LogFormat;
       }) => {
-        const log = createRootLogger({ base: { role: "coordinator" } });
+        const log = createRootLogger({ base: { role: "coordinator" }, ...(opts.logFormat ? { format: opts.logFormat } : {}) });
         guardProcess(log, "the coordinator");
         const tls = serverTlsFiles(opts);
         let token: string;

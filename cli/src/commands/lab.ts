@@ -12,6 +12,7 @@ import { specFromObject } from "../../../coordinator/src/matrix/index.js";
 import { ControlClient } from "../control-client.js";
 import { defaultDataDir } from "../defaults.js";
 import { intOption } from "../options.js";
+import { WIDE_HELP } from "../terminal.js";
 import { REPORT_FORMATS, type ReportFormat } from "../../../report/src/report-render.js";
 import { runMatrixCommand } from "./matrix-run.js";
 import { readFileSync } from "node:fs";
@@ -129,7 +130,8 @@ async function waitForAgents(state: LabState, timeoutMs = 45_000): Promise<void>
   }
 }
 
-function printUp(state: LabState): void {
+/** What is up; `next` adds the commands to try next (for `lab up`, not inside `lab run`, which tears the lab down itself). */
+function printUp(state: LabState, next = true): void {
   const t = state.topology;
   process.stderr.write(
     [
@@ -141,7 +143,7 @@ function printUp(state: LabState): void {
           ]
         : []),
       `coordinator ${state.coordinator}, live page http://127.0.0.1:${state.httpPort}/?token=$(cat ${state.tokenFile})`,
-      "next: netmatrix agents · netmatrix watch · netmatrix run --spec default · netmatrix lab down",
+      ...(next ? ["next: netmatrix agents · netmatrix watch · netmatrix run --spec default · netmatrix lab down"] : []),
       "",
     ].join("\n"),
   );
@@ -220,57 +222,82 @@ export function labCommand(): Command {
     withTopology(new Command("run"))
       .description("up → the lab's default matrix → report → down (unless --keep)")
       .option("--keep", "leave the lab up afterwards")
-      .option("--duration <s>", "seconds per measurement", intOption("--duration", 1, 60), 2)
-      .option("--repetitions <n>", "repetitions", intOption("--repetitions", 1, 100), 1)
-      .addOption(new Option("--pairs <which>", "node pairs: one sampled pair (both directions) or all").choices(["sample", "all"]).default("sample"))
-      .option("--udp-bitrate <rate>", "UDP target rate", "500M")
+      .option("--duration <s>", "seconds per measurement, after --omit", intOption("--duration", 1, 60), 2)
+      .option("--omit <s>", "seconds dropped at the start of each measurement (TCP slow start)", intOption("--omit", 0, 10), 1)
+      .option("--repetitions <n>", "repetitions per case (3 or more give each row a spread and a 95 % confidence interval)", intOption("--repetitions", 1, 100), 3)
+      .option("--reverse", "also measure the reverse direction of every path (doubles the matrix)")
+      .addOption(new Option("--pairs <which>", "node pairs: one sampled pair or all ordered pairs").choices(["sample", "all"]).default("sample"))
+      .option("--udp-bitrate <rate>", "UDP target rate (the lab's 1 Gbit NICs and a small machine carry 200M without loss)", "200M")
       .addOption(new Option("--output <format>", "report format").choices([...REPORT_FORMATS]).default("table"))
-      .action(async (o: UpOptions & { keep?: boolean; duration: number; repetitions: number; pairs: "sample" | "all"; udpBitrate: string; output: ReportFormat }) => {
-        requireRoot();
-        let down = false;
-        const teardown = async (): Promise<void> => {
-          if (o.keep || down) return;
-          down = true;
-          printDown(await labDown(o.dataDir, o.prefix), o.dataDir);
-        };
-        const onSignal = (): void => void teardown().finally(() => process.exit(130));
-        process.once("SIGTERM", onSignal);
-        process.once("SIGINT", onSignal);
-        try {
-          const t0 = performance.now();
-          const state = await labUp(upOptions(o, o.nicRate ?? "1gbit"));
-          await waitForAgents(state);
-          printUp(state);
-          const setupMs = performance.now() - t0;
-          const raw = labSpec(state.topology, { durationS: o.duration, repetitions: o.repetitions, pairs: o.pairs, udpBitrate: o.udpBitrate });
-          const spec = specFromObject(raw, "lab");
-          const t1 = performance.now();
-          let runId = "";
-          await runMatrixCommand({
-            coordinator: state.coordinator,
-            tokenFile: state.tokenFile,
-            loaded: { spec, yaml: stringify(raw), source: "lab" },
-            overrides: {},
-            output: o.output,
-            allowPartial: true,
-            onRunId: (id) => void (runId = id),
-            // The image's coordinator writes under its /var/lib/netmatrix: a directory of the lab on this machine.
-            ...(state.imageDataDir ? { localPath: (p: string) => (p.startsWith(`${IMAGE_DATA_DIR}/`) ? join(state.imageDataDir!, p.slice(IMAGE_DATA_DIR.length)) : p) } : {}),
-          });
-          const measureMs = performance.now() - t1;
-          const t2 = performance.now();
-          await teardown();
-          // After `down` the image coordinator's runs are in DATA_DIR/runs too, as a lab of processes leaves them.
-          if (state.image && runId) process.stderr.write(`results: ${join(o.keep ? state.imageDataDir! : o.dataDir, "runs", runId)} (netmatrix report ${runId})\n`);
-          process.stderr.write(
-            `lab run: setup ${(setupMs / 1000).toFixed(1)} s, matrix ${(measureMs / 1000).toFixed(1)} s, teardown ${((performance.now() - t2) / 1000).toFixed(1)} s\n`,
-          );
-        } finally {
-          await teardown();
-          process.off("SIGTERM", onSignal);
-          process.off("SIGINT", onSignal);
-        }
-      }),
+      .option("--wide", WIDE_HELP)
+      .action(
+        async (
+          o: UpOptions & {
+            keep?: boolean;
+            duration: number;
+            omit: number;
+            repetitions: number;
+            reverse?: boolean;
+            pairs: "sample" | "all";
+            udpBitrate: string;
+            output: ReportFormat;
+            wide?: boolean;
+          },
+        ) => {
+          requireRoot();
+          let down = false;
+          const teardown = async (): Promise<void> => {
+            if (o.keep || down) return;
+            down = true;
+            printDown(await labDown(o.dataDir, o.prefix), o.dataDir);
+          };
+          const onSignal = (): void => void teardown().finally(() => process.exit(130));
+          process.once("SIGTERM", onSignal);
+          process.once("SIGINT", onSignal);
+          try {
+            const t0 = performance.now();
+            const state = await labUp(upOptions(o, o.nicRate ?? "1gbit"));
+            await waitForAgents(state);
+            printUp(state, o.keep === true);
+            const setupMs = performance.now() - t0;
+            const raw = labSpec(state.topology, {
+              durationS: o.duration,
+              omitS: o.omit,
+              repetitions: o.repetitions,
+              reverse: Boolean(o.reverse),
+              pairs: o.pairs,
+              udpBitrate: o.udpBitrate,
+            });
+            const spec = specFromObject(raw, "lab");
+            const t1 = performance.now();
+            let runId = "";
+            await runMatrixCommand({
+              coordinator: state.coordinator,
+              tokenFile: state.tokenFile,
+              loaded: { spec, yaml: stringify(raw), source: "lab" },
+              overrides: {},
+              output: o.output,
+              wide: Boolean(o.wide),
+              allowPartial: true,
+              onRunId: (id) => void (runId = id),
+              // The image's coordinator writes under its /var/lib/netmatrix: a directory of the lab on this machine.
+              ...(state.imageDataDir ? { localPath: (p: string) => (p.startsWith(`${IMAGE_DATA_DIR}/`) ? join(state.imageDataDir!, p.slice(IMAGE_DATA_DIR.length)) : p) } : {}),
+            });
+            const measureMs = performance.now() - t1;
+            const t2 = performance.now();
+            await teardown();
+            // After `down` the image coordinator's runs are in DATA_DIR/runs too, as a lab of processes leaves them.
+            if (state.image && runId) process.stderr.write(`results: ${join(o.keep ? state.imageDataDir! : o.dataDir, "runs", runId)} (netmatrix report ${runId})\n`);
+            process.stderr.write(
+              `lab run: setup ${(setupMs / 1000).toFixed(1)} s, matrix ${(measureMs / 1000).toFixed(1)} s, teardown ${((performance.now() - t2) / 1000).toFixed(1)} s\n`,
+            );
+          } finally {
+            await teardown();
+            process.off("SIGTERM", onSignal);
+            process.off("SIGINT", onSignal);
+          }
+        },
+      ),
   );
   return lab;
 }

@@ -5,12 +5,17 @@ import { RunMatrixRequestSchema, type MatrixEvent } from "../../../gen/netmatrix
 import { failureName } from "../../../common/src/model.js";
 import { connect, type ConnectionOptions } from "../options.js";
 import { interruption } from "../interrupt.js";
+import { tableFit } from "../terminal.js";
+import { EXIT } from "../exit-codes.js";
 import { NetmatrixError } from "../../../common/src/errors.js";
 import { reportDocument } from "../../../report/src/report-document.js";
 import { renderReport, type ReportFormat } from "../../../report/src/report-render.js";
 import { specMessage } from "../../../coordinator/src/matrix/index.js";
 import { loadSpec, type LoadedSpec } from "../spec-file.js";
-import { formatBitrate, formatMicros } from "../../../common/src/format.js";
+import { formatBitrate } from "../../../common/src/format.js";
+import { latencyText } from "../render.js";
+import { testLabelOf } from "../../../report/src/labels.js";
+import { specDoc } from "../../../tools/src/spec-doc.js";
 
 export interface MatrixRunOptions extends ConnectionOptions {
   spec?: string;
@@ -27,6 +32,8 @@ export interface MatrixRunOptions extends ConnectionOptions {
   maxRunDuration?: number;
   /** Where a path the coordinator names is on this machine, when it differs (the lab's coordinator in a container). */
   localPath?: (coordinatorPath: string) => string;
+  /** Table output: every column, whatever the terminal's width. */
+  wide?: boolean;
   /** Told the run's id as soon as the coordinator starts it. */
   onRunId?: (runId: string) => void;
 }
@@ -37,7 +44,12 @@ function outcomeText(e: Extract<MatrixEvent["event"], { case: "record" }>["value
   if (rep.outcome.case === "failure") return `FAILED ${failureName(rep.outcome.value.code)}: ${rep.outcome.value.reason}`;
   if (rep.outcome.case !== "measurement") return "no outcome";
   const m = rep.outcome.value;
-  return [m.throughputBps !== undefined ? formatBitrate(m.throughputBps) : "", m.latency?.meanUs !== undefined ? formatMicros(m.latency.meanUs) : ""].filter(Boolean).join(", ");
+  return [m.throughputBps !== undefined ? formatBitrate(m.throughputBps) : "", m.latency?.meanUs !== undefined ? latencyText(m, m.latency.meanUs) : ""].filter(Boolean).join(", ");
+}
+
+/** "pod-pod-cross node-1 → node-2 iperf3 udp forward 500 Mbit/s": a case in the report table's words. */
+function caseText(r: Extract<MatrixEvent["event"], { case: "record" }>["value"]): string {
+  return `${r.scenario} ${r.clientNode} → ${r.serverNode} ${testLabelOf(specDoc(r.result?.spec))}`;
 }
 
 export async function runMatrixCommand(opts: MatrixRunOptions): Promise<void> {
@@ -73,28 +85,32 @@ export async function runMatrixCommand(opts: MatrixRunOptions): Promise<void> {
             `run ${runId} (${ev.value.name}): ${ev.value.cases} cases, ${total} to measure${ev.value.alreadyDone ? ` (${ev.value.alreadyDone} already done)` : ""}, ${ev.value.rounds} rounds, ~${eta} s; results in ${opts.localPath ? opts.localPath(ev.value.dataDir) : ev.value.dataDir}\n`,
           );
           for (const r of ev.value.refused) process.stderr.write(`  ${r}\n`);
+          // Nodes busy before the first case: the results may measure CPU, not the network.
+          for (const w of ev.value.busyWarnings) process.stderr.write(`warning: ${w}\n`);
           bar?.start(total, 0, { case: "" });
         } else if (ev.case === "caseStarted") {
           bar?.update(done, { case: `${ev.value.key} #${ev.value.repetition + 1}` });
         } else if (ev.case === "record") {
           done++;
           if (bar) bar.update(done);
-          else process.stderr.write(`[${done}/${total}] ${ev.value.key} #${ev.value.repetition + 1}: ${outcomeText(ev.value)}\n`);
+          else process.stderr.write(`[${done}/${total}] ${caseText(ev.value)} #${ev.value.repetition + 1}: ${outcomeText(ev.value)}\n`);
         }
       },
       interrupt.signal,
     );
     bar?.stop();
     if (!runId && interrupt.exitCode !== undefined) {
-      process.stderr.write("cancelled before the run started\n");
+      process.stderr.write(`cancelled (${interrupt.cause}) before the run started: nothing to resume\n`);
       process.exitCode = interrupt.exitCode;
       return;
     }
     const report = reportDocument(await client.getRun(runId));
-    process.stdout.write(`${renderReport(report, opts.output)}\n`);
+    process.stdout.write(`${renderReport(report, opts.output, tableFit(opts.wide))}\n`);
     if (interrupt.signal.aborted || finished?.cancelled) {
-      process.stderr.write(`cancelled: continue with  netmatrix run --resume ${runId}\n`);
-      process.exitCode = interrupt.exitCode ?? 130;
+      process.stderr.write(
+        `cancelled${interrupt.cause ? ` (${interrupt.cause})` : ""}: ${done} of ${total} case repetitions done; resume with \`netmatrix run --resume ${runId}\`\n`,
+      );
+      process.exitCode = interrupt.exitCode ?? EXIT.sigint;
     } else if (!finished) {
       throw new NetmatrixError("internal", `the coordinator ended run ${runId} without saying it finished`, {
         hint: `see \`netmatrix runs\`; continue it with  netmatrix run --resume ${runId}`,
@@ -102,8 +118,8 @@ export async function runMatrixCommand(opts: MatrixRunOptions): Promise<void> {
     } else if (finished.measured === 0) {
       // A run that measured nothing did not finish: the coordinator marked it failed.
       process.stderr.write(`run ${runId} ${report.run.status}: nothing was measured: all ${finished.failed} case repetitions failed\n`);
-      process.exitCode = 1;
-    } else if (finished.failed > 0 || report.run.failed > 0) process.exitCode = 1;
+      process.exitCode = EXIT.repetitionFailed;
+    } else if (finished.failed > 0 || report.run.failed > 0) process.exitCode = EXIT.repetitionFailed;
   } finally {
     bar?.stop();
     interrupt.dispose();

@@ -1,7 +1,7 @@
 /** `netmatrix run`: run one case between two agents and print the result. */
 import { create } from "@bufbuild/protobuf";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { RunCaseRequestSchema, type CaseResult, type RunCaseEvent } from "../../../gen/netmatrix/v1/control_pb.js";
+import { RunCaseRequestSchema, type AgentStatus, type CaseResult, type RunCaseEvent } from "../../../gen/netmatrix/v1/control_pb.js";
 import { TestSpecSchema } from "../../../gen/netmatrix/v1/types_pb.js";
 import { LIMITS, specProblems } from "../../../tools/src/limits.js";
 import { CAP_BOUNDS } from "../../../coordinator/src/matrix/index.js";
@@ -13,8 +13,18 @@ import { renderCase, repetitionLine } from "../render.js";
 import { REPORT_FORMATS, type ReportFormat } from "../../../report/src/report-render.js";
 import { runMatrixCommand } from "./matrix-run.js";
 import { interruption } from "../interrupt.js";
+import { tableFit, WIDE_HELP } from "../terminal.js";
+import { EXIT } from "../exit-codes.js";
 import { NetmatrixError } from "../../../common/src/errors.js";
 import { parseBitrate, parseSize } from "../../../common/src/units.js";
+import { busyBeforeRun } from "../../../common/src/busy.js";
+
+/** One warning per node of `agents` whose agent last reported it busy (common/src/busy.ts BUSY_BEFORE_RUN). */
+export function busyEnds(agents: (AgentStatus | undefined)[]): string[] {
+  const byNode = new Map<string, AgentStatus>();
+  for (const a of agents) if (a?.load && a.info) byNode.set(a.info.node, a);
+  return [...byNode.values()].flatMap((a) => busyBeforeRun(a.info!.node, { ...a.load!, cpuCount: a.load!.cpuCount || a.info!.cpuCount }) ?? []);
+}
 
 interface RunOptions extends ConnectionOptions {
   client?: string;
@@ -39,6 +49,7 @@ interface RunOptions extends ConnectionOptions {
   interval?: number;
   repetitions: number;
   output: ReportFormat;
+  wide?: boolean;
   maxCases?: number;
   maxRunDuration?: number;
 }
@@ -78,6 +89,7 @@ export function runCommand(): Command {
     .option("--interval <ms>", "ping: milliseconds between requests (>= 200)", intOption("--interval", 200, LIMITS.pingIntervalMs.max))
     .option("--repetitions <n>", "repetitions", intOption("--repetitions", LIMITS.repetitions.min, LIMITS.repetitions.max), 1)
     .addOption(new Option("--output <format>", "output format (yaml, csv, markdown: matrix runs)").choices([...REPORT_FORMATS]).default("table"))
+    .option("--wide", WIDE_HELP)
     .option(
       "--max-cases <n>",
       "matrix: refuse it when it asks for more case runs (cases × repetitions); lowers, never raises, the coordinator's cap",
@@ -95,7 +107,7 @@ export function runCommand(): Command {
         if (given("duration")) overrides.duration = opts.duration;
         if (given("repetitions")) overrides.repetitions = opts.repetitions;
         if (opts.concurrency !== undefined) overrides.concurrency = opts.concurrency;
-        return runMatrixCommand({ ...opts, overrides, output: opts.output, sampleInterval: opts.sampleInterval });
+        return runMatrixCommand({ ...opts, overrides, output: opts.output, sampleInterval: opts.sampleInterval, wide: Boolean(opts.wide) });
       }
       if (!opts.client || !opts.server) throw new InvalidArgumentError("give --client and --server (one case), or --spec FILE (a matrix), or --resume RUN_ID");
       if (opts.output !== "table" && opts.output !== "json") throw new InvalidArgumentError("a single case prints --output table or json");
@@ -135,6 +147,7 @@ export function runCommand(): Command {
             if (e.event.case === "started") {
               const what = isIcmpTool(opts.tool) ? `${opts.tool} (ICMP)` : `${opts.tool} ${opts.protocol} ${direction}`;
               process.stderr.write(`${e.event.value.client?.agentId} → ${e.event.value.server?.agentId} (${e.event.value.target}), ${what}, ${opts.repetitions} repetition(s)\n`);
+              for (const w of busyEnds([e.event.value.client, e.event.value.server])) process.stderr.write(`warning: ${w}\n`);
             } else if (e.event.case === "repetition") {
               process.stderr.write(`${repetitionLine(e.event.value, opts.repetitions)}\n`);
             }
@@ -147,17 +160,19 @@ export function runCommand(): Command {
       }
       // What finished is printed, cancelled or not.
       if (opts.output === "json") process.stdout.write(`${JSON.stringify(runDocument(result ? [result] : []), null, 2)}\n`);
-      else if (result) process.stdout.write(`${renderCase(result)}\n`);
+      else if (result) process.stdout.write(`${renderCase(result, tableFit(opts.wide))}\n`);
       const done = result?.repetitions.length ?? 0;
       const measured = result?.repetitions.filter((r) => r.outcome.case === "measurement").length ?? 0;
       if (interrupt.exitCode !== undefined) {
-        process.stderr.write(`cancelled: ${result ? `${done} of ${opts.repetitions} repetition(s) finished` : "before the case started"}\n`);
+        process.stderr.write(
+          `cancelled (${interrupt.cause}): ${result ? `${done} of ${opts.repetitions} repetition(s) finished` : "before the case started"}; a single case does not resume: run the same command again\n`,
+        );
         process.exitCode = interrupt.exitCode;
       } else if (!result) {
         throw new NetmatrixError("internal", "the coordinator ended the case without a result");
       } else if (measured === 0) {
         process.stderr.write(`nothing was measured: all ${done} repetition(s) failed\n`);
-        process.exitCode = 1;
-      } else if (measured < done) process.exitCode = 1;
+        process.exitCode = EXIT.repetitionFailed;
+      } else if (measured < done) process.exitCode = EXIT.repetitionFailed;
     });
 }

@@ -11,6 +11,7 @@ import { REPORT_FORMATS, renderReport } from "../../../report/src/report-render.
 import { htmlReport } from "../../../report/src/html-report.js";
 import { defaultDataDir } from "../defaults.js";
 import { loadRun, type RunSourceOptions } from "../run-source.js";
+import { tableFit, WIDE_HELP } from "../terminal.js";
 
 export function runsCommand(): Command {
   return withConnection(new Command("runs"))
@@ -55,10 +56,13 @@ export function reportCommand(): Command {
     .argument("<run>", "a run id from `netmatrix runs` (read from --data-dir when it is there, else asked of the coordinator), or a run directory")
     .addOption(new Option("--output <format>", "output format").choices([...REPORT_COMMAND_FORMATS]).default("table"))
     .option("--file <path>", "write the report to this file instead of standard output")
+    .option("--wide", WIDE_HELP)
     .addOption(new Option("--data-dir <dir>", "where runs are kept locally").env("NETMATRIX_DATA_DIR").default(defaultDataDir()))
-    .action(async (ref: string, opts: RunSourceOptions & { output: ReportCommandFormat; file?: string }) => {
+    .action(async (ref: string, opts: RunSourceOptions & { output: ReportCommandFormat; file?: string; wide?: boolean }) => {
       const run = await loadRun(ref, opts);
-      const text = opts.output === "html" ? htmlReport(run) : `${renderReport(reportDocument(run), opts.output)}\n`;
+      // A file gets every column (it is not a terminal); so does --wide.
+      const fit = opts.file ? { wide: true } : tableFit(opts.wide);
+      const text = opts.output === "html" ? htmlReport(run) : `${renderReport(reportDocument(run), opts.output, fit)}\n`;
       if (!opts.file) return void process.stdout.write(text);
       writeFileSync(opts.file, text);
       process.stderr.write(`report of run ${run.info?.runId ?? ref} (${run.info?.status ?? "?"}, ${run.records.length} case repetitions) written to ${opts.file}\n`);

@@ -1,6 +1,6 @@
 /** `netmatrix watch`: live per-node, per-interface rates, refreshing in place. */
 import { create } from "@bufbuild/protobuf";
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { WatchRequestSchema } from "../../../gen/netmatrix/v1/control_pb.js";
 import { InterfaceFilterSchema } from "../../../gen/netmatrix/v1/types_pb.js";
 import { connect, withConnection, type ConnectionOptions } from "../options.js";
@@ -25,7 +25,7 @@ export function watchCommand(): Command {
     .action(async (opts: WatchOptions) => {
       const intervalMs = Math.round(Number(opts.interval) * 1000);
       if (!Number.isFinite(intervalMs) || intervalMs < 100 || intervalMs > 60_000) {
-        throw new Error(`--interval must be between 0.1 and 60 seconds, got "${opts.interval}"`);
+        throw new InvalidArgumentError(`--interval must be a number of seconds in 0.1..60, got "${opts.interval}"`);
       }
       const client = connect(opts);
       const state = new WatchState();
@@ -57,10 +57,11 @@ export function watchCommand(): Command {
             const rows = state.snapshot();
             if (opts.output === "json")
               process.stdout.write(`${JSON.stringify({ kind: "netmatrix.watch/v1", at: new Date().toISOString(), intervalMs, interfaces: rows }, null, 2)}\n`);
-            else process.stdout.write(`${renderWatch(rows, { columns: process.stdout.columns || 200, intervalMs, title })}\n`);
+            else process.stdout.write(`${renderWatch(rows, { columns: process.stdout.columns || 200, intervalMs, title, live: false })}\n`);
             return finish();
           }
-          const screen = renderWatch(state.snapshot(), { columns: process.stdout.columns || 200, intervalMs, title });
+          // "q to quit" only where q is read: a terminal on standard input.
+          const screen = renderWatch(state.snapshot(), { columns: process.stdout.columns || 200, intervalMs, title, live: Boolean(process.stdin.isTTY) });
           process.stdout.write(tty ? `\x1b[H\x1b[2J${screen}\n` : `${screen}\n\n`);
         }, intervalMs);
         if (tty) process.stdout.write("\x1b[?1049h\x1b[?25l");

@@ -7,6 +7,7 @@
  * than tuples of names: a full mesh of 1000 nodes is a million pairs, and a
  * million small arrays cost more to allocate than planning them.
  */
+import { naturalCompare } from "../../../common/src/natural-compare.js";
 import { SeededRandom } from "./hash.js";
 import type { PairSelection } from "./spec.js";
 
@@ -39,15 +40,18 @@ export interface NodeSelection {
  * - all: every ordered pair, client-major: (n1,n2), (n1,n3), …, (n2,n1), …
  * - ring: (n1,n2), (n2,n3), …, (nk,n1); two nodes give both directions, one node none.
  * - sample: `count` distinct ordered pairs drawn uniformly with a generator
- *   seeded by `seed` (the spec name), listed in all-order; everything when
- *   `count` is at least the number of ordered pairs.
+ *   seeded by `seed` (the spec's `seed`), listed in all-order; everything when
+ *   `count` is at least the number of ordered pairs. The draw depends only on
+ *   the set of node names and the seed — not on the order `clusterNodes`
+ *   lists them in, nor on the spec's name — so two clusters with the same
+ *   node names (two CNIs, before and after a change) get the same pairs.
  * - nodes: every ordered pair among the listed nodes that exist.
  *
  * With `{ pairs: false }` (no cross-node row asks for them) all, ring and
  * nodes select no pairs, only nodes; a sample draws its pairs regardless (its
  * nodes are the ones the pairs touch).
  */
-export function selectNodes(selection: PairSelection, clusterNodes: readonly string[], seed: string, opts: { pairs?: boolean } = {}): NodeSelection {
+export function selectNodes(selection: PairSelection, clusterNodes: readonly string[], seed: number, opts: { pairs?: boolean } = {}): NodeSelection {
   const universe = clusterNodes;
   const every = Int32Array.from(universe.keys());
   const none: OrderedPairs = { from: new Int32Array(0), to: new Int32Array(0) };
@@ -69,7 +73,7 @@ export function selectNodes(selection: PairSelection, clusterNodes: readonly str
       };
     }
     case "sample": {
-      const pairs = samplePairs(universe.length, selection.count, seed);
+      const pairs = sampleByName(universe, selection.count, seed);
       const touched = new Set([...pairs.from, ...pairs.to]);
       return { universe, pairs, nodes: universe.filter((_, i) => touched.has(i)), unknown: [] };
     }
@@ -103,11 +107,27 @@ export function ringPairs(ids: Int32Array): OrderedPairs {
 }
 
 /**
+ * `samplePairs` over the names of `universe` in natural name order, whatever
+ * order `universe` lists them in; the pairs index `universe` and are listed in
+ * its all-order. Same set of names, count and seed → same pairs by name.
+ */
+export function sampleByName(universe: readonly string[], count: number, seed: number): OrderedPairs {
+  const n = universe.length;
+  const drawn = samplePairs(n, count, seed);
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) sorted = naturalCompare(universe[i - 1]!, universe[i]!) < 0;
+  if (sorted) return drawn; // the planner's order: rank i is universe[i]
+  const byName = Int32Array.from(universe.keys()).sort((i, j) => naturalCompare(universe[i]!, universe[j]!));
+  const keys = Float64Array.from(drawn.from, (f, i) => byName[f]! * n + byName[drawn.to[i]!]!).sort();
+  return { from: Int32Array.from(keys, (k) => Math.floor(k / n)), to: Int32Array.from(keys, (k) => k % n) };
+}
+
+/**
  * `count` distinct ordered pairs of 0..n−1 drawn uniformly (Floyd's subset
  * sampling over the n(n−1) pair indices, so the cost is O(count), not
  * O(n²)), in all-order. Same n, count and seed → same pairs.
  */
-export function samplePairs(n: number, count: number, seed: string): OrderedPairs {
+export function samplePairs(n: number, count: number, seed: number): OrderedPairs {
   const total = n * (n - 1);
   if (count >= total) return allPairs(Int32Array.from({ length: n }, (_, i) => i));
   const rng = new SeededRandom(`pairs:${seed}`);

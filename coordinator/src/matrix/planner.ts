@@ -89,7 +89,7 @@ export function* planSteps(spec: MatrixSpec, agents: readonly PlannerAgent[], op
   const clusterNodes = [...new Set(agents.filter((a) => a.mode !== "external").map((a) => a.node))].sort(naturalCompare);
   // Node pairs only when a cross-node row needs them (every ordered pair of 5000 nodes is 25 million).
   const crossRows = spec.scenarios.some((s) => SCENARIO_SHAPES[s].placement === "cross");
-  const selection = selectNodes(spec.pairs, clusterNodes, spec.name, { pairs: crossRows });
+  const selection = selectNodes(spec.pairs, clusterNodes, spec.seed, { pairs: crossRows });
   yield;
   for (const n of selection.unknown) {
     notes.add("refused", undefined, undefined, 0, `pairs.nodes: no agent runs on node "${n}" (nodes with agents: ${short(clusterNodes) || "none"})`);

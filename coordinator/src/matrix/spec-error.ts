@@ -24,26 +24,57 @@ export type Locator = (path: SpecPath, what: "key" | "value") => SpecPosition | 
 /** A locator for specs that have no text: every position is unknown. */
 export const NO_LOCATION: Locator = () => undefined;
 
-/** A malformed matrix spec. `message` is the whole story: `source:line: problem; fix`. */
+/** At most this many problems of one spec are listed; the rest are counted. */
+export const MAX_LISTED_PROBLEMS = 20;
+
+/**
+ * A malformed matrix spec. `message` is the whole story: `source:line:
+ * problem; fix` — or, when the spec has several problems, a line saying how
+ * many and then each (up to MAX_LISTED_PROBLEMS, in line order), so one
+ * round of fixes covers them all.
+ */
 export class SpecError extends NetmatrixError {
   override readonly name = "SpecError";
   /** Where the spec came from: a file path, or e.g. "<flags>". */
   readonly source: string;
-  /** 1-based line of the offending key/value; undefined when unknown. */
+  /** 1-based line of the offending key/value (the first problem's); undefined when unknown. */
   readonly line: number | undefined;
   /** 1-based column; undefined when unknown. */
   readonly column: number | undefined;
   /** Dotted key path of the offending entry, e.g. "scenarios[1]", "pairs.sample"; "" for the document. */
   readonly path: string;
+  /** Every problem found, in line order (just this one, unless built by `SpecError.all`). */
+  readonly problems: readonly SpecError[];
 
-  constructor(source: string, at: SpecPosition | undefined, path: SpecPath, problem: string, fix: string) {
+  constructor(source: string, at: SpecPosition | undefined, path: SpecPath | string, problem: string, fix: string, problems?: readonly SpecError[]) {
     const where = at ? `${source}:${at.line}` : source;
     super("invalid-argument", fix ? `${where}: ${problem}; ${fix}` : `${where}: ${problem}`);
     this.source = source;
     this.line = at?.line;
     this.column = at?.column;
-    this.path = formatPath(path);
+    this.path = typeof path === "string" ? path : formatPath(path);
+    this.problems = problems ?? [this];
+    if (problems && problems.length > 1) this.message = listProblems(source, problems);
   }
+
+  /** One error for `errors` (at least one): the error itself when alone, else all of them, sorted by line. */
+  static all(errors: readonly SpecError[]): SpecError {
+    if (errors.length === 0) throw new Error("SpecError.all needs at least one error");
+    if (errors.length === 1) return errors[0]!;
+    // Stable: problems without a line (flags overriding the file) first, in the order found.
+    const sorted = [...errors].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    const first = sorted[0]!;
+    const at = first.line === undefined ? undefined : { line: first.line, column: first.column ?? 1 };
+    return new SpecError(first.source, at, first.path, "", "", sorted);
+  }
+}
+
+/** "spec.yaml: 3 problems:" and each problem's own message on an indented line, bounded. */
+function listProblems(source: string, problems: readonly SpecError[]): string {
+  const listed = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => `  ${p.message}`);
+  const more = problems.length - listed.length;
+  if (more > 0) listed.push(`  … and ${more} more (fix these and run again to see them)`);
+  return `${source}: ${problems.length} problems:\n${listed.join("\n")}`;
 }
 
 /** ["scenarios", 1] → "scenarios[1]"; ["thresholds", "cvPercent"] → "thresholds.cvPercent". */

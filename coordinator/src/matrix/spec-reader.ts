@@ -1,7 +1,9 @@
 /**
  * Typed field readers for the matrix spec validator: each reads one key of a
- * plain object, checks its type and range, and throws a SpecError naming the
- * key's line and the fix. Pure.
+ * plain object and checks its type and range. A problem (a SpecError naming
+ * the key's line and the fix) is recorded and the reader goes on with the
+ * key's default, or without the bad list entry, so `check()` can report
+ * every problem of a spec at once. Pure.
  */
 import { SpecError, closest, show, type Locator, type SpecPath } from "./spec-error.js";
 import type { PairSelection, Thresholds } from "./spec-types.js";
@@ -23,8 +25,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Reads fields of one raw spec object; every failure is a SpecError. */
+/** Reads fields of one raw spec object; every failure is a SpecError, recorded until `check()`. */
 export class SpecReader {
+  /** Problems found so far, in the order found. */
+  private readonly problems: SpecError[] = [];
+  /** Top-level keys with a problem: checks across keys skip them rather than report a consequence. */
+  private readonly badKeys = new Set<string>();
+
   constructor(
     private readonly raw: unknown,
     private readonly source: string,
@@ -35,9 +42,51 @@ export class SpecReader {
     }
   }
 
-  /** Throw a SpecError for `path`. */
+  /** Throw a SpecError for `path` (within a reader, which records it; see `report` outside one). */
   fail(path: SpecPath, what: "key" | "value", problem: string, fix: string): never {
     throw new SpecError(this.source, this.locate(path, what), path, problem, fix);
+  }
+
+  /** Record a problem at `path` and go on. */
+  report(path: SpecPath, what: "key" | "value", problem: string, fix: string): void {
+    this.record(new SpecError(this.source, this.locate(path, what), path, problem, fix), path);
+  }
+
+  /** Whether none of these top-level keys had a problem (so a check across them means something). */
+  valid(...keys: string[]): boolean {
+    return keys.every((k) => !this.badKeys.has(k));
+  }
+
+  /** Throw every problem recorded (one SpecError, listing them all, bounded); nothing when there is none. */
+  check(): void {
+    if (this.problems.length) throw SpecError.all(this.problems);
+  }
+
+  private record(e: SpecError, path: SpecPath): void {
+    this.problems.push(e);
+    if (path.length) this.badKeys.add(String(path[0]));
+  }
+
+  /** `read()`, or `fallback` when it fails (the failure recorded). */
+  private guard<T>(path: SpecPath, read: () => T, fallback: T): T {
+    try {
+      return read();
+    } catch (err) {
+      if (!(err instanceof SpecError)) throw err;
+      this.record(err, path);
+      return fallback;
+    }
+  }
+
+  /** Each entry of `list` read by `read(entry, i)`, leaving out (and recording) those that fail. */
+  private entries<T>(path: SpecPath, list: unknown[], read: (v: unknown, i: number) => T): T[] {
+    const out: T[] = [];
+    list.forEach((v, i) => {
+      const missing = Symbol("failed");
+      const r = this.guard<T | typeof missing>(path, () => read(v, i), missing);
+      if (r !== missing) out.push(r);
+    });
+    return out;
   }
 
   /** The raw value at `path` (undefined when absent). */
@@ -55,12 +104,16 @@ export class SpecReader {
       if (known.includes(key)) continue;
       const guess = closest(key, known);
       const where = path.length ? ` in ${path.join(".")}` : "";
-      this.fail([...path, key], "key", `unknown key "${key}"${where}`, guess ? `did you mean "${guess}"? (keys: ${known.join(", ")})` : `use one of: ${known.join(", ")}`);
+      this.report([...path, key], "key", `unknown key "${key}"${where}`, guess ? `did you mean "${guess}"? (keys: ${known.join(", ")})` : `use one of: ${known.join(", ")}`);
     }
   }
 
   /** The run name: required, 1–64 of letters, digits, '.', '_', '-'. */
   name(path: SpecPath): string {
+    return this.guard(path, () => this.readName(path), "");
+  }
+
+  private readName(path: SpecPath): string {
     const v = this.get(path);
     if (v === undefined) this.fail(path, "key", `missing key "name"`, "add e.g. `name: my-cluster-matrix`");
     if (typeof v === "number") this.fail(path, "value", `name ${v} is a number`, `quote it: \`name: "${v}"\``);
@@ -72,6 +125,10 @@ export class SpecReader {
 
   /** A whole number in `b` (unit for messages), or `fallback` when absent. */
   integer(path: SpecPath, b: Bounds, unit: string, fallback: number): number {
+    return this.guard(path, () => this.readInteger(path, b, unit, fallback), fallback);
+  }
+
+  private readInteger(path: SpecPath, b: Bounds, unit: string, fallback: number): number {
     const v = this.get(path);
     if (v === undefined) return fallback;
     const key = path.join(".");
@@ -85,6 +142,10 @@ export class SpecReader {
 
   /** A number (fractions allowed) in `b`, or `fallback` when absent. */
   number(path: SpecPath, b: Bounds, unit: string, fallback: number): number {
+    return this.guard(path, () => this.readNumber(path, b, unit, fallback), fallback);
+  }
+
+  private readNumber(path: SpecPath, b: Bounds, unit: string, fallback: number): number {
     const v = this.get(path);
     if (v === undefined) return fallback;
     const key = path.join(".");
@@ -96,9 +157,9 @@ export class SpecReader {
 
   /** A non-empty list of distinct names from `allowed` (so at most all of them); `fallback` when absent (undefined = required). */
   enumList<T extends string>(path: SpecPath, allowed: readonly T[], what: string, fallback: T[] | undefined): T[] {
-    const list = this.list(path, `[${allowed.slice(0, 2).join(", ")}]`, allowed.join(", "), fallback, allowed.length);
+    const list = this.guard(path, () => this.list(path, `[${allowed.slice(0, 2).join(", ")}]`, allowed.join(", "), fallback, allowed.length), [...(fallback ?? [])]);
     const seen = new Set<string>();
-    list.forEach((v, i) => {
+    return this.entries(path, list, (v, i) => {
       if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
         const guess = typeof v === "string" ? closest(v, allowed) : undefined;
         this.fail(
@@ -110,17 +171,17 @@ export class SpecReader {
       }
       if (seen.has(v)) this.fail([...path, i], "value", `${what} "${v}" is listed twice`, "remove the duplicate");
       seen.add(v);
+      return v as T;
     });
-    return list as T[];
   }
 
   /** A non-empty list of at most `maxEntries` distinct whole numbers read by `parse` within `b`; `fallback` when absent. */
   numberList(path: SpecPath, what: string, parse: EntryParser, b: Bounds, unit: string, example: string, fallback: number[], maxEntries: number): number[] {
     const read = parse === "size" ? parseSizeBytes : parse === "rate" ? parseBitrateBps : parse;
     const fmt = parse === "size" ? formatSizeBytes : parse === "rate" ? formatBitrateBps : String;
-    const list = this.list(path, `[${fmt(fallback[0] ?? b.min)}]`, example, fallback, maxEntries);
+    const list = this.guard(path, () => this.list(path, `[${fmt(fallback[0] ?? b.min)}]`, example, fallback, maxEntries), [...fallback]);
     const seen = new Set<number>();
-    return list.map((v, i) => {
+    return this.entries(path, list, (v, i) => {
       const n = read(v);
       if (n === undefined) this.fail([...path, i], "value", `${what} ${show(v)} is not understood`, `write ${example}`);
       if (n < b.min || n > b.max) {
@@ -134,6 +195,10 @@ export class SpecReader {
 
   /** `pairs`: all | ring | { sample: N } | { nodes: [a, b, …] } (at most `maxNodes` node names, each a valid node name). */
   pairs(path: SpecPath, fallback: PairSelection, sampleBounds: Bounds, maxNodes: number): PairSelection {
+    return this.guard(path, () => this.readPairs(path, fallback, sampleBounds, maxNodes), fallback);
+  }
+
+  private readPairs(path: SpecPath, fallback: PairSelection, sampleBounds: Bounds, maxNodes: number): PairSelection {
     const v = this.get(path);
     const fix = "write `pairs: all`, `pairs: ring`, `pairs: { sample: 10 }` or `pairs: { nodes: [node-a, node-b] }`";
     if (v === undefined) return fallback;
@@ -141,22 +206,29 @@ export class SpecReader {
     if (!isRecord(v)) this.fail(path, "value", `pairs ${show(v)} is not a pair selection`, fix);
     this.onlyKeys(path, ["sample", "nodes"]);
     const keys = Object.keys(v);
+    // An unknown key is reported above; guessing what it meant would only add a second problem.
+    if (keys.some((k) => k !== "sample" && k !== "nodes")) return fallback;
     if (keys.length !== 1) this.fail(path, "value", `pairs needs exactly one of "sample" or "nodes"`, fix);
     if (keys[0] === "sample") return { kind: "sample", count: this.integer([...path, "sample"], sampleBounds, "", 1) };
     const nodes = this.list([...path, "nodes"], "[node-a, node-b]", "node names", undefined, maxNodes);
     const seen = new Set<string>();
-    nodes.forEach((n, i) => {
+    const good = this.entries(path, nodes, (n, i) => {
       if (typeof n !== "string" || n === "") this.fail([...path, "nodes", i], "value", `node ${show(n)} is not a node name`, "write the node's name as its agents registered it");
       const problem = nameProblem(n);
       if (problem) this.fail([...path, "nodes", i], "value", `node name ${problem}`, "write the node's name as its agents registered it (a Kubernetes node name)");
       if (seen.has(n)) this.fail([...path, "nodes", i], "value", `node "${n}" is listed twice`, "remove the duplicate");
       seen.add(n);
+      return n;
     });
-    return { kind: "nodes", nodes: nodes as string[] };
+    return { kind: "nodes", nodes: good };
   }
 
   /** `thresholds: { cvPercent, udpLossPercent }`, each optional. */
   thresholds(path: SpecPath, fallback: Thresholds, b: { cvPercent: Bounds; udpLossPercent: Bounds }): Thresholds {
+    return this.guard(path, () => this.readThresholds(path, fallback, b), { ...fallback });
+  }
+
+  private readThresholds(path: SpecPath, fallback: Thresholds, b: { cvPercent: Bounds; udpLossPercent: Bounds }): Thresholds {
     const v = this.get(path);
     if (v === undefined) return { ...fallback };
     if (!isRecord(v)) this.fail(path, "value", `thresholds ${show(v)} is not a mapping`, "write `thresholds: { cvPercent: 10, udpLossPercent: 1 }`");

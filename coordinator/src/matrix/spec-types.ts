@@ -11,7 +11,7 @@ import type { ScenarioName } from "../../../common/src/scenarios.js";
  * Which node pairs cross-node scenarios run between:
  * - all: every ordered pair of nodes (A→B and B→A);
  * - ring: node i → node i+1 in natural name order, the last wrapping to the first;
- * - sample: `count` ordered pairs drawn deterministically, seeded by the spec name;
+ * - sample: `count` ordered pairs drawn deterministically from the node names and the spec's `seed`;
  * - nodes: every ordered pair among the listed nodes only.
  * Same-node scenarios run on every node the selection covers (all nodes for
  * all/ring, the listed ones, or those the sampled pairs touch), and external
@@ -29,7 +29,7 @@ export interface Thresholds {
 
 /** A validated matrix spec. YAML key in parentheses where it differs from the field. */
 export interface MatrixSpec {
-  /** Names the run; also seeds `pairs: { sample: N }`. */
+  /** Names the run (and nothing else: the sample of pairs is seeded by `seed`). */
   name: string;
   scenarios: ScenarioName[];
   tools: ToolName[];
@@ -51,4 +51,9 @@ export interface MatrixSpec {
   /** At most this many node-disjoint cases run at once. */
   concurrency: number;
   thresholds: Thresholds;
+  /**
+   * Seeds `pairs: { sample: N }`, 0..2^32−1: the same node names and seed
+   * always draw the same pairs, whatever the spec's name.
+   */
+  seed: number;
 }

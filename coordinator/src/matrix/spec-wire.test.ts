@@ -17,7 +17,7 @@ const FIXTURE_SPEC_JSON = readFileSync(new URL("../../../report/fixtures/runs/ho
 const SPECS = {
   default: DEFAULT_YAML,
   ring: "name: r\nscenarios: [pod-pod-cross]\npairs: ring\ntools: [iperf2, qperf, ping]\nprotocols: [udp]\ndirections: [reverse, bidir]\n",
-  sample: "name: s\nscenarios: [host-host]\npairs: { sample: 7 }\nparallel: [1, 8]\nlengths: [0, 128K]\nudpBitrates: [100M, 2.5G]\n",
+  sample: "name: s\nscenarios: [host-host]\npairs: { sample: 7 }\nseed: 4294967295\nparallel: [1, 8]\nlengths: [0, 128K]\nudpBitrates: [100M, 2.5G]\n",
   nodes:
     "name: n\nscenarios: [host-host, pod-pod-same]\npairs: { nodes: [node-b, node-a] }\nduration: 30\nomit: 0\nrepetitions: 1000\nconcurrency: 4\nthresholds: { cvPercent: 2.5, udpLossPercent: 0 }\n",
 };
@@ -57,8 +57,9 @@ describe("the spec as a message", () => {
       "pairs",
       "concurrency",
       "thresholds",
+      "seed",
     ]);
-    expect(doc).toMatchObject({ tools: ["iperf3"], lengths: [0, 131072], udpBitrates: [1e8, 2.5e9], pairs: { sample: 7 }, duration: 10, omit: 1 });
+    expect(doc).toMatchObject({ tools: ["iperf3"], lengths: [0, 131072], udpBitrates: [1e8, 2.5e9], pairs: { sample: 7 }, duration: 10, omit: 1, seed: 4294967295 });
   });
 
   test("every tool of the catalogue keeps its name through the wire enum", () => {
@@ -97,8 +98,8 @@ describe("spec.json", () => {
     const spec = specFromJson(FIXTURE_SPEC_JSON, "spec.json");
     expect(spec).toMatchObject({ name: "report-fixture", tools: ["iperf3", "ping"], durationS: 2, omitS: 0, pairs: { kind: "all" } });
     const stored = specDocument(spec);
-    // Every key the old file had, with the same value; udpBitrates (left out, so defaulted) added.
-    expect(stored).toEqual({ ...JSON.parse(FIXTURE_SPEC_JSON), udpBitrates: [1e9] });
+    // Every key the old file had, with the same value; udpBitrates and seed (left out, so defaulted) added.
+    expect(stored).toEqual({ ...JSON.parse(FIXTURE_SPEC_JSON), udpBitrates: [1e9], seed: 0 });
     expect(specFromObject(stored, "spec.json")).toEqual(spec);
   });
 

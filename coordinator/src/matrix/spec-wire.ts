@@ -46,6 +46,7 @@ export function specMessage(spec: MatrixSpec): MatrixSpecMessage {
     pairs: pairsMessage(spec.pairs),
     concurrency: spec.concurrency,
     thresholds: { ...spec.thresholds },
+    seed: spec.seed,
   });
 }
 

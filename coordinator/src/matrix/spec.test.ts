@@ -46,6 +46,7 @@ describe("valid specs", () => {
       pairs: { kind: "all" },
       concurrency: 1,
       thresholds: { cvPercent: 10, udpLossPercent: 1 },
+      seed: 0,
     });
   });
 
@@ -91,6 +92,7 @@ describe("valid specs", () => {
     ["pairs: all", { kind: "all" }],
     ["pairs: ring", { kind: "ring" }],
     ["pairs: { sample: 3 }", { kind: "sample", count: 3 }],
+    ["pairs: { sample: 3 }\nseed: 4294967295", { kind: "sample", count: 3 }],
     ["pairs: { nodes: [node-a, node-b] }", { kind: "nodes", nodes: ["node-a", "node-b"] }],
     ["pairs:\n  nodes:\n    - n1", { kind: "nodes", nodes: ["n1"] }],
   ])("%s", (line, pairs) => {
@@ -156,6 +158,11 @@ describe("malformed specs: the message names file:line, the key or value, and th
     ["pairs two keys", `${ok}pairs: { sample: 2, nodes: [a] }\n`, 3, "pairs", ['pairs needs exactly one of "sample" or "nodes"']],
     ["pairs sample 0", `${ok}pairs: { sample: 0 }\n`, 3, "pairs.sample", ["pairs.sample 0 is outside 1..10000000"]],
     ["pairs unknown key", `${ok}pairs: { random: 3 }\n`, 3, "pairs.random", ['unknown key "random" in pairs']],
+    ["seed negative", `${ok}seed: -1\n`, 3, "seed", ["spec.yaml:3: seed -1 is outside 0..4294967295; use a value in 0..4294967295"]],
+    ["seed too large", `${ok}seed: 4294967296\n`, 3, "seed", ["seed 4294967296 is outside 0..4294967295"]],
+    ["seed not whole", `${ok}seed: 1.5\n`, 3, "seed", ["seed must be a whole number, got 1.5; use a whole number in 0..4294967295"]],
+    ["seed as a word", `${ok}seed: lab\n`, 3, "seed", ['seed must be a whole number, got "lab"']],
+    ["seed typo", `${ok}sede: 3\n`, 3, "sede", ['unknown key "sede"; did you mean "seed"?']],
     ["pairs duplicate node", `${ok}pairs: { nodes: [a, b, a] }\n`, 3, "pairs.nodes[2]", ['node "a" is listed twice']],
     ["threshold out of range", `${ok}thresholds: { udpLossPercent: 150 }\n`, 3, "thresholds.udpLossPercent", ["thresholds.udpLossPercent 150 is not a number in 0..100 %"]],
     ["not a mapping", "- host-host\n", 1, "", ["the spec must be a mapping of keys"]],

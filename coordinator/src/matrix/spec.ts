@@ -31,6 +31,7 @@ export const SPEC_KEYS = [
   "pairs",
   "concurrency",
   "thresholds",
+  "seed",
 ] as const;
 
 /** Values used for keys a spec leaves out (`name` and `scenarios` have none: they are required). */
@@ -47,6 +48,7 @@ export const SPEC_DEFAULTS: Omit<MatrixSpec, "name" | "scenarios"> = {
   pairs: { kind: "all" },
   concurrency: 1,
   thresholds: { cvPercent: 10, udpLossPercent: 1 },
+  seed: 0,
 };
 
 /**
@@ -67,6 +69,8 @@ export const SPEC_BOUNDS = {
   sample: { min: 1, max: 10_000_000 },
   cvPercent: { min: 0, max: 1000 },
   udpLossPercent: { min: 0, max: 100 },
+  /** `seed`: a protobuf uint32. */
+  seed: { min: 0, max: 0xffff_ffff },
   /** Entries of `parallel`, `lengths` and `udpBitrates`, each (the other lists are of distinct names, so at most all of them). */
   listEntries: { min: 1, max: 32 },
   /** Node names in `pairs: { nodes }` (each a Kubernetes node name). */
@@ -79,17 +83,22 @@ export const SPEC_BOUNDS = {
  * Parse and validate a YAML matrix spec. `source` names it in messages
  * (usually the file path). `overrides` replace top-level keys of the file
  * (YAML keys, e.g. the CLI's `--duration` as { duration: 5 }); messages about
- * them name `source` without a line. Throws a SpecError naming `source:line`.
+ * them name `source` without a line. Throws a SpecError naming `source:line`,
+ * listing every problem when there are several.
  */
 export function parseSpec(text: string, source: string, overrides: Readonly<Record<string, unknown>> = {}): MatrixSpec {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
-  const first = doc.errors[0];
-  if (first) {
-    const pos = first.linePos?.[0];
-    const reason = (first.message.split("\n")[0] ?? first.message).replace(/ at line \d+, column \d+:?$/, "");
-    const fix = first.code === "DUPLICATE_KEY" ? "write each key once" : "fix the syntax (indentation, a missing ':' or an unclosed bracket are the usual causes)";
-    throw new SpecError(source, pos ? { line: pos.line, column: pos.col } : undefined, [], `not valid YAML: ${reason}`, fix);
+  if (doc.errors.length) {
+    // Every syntax error at once, each with its line.
+    throw SpecError.all(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        const reason = (e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, "");
+        const fix = e.code === "DUPLICATE_KEY" ? "write each key once" : "fix the syntax (indentation, a missing ':' or an unclosed bracket are the usual causes)";
+        return new SpecError(source, pos ? { line: pos.line, column: pos.col } : undefined, [], `not valid YAML: ${reason}`, fix);
+      }),
+    );
   }
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     throw new SpecError(source, { line: 1, column: 1 }, [], "the spec is empty", "start from specs/default.yaml");
@@ -113,8 +122,8 @@ export function specFromObject(raw: unknown, source = "<spec>", locate: Locator 
   const d = SPEC_DEFAULTS;
   const durationS = r.integer(["duration"], SPEC_BOUNDS.durationS, "s", d.durationS);
   const omitS = r.integer(["omit"], SPEC_BOUNDS.omitS, "s", d.omitS);
-  if (omitS > 0 && omitS >= durationS) {
-    r.fail(["omit"], "value", `omit ${omitS} s is not shorter than duration ${durationS} s`, `use an omit below ${durationS}, or 0`);
+  if (r.valid("duration", "omit") && omitS > 0 && omitS >= durationS) {
+    r.report(["omit"], "value", `omit ${omitS} s is not shorter than duration ${durationS} s`, `use an omit below ${durationS}, or 0`);
   }
   const entries = SPEC_BOUNDS.listEntries.max;
   const tools = r.enumList(["tools"], toolCatalogue.names, "tool", d.tools);
@@ -122,9 +131,9 @@ export function specFromObject(raw: unknown, source = "<spec>", locate: Locator 
   for (const tool of tools) {
     const length = { durationS, ...(drivers[tool].capabilities.omit ? { omitS } : {}) };
     const ms = drivers[tool].runMs(length);
-    if (ms > LIMITS.runS.max * 1000) {
+    if (r.valid("duration", "omit") && ms > LIMITS.runS.max * 1000) {
       const { figures, shorten } = drivers[tool].describeRun(length);
-      r.fail(["duration"], "value", `${tool} would run for ${Math.round(ms / 1000)} s (${figures}), above the ${LIMITS.runS.max} s a test may run`, shorten);
+      r.report(["duration"], "value", `${tool} would run for ${Math.round(ms / 1000)} s (${figures}), above the ${LIMITS.runS.max} s a test may run`, shorten);
     }
   }
   const spec: MatrixSpec = {
@@ -160,17 +169,20 @@ export function specFromObject(raw: unknown, source = "<spec>", locate: Locator 
     pairs: r.pairs(["pairs"], d.pairs, SPEC_BOUNDS.sample, SPEC_BOUNDS.nodes.max),
     concurrency: r.integer(["concurrency"], SPEC_BOUNDS.concurrency, "", d.concurrency),
     thresholds: r.thresholds(["thresholds"], d.thresholds, SPEC_BOUNDS),
+    seed: r.integer(["seed"], SPEC_BOUNDS.seed, "", d.seed),
   };
   const n = combinations(spec);
-  if (n > SPEC_BOUNDS.combinations.max) {
+  if (r.valid("tools", "protocols", "directions", "parallel", "lengths", "udpBitrates") && n > SPEC_BOUNDS.combinations.max) {
     const perProtocol = spec.protocols.map((p) => (p === "udp" ? `${spec.udpBitratesBps.length} for udp` : `1 for ${p}`)).join(" + ");
-    r.fail(
+    r.report(
       [],
       "value",
       `the spec crosses ${n} parameter combinations (${spec.tools.length} tools × ${spec.directions.length} directions × ${spec.parallel.length} parallel × ${spec.lengthsBytes.length} lengths × (${perProtocol})), more than ${SPEC_BOUNDS.combinations.max}`,
       "list fewer values, or split the spec into several runs",
     );
   }
+  // Every problem at once (bounded), each with its line.
+  r.check();
   return spec;
 }
 

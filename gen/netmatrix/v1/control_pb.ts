@@ -6,7 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { MatrixSpec } from "./matrix_pb.js";
 import { file_netmatrix_v1_matrix } from "./matrix_pb.js";
-import type { AgentInfo, Failure, InterfaceFilter, Measurement, NetworkMode, NodeSample, TestSpec, ToolRun, UsageSummary } from "./types_pb.js";
+import type { AgentInfo, Failure, InterfaceFilter, Measurement, NetworkMode, NodeLoad, NodeSample, TestSpec, ToolRun, UsageSummary } from "./types_pb.js";
 import { file_netmatrix_v1_types } from "./types_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file netmatrix/v1/control.proto.
  */
 export const file_netmatrix_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("ChpuZXRtYXRyaXgvdjEvY29udHJvbC5wcm90bxIMbmV0bWF0cml4LnYxIhMKEUxpc3RBZ2VudHNSZXF1ZXN0IqwBCgtBZ2VudFN0YXR1cxIQCghhZ2VudF9pZBgBIAEoCRIlCgRpbmZvGAIgASgLMhcubmV0bWF0cml4LnYxLkFnZW50SW5mbxIXCg9jb25uZWN0ZWRfYXRfbXMYAyABKAESGAoQbGFzdF9zZWVuX2Fnb19tcxgEIAEoARIMCgRwZWVyGAUgASgJEgwKBGJ1c3kYBiABKAgSFQoNYWRkcmVzc19jaGVjaxgHIAEoCSI/ChJMaXN0QWdlbnRzUmVzcG9uc2USKQoGYWdlbnRzGAEgAygLMhkubmV0bWF0cml4LnYxLkFnZW50U3RhdHVzIqMBCg5SdW5DYXNlUmVxdWVzdBIOCgZjbGllbnQYASABKAkSDgoGc2VydmVyGAIgASgJEiQKBHNwZWMYAyABKAsyFi5uZXRtYXRyaXgudjEuVGVzdFNwZWMSEwoLcmVwZXRpdGlvbnMYBCABKA0SGgoSc2FtcGxlX2ludGVydmFsX21zGAUgASgNEhoKEm1heF9ydW5fZHVyYXRpb25fcxgGIAEoDSLvBQoKUmVwZXRpdGlvbhINCgVpbmRleBgBIAEoDRIlCgZjbGllbnQYAiABKAsyFS5uZXRtYXRyaXgudjEuVG9vbFJ1bhIlCgZzZXJ2ZXIYAyABKAsyFS5uZXRtYXRyaXgudjEuVG9vbFJ1bhIwCgttZWFzdXJlbWVudBgEIAEoCzIZLm5ldG1hdHJpeC52MS5NZWFzdXJlbWVudEgAEigKB2ZhaWx1cmUYBSABKAsyFS5uZXRtYXRyaXgudjEuRmFpbHVyZUgAEg8KB3dhbGxfbXMYBiABKAESFQoNc3RhcnRlZF9hdF9tcxgHIAEoARIwCgxjbGllbnRfdXNhZ2UYCCABKAsyGi5uZXRtYXRyaXgudjEuVXNhZ2VTdW1tYXJ5EjAKDHNlcnZlcl91c2FnZRgJIAEoCzIaLm5ldG1hdHJpeC52MS5Vc2FnZVN1bW1hcnkSMAoOY2xpZW50X3NhbXBsZXMYCiADKAsyGC5uZXRtYXRyaXgudjEuTm9kZVNhbXBsZRIwCg5zZXJ2ZXJfc2FtcGxlcxgLIAMoCzIYLm5ldG1hdHJpeC52MS5Ob2RlU2FtcGxlEhwKD3dpcmVfdG9fcGF5bG9hZBgMIAEoAUgBiAEBEigKG2NsaWVudF9jcHVfcGVyY2VudF9wZXJfZ2JwcxgNIAEoAUgCiAEBEigKG3NlcnZlcl9jcHVfcGVyY2VudF9wZXJfZ2JwcxgOIAEoAUgDiAEBEiEKFGNsaWVudF9zdGFydGVkX2F0X21zGA8gASgBSASIAQESHAoUd2lyZV90b19wYXlsb2FkX25vdGUYECABKAkSDQoFZmxhZ3MYESADKAlCCQoHb3V0Y29tZUISChBfd2lyZV90b19wYXlsb2FkQh4KHF9jbGllbnRfY3B1X3BlcmNlbnRfcGVyX2dicHNCHgocX3NlcnZlcl9jcHVfcGVyY2VudF9wZXJfZ2Jwc0IXChVfY2xpZW50X3N0YXJ0ZWRfYXRfbXMi2AEKCkNhc2VSZXN1bHQSDwoHY2FzZV9pZBgBIAEoCRIpCgZjbGllbnQYAiABKAsyGS5uZXRtYXRyaXgudjEuQWdlbnRTdGF0dXMSKQoGc2VydmVyGAMgASgLMhkubmV0bWF0cml4LnYxLkFnZW50U3RhdHVzEiQKBHNwZWMYBCABKAsyFi5uZXRtYXRyaXgudjEuVGVzdFNwZWMSDgoGdGFyZ2V0GAUgASgJEi0KC3JlcGV0aXRpb25zGAYgAygLMhgubmV0bWF0cml4LnYxLlJlcGV0aXRpb24iogEKDFJ1bkNhc2VFdmVudBIrCgdzdGFydGVkGAEgASgLMhgubmV0bWF0cml4LnYxLkNhc2VSZXN1bHRIABIuCgpyZXBldGl0aW9uGAIgASgLMhgubmV0bWF0cml4LnYxLlJlcGV0aXRpb25IABIsCghmaW5pc2hlZBgDIAEoCzIYLm5ldG1hdHJpeC52MS5DYXNlUmVzdWx0SABCBwoFZXZlbnQiYAoMV2F0Y2hSZXF1ZXN0EgwKBG5vZGUYASABKAkSLQoGZmlsdGVyGAIgASgLMh0ubmV0bWF0cml4LnYxLkludGVyZmFjZUZpbHRlchITCgtpbnRlcnZhbF9tcxgDIAEoDSKAAQoKV2F0Y2hFdmVudBIQCghhZ2VudF9pZBgBIAEoCRIMCgRub2RlGAIgASgJEicKBG1vZGUYAyABKA4yGS5uZXRtYXRyaXgudjEuTmV0d29ya01vZGUSKQoHc2FtcGxlcxgEIAMoCzIYLm5ldG1hdHJpeC52MS5Ob2RlU2FtcGxlIvYBChBSdW5NYXRyaXhSZXF1ZXN0EhUKCXNwZWNfanNvbhgBIAEoCUICGAESEQoJc3BlY195YW1sGAIgASgJEhMKC3NwZWNfc291cmNlGAMgASgJEhUKDXJlc3VtZV9ydW5faWQYBCABKAkSGgoSc2FtcGxlX2ludGVydmFsX21zGAUgASgNEhUKDWFsbG93X3BhcnRpYWwYBiABKAgSJgoEc3BlYxgHIAEoCzIYLm5ldG1hdHJpeC52MS5NYXRyaXhTcGVjEhUKDW1heF9jYXNlX3J1bnMYCCABKA0SGgoSbWF4X3J1bl9kdXJhdGlvbl9zGAkgASgNIqcBCgpSdW5TdGFydGVkEg4KBnJ1bl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg0KBXRvdGFsGAMgASgNEhQKDGFscmVhZHlfZG9uZRgEIAEoDRINCgVjYXNlcxgFIAEoDRIOCgZyb3VuZHMYBiABKA0SDwoHcmVmdXNlZBgHIAMoCRIUCgxlc3RpbWF0ZWRfbXMYCCABKAESEAoIZGF0YV9kaXIYCSABKAkiTQoLQ2FzZVN0YXJ0ZWQSDwoHY2FzZV9pZBgBIAEoCRILCgNrZXkYAiABKAkSEgoKcmVwZXRpdGlvbhgDIAEoDRIMCgRkb25lGAQgASgNIoECCgpDYXNlUmVjb3JkEg4KBnJ1bl9pZBgBIAEoCRIPCgdjYXNlX2lkGAIgASgJEgsKA2tleRgDIAEoCRIQCghzY2VuYXJpbxgEIAEoCRILCgN2aWEYBSABKAkSEwoLY2xpZW50X25vZGUYBiABKAkSEwoLc2VydmVyX25vZGUYByABKAkSFAoMYmFzZWxpbmVfa2V5GAggASgJEhIKCnJlcGV0aXRpb24YCSABKA0SEAoIYXR0ZW1wdHMYCiABKA0SKAoGcmVzdWx0GAsgASgLMhgubmV0bWF0cml4LnYxLkNhc2VSZXN1bHQSFgoOZmluaXNoZWRfYXRfbXMYDCABKAEiUgoLUnVuRmluaXNoZWQSDgoGcnVuX2lkGAEgASgJEhAKCG1lYXN1cmVkGAIgASgNEg4KBmZhaWxlZBgDIAEoDRIRCgljYW5jZWxsZWQYBCABKAgi0QEKC01hdHJpeEV2ZW50EisKB3N0YXJ0ZWQYASABKAsyGC5uZXRtYXRyaXgudjEuUnVuU3RhcnRlZEgAEjEKDGNhc2Vfc3RhcnRlZBgCIAEoCzIZLm5ldG1hdHJpeC52MS5DYXNlU3RhcnRlZEgAEioKBnJlY29yZBgDIAEoCzIYLm5ldG1hdHJpeC52MS5DYXNlUmVjb3JkSAASLQoIZmluaXNoZWQYBCABKAsyGS5uZXRtYXRyaXgudjEuUnVuRmluaXNoZWRIAEIHCgVldmVudCKhAQoHUnVuSW5mbxIOCgZydW5faWQYASABKAkSDAoEbmFtZRgCIAEoCRIVCg1jcmVhdGVkX2F0X21zGAMgASgBEg4KBnN0YXR1cxgEIAEoCRINCgV0b3RhbBgFIAEoDRIMCgRkb25lGAYgASgNEg4KBmZhaWxlZBgHIAEoDRIVCg11cGRhdGVkX2F0X21zGAggASgBEg0KBWVycm9yGAkgASgJIhEKD0xpc3RSdW5zUmVxdWVzdCI3ChBMaXN0UnVuc1Jlc3BvbnNlEiMKBHJ1bnMYASADKAsyFS5uZXRtYXRyaXgudjEuUnVuSW5mbyIfCg1HZXRSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSLdAQoOR2V0UnVuUmVzcG9uc2USIwoEaW5mbxgBIAEoCzIVLm5ldG1hdHJpeC52MS5SdW5JbmZvEhEKCXNwZWNfeWFtbBgCIAEoCRIVCglzcGVjX2pzb24YAyABKAlCAhgBEikKBmFnZW50cxgEIAMoCzIZLm5ldG1hdHJpeC52MS5BZ2VudFN0YXR1cxIpCgdyZWNvcmRzGAUgAygLMhgubmV0bWF0cml4LnYxLkNhc2VSZWNvcmQSJgoEc3BlYxgGIAEoCzIYLm5ldG1hdHJpeC52MS5NYXRyaXhTcGVjMsMDCg5Db250cm9sU2VydmljZRJPCgpMaXN0QWdlbnRzEh8ubmV0bWF0cml4LnYxLkxpc3RBZ2VudHNSZXF1ZXN0GiAubmV0bWF0cml4LnYxLkxpc3RBZ2VudHNSZXNwb25zZRJFCgdSdW5DYXNlEhwubmV0bWF0cml4LnYxLlJ1bkNhc2VSZXF1ZXN0GhoubmV0bWF0cml4LnYxLlJ1bkNhc2VFdmVudDABEj8KBVdhdGNoEhoubmV0bWF0cml4LnYxLldhdGNoUmVxdWVzdBoYLm5ldG1hdHJpeC52MS5XYXRjaEV2ZW50MAESSAoJUnVuTWF0cml4Eh4ubmV0bWF0cml4LnYxLlJ1bk1hdHJpeFJlcXVlc3QaGS5uZXRtYXRyaXgudjEuTWF0cml4RXZlbnQwARJJCghMaXN0UnVucxIdLm5ldG1hdHJpeC52MS5MaXN0UnVuc1JlcXVlc3QaHi5uZXRtYXRyaXgudjEuTGlzdFJ1bnNSZXNwb25zZRJDCgZHZXRSdW4SGy5uZXRtYXRyaXgudjEuR2V0UnVuUmVxdWVzdBocLm5ldG1hdHJpeC52MS5HZXRSdW5SZXNwb25zZWIGcHJvdG8z", [file_netmatrix_v1_matrix, file_netmatrix_v1_types]);
+  fileDesc("ChpuZXRtYXRyaXgvdjEvY29udHJvbC5wcm90bxIMbmV0bWF0cml4LnYxIhMKEUxpc3RBZ2VudHNSZXF1ZXN0ItIBCgtBZ2VudFN0YXR1cxIQCghhZ2VudF9pZBgBIAEoCRIlCgRpbmZvGAIgASgLMhcubmV0bWF0cml4LnYxLkFnZW50SW5mbxIXCg9jb25uZWN0ZWRfYXRfbXMYAyABKAESGAoQbGFzdF9zZWVuX2Fnb19tcxgEIAEoARIMCgRwZWVyGAUgASgJEgwKBGJ1c3kYBiABKAgSFQoNYWRkcmVzc19jaGVjaxgHIAEoCRIkCgRsb2FkGAggASgLMhYubmV0bWF0cml4LnYxLk5vZGVMb2FkIj8KEkxpc3RBZ2VudHNSZXNwb25zZRIpCgZhZ2VudHMYASADKAsyGS5uZXRtYXRyaXgudjEuQWdlbnRTdGF0dXMiowEKDlJ1bkNhc2VSZXF1ZXN0Eg4KBmNsaWVudBgBIAEoCRIOCgZzZXJ2ZXIYAiABKAkSJAoEc3BlYxgDIAEoCzIWLm5ldG1hdHJpeC52MS5UZXN0U3BlYxITCgtyZXBldGl0aW9ucxgEIAEoDRIaChJzYW1wbGVfaW50ZXJ2YWxfbXMYBSABKA0SGgoSbWF4X3J1bl9kdXJhdGlvbl9zGAYgASgNIqwGCgpSZXBldGl0aW9uEg0KBWluZGV4GAEgASgNEiUKBmNsaWVudBgCIAEoCzIVLm5ldG1hdHJpeC52MS5Ub29sUnVuEiUKBnNlcnZlchgDIAEoCzIVLm5ldG1hdHJpeC52MS5Ub29sUnVuEjAKC21lYXN1cmVtZW50GAQgASgLMhkubmV0bWF0cml4LnYxLk1lYXN1cmVtZW50SAASKAoHZmFpbHVyZRgFIAEoCzIVLm5ldG1hdHJpeC52MS5GYWlsdXJlSAASDwoHd2FsbF9tcxgGIAEoARIVCg1zdGFydGVkX2F0X21zGAcgASgBEjAKDGNsaWVudF91c2FnZRgIIAEoCzIaLm5ldG1hdHJpeC52MS5Vc2FnZVN1bW1hcnkSMAoMc2VydmVyX3VzYWdlGAkgASgLMhoubmV0bWF0cml4LnYxLlVzYWdlU3VtbWFyeRIwCg5jbGllbnRfc2FtcGxlcxgKIAMoCzIYLm5ldG1hdHJpeC52MS5Ob2RlU2FtcGxlEjAKDnNlcnZlcl9zYW1wbGVzGAsgAygLMhgubmV0bWF0cml4LnYxLk5vZGVTYW1wbGUSHAoPd2lyZV90b19wYXlsb2FkGAwgASgBSAGIAQESKAobY2xpZW50X2NwdV9wZXJjZW50X3Blcl9nYnBzGA0gASgBSAKIAQESKAobc2VydmVyX2NwdV9wZXJjZW50X3Blcl9nYnBzGA4gASgBSAOIAQESIQoUY2xpZW50X3N0YXJ0ZWRfYXRfbXMYDyABKAFIBIgBARIcChR3aXJlX3RvX3BheWxvYWRfbm90ZRgQIAEoCRINCgVmbGFncxgRIAMoCRIhCgNjcHUYEiADKAsyFC5uZXRtYXRyaXgudjEuRW5kQ3B1EhgKEGNwdV9ib3VuZF9yZWFzb24YEyABKAlCCQoHb3V0Y29tZUISChBfd2lyZV90b19wYXlsb2FkQh4KHF9jbGllbnRfY3B1X3BlcmNlbnRfcGVyX2dicHNCHgocX3NlcnZlcl9jcHVfcGVyY2VudF9wZXJfZ2Jwc0IXChVfY2xpZW50X3N0YXJ0ZWRfYXRfbXMirwIKBkVuZENwdRILCgNlbmQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSDAoEbm9kZRgDIAEoCRIRCgljcHVfY291bnQYBCABKA0SDwoHc2FtcGxlcxgFIAEoDRIRCgl3aW5kb3dfbXMYBiABKAESGQoRbm9kZV9idXN5X3BlcmNlbnQYByABKAESGAoQdG9vbF9jcHVfcGVyY2VudBgIIAEoARIVCg1zdGVhbF9wZXJjZW50GAkgASgBEhoKDXByb2NzX3J1bm5pbmcYCiABKAFIAIgBARIfChJwcm9jc19ydW5uaW5nX3BlYWsYCyABKAFIAYgBARIPCgdyZWFzb25zGAwgAygJQhAKDl9wcm9jc19ydW5uaW5nQhUKE19wcm9jc19ydW5uaW5nX3BlYWsi2AEKCkNhc2VSZXN1bHQSDwoHY2FzZV9pZBgBIAEoCRIpCgZjbGllbnQYAiABKAsyGS5uZXRtYXRyaXgudjEuQWdlbnRTdGF0dXMSKQoGc2VydmVyGAMgASgLMhkubmV0bWF0cml4LnYxLkFnZW50U3RhdHVzEiQKBHNwZWMYBCABKAsyFi5uZXRtYXRyaXgudjEuVGVzdFNwZWMSDgoGdGFyZ2V0GAUgASgJEi0KC3JlcGV0aXRpb25zGAYgAygLMhgubmV0bWF0cml4LnYxLlJlcGV0aXRpb24iogEKDFJ1bkNhc2VFdmVudBIrCgdzdGFydGVkGAEgASgLMhgubmV0bWF0cml4LnYxLkNhc2VSZXN1bHRIABIuCgpyZXBldGl0aW9uGAIgASgLMhgubmV0bWF0cml4LnYxLlJlcGV0aXRpb25IABIsCghmaW5pc2hlZBgDIAEoCzIYLm5ldG1hdHJpeC52MS5DYXNlUmVzdWx0SABCBwoFZXZlbnQiYAoMV2F0Y2hSZXF1ZXN0EgwKBG5vZGUYASABKAkSLQoGZmlsdGVyGAIgASgLMh0ubmV0bWF0cml4LnYxLkludGVyZmFjZUZpbHRlchITCgtpbnRlcnZhbF9tcxgDIAEoDSKAAQoKV2F0Y2hFdmVudBIQCghhZ2VudF9pZBgBIAEoCRIMCgRub2RlGAIgASgJEicKBG1vZGUYAyABKA4yGS5uZXRtYXRyaXgudjEuTmV0d29ya01vZGUSKQoHc2FtcGxlcxgEIAMoCzIYLm5ldG1hdHJpeC52MS5Ob2RlU2FtcGxlIvYBChBSdW5NYXRyaXhSZXF1ZXN0EhUKCXNwZWNfanNvbhgBIAEoCUICGAESEQoJc3BlY195YW1sGAIgASgJEhMKC3NwZWNfc291cmNlGAMgASgJEhUKDXJlc3VtZV9ydW5faWQYBCABKAkSGgoSc2FtcGxlX2ludGVydmFsX21zGAUgASgNEhUKDWFsbG93X3BhcnRpYWwYBiABKAgSJgoEc3BlYxgHIAEoCzIYLm5ldG1hdHJpeC52MS5NYXRyaXhTcGVjEhUKDW1heF9jYXNlX3J1bnMYCCABKA0SGgoSbWF4X3J1bl9kdXJhdGlvbl9zGAkgASgNIr4BCgpSdW5TdGFydGVkEg4KBnJ1bl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg0KBXRvdGFsGAMgASgNEhQKDGFscmVhZHlfZG9uZRgEIAEoDRINCgVjYXNlcxgFIAEoDRIOCgZyb3VuZHMYBiABKA0SDwoHcmVmdXNlZBgHIAMoCRIUCgxlc3RpbWF0ZWRfbXMYCCABKAESEAoIZGF0YV9kaXIYCSABKAkSFQoNYnVzeV93YXJuaW5ncxgKIAMoCSJNCgtDYXNlU3RhcnRlZBIPCgdjYXNlX2lkGAEgASgJEgsKA2tleRgCIAEoCRISCgpyZXBldGl0aW9uGAMgASgNEgwKBGRvbmUYBCABKA0igQIKCkNhc2VSZWNvcmQSDgoGcnVuX2lkGAEgASgJEg8KB2Nhc2VfaWQYAiABKAkSCwoDa2V5GAMgASgJEhAKCHNjZW5hcmlvGAQgASgJEgsKA3ZpYRgFIAEoCRITCgtjbGllbnRfbm9kZRgGIAEoCRITCgtzZXJ2ZXJfbm9kZRgHIAEoCRIUCgxiYXNlbGluZV9rZXkYCCABKAkSEgoKcmVwZXRpdGlvbhgJIAEoDRIQCghhdHRlbXB0cxgKIAEoDRIoCgZyZXN1bHQYCyABKAsyGC5uZXRtYXRyaXgudjEuQ2FzZVJlc3VsdBIWCg5maW5pc2hlZF9hdF9tcxgMIAEoASJSCgtSdW5GaW5pc2hlZBIOCgZydW5faWQYASABKAkSEAoIbWVhc3VyZWQYAiABKA0SDgoGZmFpbGVkGAMgASgNEhEKCWNhbmNlbGxlZBgEIAEoCCLRAQoLTWF0cml4RXZlbnQSKwoHc3RhcnRlZBgBIAEoCzIYLm5ldG1hdHJpeC52MS5SdW5TdGFydGVkSAASMQoMY2FzZV9zdGFydGVkGAIgASgLMhkubmV0bWF0cml4LnYxLkNhc2VTdGFydGVkSAASKgoGcmVjb3JkGAMgASgLMhgubmV0bWF0cml4LnYxLkNhc2VSZWNvcmRIABItCghmaW5pc2hlZBgEIAEoCzIZLm5ldG1hdHJpeC52MS5SdW5GaW5pc2hlZEgAQgcKBWV2ZW50IqEBCgdSdW5JbmZvEg4KBnJ1bl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhUKDWNyZWF0ZWRfYXRfbXMYAyABKAESDgoGc3RhdHVzGAQgASgJEg0KBXRvdGFsGAUgASgNEgwKBGRvbmUYBiABKA0SDgoGZmFpbGVkGAcgASgNEhUKDXVwZGF0ZWRfYXRfbXMYCCABKAESDQoFZXJyb3IYCSABKAkiEQoPTGlzdFJ1bnNSZXF1ZXN0IjcKEExpc3RSdW5zUmVzcG9uc2USIwoEcnVucxgBIAMoCzIVLm5ldG1hdHJpeC52MS5SdW5JbmZvIh8KDUdldFJ1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgJIt0BCg5HZXRSdW5SZXNwb25zZRIjCgRpbmZvGAEgASgLMhUubmV0bWF0cml4LnYxLlJ1bkluZm8SEQoJc3BlY195YW1sGAIgASgJEhUKCXNwZWNfanNvbhgDIAEoCUICGAESKQoGYWdlbnRzGAQgAygLMhkubmV0bWF0cml4LnYxLkFnZW50U3RhdHVzEikKB3JlY29yZHMYBSADKAsyGC5uZXRtYXRyaXgudjEuQ2FzZVJlY29yZBImCgRzcGVjGAYgASgLMhgubmV0bWF0cml4LnYxLk1hdHJpeFNwZWMywwMKDkNvbnRyb2xTZXJ2aWNlEk8KCkxpc3RBZ2VudHMSHy5uZXRtYXRyaXgudjEuTGlzdEFnZW50c1JlcXVlc3QaIC5uZXRtYXRyaXgudjEuTGlzdEFnZW50c1Jlc3BvbnNlEkUKB1J1bkNhc2USHC5uZXRtYXRyaXgudjEuUnVuQ2FzZVJlcXVlc3QaGi5uZXRtYXRyaXgudjEuUnVuQ2FzZUV2ZW50MAESPwoFV2F0Y2gSGi5uZXRtYXRyaXgudjEuV2F0Y2hSZXF1ZXN0GhgubmV0bWF0cml4LnYxLldhdGNoRXZlbnQwARJICglSdW5NYXRyaXgSHi5uZXRtYXRyaXgudjEuUnVuTWF0cml4UmVxdWVzdBoZLm5ldG1hdHJpeC52MS5NYXRyaXhFdmVudDABEkkKCExpc3RSdW5zEh0ubmV0bWF0cml4LnYxLkxpc3RSdW5zUmVxdWVzdBoeLm5ldG1hdHJpeC52MS5MaXN0UnVuc1Jlc3BvbnNlEkMKBkdldFJ1bhIbLm5ldG1hdHJpeC52MS5HZXRSdW5SZXF1ZXN0GhwubmV0bWF0cml4LnYxLkdldFJ1blJlc3BvbnNlYgZwcm90bzM", [file_netmatrix_v1_matrix, file_netmatrix_v1_types]);
 
 /**
  * @generated from message netmatrix.v1.ListAgentsRequest
@@ -77,6 +77,14 @@ export type AgentStatus = Message<"netmatrix.v1.AgentStatus"> & {
    * @generated from field: string address_check = 7;
    */
   addressCheck: string;
+
+  /**
+   * The node's CPU load as the agent last reported it (heartbeats); unset
+   * before its first report.
+   *
+   * @generated from field: netmatrix.v1.NodeLoad load = 8;
+   */
+  load?: NodeLoad | undefined;
 };
 
 /**
@@ -274,11 +282,30 @@ export type Repetition = Message<"netmatrix.v1.Repetition"> & {
   /**
    * Why this repetition is not an ordinary one, each a word: "server-gone"
    * (the server agent's session ended mid-repetition: whatever was measured
-   * comes from the client alone, without the server's report or samples).
+   * comes from the client alone, without the server's report or samples);
+   * "cpu-bound" (an end's CPU was saturated while it measured: the figure may
+   * measure CPU, not the network; cpu_bound_reason says which end and why).
    *
    * @generated from field: repeated string flags = 17;
    */
   flags: string[];
+
+  /**
+   * Each end's CPU while its tool ran (client first; an end without CPU
+   * samples is left out), with the rules it broke.
+   *
+   * @generated from field: repeated netmatrix.v1.EndCpu cpu = 18;
+   */
+  cpu: EndCpu[];
+
+  /**
+   * Why the repetition is flagged cpu-bound, for people, e.g. "client
+   * node-1: node CPU 98 % busy (≥ 90 %); run queue 4.2 on 2 cores"; empty
+   * when it is not.
+   *
+   * @generated from field: string cpu_bound_reason = 19;
+   */
+  cpuBoundReason: string;
 };
 
 /**
@@ -287,6 +314,99 @@ export type Repetition = Message<"netmatrix.v1.Repetition"> & {
  */
 export const RepetitionSchema: GenMessage<Repetition> = /*@__PURE__*/
   messageDesc(file_netmatrix_v1_control, 4);
+
+/**
+ * One end's CPU over the measured interval of a repetition: the samples in
+ * which its tool ran (all of its samples when none shows the tool). The
+ * thresholds are in common/src/busy.ts (CPU_BOUND).
+ *
+ * @generated from message netmatrix.v1.EndCpu
+ */
+export type EndCpu = Message<"netmatrix.v1.EndCpu"> & {
+  /**
+   * "client" or "server".
+   *
+   * @generated from field: string end = 1;
+   */
+  end: string;
+
+  /**
+   * @generated from field: string agent_id = 2;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: string node = 3;
+   */
+  node: string;
+
+  /**
+   * The node's cores (AgentInfo.cpu_count; 0 when unknown).
+   *
+   * @generated from field: uint32 cpu_count = 4;
+   */
+  cpuCount: number;
+
+  /**
+   * Samples behind the figures, and the time they cover, ms.
+   *
+   * @generated from field: uint32 samples = 5;
+   */
+  samples: number;
+
+  /**
+   * @generated from field: double window_ms = 6;
+   */
+  windowMs: number;
+
+  /**
+   * Node CPU busy (all cores), mean, % of the node.
+   *
+   * @generated from field: double node_busy_percent = 7;
+   */
+  nodeBusyPercent: number;
+
+  /**
+   * The end's tool processes, mean, % of one core.
+   *
+   * @generated from field: double tool_cpu_percent = 8;
+   */
+  toolCpuPercent: number;
+
+  /**
+   * Steal time, mean, % of the node.
+   *
+   * @generated from field: double steal_percent = 9;
+   */
+  stealPercent: number;
+
+  /**
+   * The run queue (runnable tasks), mean and peak; unset when not reported.
+   *
+   * @generated from field: optional double procs_running = 10;
+   */
+  procsRunning?: number | undefined;
+
+  /**
+   * @generated from field: optional double procs_running_peak = 11;
+   */
+  procsRunningPeak?: number | undefined;
+
+  /**
+   * The rules this end broke, each a word: "node-busy", "tool-core",
+   * "steal"; empty when its CPU was not saturated.
+   *
+   * @generated from field: repeated string reasons = 12;
+   */
+  reasons: string[];
+};
+
+/**
+ * Describes the message netmatrix.v1.EndCpu.
+ * Use `create(EndCpuSchema)` to create a new message.
+ */
+export const EndCpuSchema: GenMessage<EndCpu> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_control, 5);
 
 /**
  * @generated from message netmatrix.v1.CaseResult
@@ -328,7 +448,7 @@ export type CaseResult = Message<"netmatrix.v1.CaseResult"> & {
  * Use `create(CaseResultSchema)` to create a new message.
  */
 export const CaseResultSchema: GenMessage<CaseResult> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 5);
+  messageDesc(file_netmatrix_v1_control, 6);
 
 /**
  * @generated from message netmatrix.v1.RunCaseEvent
@@ -365,7 +485,7 @@ export type RunCaseEvent = Message<"netmatrix.v1.RunCaseEvent"> & {
  * Use `create(RunCaseEventSchema)` to create a new message.
  */
 export const RunCaseEventSchema: GenMessage<RunCaseEvent> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 6);
+  messageDesc(file_netmatrix_v1_control, 7);
 
 /**
  * @generated from message netmatrix.v1.WatchRequest
@@ -396,7 +516,7 @@ export type WatchRequest = Message<"netmatrix.v1.WatchRequest"> & {
  * Use `create(WatchRequestSchema)` to create a new message.
  */
 export const WatchRequestSchema: GenMessage<WatchRequest> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 7);
+  messageDesc(file_netmatrix_v1_control, 8);
 
 /**
  * @generated from message netmatrix.v1.WatchEvent
@@ -428,7 +548,7 @@ export type WatchEvent = Message<"netmatrix.v1.WatchEvent"> & {
  * Use `create(WatchEventSchema)` to create a new message.
  */
 export const WatchEventSchema: GenMessage<WatchEvent> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 8);
+  messageDesc(file_netmatrix_v1_control, 9);
 
 /**
  * @generated from message netmatrix.v1.RunMatrixRequest
@@ -508,7 +628,7 @@ export type RunMatrixRequest = Message<"netmatrix.v1.RunMatrixRequest"> & {
  * Use `create(RunMatrixRequestSchema)` to create a new message.
  */
 export const RunMatrixRequestSchema: GenMessage<RunMatrixRequest> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 9);
+  messageDesc(file_netmatrix_v1_control, 10);
 
 /**
  * @generated from message netmatrix.v1.RunStarted
@@ -564,6 +684,14 @@ export type RunStarted = Message<"netmatrix.v1.RunStarted"> & {
    * @generated from field: string data_dir = 9;
    */
   dataDir: string;
+
+  /**
+   * Before the first case: each involved node whose CPU was busy (its
+   * agent's last load report), as a sentence; empty when all were idle.
+   *
+   * @generated from field: repeated string busy_warnings = 10;
+   */
+  busyWarnings: string[];
 };
 
 /**
@@ -571,7 +699,7 @@ export type RunStarted = Message<"netmatrix.v1.RunStarted"> & {
  * Use `create(RunStartedSchema)` to create a new message.
  */
 export const RunStartedSchema: GenMessage<RunStarted> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 10);
+  messageDesc(file_netmatrix_v1_control, 11);
 
 /**
  * @generated from message netmatrix.v1.CaseStarted
@@ -605,7 +733,7 @@ export type CaseStarted = Message<"netmatrix.v1.CaseStarted"> & {
  * Use `create(CaseStartedSchema)` to create a new message.
  */
 export const CaseStartedSchema: GenMessage<CaseStarted> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 11);
+  messageDesc(file_netmatrix_v1_control, 12);
 
 /**
  * One finished case repetition, exactly as appended to the run's cases.jsonl.
@@ -687,7 +815,7 @@ export type CaseRecord = Message<"netmatrix.v1.CaseRecord"> & {
  * Use `create(CaseRecordSchema)` to create a new message.
  */
 export const CaseRecordSchema: GenMessage<CaseRecord> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 12);
+  messageDesc(file_netmatrix_v1_control, 13);
 
 /**
  * @generated from message netmatrix.v1.RunFinished
@@ -719,7 +847,7 @@ export type RunFinished = Message<"netmatrix.v1.RunFinished"> & {
  * Use `create(RunFinishedSchema)` to create a new message.
  */
 export const RunFinishedSchema: GenMessage<RunFinished> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 13);
+  messageDesc(file_netmatrix_v1_control, 14);
 
 /**
  * @generated from message netmatrix.v1.MatrixEvent
@@ -760,7 +888,7 @@ export type MatrixEvent = Message<"netmatrix.v1.MatrixEvent"> & {
  * Use `create(MatrixEventSchema)` to create a new message.
  */
 export const MatrixEventSchema: GenMessage<MatrixEvent> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 14);
+  messageDesc(file_netmatrix_v1_control, 15);
 
 /**
  * @generated from message netmatrix.v1.RunInfo
@@ -822,7 +950,7 @@ export type RunInfo = Message<"netmatrix.v1.RunInfo"> & {
  * Use `create(RunInfoSchema)` to create a new message.
  */
 export const RunInfoSchema: GenMessage<RunInfo> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 15);
+  messageDesc(file_netmatrix_v1_control, 16);
 
 /**
  * @generated from message netmatrix.v1.ListRunsRequest
@@ -835,7 +963,7 @@ export type ListRunsRequest = Message<"netmatrix.v1.ListRunsRequest"> & {
  * Use `create(ListRunsRequestSchema)` to create a new message.
  */
 export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 16);
+  messageDesc(file_netmatrix_v1_control, 17);
 
 /**
  * @generated from message netmatrix.v1.ListRunsResponse
@@ -852,7 +980,7 @@ export type ListRunsResponse = Message<"netmatrix.v1.ListRunsResponse"> & {
  * Use `create(ListRunsResponseSchema)` to create a new message.
  */
 export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 17);
+  messageDesc(file_netmatrix_v1_control, 18);
 
 /**
  * @generated from message netmatrix.v1.GetRunRequest
@@ -869,7 +997,7 @@ export type GetRunRequest = Message<"netmatrix.v1.GetRunRequest"> & {
  * Use `create(GetRunRequestSchema)` to create a new message.
  */
 export const GetRunRequestSchema: GenMessage<GetRunRequest> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 18);
+  messageDesc(file_netmatrix_v1_control, 19);
 
 /**
  * @generated from message netmatrix.v1.GetRunResponse
@@ -919,7 +1047,7 @@ export type GetRunResponse = Message<"netmatrix.v1.GetRunResponse"> & {
  * Use `create(GetRunResponseSchema)` to create a new message.
  */
 export const GetRunResponseSchema: GenMessage<GetRunResponse> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 19);
+  messageDesc(file_netmatrix_v1_control, 20);
 
 /**
  * The CLI's view of the coordinator. Every call carries

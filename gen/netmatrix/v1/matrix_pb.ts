@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file netmatrix/v1/matrix.proto.
  */
 export const file_netmatrix_v1_matrix: GenFile = /*@__PURE__*/
-  fileDesc("ChluZXRtYXRyaXgvdjEvbWF0cml4LnByb3RvEgxuZXRtYXRyaXgudjEikwMKCk1hdHJpeFNwZWMSDAoEbmFtZRgBIAEoCRIRCglzY2VuYXJpb3MYAiADKAkSIQoFdG9vbHMYAyADKA4yEi5uZXRtYXRyaXgudjEuVG9vbBIpCglwcm90b2NvbHMYBCADKA4yFi5uZXRtYXRyaXgudjEuUHJvdG9jb2wSKwoKZGlyZWN0aW9ucxgFIAMoDjIXLm5ldG1hdHJpeC52MS5EaXJlY3Rpb24SEAoIcGFyYWxsZWwYBiADKA0SFQoNbGVuZ3Roc19ieXRlcxgHIAMoDRIYChB1ZHBfYml0cmF0ZXNfYnBzGAggAygBEhIKCmR1cmF0aW9uX3MYCSABKA0SDgoGb21pdF9zGAogASgNEhMKC3JlcGV0aXRpb25zGAsgASgNEioKBXBhaXJzGAwgASgLMhsubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24SEwoLY29uY3VycmVuY3kYDSABKA0SLAoKdGhyZXNob2xkcxgOIAEoCzIYLm5ldG1hdHJpeC52MS5UaHJlc2hvbGRzIqgCCg1QYWlyU2VsZWN0aW9uEi4KA2FsbBgBIAEoCzIfLm5ldG1hdHJpeC52MS5QYWlyU2VsZWN0aW9uLkFsbEgAEjAKBHJpbmcYAiABKAsyIC5uZXRtYXRyaXgudjEuUGFpclNlbGVjdGlvbi5SaW5nSAASNAoGc2FtcGxlGAMgASgLMiIubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24uU2FtcGxlSAASMgoFbm9kZXMYBCABKAsyIS5uZXRtYXRyaXgudjEuUGFpclNlbGVjdGlvbi5Ob2Rlc0gAGgUKA0FsbBoGCgRSaW5nGhcKBlNhbXBsZRINCgVjb3VudBgBIAEoDRoWCgVOb2RlcxINCgVub2RlcxgBIAMoCUILCglzZWxlY3Rpb24iOgoKVGhyZXNob2xkcxISCgpjdl9wZXJjZW50GAEgASgBEhgKEHVkcF9sb3NzX3BlcmNlbnQYAiABKAFiBnByb3RvMw", [file_netmatrix_v1_types]);
+  fileDesc("ChluZXRtYXRyaXgvdjEvbWF0cml4LnByb3RvEgxuZXRtYXRyaXgudjEioQMKCk1hdHJpeFNwZWMSDAoEbmFtZRgBIAEoCRIRCglzY2VuYXJpb3MYAiADKAkSIQoFdG9vbHMYAyADKA4yEi5uZXRtYXRyaXgudjEuVG9vbBIpCglwcm90b2NvbHMYBCADKA4yFi5uZXRtYXRyaXgudjEuUHJvdG9jb2wSKwoKZGlyZWN0aW9ucxgFIAMoDjIXLm5ldG1hdHJpeC52MS5EaXJlY3Rpb24SEAoIcGFyYWxsZWwYBiADKA0SFQoNbGVuZ3Roc19ieXRlcxgHIAMoDRIYChB1ZHBfYml0cmF0ZXNfYnBzGAggAygBEhIKCmR1cmF0aW9uX3MYCSABKA0SDgoGb21pdF9zGAogASgNEhMKC3JlcGV0aXRpb25zGAsgASgNEioKBXBhaXJzGAwgASgLMhsubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24SEwoLY29uY3VycmVuY3kYDSABKA0SLAoKdGhyZXNob2xkcxgOIAEoCzIYLm5ldG1hdHJpeC52MS5UaHJlc2hvbGRzEgwKBHNlZWQYDyABKA0iqAIKDVBhaXJTZWxlY3Rpb24SLgoDYWxsGAEgASgLMh8ubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24uQWxsSAASMAoEcmluZxgCIAEoCzIgLm5ldG1hdHJpeC52MS5QYWlyU2VsZWN0aW9uLlJpbmdIABI0CgZzYW1wbGUYAyABKAsyIi5uZXRtYXRyaXgudjEuUGFpclNlbGVjdGlvbi5TYW1wbGVIABIyCgVub2RlcxgEIAEoCzIhLm5ldG1hdHJpeC52MS5QYWlyU2VsZWN0aW9uLk5vZGVzSAAaBQoDQWxsGgYKBFJpbmcaFwoGU2FtcGxlEg0KBWNvdW50GAEgASgNGhYKBU5vZGVzEg0KBW5vZGVzGAEgAygJQgsKCXNlbGVjdGlvbiI6CgpUaHJlc2hvbGRzEhIKCmN2X3BlcmNlbnQYASABKAESGAoQdWRwX2xvc3NfcGVyY2VudBgCIAEoAWIGcHJvdG8z", [file_netmatrix_v1_types]);
 
 /**
  * A matrix spec: which scenarios, tools, protocols, directions and parameters
@@ -26,8 +26,8 @@ export const file_netmatrix_v1_matrix: GenFile = /*@__PURE__*/
  */
 export type MatrixSpec = Message<"netmatrix.v1.MatrixSpec"> & {
   /**
-   * Names the run; also seeds `pairs: { sample: N }`. 1–64 letters, digits,
-   * '.', '_' or '-', starting with a letter or digit.
+   * Names the run. 1–64 letters, digits, '.', '_' or '-', starting with a
+   * letter or digit. (Before `seed`, the name also seeded `pairs: { sample: N }`.)
    *
    * @generated from field: string name = 1;
    */
@@ -119,6 +119,17 @@ export type MatrixSpec = Message<"netmatrix.v1.MatrixSpec"> & {
    * @generated from field: netmatrix.v1.Thresholds thresholds = 14;
    */
   thresholds?: Thresholds | undefined;
+
+  /**
+   * Seeds the draw of `pairs: { sample: N }` (0..4294967295, default 0): the
+   * sampled pairs depend only on the set of node names and this number, so
+   * two runs with the same seed on clusters with the same node names (two
+   * CNIs, before and after a change) measure the same pairs. Unset (0) in
+   * messages from CLIs older than the field: the default.
+   *
+   * @generated from field: uint32 seed = 15;
+   */
+  seed: number;
 };
 
 /**
@@ -204,7 +215,8 @@ export const PairSelection_RingSchema: GenMessage<PairSelection_Ring> = /*@__PUR
   messageDesc(file_netmatrix_v1_matrix, 1, 1);
 
 /**
- * `count` ordered pairs drawn deterministically, seeded by the spec's name [pairs: { sample: N }].
+ * `count` ordered pairs drawn deterministically from the node names, seeded by
+ * MatrixSpec.seed [pairs: { sample: N }].
  *
  * @generated from message netmatrix.v1.PairSelection.Sample
  */
