@@ -223,7 +223,11 @@ export function labCommand(): Command {
       .description("up → the lab's default matrix → report → down (unless --keep)")
       .option("--keep", "leave the lab up afterwards")
       .option("--duration <s>", "seconds per measurement, after --omit", intOption("--duration", 1, 60), 2)
-      .option("--omit <s>", "seconds dropped at the start of each measurement (TCP slow start)", intOption("--omit", 0, 10), 1)
+      .option(
+        "--omit <s>",
+        "seconds dropped at the start of each measurement (TCP slow start); default 1, or 0 with --duration 1 (an omit must be shorter than the duration)",
+        intOption("--omit", 0, 10),
+      )
       .option("--repetitions <n>", "repetitions per case (3 or more give each row a spread and a 95 % confidence interval)", intOption("--repetitions", 1, 100), 3)
       .option("--reverse", "also measure the reverse direction of every path (doubles the matrix)")
       .addOption(new Option("--pairs <which>", "node pairs: one sampled pair or all ordered pairs").choices(["sample", "all"]).default("sample"))
@@ -235,7 +239,7 @@ export function labCommand(): Command {
           o: UpOptions & {
             keep?: boolean;
             duration: number;
-            omit: number;
+            omit?: number;
             repetitions: number;
             reverse?: boolean;
             pairs: "sample" | "all";
@@ -262,7 +266,7 @@ export function labCommand(): Command {
             const setupMs = performance.now() - t0;
             const raw = labSpec(state.topology, {
               durationS: o.duration,
-              omitS: o.omit,
+              omitS: o.omit ?? (o.duration > 1 ? 1 : 0),
               repetitions: o.repetitions,
               reverse: Boolean(o.reverse),
               pairs: o.pairs,
