@@ -34,14 +34,17 @@ async function main(): Promise<void> {
   const env = testSlot().labEnv(dataDir);
   const timing = new Table({ head: ["CNI", "SETUP", "MATRIX", "TEARDOWN", "TOTAL", "CASES", "FAILED"], style: { head: [], border: [] } });
   const compare = new Table({
-    head: ["network", "TCP throughput", "vs host-host", "UDP 500M loss", "ping RTT", "qperf tcp_lat (one-way)", "CPU/Gbit/s client·server", "wire/payload"],
+    head: ["network", "TCP throughput", "vs host-host", "UDP loss", "ping RTT", "qperf tcp_lat (one-way)", "CPU/Gbit/s client·server", "wire/payload"],
     style: { head: [], border: [] },
   });
   try {
     let baselineDone = false;
     for (const cni of ["host-gw", "vxlan", "l2"]) {
       const t0 = performance.now();
-      const res = await runNetmatrix(["lab", "run", "--cni", cni, "--nic-rate", values["nic-rate"]!, "--duration", values.duration!, "--output", "json"], { env });
+      const res = await runNetmatrix(
+        ["lab", "run", "--cni", cni, "--nic-rate", values["nic-rate"]!, "--duration", values.duration!, "--tools", "iperf3,qperf,ping", "--output", "json"],
+        { env },
+      );
       const total = (performance.now() - t0) / 1000;
       const split = /setup ([\d.]+) s, matrix ([\d.]+) s, teardown ([\d.]+) s/.exec(res.stderr);
       let doc: { cases: Case[] };

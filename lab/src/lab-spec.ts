@@ -1,6 +1,6 @@
 /**
  * The matrix `netmatrix lab run` measures: every scenario the lab supports,
- * TCP and UDP, iperf3 + qperf + ping. Honest by default: 3 repetitions (so
+ * TCP and UDP, iperf3 + ping (qperf on request). Honest by default: 3 repetitions (so
  * every row has a spread and a confidence interval), the first second of
  * each measurement omitted (TCP slow start), a UDP rate a 1 Gbit lab NIC and
  * a small machine carry without loss, and the forward direction only, which
@@ -15,6 +15,8 @@ export interface LabSpecOptions {
   repetitions: number;
   /** Also measure the reverse direction. */
   reverse: boolean;
+  /** Tools to run (default iperf3 and ping: throughput and RTT; qperf adds one-way latency and doubles the time). */
+  tools?: string[];
   /** "sample": one ordered node pair (reverse covers the other way); "all": every ordered pair. */
   pairs: "sample" | "all";
   /** UDP target rate, bits/s (decimal, e.g. "500M"). */
@@ -28,7 +30,7 @@ export function labSpec(topo: LabTopology, o: LabSpecOptions): Record<string, un
   return {
     name: `lab-${topo.cni}`,
     scenarios,
-    tools: ["iperf3", "qperf", "ping"],
+    tools: o.tools ?? ["iperf3", "ping"],
     protocols: ["tcp", "udp"],
     directions: o.reverse ? ["forward", "reverse"] : ["forward"],
     parallel: [1],

@@ -230,6 +230,7 @@ export function labCommand(): Command {
       )
       .option("--repetitions <n>", "repetitions per case (3 or more give each row a spread and a 95 % confidence interval)", intOption("--repetitions", 1, 100), 3)
       .option("--reverse", "also measure the reverse direction of every path (doubles the matrix)")
+      .option("--tools <list>", "tools to run, comma-separated (qperf adds one-way latency and a second throughput figure, and doubles the time)", "iperf3,ping")
       .addOption(new Option("--pairs <which>", "node pairs: one sampled pair or all ordered pairs").choices(["sample", "all"]).default("sample"))
       .option("--udp-bitrate <rate>", "UDP target rate (the lab's 1 Gbit NICs and a small machine carry 200M without loss)", "200M")
       .addOption(new Option("--output <format>", "report format").choices([...REPORT_FORMATS]).default("table"))
@@ -242,6 +243,7 @@ export function labCommand(): Command {
             omit?: number;
             repetitions: number;
             reverse?: boolean;
+            tools: string;
             pairs: "sample" | "all";
             udpBitrate: string;
             output: ReportFormat;
@@ -263,12 +265,19 @@ export function labCommand(): Command {
             const state = await labUp(upOptions(o, o.nicRate ?? "1gbit"));
             await waitForAgents(state);
             printUp(state, o.keep === true);
+            // Agents report their node's CPU over each 2 s heartbeat; let the lab's own start-up (seven agents
+            // launching at once) leave that window, so the pre-run busy check sees the machine, not the lab starting.
+            await new Promise((r) => setTimeout(r, 4500));
             const setupMs = performance.now() - t0;
             const raw = labSpec(state.topology, {
               durationS: o.duration,
               omitS: o.omit ?? (o.duration > 1 ? 1 : 0),
               repetitions: o.repetitions,
               reverse: Boolean(o.reverse),
+              tools: o.tools
+                .split(",")
+                .map((t) => t.trim())
+                .filter(Boolean),
               pairs: o.pairs,
               udpBitrate: o.udpBitrate,
             });
