@@ -16,7 +16,7 @@
  *   fix, and `netmatrix agents` keeps working for everyone;
  * - a real agent whose registration can never succeed says why and backs off.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,6 +26,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import schema from "../docs/run-document.schema.json" with { type: "json" };
+import reportSchema from "../docs/report.schema.json" with { type: "json" };
 import { AgentService, type AgentMessageSchema, type CoordinatorMessage } from "../gen/netmatrix/v1/agent_pb.js";
 import { AgentInfoSchema, NetworkMode, Tool } from "../gen/netmatrix/v1/types_pb.js";
 import { createClient } from "../common/src/grpc-adapter.js";
@@ -308,6 +309,18 @@ describe("names", () => {
     ],
     ["2000 interfaces", info("id-j", { interfaces: Array.from({ length: 2000 }, () => ({ name: "eth0" })) }), /interfaces has 2000 entries, above the limit of 1024/, /./],
     ["no port range", info("id-k", { portMin: 0, portMax: 0 }), /port_min\/port_max 0–0 is not a port range within 1–65535/, /--port-range/],
+    [
+      "a node label out of Kubernetes' syntax",
+      info("id-l", { labels: { "topology.kubernetes.io/zone": "eu west 1" } }),
+      /^registration refused: labels\["topology\.kubernetes\.io\/zone"\] value "eu west 1" is not a label value/,
+      /--label KEY=VALUE \(env NETMATRIX_NODE_LABELS\)/,
+    ],
+    [
+      "33 node labels",
+      info("id-m", { labels: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`l${i}`, "v"])) }),
+      /^registration refused: labels has 33 entries, above the limit of 32$/,
+      /--label/,
+    ],
   ])("%s is refused naming the field, the limit and the fix", async (_what, registration, message, hint) => {
     const err = await refusal(fakeAgent(registration));
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
@@ -333,6 +346,55 @@ describe("a real agent whose registration cannot succeed", () => {
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/--node \(env NETMATRIX_NODE; default: the host name\) "bad_name" is not a DNS-1123 subdomain/);
   });
+
+  test("a bad --label (or NETMATRIX_NODE_LABELS) stops the agent at start-up, naming the label and the syntax", async () => {
+    const res = await runNetmatrix([
+      "agent",
+      "--coordinator",
+      addr,
+      "--token-file",
+      coord.tokenFile,
+      "--node",
+      "id-lab",
+      "--address",
+      "127.0.0.1",
+      "--metrics",
+      "off",
+      "--label",
+      "zone=eu west",
+    ]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/--label \(env NETMATRIX_NODE_LABELS\): labels\["zone"\] value "eu west" is not a label value/);
+    expect(res.stderr).toMatch(/Kubernetes label syntax/);
+    const env = await runNetmatrix(["agent", "--coordinator", addr, "--token-file", coord.tokenFile, "--node", "id-lab", "--address", "127.0.0.1", "--metrics", "off"], {
+      env: { NETMATRIX_NODE_LABELS: "zone=a,zone=b" },
+    });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toMatch(/label "zone" is given twice/);
+  });
+
+  test("a real agent's --label flags reach the coordinator and the run's report", async () => {
+    const p = await startAgentProc({
+      coordinator: addr,
+      tokenFile: coord.tokenFile,
+      node: "id-labelled",
+      address: "127.0.0.1",
+      portRange: slot.portRange(790, 10),
+      args: ["--label", "topology.kubernetes.io/zone=eu-1a", "--label", "rack=r7,row=2"],
+    });
+    // A matrix run keeps the agents' inventory with the run; its report shows each agent's labels.
+    const spec = join(dir, "labels.yaml");
+    writeFileSync(spec, "name: labels\nscenarios: [host-host]\ntools: [iperf3]\nprotocols: [tcp]\nduration: 1\nomit: 0\nrepetitions: 1\npairs: { nodes: [id-a, id-labelled] }\n");
+    const res = await runNetmatrix(["run", "--spec", spec, "--coordinator", addr, "--token-file", coord.tokenFile, "--output", "json"]);
+    expect(res.code, res.stderr).toBe(0);
+    const doc = JSON.parse(res.stdout);
+    const validateReport = ajv.compile<any>(reportSchema);
+    if (!validateReport(doc)) throw new Error(`schema: ${ajv.errorsText(validateReport.errors)}`);
+    const agentsOf = (node: string) => doc.agents.filter((x: { node: string }) => x.node === node);
+    expect(agentsOf("id-labelled").map((x: { labels?: unknown }) => x.labels)).toEqual([{ "topology.kubernetes.io/zone": "eu-1a", rack: "r7", row: "2" }]);
+    expect(agentsOf("id-a").map((x: { labels?: unknown }) => x.labels)).toEqual([undefined]);
+    await p.stop();
+  }, 30_000);
 
   test("an agent refused by the coordinator says why and backs off instead of retrying at once", async () => {
     const refusedLines = () => coord.proc.stderr.split("\n").filter((l) => l.includes('"msg":"registration refused"') && l.includes("192.0.2.77")).length;

@@ -22,6 +22,7 @@ import { startCoordinator } from "../coordinator/src/coordinator.js";
 import { startFakeKubeApi, type FakeKubeApi, type StoredObject } from "./harness/fake-kube-api.js";
 import { validateK8sObject } from "../coordinator/src/k8s/openapi.js";
 import { parseSpec, plan, type PlannerAgent } from "../coordinator/src/matrix/index.js";
+import { parseLabels } from "../common/src/registration.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const CHART = join(ROOT, "charts", "netmatrix");
@@ -472,6 +473,8 @@ describe("values", () => {
     ["an issuer kind that does not exist", ["--set", "tls.certManager.issuerRef.kind=Vault"], /issuerRef\/kind/],
     ["an IP address that is none", ["--set", "tls.extraIpAddresses={not-an-ip}"], /extraIpAddresses/],
     ["a certificate lifetime that is no duration", ["--set", "tls.certManager.duration=90days"], /duration/],
+    ["a node label value out of Kubernetes' syntax", ["--set", "agents.labels.zone=eu west"], /agents\/labels\/zone/],
+    ["a node label key out of Kubernetes' syntax", ["--set", "agents.labels.Zone_=a"], /Zone_/],
   ])("the schema rejects %s", (_what, args, where) => {
     const r = run(["template", RELEASE, CHART, "--namespace", NS, ...args]);
     expect(r.status).not.toBe(0);
@@ -505,6 +508,35 @@ describe("values", () => {
     const objs = template("--set", "token.existingSecret=mine", "--set", "token.key=t");
     expect(find(objs, "Secret", (s) => s.type !== "kubernetes.io/tls")).toHaveLength(0);
     for (const ds of agentsOf(objs)) expect(envOf(ds.spec!.template!.spec.containers[0]!, "NETMATRIX_TOKEN")?.valueFrom?.secretKeyRef).toEqual({ name: "mine", key: "t" });
+  });
+
+  it("agents.labels and agents.topologyLabels give every agent NETMATRIX_NODE_LABELS, in the syntax its --label parses; by default none", () => {
+    for (const ds of agentsOf(template())) {
+      const env = ds.spec!.template!.spec.containers[0]!.env ?? [];
+      expect(env.filter((e) => e.name.startsWith("NETMATRIX_TOPOLOGY_") || e.name === "NETMATRIX_NODE_LABELS")).toEqual([]);
+    }
+    const objs = template("--set", "agents.labels.cluster=prod", "--set", "agents.labels.netmatrix/rack=r1", "--set", "agents.topologyLabels=true");
+    expect(agentsOf(objs).map(modeOf)).toEqual(["host", "pod", "pod"]);
+    for (const ds of agentsOf(objs)) {
+      const c = ds.spec!.template!.spec.containers[0]!;
+      const env = c.env ?? [];
+      const at = (name: string) => env.findIndex((e) => e.name === name);
+      expect(envOf(c, "NETMATRIX_TOPOLOGY_ZONE")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.labels['topology.kubernetes.io/zone']");
+      expect(envOf(c, "NETMATRIX_TOPOLOGY_REGION")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.labels['topology.kubernetes.io/region']");
+      // $(VAR) expands only variables defined before it.
+      expect(at("NETMATRIX_TOPOLOGY_ZONE")).toBeLessThan(at("NETMATRIX_NODE_LABELS"));
+      expect(at("NETMATRIX_TOPOLOGY_REGION")).toBeLessThan(at("NETMATRIX_NODE_LABELS"));
+      const value = envOf(c, "NETMATRIX_NODE_LABELS")!.value!;
+      // What the kubelet hands the agent on a node in eu-west-1a (and on one whose pods carry no zone).
+      const expanded = (zone: string, region: string) => value.replace("$(NETMATRIX_TOPOLOGY_ZONE)", zone).replace("$(NETMATRIX_TOPOLOGY_REGION)", region);
+      expect(parseLabels([expanded("eu-west-1a", "eu-west-1")], "NETMATRIX_NODE_LABELS")).toEqual({
+        cluster: "prod",
+        "netmatrix/rack": "r1",
+        "topology.kubernetes.io/zone": "eu-west-1a",
+        "topology.kubernetes.io/region": "eu-west-1",
+      });
+      expect(parseLabels([expanded("", "")], "NETMATRIX_NODE_LABELS")).toMatchObject({ "topology.kubernetes.io/zone": "" });
+    }
   });
 
   it("agents.coordinatorAddress points agents elsewhere; turning variants off removes them", () => {

@@ -76,8 +76,17 @@ describe("matrix runs (loopback, real iperf3)", () => {
       "mixed",
       "scenarios: [host-host, pod-pod-cross, pod-pod-same, pod-host]\ntools: [iperf3]\nprotocols: [tcp, udp]\nudpBitrates: [200M]\nduration: 1\nomit: 0\nrepetitions: 2\npairs: all\n",
     );
+    // A dry run says what the run will be, counted without running it or listing its cases.
+    const dry = await cli(["run", "--spec", file, "--dry-run"]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain("plan mixed (dry run, nothing measured): 16 cases × 2 repetitions = 32 case runs");
+    expect(dry.stdout).toMatch(/on 2 nodes, 6 agents/);
+    const dryRounds = Number(/(\d+) rounds \(/.exec(dry.stdout)?.[1]);
+    expect(JSON.parse((await cli(["runs", "--output", "json"])).stdout).runs).toHaveLength(0);
     const res = await cli(["run", "--spec", file, "--output", "json"]);
     expect(res.code, res.stderr).toBe(0);
+    // The run's own count of rounds is the dry run's.
+    expect(res.stderr).toContain(`${dryRounds} rounds`);
     const doc = JSON.parse(res.stdout);
     expect(validateReport(doc), ajv.errorsText(validateReport.errors)).toBe(true);
     // host-host 2 + pod-pod-cross 2 + pod-pod-same 2 + pod-host 2 = 8 per protocol
@@ -109,6 +118,26 @@ describe("matrix runs (loopback, real iperf3)", () => {
       expect(r.stdout).toContain("pod-pod-cross");
     }
   }, 180_000);
+
+  test("--budget runs only the rounds that fit, as the dry run with the same budget says", async () => {
+    const file = spec("budget", "scenarios: [host-host]\ntools: [iperf3]\nprotocols: [tcp, udp]\nudpBitrates: [100M]\nduration: 1\nomit: 0\nrepetitions: 2\npairs: all\n");
+    const dry = await cli(["run", "--spec", file, "--dry-run", "--budget", "5"]);
+    expect(dry.code, dry.stderr).toBe(0);
+    const m = /budget: the first (\d+) of (\d+) rounds fit/.exec(dry.stdout);
+    expect(m, dry.stdout).not.toBeNull();
+    const [fit, all] = [Number(m![1]), Number(m![2])];
+    expect(all).toBe(8); // 2 ordered pairs × 2 protocols × 2 repetitions, one case per round on two nodes
+    expect(fit).toBeGreaterThan(0);
+    expect(fit).toBeLessThan(all);
+    const res = await cli(["run", "--spec", file, "--budget", "5", "--output", "json"]);
+    expect(res.code, res.stderr).toBe(0);
+    const doc = JSON.parse(res.stdout);
+    expect(doc.run).toMatchObject({ status: "finished", total: fit, done: fit, failed: 0 });
+    // A budget that fits no round is refused, naming the fix.
+    const none = await cli(["run", "--spec", file, "--budget", "1"]);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toMatch(/fits no round[\s\S]*--budget/);
+  }, 120_000);
 
   test("a malformed spec is refused before any traffic, naming the line and the fix", async () => {
     const file = spec("typo", "scenarios: [host-host]\ntools: [iperf3]\ndurration: 5\n");

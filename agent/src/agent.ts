@@ -33,6 +33,8 @@ export interface AgentConfig {
   pod?: string;
   /** The coordinator sees this agent connect from another address than `address` (NAT): it registers as a client only, unless the coordinator trusts the address. */
   behindNat?: boolean;
+  /** Labels of the node (--label KEY=VALUE), checked with common/src/registration.ts `parseLabels`. */
+  labels?: Record<string, string>;
   token: string;
   /** Verify the coordinator over TLS (and present a client certificate); undefined: plaintext. */
   tls?: ClientTls;
@@ -123,6 +125,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Running
       portMin: cfg.portRange.min,
       portMax: cfg.portRange.max,
       behindNat: cfg.behindNat ?? false,
+      labels: { ...cfg.labels },
     });
   };
   const stopper = new AbortController();

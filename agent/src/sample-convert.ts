@@ -1,4 +1,8 @@
-/** The samplers' plain samples as wire messages. */
+/**
+ * The samplers' plain samples as wire messages: the reference mapping. The
+ * agent sends samples through ./sample-wire.ts, which writes the same bytes
+ * without building these (sample-wire.test.ts holds it to them).
+ */
 import { create } from "@bufbuild/protobuf";
 import { NodeSampleSchema, type NodeSample as PbNodeSample } from "../../gen/netmatrix/v1/types_pb.js";
 import type { NodeSample } from "./samplers/index.js";

@@ -1,8 +1,10 @@
 /**
  * The agent's one connection: dial out to the coordinator, register, send
  * heartbeats, execute commands, and reconnect with capped exponential backoff
- * (with jitter) when the session ends. Everything the agent runs is stopped
- * when its session ends: a command's result has nowhere to go.
+ * with full jitter when the session ends (./backoff.ts), honouring the
+ * coordinator's "come back in N ms" when it admits registrations at a bounded
+ * rate. Everything the agent runs is stopped when its session ends: a
+ * command's result has nowhere to go.
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
@@ -12,13 +14,16 @@ import { createClient } from "../../common/src/grpc-adapter.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { Outbox } from "../../common/src/outbox.js";
 import { registrationError, registrationProblems } from "../../common/src/registration.js";
+import { retryAfterMs } from "../../common/src/retry-after.js";
 import { fromServiceError } from "../../common/src/rpc-status.js";
 import { bearerInterceptor, coordinatorTokenHint, isTokenRefusal, TOKEN_REFUSALS } from "../../common/src/token.js";
 import { channelSecurity, type ClientTls } from "../../common/src/tls.js";
 import { protocols } from "../../common/src/model.js";
 import { tools as toolTable, type ToolName } from "../../tools/src/index.js";
 import { AGENT_LIMITS } from "../../tools/src/limits.js";
+import { RECONNECT_BACKOFF, reconnectDelay, retryAfterDelay, seededRandom } from "./backoff.js";
 import { runClient } from "./client-runner.js";
+import { samplesMessage } from "./sample-wire.js";
 import { failureFor } from "./convert.js";
 import type { SamplingManager } from "./sampling.js";
 import type { ServerManager } from "./servers.js";
@@ -42,8 +47,13 @@ export interface SessionOptions {
   /** The node's load since the previous call, sent with each heartbeat (undefined: none this time). */
   load?: () => NodeLoadReading | undefined;
   log: Logger;
-  /** First reconnect delay and cap, and the delay after a refused registration (default 60 s), milliseconds. */
+  /**
+   * First reconnect step and cap (default RECONNECT_BACKOFF: each wait is drawn from [0, step]), and
+   * the delay after a refused registration (default 60 s), milliseconds.
+   */
   backoffMs?: { initial: number; max: number; refused?: number };
+  /** Draws in [0, 1) for the jitter of reconnect waits; default seeded by `instanceId`. */
+  random?: () => number;
   /**
    * How long the coordinator may refuse this agent's credentials (UNAUTHENTICATED: a wrong token, a
    * missing client certificate) before it gives up, milliseconds; default AUTH_GIVE_UP_MS. Retrying
@@ -81,25 +91,29 @@ export function authGiveUpError(refusal: NetmatrixError, refusals: number, overM
  * Keep a session with the coordinator until `signal` aborts. Rejects (an
  * `unauthenticated` NetmatrixError) when the coordinator has refused this
  * agent's credentials for `authGiveUpMs`; an unreachable coordinator is
- * retried for ever.
+ * retried for ever. Every wait before dialling again is jittered (see
+ * ./backoff.ts), and a coordinator that says when to come back (it admits
+ * only so many registrations a second) is believed.
  */
 export async function runSessions(opts: SessionOptions, signal: AbortSignal): Promise<void> {
-  const { initial, max } = opts.backoffMs ?? { initial: 500, max: 15_000 };
+  const backoff = { initialMs: opts.backoffMs?.initial ?? RECONNECT_BACKOFF.initialMs, maxMs: opts.backoffMs?.max ?? RECONNECT_BACKOFF.maxMs };
   const refusedMs = opts.backoffMs?.refused ?? 60_000;
   const giveUpMs = opts.authGiveUpMs ?? AUTH_GIVE_UP_MS;
-  let delay = initial;
+  const random = opts.random ?? seededRandom(opts.instanceId);
+  // Dials since the last registration: the exponent of the next wait.
+  let attempt = 0;
   // Credentials refused in a row (no registration in between), and since when.
   let authRefusals = 0;
   let firstAuthRefusal = 0;
   while (!signal.aborted) {
-    // A registration the coordinator refused (bad name, wrong token, address not its own) cannot succeed by retrying: back off.
-    let refused: NetmatrixError | undefined;
-    const registered = await oneSession(opts, signal, (e) => (refused = e));
+    const end = await oneSession(opts, signal);
     if (signal.aborted) break;
-    // Set in the callback above (TypeScript cannot see that).
-    const refusal = refused as NetmatrixError | undefined;
-    if (registered) authRefusals = 0;
-    delay = registered ? initial : Math.min(max, delay * 2);
+    // A registration the coordinator refused (bad name, wrong token, address not its own) cannot succeed by retrying: back off.
+    const refusal = end.refused;
+    if (end.registered) {
+      authRefusals = 0;
+      attempt = 0;
+    }
     let wait: number;
     if (refusal?.code === "unauthenticated") {
       const now = performance.now();
@@ -119,8 +133,13 @@ export async function runSessions(opts: SessionOptions, signal: AbortSignal): Pr
     } else if (refusal) {
       wait = refusedMs;
       opts.log.error({ retryInMs: wait }, `registration refused: retrying in ${Math.round(wait / 1000)} s; fix what the error above says`);
+    } else if (end.retryAfterMs !== undefined) {
+      // The coordinator is admitting registrations at its rate and gave this agent its turn.
+      wait = retryAfterDelay(end.retryAfterMs, random());
+      attempt++;
+      opts.log.info({ retryInMs: Math.round(wait) }, `the coordinator asked this agent to come back later: retrying in ${(wait / 1000).toFixed(1)} s`);
     } else {
-      wait = delay * (0.5 + Math.random() / 2);
+      wait = reconnectDelay(attempt++, backoff, random());
       opts.log.info({ retryInMs: Math.round(wait) }, "session ended; reconnecting");
     }
     await new Promise<void>((r) => {
@@ -130,9 +149,22 @@ export async function runSessions(opts: SessionOptions, signal: AbortSignal): Pr
   }
 }
 
-/** One session; resolves when it ends, with whether it got as far as registering. */
-async function oneSession(opts: SessionOptions, signal: AbortSignal, onRefused: (e: NetmatrixError) => void = () => undefined): Promise<boolean> {
+/** How a session ended. */
+interface SessionEnd {
+  /** It got as far as registering. */
+  registered: boolean;
+  /** The coordinator refused this agent's credentials or registration (retrying as usual cannot fix it). */
+  refused?: NetmatrixError;
+  /** The coordinator refused the session for now and said when to come back, ms. */
+  retryAfterMs?: number;
+}
+
+/** One session; resolves when it ends, with how it ended. */
+async function oneSession(opts: SessionOptions, signal: AbortSignal): Promise<SessionEnd> {
   const { log } = opts;
+  let refused: NetmatrixError | undefined;
+  let retryAfter: number | undefined;
+  const onRefused = (e: NetmatrixError): void => void (refused = e);
   // TLS files are read again per session, so a renewed certificate is used at the next reconnect.
   const security = channelSecurity(opts.tls);
   const client = createClient(AgentService, opts.coordinator, {
@@ -175,6 +207,12 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal, onRefused: 
     if (!call.writable) return;
     const m = create(AgentMessageSchema, { msg });
     if (m.msg.case === "sampleBatch") outbox.sendLatest(m.msg.value.streamId, m);
+    else outbox.send(m);
+  };
+  /** A message encoded by ./sample-wire.ts; with `latest` (a stream id), only the newest of that stream waits while the coordinator pushes back. */
+  const sendEncoded = (m: AgentMessage, latest?: string): void => {
+    if (!call.writable) return;
+    if (latest !== undefined) outbox.sendLatest(latest, m);
     else outbox.send(m);
   };
 
@@ -271,7 +309,7 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal, onRefused: 
       case "stopSampling": {
         const { commandId, startCommandId } = c.value;
         try {
-          send({ case: "samplingStopped", value: { commandId, samples: opts.sampling.stop(startCommandId) } });
+          sendEncoded(samplesMessage("samplingStopped", commandId, opts.sampling.stop(startCommandId), process.pid));
         } catch (err) {
           send({ case: "commandFailed", value: { commandId, failure: failureFor(err) } });
         }
@@ -280,7 +318,7 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal, onRefused: 
       case "startStream": {
         const { streamId, intervalMs, filter } = c.value;
         try {
-          opts.sampling.startStream(streamId, intervalMs, filter, (samples) => send({ case: "sampleBatch", value: { streamId, samples } }));
+          opts.sampling.startStream(streamId, intervalMs, filter, (samples) => sendEncoded(samplesMessage("sampleBatch", streamId, samples, process.pid), streamId));
         } catch (err) {
           log.warn({ err, streamId }, "stream refused");
         }
@@ -312,7 +350,7 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal, onRefused: 
   const onAbort = (): void => call.cancel();
   signal.addEventListener("abort", onAbort, { once: true });
 
-  return new Promise<boolean>((resolve) => {
+  return new Promise<SessionEnd>((resolve) => {
     call.on("data", (m: CoordinatorMessage) => {
       handle(m).catch((err: unknown) => log.error({ err }, "command handling failed"));
     });
@@ -329,6 +367,9 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal, onRefused: 
       } else if (!registered && e.code === "already-exists") {
         // The name's holder may be this agent's own old session, not yet gone: retried with the usual backoff.
         log.error({ hint: e.hint }, `coordinator refused this agent's name: ${e.message}`);
+      } else if (!registered && (retryAfter = retryAfterMs(err)) !== undefined) {
+        // Not a fault of this agent: the coordinator admits only so many registrations a second (a whole cluster reconnecting).
+        log.info({ code: e.code, retryAfterMs: retryAfter }, `coordinator asked this agent to wait: ${e.message}`);
       } else log.warn({ reason: e.message }, "session error");
     });
     // grpc-js emits "status" exactly once when the call ends, however it ends.
@@ -340,7 +381,7 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal, onRefused: 
       opts.sampling.stopAll();
       void opts.servers.stopAll().finally(() => {
         client.close();
-        resolve(registered);
+        resolve({ registered, ...(refused ? { refused } : {}), ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}) });
       });
     });
     opts

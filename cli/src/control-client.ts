@@ -1,11 +1,13 @@
 /** The CLI's typed client for the coordinator's control service. */
 import * as grpc from "@grpc/grpc-js";
-import { toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { create, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import {
   ControlService,
+  ListAgentsRequestSchema,
   RunCaseRequestSchema,
   RunMatrixRequestSchema,
   type CaseResult,
+  type ListAgentsRequest,
   type ListAgentsResponse,
   type RunCaseEvent,
   type RunCaseRequest,
@@ -40,6 +42,9 @@ export function checkRequestSize<S extends DescMessage>(schema: S, req: MessageS
   });
 }
 
+/** Agents asked for per ListAgents call (the coordinator's default; it takes up to 1000). */
+export const AGENTS_PAGE_SIZE = 500;
+
 export class ControlClient {
   private readonly raw: Client<typeof ControlService>;
 
@@ -68,8 +73,31 @@ export class ControlClient {
     });
   }
 
-  listAgents(): Promise<ListAgentsResponse> {
-    return this.unary(this.raw.listAgents({}, { timeoutMs: 10_000 }));
+  /** One page of agents (the first, with no request: up to 500). {@link agentPages} reads them all. */
+  listAgents(req: MessageInitShape<typeof ListAgentsRequestSchema> = {}): Promise<ListAgentsResponse> {
+    return this.unary(this.raw.listAgents(create(ListAgentsRequestSchema, req), { timeoutMs: 10_000 }));
+  }
+
+  /**
+   * Every page of the agents `query` selects, in id order, until the last
+   * page or `limit` agents (then the last page is cut to fit). Each page is
+   * its own call, well under the message limit, so 15,000 agents list as
+   * well as 3.
+   */
+  async *agentPages(query: Pick<ListAgentsRequest, "node" | "mode" | "labels">, limit = Infinity): AsyncGenerator<ListAgentsResponse> {
+    let pageToken = "";
+    let left = limit;
+    while (left > 0) {
+      const page = await this.listAgents({ ...query, pageToken, pageSize: Math.min(left, AGENTS_PAGE_SIZE) });
+      if (page.agents.length > left) page.agents.length = left;
+      left -= page.agents.length;
+      yield page;
+      if (!page.nextPageToken) return;
+      if (page.nextPageToken === pageToken || !page.agents.length) {
+        throw new NetmatrixError("internal", "the coordinator sent the same page of agents twice", { hint: "restart the coordinator; report this as a bug" });
+      }
+      pageToken = page.nextPageToken;
+    }
   }
 
   /**

@@ -70,6 +70,18 @@ describe("watch: a node's NICs once, whichever agents read them", () => {
     expect(row!.peakTxBps).toBe(G);
   });
 
+  test("a batched event (a tick of many agents) gives the same rows as one event per agent", () => {
+    const each = new WatchState();
+    const batched = new WatchState();
+    for (let t = 1; t <= 3; t++) {
+      const events = [event("n1/host", "n1", HOST, t, [eth0(t)]), event("n1/pod/a", "n1", POD, t, [eth0(t, 300)]), event("n2/host", "n2", HOST, t, [eth0(t)])];
+      for (const e of events) each.add(e);
+      batched.add(create(WatchEventSchema, { agents: events.map(({ agentId, node, mode, samples }) => ({ agentId, node, mode, samples })), sentAtMs: 1 }));
+    }
+    expect(batched.snapshot()).toEqual(each.snapshot());
+    expect(batched.snapshot().map((r) => `${rowName(r)} ${r.agents.join(",")}`)).toEqual(["n1 n1/host,n1/pod/a", "n2 n2/host"]);
+  });
+
   test("when the feeding agent goes silent, another reader of the NIC takes over", () => {
     const state = new WatchState();
     state.add(event("n1/host", "n1", HOST, 1, [eth0(1)]));

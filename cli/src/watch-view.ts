@@ -57,10 +57,17 @@ export class WatchState {
   private readonly rows: InterfaceRow[] = [];
   /** agent + interface → the row its readings go to. */
   private readonly byAgent = new Map<string, InterfaceRow>();
+  /** node + interface → its rows (one, unless pod agents read namespaces of their own): no scan of every row. */
+  private readonly byInterface = new Map<string, InterfaceRow[]>();
   private readonly cpu = new Map<string, number>();
 
-  /** Fold one event (a batch of one agent's samples) in. */
+  /** Fold one event in: one agent's samples, or (batched) several agents'. */
   add(e: WatchEvent): void {
+    this.addAgent(e);
+    for (const a of e.agents) this.addAgent(a);
+  }
+
+  private addAgent(e: Pick<WatchEvent, "agentId" | "node" | "mode" | "samples">): void {
     const mode = modes.toName(e.mode) ?? "unknown";
     for (const s of e.samples) {
       if (s.cpu) this.cpu.set(e.node, s.cpu.totalPercent);
@@ -68,7 +75,10 @@ export class WatchState {
         const key = `${e.agentId}\u0000${i.name}`;
         let r = this.byAgent.get(key);
         if (!r) {
-          r = this.rows.find((x) => x.node === e.node && x.interface === i.name && sameInterface(x, i, s));
+          const ifaceKey = `${e.node}\u0000${i.name}`;
+          let same = this.byInterface.get(ifaceKey);
+          if (!same) this.byInterface.set(ifaceKey, (same = []));
+          r = same.find((x) => sameInterface(x, i, s));
           if (r) r.agents = [...r.agents, e.agentId].sort();
           else {
             r = {
@@ -90,6 +100,7 @@ export class WatchState {
               updatedMs: s.wallMs,
             };
             this.rows.push(r);
+            same.push(r);
           }
           this.byAgent.set(key, r);
         }

@@ -10,8 +10,8 @@ import type { MatrixSpec, PairSelection } from "../../gen/netmatrix/v1/matrix_pb
 import { ToolSchema } from "../../gen/netmatrix/v1/types_pb.js";
 import { directions, protocols } from "./model.js";
 
-/** `pairs:` as written: all | ring | { sample: N } | { nodes: [a, b] }. */
-export type PairsDocument = "all" | "ring" | { sample: number } | { nodes: string[] };
+/** `pairs:` as written: all | ring | { sample: N, by?: KEY } | { cover: K, by?: KEY } | { nodes: [a, b] } (`by` only when set). */
+export type PairsDocument = "all" | "ring" | { sample: number; by?: string } | { cover: number; by?: string } | { nodes: string[] };
 
 /** A matrix spec with the YAML's keys. `pairs` and `thresholds` are absent when the message leaves them unset. */
 export interface MatrixSpecDocument {
@@ -29,7 +29,7 @@ export interface MatrixSpecDocument {
   pairs?: PairsDocument | Record<string, never>;
   concurrency: number;
   thresholds?: { cvPercent: number; udpLossPercent: number };
-  /** Seeds `pairs: { sample: N }`; 0 (the default) in messages from CLIs older than the field. */
+  /** Seeds `pairs: { sample: N }` and `pairs: { cover: K }`; 0 (the default) in messages from CLIs older than the field. */
   seed: number;
 }
 
@@ -48,9 +48,11 @@ function pairsDocument(p: PairSelection): PairsDocument | Record<string, never> 
     case "ring":
       return s.case;
     case "sample":
-      return { sample: s.value.count };
+      return { sample: s.value.count, ...(s.value.by ? { by: s.value.by } : {}) };
     case "nodes":
       return { nodes: [...s.value.nodes] };
+    case "cover":
+      return { cover: s.value.k, ...(s.value.by ? { by: s.value.by } : {}) };
     default:
       // A selection this build does not know (or none): the validator says "needs exactly one of".
       return {};

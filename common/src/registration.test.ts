@@ -1,7 +1,18 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, test } from "vitest";
+import { NetmatrixError } from "./errors.js";
 import { AgentInfoSchema, NetInterfaceSchema, NetworkMode, Tool, ToolInfoSchema, type AgentInfo } from "../../gen/netmatrix/v1/types_pb.js";
-import { addressProblem, interfaceNameProblem, nameProblem, registrationError, registrationProblems, REGISTRATION_LIMITS } from "./registration.js";
+import {
+  addressProblem,
+  interfaceNameProblem,
+  labelKeyProblem,
+  labelValueProblem,
+  nameProblem,
+  parseLabels,
+  registrationError,
+  registrationProblems,
+  REGISTRATION_LIMITS,
+} from "./registration.js";
 
 /** A registration as a real agent sends it. */
 function good(): AgentInfo {
@@ -24,6 +35,7 @@ function good(): AgentInfo {
     agentVersion: "0.1.0",
     portMin: 20000,
     portMax: 20999,
+    labels: { "topology.kubernetes.io/zone": "eu-west-1a", rack: "r12", "netmatrix.example/empty": "" },
   });
 }
 
@@ -84,6 +96,11 @@ describe("registrationProblems", () => {
     ["port_min/port_max", (i: AgentInfo) => ((i.portMin = 0), (i.portMax = 0))],
     ["port_min/port_max", (i: AgentInfo) => ((i.portMin = 30000), (i.portMax = 20000))],
     ["port_min/port_max", (i: AgentInfo) => (i.portMax = 70000)],
+    ["labels", (i: AgentInfo) => (i.labels = Object.fromEntries(Array.from({ length: REGISTRATION_LIMITS.labels + 1 }, (_, n) => [`l${n}`, "v"])))],
+    ["labels", (i: AgentInfo) => (i.labels = { "zone name": "a" })],
+    ["labels", (i: AgentInfo) => (i.labels = { "Topology.K8s.io/zone": "a" })],
+    ['labels["zone"]', (i: AgentInfo) => (i.labels = { zone: "eu west" })],
+    ['labels["zone"]', (i: AgentInfo) => (i.labels = { zone: "v".repeat(64) })],
   ])("%s: refused", (field, spoil) => {
     const info = good();
     spoil(info);
@@ -112,4 +129,62 @@ describe("the name rules", () => {
   test.each(["", ".", "..", "eth0 ", "a/b", "eth0:1", "0123456789abcdef"])("%j is not", (n) => expect(interfaceNameProblem(n)).toBeDefined());
   test.each(["10.0.0.1", "127.0.0.1", "::1", "2001:db8::1", "fe80::1", "ff::1"])("%s may be a declared address", (a) => expect(addressProblem(a)).toBeUndefined());
   test.each(["", "0.0.0.0", "0.1.2.3", "::", "255.255.255.255", "239.1.1.1", "ff02::1", "10.0.0.1 ", "host"])("%j may not", (a) => expect(addressProblem(a)).toBeDefined());
+});
+
+describe("node labels", () => {
+  test.each(["zone", "topology.kubernetes.io/zone", "kubernetes.io/hostname", "Rack_1.a", "a", `${"p".repeat(253)}/${"n".repeat(63)}`])("%s is a label key", (k) =>
+    expect(labelKeyProblem(k)).toBeUndefined(),
+  );
+  test.each([
+    ["", /empty/],
+    ["zone name", /not a label key/],
+    ["-zone", /not a label key/],
+    ["zone-", /not a label key/],
+    ["/zone", /prefix/],
+    ["Example.com/zone", /prefix/],
+    ["a/b/c", /not a label key/],
+    ["example.com/", /no name/],
+    ["n".repeat(64), /name of 64 characters, above the limit of 63/],
+    [`${"p".repeat(254)}/zone`, /prefix/],
+  ])("%j is not: %s", (k, why) => expect(labelKeyProblem(k)).toMatch(why));
+  test.each(["", "eu-west-1a", "R12", "a.b_c-d", "v".repeat(63)])("%j is a label value", (v) => expect(labelValueProblem(v)).toBeUndefined());
+  test.each(["v".repeat(64), "eu west", "-a", "a=b", "é"])("%j is not", (v) => expect(labelValueProblem(v)).toBeDefined());
+
+  test("a refused label is named, with the flag that sets it", () => {
+    const info = good();
+    info.labels = { zone: "eu west" };
+    const err = registrationError(registrationProblems(info, "i-1"));
+    expect(err.message).toBe('registration refused: labels["zone"] value "eu west" is not a label value (letters, digits, "-", "_" and ".", a letter or digit at each end)');
+    expect(err.hint).toMatch(/^start the agent with --label KEY=VALUE \(env NETMATRIX_NODE_LABELS\) in Kubernetes label syntax/);
+  });
+});
+
+describe("parseLabels (--label KEY=VALUE, env NETMATRIX_NODE_LABELS)", () => {
+  test.each<[string[], Record<string, string>]>([
+    [[], {}],
+    [["zone=a"], { zone: "a" }],
+    [["zone=a", "rack=r1"], { zone: "a", rack: "r1" }],
+    [["topology.kubernetes.io/zone=eu-1a,rack=r1"], { "topology.kubernetes.io/zone": "eu-1a", rack: "r1" }],
+    [[" zone=a , rack=r1 ,"], { zone: "a", rack: "r1" }],
+    [["empty="], { empty: "" }],
+  ])("%j → %j", (items, labels) => expect(parseLabels(items, "--label")).toEqual(labels));
+
+  test.each<[string[], RegExp]>([
+    [["zone"], /^--label: "zone" is not KEY=VALUE$/],
+    [["zone=a", "zone=b"], /^--label: label "zone" is given twice$/],
+    [["zone=a b"], /^--label: labels\["zone"\] value "a b" is not a label value/],
+    [["bad key=a"], /^--label: label key "bad key" is not a label key/],
+    [[Array.from({ length: 33 }, (_, i) => `l${i}=v`).join(",")], /^--label: labels has 33 entries, above the limit of 32$/],
+  ])("%j is refused: %s", (items, message) => {
+    let err: unknown;
+    try {
+      parseLabels(items, "--label");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NetmatrixError);
+    expect((err as NetmatrixError).code).toBe("invalid-argument");
+    expect((err as NetmatrixError).message).toMatch(message);
+    expect((err as NetmatrixError).hint).toMatch(/KEY=VALUE|once/);
+  });
 });

@@ -41,6 +41,12 @@ export const REGISTRATION_LIMITS = {
   instanceId: 128,
   /** CPUs. */
   cpuCount: 65_536,
+  /** Node labels (`--label KEY=VALUE`). */
+  labels: 32,
+  /** A label key's prefix ("topology.kubernetes.io"): a DNS-1123 subdomain, as Kubernetes. */
+  labelPrefix: 253,
+  /** A label key's name part and a label value, as Kubernetes. */
+  labelName: 63,
 } as const;
 
 /** One thing wrong with a registration: the field, what is wrong (with the limit), and the fix. */
@@ -72,6 +78,80 @@ export function nameProblem(name: string): string | undefined {
   if (name.length > REGISTRATION_LIMITS.name) return `is ${name.length} characters, above the limit of ${REGISTRATION_LIMITS.name}`;
   if (!DNS1123_SUBDOMAIN.test(name)) return `${preview(name)} is not a DNS-1123 subdomain (letters, digits, "-" and ".", a letter or digit at each end)`;
   return undefined;
+}
+
+/** A label key's name part or a non-empty label value: letters, digits, "-", "_" and ".", a letter or digit at each end. */
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** How to write a label, for fixes. */
+export const LABEL_SYNTAX =
+  'Kubernetes label syntax: KEY=VALUE, KEY an optional DNS-subdomain prefix and "/" then a name of at most 63 letters, digits, "-", "_" or "." (a letter or digit at each end), e.g. topology.kubernetes.io/zone=eu-west-1a; VALUE empty or like the name';
+
+/** Why `key` is not a Kubernetes label key (e.g. "topology.kubernetes.io/zone", "rack"), or undefined when it is. */
+export function labelKeyProblem(key: string): string | undefined {
+  const L = REGISTRATION_LIMITS;
+  if (key.length === 0) return "is empty";
+  if (key.length > L.labelPrefix + 1 + L.labelName) return `${preview(key)} is ${key.length} characters, above the limit of ${L.labelPrefix + 1 + L.labelName}`;
+  const slash = key.indexOf("/");
+  const prefix = slash < 0 ? undefined : key.slice(0, slash);
+  const name = slash < 0 ? key : key.slice(slash + 1);
+  if (prefix !== undefined && (prefix.length === 0 || prefix.length > L.labelPrefix || !LABEL_PREFIX.test(prefix))) {
+    return `${preview(key)} has a prefix that is not a lower-case DNS subdomain of at most ${L.labelPrefix} characters (before the "/")`;
+  }
+  if (name.length === 0) return `${preview(key)} has no name after the prefix`;
+  if (name.length > L.labelName) return `${preview(key)} has a name of ${name.length} characters, above the limit of ${L.labelName}`;
+  if (!LABEL_NAME.test(name)) return `${preview(key)} is not a label key (a name of letters, digits, "-", "_" and ".", a letter or digit at each end, after an optional "prefix/")`;
+  return undefined;
+}
+
+/** Why `value` is not a Kubernetes label value (empty, or at most 63 letters, digits, "-", "_" and "."), or undefined when it is. */
+export function labelValueProblem(value: string): string | undefined {
+  if (value.length > REGISTRATION_LIMITS.labelName) return `${preview(value)} is ${value.length} characters, above the limit of ${REGISTRATION_LIMITS.labelName}`;
+  if (value !== "" && !LABEL_NAME.test(value)) return `${preview(value)} is not a label value (letters, digits, "-", "_" and ".", a letter or digit at each end)`;
+  return undefined;
+}
+
+/** Everything wrong with a set of node labels: too many, or a key or value out of Kubernetes' syntax; each names the label. */
+export function labelsProblems(labels: Readonly<Record<string, string>>, fix: string): RegistrationProblem[] {
+  const keys = Object.keys(labels);
+  if (keys.length > REGISTRATION_LIMITS.labels) {
+    return [{ field: "labels", problem: `has ${keys.length} entries, above the limit of ${REGISTRATION_LIMITS.labels}`, fix }];
+  }
+  const out: RegistrationProblem[] = [];
+  for (const key of keys) {
+    const kp = labelKeyProblem(key);
+    if (kp) out.push({ field: "labels", problem: `key ${kp}`, fix });
+    const vp = labelValueProblem(labels[key]!);
+    if (vp) out.push({ field: `labels[${preview(key)}]`, problem: `value ${vp}`, fix });
+  }
+  return out;
+}
+
+/**
+ * Node labels from `KEY=VALUE` items, each item possibly a comma-separated
+ * list (`--label a=1,b=2`, env NETMATRIX_NODE_LABELS="a=1,b=2"; a label value
+ * cannot hold a comma). Throws (invalid-argument, naming the label and the
+ * fix) on an item without "=", a key given twice, or a label out of
+ * Kubernetes' syntax. `source` names where the items came from.
+ */
+export function parseLabels(items: readonly string[], source: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  const fix = `give ${source} as ${LABEL_SYNTAX}`;
+  for (const item of items.flatMap((i) => i.split(","))) {
+    const text = item.trim();
+    if (text === "") continue;
+    const eq = text.indexOf("=");
+    if (eq < 0) throw new NetmatrixError("invalid-argument", `${source}: ${preview(text)} is not KEY=VALUE`, { hint: fix });
+    const key = text.slice(0, eq);
+    if (Object.hasOwn(labels, key)) throw new NetmatrixError("invalid-argument", `${source}: label ${preview(key)} is given twice`, { hint: "give each label key once" });
+    labels[key] = text.slice(eq + 1);
+  }
+  const problems = labelsProblems(labels, fix);
+  if (problems.length) {
+    throw new NetmatrixError("invalid-argument", `${source}: ${problems.map((p) => `${p.problem.startsWith("key ") ? "label" : p.field} ${p.problem}`).join("; ")}`, { hint: fix });
+  }
+  return labels;
 }
 
 /** Why `name` is not a valid Linux interface name (as netmatrix accepts them), or undefined. */
@@ -171,6 +251,7 @@ export function registrationProblems(info: AgentInfo, instanceId: string): Regis
   text("cpu_model", info.cpuModel, L.text, out, UPGRADE);
   text("hostname", info.hostname, L.text, out, UPGRADE);
   pattern("agent_version", info.agentVersion, L.version, VERSION, "a version", out, UPGRADE);
+  out.push(...labelsProblems(info.labels, `start the agent with --label KEY=VALUE (env NETMATRIX_NODE_LABELS) in ${LABEL_SYNTAX}`));
   if (info.cpuCount > L.cpuCount) out.push({ field: "cpu_count", problem: `${info.cpuCount} is above the limit of ${L.cpuCount}`, fix: UPGRADE });
   if (info.portMin < 1 || info.portMax > 65_535 || info.portMin > info.portMax) {
     out.push({

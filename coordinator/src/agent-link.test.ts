@@ -20,3 +20,12 @@ describe("boundedLoad: an agent's load report, never believed blindly", () => {
     expect(boundedLoad(create(NodeLoadSchema, load))).toMatchObject(want);
   });
 });
+
+test("boundedLoad clamps the heartbeat's own message in place and drops fields this coordinator does not know", () => {
+  const l = create(NodeLoadSchema, { cpuBusyPercent: 300, atMs: 5 });
+  l.$unknown = [{ no: 99, wireType: 2, data: new Uint8Array(1000) }];
+  const b = boundedLoad(l);
+  expect(b).toBe(l);
+  expect(b.cpuBusyPercent).toBe(100);
+  expect(b.$unknown).toBeUndefined();
+});

@@ -7,15 +7,16 @@ import { clone, create } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
 import {
   CaseResultSchema,
-  ListAgentsResponseSchema,
   RunCaseEventSchema,
   type ControlService,
   type RunCaseEvent,
+  type AgentSamples,
+  AgentSamplesSchema,
   type WatchEvent,
   WatchEventSchema,
 } from "../../gen/netmatrix/v1/control_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
-import type { ServiceImpl } from "../../common/src/grpc-adapter.js";
+import { withWire, type ServiceImpl } from "../../common/src/grpc-adapter.js";
 import { Outbox } from "../../common/src/outbox.js";
 import { toServiceError } from "../../common/src/rpc-status.js";
 import { LIMITS, specProblems, stepDeadlines } from "../../tools/src/limits.js";
@@ -23,12 +24,56 @@ import { formatDurationS } from "../../common/src/units.js";
 import { CASE_OVERHEAD_MS, checkDuration, DEFAULT_MATRIX_CAPS, effectiveCaps, type MatrixCaps } from "./matrix/index.js";
 import { newCase, runRepetition } from "./case-runner.js";
 import type { AgentLocks } from "./locks.js";
+import { listAgents } from "./list-agents.js";
 import type { Registry } from "./registry.js";
-import { agentStatus } from "./status.js";
-import { watchProblem, type WatchHub } from "./watch-hub.js";
+import { watchProblem, type LiveBatch, type WatchHub } from "./watch-hub.js";
+import { encodeWatchEvent } from "./watch-wire.js";
 
 /** A Watch client that takes nothing for this long is cut off (RESOURCE_EXHAUSTED). */
 export const WATCH_STALL_MS = 30_000;
+
+/** A batched Watch event is closed at about this many bytes (the client's default message limit is 4 MiB). */
+export const WATCH_EVENT_BYTES = 1024 * 1024;
+
+/** About how many bytes `b`'s samples take on the wire (a bound to split ticks by, not an exact size). */
+function wireBytes(b: LiveBatch): number {
+  let n = 32 + b.agentId.length + b.node.length;
+  for (const s of b.samples) {
+    n += 64 + 9 * (s.cpu?.perCorePercent.length ?? 0);
+    for (const i of s.interfaces) n += 96 + i.name.length;
+    for (const p of s.processes) n += 48 + p.name.length + p.role.length;
+  }
+  return n;
+}
+
+/**
+ * One tick as Watch events, each carrying its wire bytes (the fast encoder's):
+ * batched, the agents in as few events as fit WATCH_EVENT_BYTES each; else
+ * one event per agent (what older clients read).
+ */
+export function watchEvents(batches: readonly LiveBatch[], batched: boolean, skippedTicks: number): WatchEvent[] {
+  const sentAtMs = Date.now();
+  const event = (init: Parameters<typeof create<typeof WatchEventSchema>>[1]): WatchEvent => {
+    const e = create(WatchEventSchema, init);
+    return withWire(e, encodeWatchEvent(e));
+  };
+  if (!batched) return batches.map((b) => event({ agentId: b.agentId, node: b.node, mode: b.mode, samples: b.samples, sentAtMs, skippedTicks }));
+  const events: WatchEvent[] = [];
+  let agents: AgentSamples[] = [];
+  let bytes = 0;
+  for (const b of batches) {
+    const size = wireBytes(b);
+    if (agents.length && bytes + size > WATCH_EVENT_BYTES) {
+      events.push(event({ agents, sentAtMs, skippedTicks }));
+      agents = [];
+      bytes = 0;
+    }
+    agents.push(create(AgentSamplesSchema, { agentId: b.agentId, node: b.node, mode: b.mode, samples: b.samples }));
+    bytes += size;
+  }
+  if (agents.length) events.push(event({ agents, sentAtMs, skippedTicks }));
+  return events;
+}
 
 export interface ControlDeps {
   registry: Registry;
@@ -42,21 +87,22 @@ export interface ControlDeps {
 export function controlServiceHandlers(deps: ControlDeps): Pick<ServiceImpl<typeof ControlService>, "listAgents" | "watch" | "runCase"> {
   const { registry, locks, log } = deps;
   return {
-    listAgents() {
-      const agents = registry.list().map((l) => agentStatus(l, locks.busy(l.id)));
-      return create(ListAgentsResponseSchema, { agents });
+    listAgents(call) {
+      return listAgents(registry, locks, call.request);
     },
 
     watch(call): void {
-      const { node, filter, intervalMs } = call.request;
+      const { node, filter, intervalMs, batched } = call.request;
       const problem = watchProblem({ node, intervalMs, include: filter?.include ?? [], exclude: filter?.exclude ?? [] });
       if (problem) throw new NetmatrixError("invalid-argument", `watch refused: ${problem}`, { hint: "see `netmatrix watch --help`" });
-      // A client that stops reading gets only the newest batch per agent, and is cut off after WATCH_STALL_MS.
+      // A tick is written whole (its events wait in the outbox while the call pushes back, so at most one
+      // tick's worth); while any of it waits, further ticks are skipped, not queued. A client that takes
+      // nothing for WATCH_STALL_MS is cut off.
       const outbox = new Outbox<WatchEvent>(call, {
-        maxQueued: 0,
+        maxQueued: Number.POSITIVE_INFINITY,
         stallMs: WATCH_STALL_MS,
         onCutOff: (reason) => {
-          log.warn({ peer: call.getPeer(), reason, dropped: outbox.dropped }, "watch client cut off: it stopped reading");
+          log.warn({ peer: call.getPeer(), reason, skippedTicks: watcher.stats().skipped }, "watch client cut off: it stopped reading");
           end();
           call.emit(
             "error",
@@ -68,20 +114,27 @@ export function controlServiceHandlers(deps: ControlDeps): Pick<ServiceImpl<type
           );
         },
       });
-      const stop = deps.hub.watch({ node, ...(filter ? { filter } : {}), intervalMs: intervalMs || 1000 }, (b) => {
-        if (call.cancelled) return;
-        outbox.sendLatest(b.agentId, create(WatchEventSchema, { agentId: b.agentId, node: b.node, mode: b.mode, samples: b.samples }));
-      });
+      const watcher = deps.hub.watch(
+        { node, ...(filter ? { filter } : {}), intervalMs: intervalMs || 1000 },
+        {
+          ready: () => !call.cancelled && !outbox.isCutOff && !outbox.isBlocked && outbox.backlog === 0,
+          send: (batches) => {
+            for (const e of watchEvents(batches, batched, watcher.stats().skipped)) outbox.send(e);
+          },
+        },
+      );
       let ended = false;
       const end = (): void => {
         if (ended) return;
         ended = true;
-        stop();
+        watcher.stop();
         outbox.close();
       };
       call.on("cancelled", end);
       call.on("close", end);
       call.on("error", end);
+      // Cancelled before this handler ran: "cancelled" has been emitted already, and would never end the watch.
+      if (call.cancelled) end();
     },
 
     async runCase(call): Promise<void> {

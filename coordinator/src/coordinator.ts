@@ -1,7 +1,8 @@
 /**
  * The coordinator process: one gRPC server carrying the agent service (agents
  * dial in) and the control service (the CLI), a registry of live agents, and
- * a sweep that drops agents whose heartbeats stopped.
+ * a sweep that drops agents whose heartbeats stopped (./heartbeat-sweep.ts),
+ * and a bound on how many agents register a second (./registration-limiter.ts).
  */
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
@@ -13,6 +14,8 @@ import { authInterceptor } from "../../common/src/token.js";
 import { loadServerTls, webServerTls, type ServerTls, type ServerTlsFiles } from "../../common/src/tls.js";
 import { addressTrust } from "./address-check.js";
 import { agentServiceHandlers } from "./agent-service.js";
+import { startHeartbeatSweep } from "./heartbeat-sweep.js";
+import { DEFAULT_REGISTRATION_LIMITS, RegistrationLimiter, type RegistrationLimits } from "./registration-limiter.js";
 import { listenGrpc } from "./listen.js";
 import { controlServiceHandlers } from "./control-service.js";
 import { DEFAULT_MATRIX_CAPS, type MatrixCaps } from "./matrix/index.js";
@@ -50,8 +53,10 @@ export interface CoordinatorOptions {
    * plaintext.
    */
   tls?: ServerTlsFiles;
-  /** Heartbeat interval asked of agents, milliseconds (default 2000). */
+  /** Heartbeat interval asked of agents, milliseconds (default DEFAULT_HEARTBEAT_INTERVAL_MS). */
   heartbeatIntervalMs?: number;
+  /** Agent sessions admitted per second and at once (`--registration-rate`, `--registration-burst`); default DEFAULT_REGISTRATION_LIMITS. */
+  registrationLimits?: RegistrationLimits;
   /** What one run may ask for: case runs and estimated duration (`--max-cases`, `--max-run-duration`); default DEFAULT_MATRIX_CAPS. */
   caps?: MatrixCaps;
   /**
@@ -63,6 +68,9 @@ export interface CoordinatorOptions {
   trustDeclaredAddresses?: readonly string[];
 }
 
+/** How often agents are asked to send a heartbeat (`--heartbeat-interval`), ms. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 2000;
+
 export interface RunningCoordinator {
   /** The port actually bound. */
   port: number;
@@ -70,11 +78,13 @@ export interface RunningCoordinator {
   httpPort: number | undefined;
   registry: Registry;
   hub: WatchHub;
+  /** Agent sessions admitted and refused so far (its counters). */
+  registrations: RegistrationLimiter;
   stop(): Promise<void>;
 }
 
 export async function startCoordinator(opts: CoordinatorOptions, log: Logger): Promise<RunningCoordinator> {
-  const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 2000;
+  const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
   const trust = addressTrust(opts.trustDeclaredAddresses);
   if (trust.description !== "none")
     log.warn({ trustDeclaredAddresses: trust.description }, "agents' declared addresses in this list are believed without checking where they connect from");
@@ -91,7 +101,8 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
   });
   // Every call of every method of both services passes the one auth check first.
   const interceptors = [authInterceptor(opts.token, log.child({ component: "auth" }))];
-  const agents = implement(AgentService, agentServiceHandlers({ registry, log: log.child({ component: "agents" }), heartbeatIntervalMs, trust }), { interceptors });
+  const registrations = new RegistrationLimiter(opts.registrationLimits ?? DEFAULT_REGISTRATION_LIMITS);
+  const agents = implement(AgentService, agentServiceHandlers({ registry, log: log.child({ component: "agents" }), heartbeatIntervalMs, trust, registrations }), { interceptors });
   server.addService(agents.definition, agents.implementation);
   const store = new ResultsStore(opts.dataDir);
   // Runs a stopped coordinator left "running" become "interrupted" (resumable); a damaged tail of cases.jsonl is cut off.
@@ -119,18 +130,17 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
       tls.summary,
       `TLS on: gRPC and the web page; ${tls.summary.clientCertificates ? "clients must present a certificate signed by the client CA" : "no client certificates asked"}`,
     );
-  // Drop agents whose heartbeats stopped but whose connection did not (a frozen process, a cut link).
-  const sweep = setInterval(() => {
-    const limit = heartbeatIntervalMs * 3 + 5_000;
-    for (const link of registry.list()) {
-      if (performance.now() - link.lastSeen > limit) {
-        log.warn({ agentId: link.id }, "agent missed its heartbeats; dropping it");
-        link.onClosed(`no heartbeat for ${Math.round(limit / 1000)} s`);
-        registry.remove(link);
-        link.end();
-      }
-    }
-  }, heartbeatIntervalMs);
+  // Drop agents whose heartbeats stopped but whose connection did not (a frozen process, a cut link); not for the coordinator's own stalls.
+  const sweep = startHeartbeatSweep({
+    links: () => registry.list(),
+    drop: (link, reason) => {
+      link.onClosed(reason);
+      registry.remove(link);
+      link.end();
+    },
+    heartbeatIntervalMs,
+    log: log.child({ component: "agents" }),
+  });
   const renderReport = (run: GetRunResponse): string => {
     if (!opts.reportHtml)
       throw new NetmatrixError("not-found", `this coordinator serves no HTML reports; render it with \`netmatrix report ${run.info?.runId ?? "RUN_ID"} --output html\``);
@@ -157,8 +167,9 @@ export async function startCoordinator(opts: CoordinatorOptions, log: Logger): P
     httpPort: web?.port,
     registry,
     hub,
+    registrations,
     stop: async () => {
-      clearInterval(sweep);
+      sweep.stop();
       await web?.close();
       listener.close();
       for (const link of registry.list()) link.end();

@@ -1,31 +1,30 @@
 /**
- * Runs a matrix: plan against the live agents, schedule into node-disjoint
- * rounds with repetitions interleaved, run each round's cases together, retry
- * "server busy" a bounded number of times, and append every finished case
- * repetition to the run's directory before streaming it. Cancelled work is
- * not recorded, so `resume` measures it later; nothing finished is measured twice.
+ * Runs a matrix: plan against the live agents as a stream (matrix/stream.ts:
+ * totals counted, rounds made one at a time, never every case at once), run
+ * each round's cases together, retry "server busy" a bounded number of
+ * times, and append every finished case repetition to the run's directory
+ * before streaming it. Cancelled work is not recorded, so `resume` measures
+ * it later; nothing finished is measured twice (finished case repetitions
+ * are skipped by key).
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
-import { CaseRecordSchema, CaseResultSchema, type MatrixEventSchema, type RunInfo } from "../../gen/netmatrix/v1/control_pb.js";
+import { CaseRecordSchema, CaseResultSchema, PlanSummarySchema, type MatrixEventSchema, type PlanSummary, type RunInfo } from "../../gen/netmatrix/v1/control_pb.js";
 import { FailureCode, TestSpecSchema, type NodeLoad, type TestSpec } from "../../gen/netmatrix/v1/types_pb.js";
 import { busyBeforeRun } from "../../common/src/busy.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { directions, modes, protocols } from "../../common/src/model.js";
 import { drivers, toolName, tools, type ToolName } from "../../tools/src/index.js";
-import type { AgentLink } from "./agent-link.js";
 import { newCase, runRepetition, type CaseRequest } from "./case-runner.js";
 import type { AgentLocks } from "./locks.js";
 import {
-  CASE_OVERHEAD_MS,
+  CaseIds,
   checkDuration,
   checkPlanSize,
   DEFAULT_MATRIX_CAPS,
   effectiveCaps,
+  PlanStream,
   planSize,
-  planSteps,
-  runStepsAsync,
-  scheduleSteps,
   type MatrixCaps,
   type MatrixSpec,
   type PlannedCase,
@@ -37,6 +36,7 @@ import type { Registry } from "./registry.js";
 import type { ResultsStore, RunDir } from "./results-store.js";
 import type { ServiceProvider } from "../../common/src/service-provider.js";
 import { agentStatus } from "./status.js";
+import { setImmediate as nextTurn } from "node:timers/promises";
 
 /** Tries per case repetition when the server says it is busy. */
 export const BUSY_ATTEMPTS = 3;
@@ -62,6 +62,10 @@ export interface MatrixRequest {
   allowPartial: boolean;
   /** Lower caps the client asked for (0 or absent: the coordinator's). */
   caps?: Partial<MatrixCaps>;
+  /** Plan only: emit the plan's summary and return; nothing is measured or created. */
+  dryRun?: boolean;
+  /** Run only the rounds whose estimated durations fit in this many ms (undefined or 0: all). */
+  budgetMs?: number;
 }
 
 type Emit = (e: MessageInitShape<typeof MatrixEventSchema>["event"]) => void;
@@ -75,6 +79,7 @@ export function plannerAgents(registry: Registry): PlannerAgent[] {
     address: l.info.addresses[0] ?? "",
     tools: l.info.tools.filter((t) => t.available).map((t) => toolName(t.tool) as ToolName),
     toolProblems: Object.fromEntries(l.info.tools.filter((t) => !t.available && t.problem).map((t) => [toolName(t.tool), t.problem])),
+    labels: l.info.labels,
   }));
 }
 
@@ -92,9 +97,8 @@ export function testSpecOf(c: PlannedCase): TestSpec {
   });
 }
 
-function findLink(registry: Registry, id: string): AgentLink | undefined {
-  return registry.list().find((l) => l.id === id);
-}
+/** How a finished case repetition is known on resume: its key (the same spec on the same agents plans the same keys) and repetition. */
+const doneKey = (key: string, repetition: number): string => `${key}#${repetition}`;
 
 /** Open (resume) or create the run's directory; returns it with what is already done. */
 function openRun(req: MatrixRequest, deps: MatrixDeps, total: number): { run: RunDir; done: Set<string>; info: RunInfo } {
@@ -108,7 +112,7 @@ function openRun(req: MatrixRequest, deps: MatrixDeps, total: number): { run: Ru
     info.total = total;
     info.done = records.length;
     info.failed = records.filter((r) => r.result?.repetitions[0]?.outcome.case !== "measurement").length;
-    return { run, done: new Set(records.map((r) => `${r.caseId}#${r.repetition}`)), info };
+    return { run, done: new Set(records.map((r) => doneKey(r.key, r.repetition))), info };
   }
   const agents = deps.registry.list().map((l) => agentStatus(l));
   const run = deps.store.create({ name: req.spec.name, specYaml: req.specYaml, spec: req.spec, agents, total });
@@ -123,29 +127,43 @@ export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit
   // Counted before anything is planned: past the caps, the spec is refused before any large allocation.
   const caps = effectiveCaps(deps.caps ?? DEFAULT_MATRIX_CAPS, req.caps);
   checkPlanSize(planSize(spec, agents, planOpts), spec, caps);
-  // Planning and scheduling let the event loop in every few milliseconds, so a cancelled call stops them.
-  const p = await runStepsAsync(planSteps(spec, agents, planOpts), cancelled, "planning the run");
-  const refused = p.refused.filter((r) => r.kind === "refused");
+  // The plan streams: its totals are arithmetic, its rounds are made as they run.
+  const stream = new PlanStream(spec, agents, planOpts);
+  const { totals } = stream;
+  const budget = req.budgetMs ? stream.roundsWithin(req.budgetMs) : { rounds: totals.rounds, ms: totals.estimatedMs };
+  if (req.dryRun) {
+    emit({ case: "planned", value: planSummary(stream, budget, req.budgetMs) });
+    return;
+  }
+  const refused = stream.refused.filter((r) => r.kind === "refused");
   if (refused.length && !req.allowPartial) {
     throw new NetmatrixError("failed-precondition", `the spec cannot run on these agents:\n  - ${refused.map((r) => r.reason).join("\n  - ")}`, {
       hint: "fix the spec or the agents, or pass --allow-partial to run what can run",
     });
   }
-  if (!p.cases.length)
+  if (!totals.cases)
     throw new NetmatrixError("failed-precondition", "the spec plans no case on these agents", { hint: "check `netmatrix agents` and the spec's scenarios and pairs" });
-  const byId = new Map(p.cases.map((c) => [c.id, c]));
-  const rounds = await runStepsAsync(scheduleSteps(p.cases, { concurrency: spec.concurrency, repetitions: spec.repetitions }), cancelled, "scheduling the run");
-  const runMsOf = new Map(p.cases.map((c) => [c.id, drivers[c.tool].runMs({ durationS: c.durationS, omitS: c.omitS })]));
-  const estimate = (rs: typeof rounds): number =>
-    rs.reduce((ms, r) => {
-      let longest = 0;
-      for (const e of r) longest = Math.max(longest, runMsOf.get(e.caseId)!);
-      return ms + longest + CASE_OVERHEAD_MS;
-    }, 0);
-  const fullMs = estimate(rounds);
-  checkDuration(fullMs, `an estimated ${formatDurationS(fullMs / 1000)} (${rounds.length} rounds, at most ${spec.concurrency} at a time)`, caps);
-  const { run, done, info } = openRun(req, deps, p.cases.length * spec.repetitions);
-  const todo = rounds.map((r) => r.filter((e) => !done.has(`${e.caseId}#${e.repetition}`))).filter((r) => r.length);
+  if (budget.rounds === 0) {
+    throw new NetmatrixError(
+      "invalid-argument",
+      `a budget of ${formatDurationS((req.budgetMs ?? 0) / 1000)} fits no round (the first takes about ${formatDurationS(stream.roundMs(0) / 1000)})`,
+      {
+        hint: "give a larger --budget, or none",
+      },
+    );
+  }
+  checkDuration(budget.ms, `an estimated ${formatDurationS(budget.ms / 1000)} (${budget.rounds} rounds, at most ${spec.concurrency} at a time)`, caps);
+  // Case runs within the budget: all of them, or (cut short) counted by making the rounds that fit, one at a time.
+  let total = totals.caseRuns;
+  if (budget.rounds < totals.rounds) {
+    total = 0;
+    for (let k = 0; k < budget.rounds; k++) {
+      total += stream.round(k).cases.length;
+      if ((k & 255) === 255) await nextTurn();
+      if (cancelled.aborted) throw new NetmatrixError("cancelled", "planning the run was cancelled");
+    }
+  }
+  const { run, done, info } = openRun(req, deps, total);
   run.writeInfo(info); // a storage fault here refuses the run; nothing ran, and it can be resumed
   deps.running.add(run.runId);
   // A fault that stops the run (its results cannot be stored) cancels what is in flight, like a cancel.
@@ -157,18 +175,19 @@ export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit
   };
   const signal = AbortSignal.any([cancelled, stopped.signal]);
   // Before the first case: which involved nodes were busy, from their agents' last heartbeats (no extra traffic, no wait).
-  const busyWarnings = busyNodes(deps.registry, p.cases);
+  const busyWarnings = busyNodes(deps.registry, stream.involvedAgents());
+  const todoRuns = Math.max(0, total - done.size);
   emit({
     case: "started",
     value: {
       runId: run.runId,
       name: spec.name,
-      total: todo.reduce((n, r) => n + r.length, 0),
+      total: todoRuns,
       alreadyDone: done.size,
-      cases: p.cases.length,
-      rounds: todo.length,
-      refused: refusalLines(p.refused, spec.scenarios),
-      estimatedMs: estimate(todo),
+      cases: totals.cases,
+      rounds: budget.rounds,
+      refused: refusalLines(stream.refused, spec.scenarios),
+      estimatedMs: total > 0 ? (budget.ms * todoRuns) / total : 0,
       dataDir: run.dir,
       busyWarnings,
     },
@@ -176,28 +195,34 @@ export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit
   const runLog = log.child({ runId: run.runId });
   for (const w of busyWarnings) runLog.warn({ warning: w }, "node busy before the run");
   // A cancel stops each running case's own commands (runRepetition); nothing else on the agents is touched.
+  // Case ids stay unique as cases stream out (every case shows first in repetition 0).
+  const ids = new CaseIds(totals.cases);
   try {
-    for (const round of todo) {
+    for (let k = 0; k < budget.rounds; k++) {
       if (signal.aborted) break;
+      const { repetition, cases } = stream.round(k);
+      const round = cases.map((c) => ids.fix(c, repetition === 0)).filter((c) => !done.has(doneKey(c.key, repetition)));
+      if (!round.length) {
+        if ((k & 255) === 255) await nextTurn(); // a long stretch of finished rounds (resume) lets the event loop in
+        continue;
+      }
       await Promise.all(
-        round.map(async ({ caseId, repetition }) => {
-          const c = byId.get(caseId)!;
+        round.map(async (c) => {
+          const caseId = c.id;
           emit({ case: "caseStarted", value: { caseId, key: c.key, repetition, done: info.done } });
           const record = await runOne(c, repetition, req, deps, run.runId, runLog, signal);
           if (!record || fault) return; // cancelled, or the run stopped: not recorded, so resume runs it
+          // Group commit: one fdatasync for the records finishing together, and resolved only once it is done.
           try {
-            run.append(record);
+            await run.appendDurable(record);
           } catch (err) {
             return stop(err); // not on disk, not counted: resume runs it
           }
+          // On disk now (a fault elsewhere meanwhile does not change that): counted, and resume skips it.
           info.done++;
           if (record.result?.repetitions[0]?.outcome.case !== "measurement") info.failed++;
           info.updatedAtMs = Date.now();
-          try {
-            run.writeInfo(info);
-          } catch (err) {
-            stop(err); // the record is on disk; the run stops here
-          }
+          run.progress(info); // meta.json is written on state changes only; `runs` shows these counts from memory
           emit({ case: "record", value: record });
         }),
       );
@@ -205,6 +230,7 @@ export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit
   } catch (err) {
     stop(err);
   } finally {
+    await run.close(); // the last batch is on disk before the run's final state
     // A run that measured nothing did not finish: it failed, and says so.
     const nothing = !fault && !cancelled.aborted && info.done > 0 && info.done === info.failed;
     info.status = fault || nothing ? "failed" : cancelled.aborted ? "cancelled" : "finished";
@@ -237,8 +263,8 @@ export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit
  * (common/src/busy.ts BUSY_BEFORE_RUN), from the freshest load report of its
  * agents; nodes not reported yet are not guessed at.
  */
-export function busyNodes(registry: Registry, cases: readonly Pick<PlannedCase, "client" | "server">[]): string[] {
-  const ids = new Set(cases.flatMap((c) => [c.client, c.server]));
+export function busyNodes(registry: Registry, agentIds: Iterable<string>): string[] {
+  const ids = new Set(agentIds);
   const freshest = new Map<string, NodeLoad>();
   for (const link of registry.list()) {
     if (!ids.has(link.id) || !link.load) continue;
@@ -246,6 +272,25 @@ export function busyNodes(registry: Registry, cases: readonly Pick<PlannedCase, 
     if (!seen || link.load.atMs > seen.atMs) freshest.set(link.info.node, { ...link.load, cpuCount: link.load.cpuCount || link.info.cpuCount });
   }
   return [...freshest.entries()].flatMap(([node, load]) => busyBeforeRun(node, load) ?? []);
+}
+
+/** The answer to a dry run: the stream's totals, the budget's cut, what is refused. */
+function planSummary(stream: PlanStream, budget: { rounds: number; ms: number }, budgetMs: number | undefined): PlanSummary {
+  const { totals, spec } = stream;
+  return create(PlanSummarySchema, {
+    name: spec.name,
+    cases: BigInt(totals.cases),
+    caseRuns: BigInt(totals.caseRuns),
+    repetitions: spec.repetitions,
+    roundsPerRepetition: BigInt(totals.roundsPerRepetition),
+    rounds: BigInt(totals.rounds),
+    concurrency: spec.concurrency,
+    estimatedMs: totals.estimatedMs,
+    ...(budgetMs ? { budgetRounds: BigInt(budget.rounds), budgetMs: budget.ms } : {}),
+    refused: refusalLines(stream.refused, spec.scenarios),
+    nodes: stream.universe.length,
+    agents: stream.agents.length,
+  });
 }
 
 /** Why a run whose every case repetition failed is "failed". */
@@ -264,8 +309,8 @@ function runFault(runId: string, err: unknown): NetmatrixError {
 
 /** One case repetition with its bounded busy-retries; undefined when cancelled. */
 async function runOne(c: PlannedCase, repetition: number, req: MatrixRequest, deps: MatrixDeps, runId: string, log: Logger, signal: AbortSignal) {
-  const client = findLink(deps.registry, c.client);
-  const server = findLink(deps.registry, c.server);
+  const client = deps.registry.get(c.client);
+  const server = deps.registry.get(c.server);
   const spec = testSpecOf(c);
   const caseReq: CaseRequest | undefined =
     client && server

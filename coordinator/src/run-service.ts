@@ -32,6 +32,8 @@ export function runServiceHandlers(deps: MatrixDeps): Pick<ServiceImpl<typeof Co
             allowPartial: r.allowPartial,
             ...(r.resumeRunId ? { resumeRunId: r.resumeRunId } : {}),
             caps: { maxCaseRuns: r.maxCaseRuns, maxRunDurationS: r.maxRunDurationS },
+            dryRun: r.dryRun,
+            ...(r.budgetS ? { budgetMs: r.budgetS * 1000 } : {}),
           },
           deps,
           (event) => {

@@ -75,7 +75,8 @@ function indexOf(cases: readonly CaseIdentity[]): { tests: Set<string>; scenario
 function pairsReason(a: MatchSide, b: MatchSide): string {
   const pa = a.spec?.pairs;
   const pb = b.spec?.pairs;
-  const sample = typeof pa === "object" && "sample" in pa;
+  // A sample or a cover: drawn from the node names (and labels) and the seed.
+  const sample = typeof pa === "object" && ("sample" in pa || "cover" in pa);
   const onlyA = a.nodes.filter((n) => !b.nodes.includes(n));
   const onlyB = b.nodes.filter((n) => !a.nodes.includes(n));
   if (a.spec && b.spec && JSON.stringify(pa) !== JSON.stringify(pb)) {

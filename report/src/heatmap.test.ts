@@ -1,9 +1,11 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { describe, expect, test } from "vitest";
 import { CaseRecordSchema, GetRunResponseSchema, type CaseRecord } from "../../gen/netmatrix/v1/control_pb.js";
-import { Protocol, Tool } from "../../gen/netmatrix/v1/types_pb.js";
+import type { PairSelectionSchema } from "../../gen/netmatrix/v1/matrix_pb.js";
+import { NetworkMode, Protocol, Tool } from "../../gen/netmatrix/v1/types_pb.js";
 import { reportDocument } from "./report-document.js";
-import { heatmaps, naturalCompare, scenarioCompare, variantLabel, variantOf, type Heatmap } from "./heatmap.js";
+import { GRID_MAX_NODES, heatmaps, naturalCompare, scenarioCompare, variantLabel, variantOf, type Heatmap } from "./heatmap.js";
+import { heatmapsHtml, LIST_SHOWN } from "./html-sections.js";
 
 const NAME = { [Tool.IPERF3]: "iperf3", [Tool.PING]: "ping", [Tool.QPERF]: "qperf" } as Record<number, string>;
 
@@ -152,5 +154,126 @@ describe("names and order", () => {
     };
     expect(variantOf({ ...base, key: "host-host/iperf3/udp/reverse/P2/L1400/B100M/a→b" })).toBe("iperf3/udp/reverse/P2/L1400/B100M");
     expect(variantOf({ ...base, key: "something else" })).toBe("iperf3/udp/reverse/P2/L1400/B100000000");
+  });
+});
+
+describe("sampled and covering runs of large clusters", () => {
+  const G = 1e9;
+  /** n nodes "n1"… in zones z-a, z-b, z-c (round robin), each with a host agent labelled with its zone (or none when `label` is false). */
+  const agents = (n: number, label = true) =>
+    Array.from({ length: n }, (_, i) => ({
+      agentId: `n${i + 1}/host`,
+      info: { node: `n${i + 1}`, mode: NetworkMode.HOST, addresses: ["10.0.0.1"], ...(label ? { labels: { [ZONE]: `z-${"abc"[i % 3]}` } } : {}) },
+    }));
+  const ZONE = "topology.kubernetes.io/zone";
+  const zoneOf = (node: string): string => `z-${"abc"[(Number(node.slice(1)) - 1) % 3]}`;
+  /** A run of `pairs` (client, server node numbers) with throughput `tp(client, server)`, and the spec's `pairs`. */
+  const run = (pairs: [number, number][], selection: MessageInitShape<typeof PairSelectionSchema>["selection"], tp: (a: number, b: number) => number, n: number, label = true) =>
+    reportDocument(
+      create(GetRunResponseSchema, {
+        info: { runId: "r" },
+        spec: { name: "t", durationS: 2, scenarios: ["host-host"], thresholds: { cvPercent: 10, udpLossPercent: 1 }, pairs: { selection } },
+        agents: agents(n, label),
+        records: pairs.flatMap(([a, b]) => rec("host-host", `n${a}`, `n${b}`, [tp(a, b)])),
+      }),
+    );
+  /** k·n pairs: node i → i+1, i+2, …, i+k (mod n), numbered from 1. */
+  const ringPairs = (n: number, k: number): [number, number][] => Array.from({ length: n * k }, (_, x) => [(x % n) + 1, (((x % n) + 1 + Math.floor(x / n)) % n) + 1]);
+
+  test("over 64 nodes there is no grid: the measured pairs are listed (a 5,000-node cover is not a 5,000 × 5,000 grid)", () => {
+    const n = 5000;
+    const pairs = ringPairs(n, 3);
+    const t0 = performance.now();
+    const doc = run(pairs, { case: "cover", value: { k: 3 } }, () => G, n);
+    const docMs = performance.now() - t0;
+    const t1 = performance.now();
+    const [h] = heatmaps(doc);
+    const mapMs = performance.now() - t1;
+    expect(h!.layout).toBe("list");
+    expect(h!.cells).toEqual([]);
+    expect(h!.nodes).toHaveLength(n);
+    expect(h!.pairs).toHaveLength(3 * n);
+    // Linear in the cases: no slower than building the report document of them (a grid would be 25 million cells).
+    expect(mapMs).toBeLessThan(docMs);
+    const html = heatmapsHtml(heatmaps(doc));
+    expect(html).toContain('data-layout="list"');
+    // The listed pairs, and the 3 rows of the zone × zone aggregate (the spec has no `by`: none here).
+    expect(html.match(/<tr><th scope="row">/g)).toHaveLength(LIST_SHOWN);
+  });
+
+  test("64 nodes or fewer: still a grid, as before", () => {
+    const doc = run(ringPairs(GRID_MAX_NODES, 1), { case: "sample", value: { count: 64 } }, () => G, GRID_MAX_NODES);
+    const [h] = heatmaps(doc);
+    expect(h!.layout).toBe("grid");
+    expect(h!.cells).toHaveLength(GRID_MAX_NODES);
+    expect(h!.groups).toBeUndefined();
+  });
+
+  test("the list shows failed pairs and the worst first, at most LIST_SHOWN", () => {
+    const n = 100;
+    const doc = run(ringPairs(n, 2), { case: "sample", value: { count: 200 } }, (a, b) => (a === 7 && b === 8 ? NaN : (a * 31 + b) % 97 === 0 ? 0.1 * G : G), n, false);
+    const html = heatmapsHtml(heatmaps(doc));
+    const rows = [...html.matchAll(/<tr><th scope="row">(n\d+)<\/th><th scope="row">(n\d+)<\/th>/g)].map((m) => `${m[1]}→${m[2]}`);
+    expect(rows).toHaveLength(LIST_SHOWN);
+    expect(rows[0]).toBe("n7→n8");
+    const slow = ringPairs(n, 2).filter(([a, b]) => (a * 31 + b) % 97 === 0 && !(a === 7 && b === 8));
+    expect(rows.slice(1, 1 + slow.length).sort()).toEqual(slow.map(([a, b]) => `n${a}→n${b}`).sort());
+    expect(html).toContain("200 measured node pairs of 100 nodes");
+  });
+
+  test("with pairs.by and labelled nodes: a zone × zone aggregate, the median over each combination's pairs, with its count", () => {
+    const n = 90;
+    const pairs = ringPairs(n, 3);
+    // Within a zone 10 Gbit/s, across 1 Gbit/s, but z-a → z-c 0.5; one z-b → z-b pair failed.
+    const tp = (a: number, b: number): number => {
+      const za = zoneOf(`n${a}`);
+      const zb = zoneOf(`n${b}`);
+      if (za === "z-b" && zb === "z-b" && a === 2) return NaN;
+      return za === zb ? 10 * G : za === "z-a" && zb === "z-c" ? 0.5 * G : G;
+    };
+    const doc = run(pairs, { case: "cover", value: { k: 3, by: ZONE } }, tp, n);
+    const [h] = heatmaps(doc);
+    expect(h!.groups!.by).toBe(ZONE);
+    expect(h!.groups!.values).toEqual(["z-a", "z-b", "z-c"]);
+    const count = (za: string, zb: string) => pairs.filter(([a, b]) => zoneOf(`n${a}`) === za && zoneOf(`n${b}`) === zb).length;
+    const cell = (i: number, j: number) => h!.groups!.cells[i]![j];
+    expect(cell(0, 2)).toEqual({ median: 0.5 * G, cases: count("z-a", "z-c"), failed: 0, score: 0.05 });
+    expect(cell(0, 1)).toMatchObject({ median: G, cases: count("z-a", "z-b"), score: 0.1 });
+    expect(cell(1, 1)).toMatchObject({ median: 10 * G, cases: count("z-b", "z-b"), failed: 1, score: 1 });
+    // Every pair in exactly one combination.
+    expect(h!.groups!.cells.flat().reduce((s, c) => s + (c?.cases ?? 0), 0)).toBe(pairs.length);
+    const html = heatmapsHtml(heatmaps(doc));
+    expect(html).toContain(`data-heatmap-groups="host-host/iperf3/tcp/forward/P1/L0" data-metric="throughput" data-by="${ZONE}"`);
+    expect(html).toContain("mean throughput by topology.kubernetes.io/zone: the median over node pairs");
+    expect(html).toContain(`data-client-group="z-a" data-server-group="z-c" data-value="${0.5 * G}"`);
+  });
+
+  test("nodes without the label are a group of their own, last; without any labelled node, or without pairs.by, no aggregate", () => {
+    const n = 6;
+    const base = agents(n);
+    const doc = reportDocument(
+      create(GetRunResponseSchema, {
+        info: { runId: "r" },
+        spec: {
+          name: "t",
+          durationS: 2,
+          scenarios: ["host-host"],
+          thresholds: { cvPercent: 10, udpLossPercent: 1 },
+          pairs: { selection: { case: "sample", value: { count: 6, by: ZONE } } },
+        },
+        agents: [...base.slice(0, 4), { agentId: "n5/host", info: { node: "n5", mode: NetworkMode.HOST } }, { agentId: "n6/host", info: { node: "n6", mode: NetworkMode.HOST } }],
+        records: ringPairs(n, 1).flatMap(([a, b]) => rec("host-host", `n${a}`, `n${b}`, [G])),
+      }),
+    );
+    expect(heatmaps(doc)[0]!.groups!.values).toEqual(["z-a", "z-b", "z-c", ""]);
+    expect(heatmapsHtml(heatmaps(doc))).toContain("(no topology.kubernetes.io/zone)");
+    expect(heatmaps(run(ringPairs(n, 1), { case: "cover", value: { k: 1, by: ZONE } }, () => G, n, false))[0]!.groups).toBeUndefined();
+    expect(heatmaps(run(ringPairs(n, 1), { case: "cover", value: { k: 1 } }, () => G, n))[0]!.groups).toBeUndefined();
+  });
+
+  test("the report document carries each agent's labels, and none for agents without", () => {
+    const doc = run(ringPairs(3, 1), { case: "cover", value: { k: 1 } }, () => G, 3);
+    expect(doc.agents[0]!.labels).toEqual({ [ZONE]: "z-a" });
+    expect("labels" in run(ringPairs(3, 1), { case: "all", value: {} }, () => G, 3, false).agents[0]!).toBe(false);
   });
 });

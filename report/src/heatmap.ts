@@ -3,7 +3,13 @@
  * variant, a grid with the client node as the row and the server node as the
  * column, each cell the mean over the case's repetitions — throughput in
  * bits/s, latency in µs. Same-node pairs (the diagonal) and pairs without a
- * case are explicitly empty. Pure: built from a report document.
+ * case are explicitly empty. A run over more than GRID_MAX_NODES nodes (a
+ * sample or cover of a large cluster) gets no grid — 5,000 × 5,000 cells
+ * would be mostly empty and too big to draw — but the list of its measured
+ * pairs. When the run's spec groups nodes by a label (`pairs: { sample|cover,
+ * by }`) and the nodes carry it, every heatmap also has the aggregate by that
+ * label: a (client value × server value) grid of the median over its pairs.
+ * Pure: built from a report document.
  */
 import type { ReportDocument } from "./report-document.js";
 import { SCENARIOS } from "../../common/src/scenarios.js";
@@ -36,6 +42,38 @@ export interface HeatmapCell {
   score: number | null;
 }
 
+/** One measured node pair of a heatmap. */
+export interface HeatmapPair {
+  client: string;
+  server: string;
+  cell: HeatmapCell;
+}
+
+/** One (client label value, server label value) combination of the aggregate: the median over its pairs' means. */
+export interface HeatmapGroupCell {
+  /** Median of the pairs' means (bits/s or µs); null when every pair failed. */
+  median: number | null;
+  /** Pairs (cases) measured in this combination. */
+  cases: number;
+  /** Of those, the pairs whose every repetition failed. */
+  failed: number;
+  /** 0 … 1 relative to the best combination, as HeatmapCell.score; null without a median. */
+  score: number | null;
+}
+
+/** A heatmap aggregated by a node label (e.g. zone × zone). */
+export interface HeatmapGroups {
+  /** The label key (the spec's `pairs.by`), e.g. "topology.kubernetes.io/zone". */
+  by: string;
+  /** The label's values, in natural order; "" (nodes without the label) last, when there are such nodes. */
+  values: string[];
+  /** cells[row = client value][column = server value]; null where no pair was measured. */
+  cells: (HeatmapGroupCell | null)[][];
+}
+
+/** Above this many nodes a heatmap is a list of its measured pairs, not a grid. */
+export const GRID_MAX_NODES = 64;
+
 /** A node×node grid of one scenario and test variant. */
 export interface Heatmap {
   /** "<scenario>/<variant>", e.g. "host-host/iperf3/tcp/forward/P1/L0". */
@@ -48,10 +86,16 @@ export interface Heatmap {
   metric: HeatmapMetric;
   /** "bps" (bits/s) or "us" (µs). */
   unit: "bps" | "us";
-  /** Row and column names, sorted naturally (node-2 before node-10). */
+  /** Row and column names, sorted naturally (node-2 before node-10): the nodes of the measured pairs. */
   nodes: string[];
-  /** cells[row = client][column = server]; null on the diagonal and where no case ran. */
+  /** "grid": `cells` is nodes × nodes; "list": more than GRID_MAX_NODES nodes, `cells` is empty and `pairs` is what there is to show. */
+  layout: "grid" | "list";
+  /** cells[row = client][column = server]; null on the diagonal and where no case ran. Empty for layout "list". */
   cells: (HeatmapCell | null)[][];
+  /** Every measured pair, in the order of the run's cases (the same cell objects as `cells`). */
+  pairs: HeatmapPair[];
+  /** The aggregate by the node label the spec's `pairs.by` names, when some node carries it; absent otherwise. */
+  groups?: HeatmapGroups;
 }
 
 /** Natural order of node names ("node-2" before "node-10"): the planner's own. */
@@ -126,19 +170,110 @@ function metricsOf(cases: Case[]): HeatmapMetric[] {
   return out;
 }
 
-/** One grid for `cases` (same scenario and variant) and `metric`. */
-function grid(scenario: string, variant: string, cases: Case[], metric: HeatmapMetric): Heatmap {
+/** The best of `values` for `metric` (the largest throughput, the smallest latency), over positive values; undefined without any. */
+function bestOf(values: number[], metric: HeatmapMetric): number | undefined {
+  let best: number | undefined;
+  for (const v of values) if (v > 0 && (best === undefined || (metric === "throughput" ? v > best : v < best))) best = v;
+  return best;
+}
+
+/** 0 … 1 relative to `best`: value / best for throughput, best / value for latency. */
+function scoreOf(value: number, best: number, metric: HeatmapMetric): number {
+  return value <= 0 ? 0 : metric === "throughput" ? value / best : best / value;
+}
+
+/** One heatmap for `cases` (same scenario and variant) and `metric`: a grid up to GRID_MAX_NODES nodes, else a list; O(cases) beyond the grid. */
+function grid(scenario: string, variant: string, cases: Case[], metric: HeatmapMetric, labelOf: NodeLabel | undefined): Heatmap {
   const nodes = [...new Set(cases.flatMap((c) => [c.clientNode, c.serverNode]))].sort(naturalCompare);
-  const index = new Map(nodes.map((n, i) => [n, i]));
-  const cells: (HeatmapCell | null)[][] = nodes.map(() => nodes.map(() => null));
-  for (const c of cases) cells[index.get(c.clientNode)!]![index.get(c.serverNode)!] = cell(c, metric);
-  const values = cells.flat().flatMap((x) => (x?.value != null && x.value > 0 ? [x.value] : []));
-  const best = metric === "throughput" ? Math.max(...values) : Math.min(...values);
-  for (const x of cells.flat()) {
-    if (x?.value == null || values.length === 0) continue;
-    x.score = x.value <= 0 ? 0 : metric === "throughput" ? x.value / best : best / x.value;
+  const pairs = cases.map((c) => ({ client: c.clientNode, server: c.serverNode, cell: cell(c, metric) }));
+  const best = bestOf(
+    pairs.flatMap((p) => (p.cell.value != null ? [p.cell.value] : [])),
+    metric,
+  );
+  for (const { cell: x } of pairs) if (x.value != null && best !== undefined) x.score = scoreOf(x.value, best, metric);
+  const layout = nodes.length > GRID_MAX_NODES ? "list" : "grid";
+  const cells: (HeatmapCell | null)[][] = [];
+  if (layout === "grid") {
+    const index = new Map(nodes.map((n, i) => [n, i]));
+    cells.push(...nodes.map(() => nodes.map((): HeatmapCell | null => null)));
+    for (const p of pairs) cells[index.get(p.client)!]![index.get(p.server)!] = p.cell;
   }
-  return { id: `${scenario}/${variant}`, scenario, variant, label: variantLabel(variant), metric, unit: metric === "throughput" ? "bps" : "us", nodes, cells };
+  const groups = labelOf ? groupCells(pairs, metric, labelOf) : undefined;
+  return {
+    id: `${scenario}/${variant}`,
+    scenario,
+    variant,
+    label: variantLabel(variant),
+    metric,
+    unit: metric === "throughput" ? "bps" : "us",
+    nodes,
+    layout,
+    cells,
+    pairs,
+    ...(groups ? { groups } : {}),
+  };
+}
+
+/** A node's value of the grouping label ("" without it), and the label key. */
+interface NodeLabel {
+  by: string;
+  valueOf: (node: string) => string;
+}
+
+/** The median of `values` (sorted in place). */
+function median(values: number[]): number {
+  values.sort((a, b) => a - b);
+  const mid = values.length >> 1;
+  return values.length % 2 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
+}
+
+/** `pairs` aggregated per (client label value, server label value): median of the pairs' means, pairs measured and failed. */
+function groupCells(pairs: HeatmapPair[], metric: HeatmapMetric, labelOf: NodeLabel): HeatmapGroups {
+  const byKey = new Map<string, { values: number[]; cases: number; failed: number }>();
+  const seen = new Set<string>();
+  for (const p of pairs) {
+    const a = labelOf.valueOf(p.client);
+    const b = labelOf.valueOf(p.server);
+    seen.add(a).add(b);
+    const key = JSON.stringify([a, b]);
+    const g = byKey.get(key) ?? { values: [], cases: 0, failed: 0 };
+    g.cases++;
+    if (p.cell.value == null) g.failed++;
+    else g.values.push(p.cell.value);
+    byKey.set(key, g);
+  }
+  const values = [...seen].sort((x, y) => ((x === "") !== (y === "") ? (x === "" ? 1 : -1) : naturalCompare(x, y)));
+  const cells = values.map((a) =>
+    values.map((b): HeatmapGroupCell | null => {
+      const g = byKey.get(JSON.stringify([a, b]));
+      return g ? { median: g.values.length ? median(g.values) : null, cases: g.cases, failed: g.failed, score: null } : null;
+    }),
+  );
+  const best = bestOf(
+    cells.flat().flatMap((c) => (c?.median != null ? [c.median] : [])),
+    metric,
+  );
+  for (const c of cells.flat()) if (c?.median != null && best !== undefined) c.score = scoreOf(c.median, best, metric);
+  return { by: labelOf.by, values, cells };
+}
+
+/**
+ * The node label a run's heatmaps are aggregated by: the spec's `pairs.by`
+ * (`pairs: { sample: N, by }` or `pairs: { cover: K, by }`), when some
+ * agent's node carries it. A node's value: its host agent's, else its first
+ * pod agent's (in id order); "" without the label.
+ */
+export function groupingLabel(doc: Pick<ReportDocument, "spec" | "agents">): NodeLabel | undefined {
+  const p: unknown = doc.spec.pairs;
+  const by = typeof p === "object" && p !== null && "by" in p && typeof p.by === "string" && p.by !== "" ? p.by : undefined;
+  if (by === undefined) return undefined;
+  const agents = doc.agents
+    .filter((a) => a.mode !== "external" && (a.labels?.[by] ?? "") !== "")
+    .sort((a, b) => (a.mode === "host" ? 0 : 1) - (b.mode === "host" ? 0 : 1) || naturalCompare(a.id, b.id));
+  if (agents.length === 0) return undefined;
+  const values = new Map<string, string>();
+  for (const a of agents) if (!values.has(a.node)) values.set(a.node, a.labels![by]!);
+  return { by, valueOf: (node) => values.get(node) ?? "" };
 }
 
 /**
@@ -147,6 +282,7 @@ function grid(scenario: string, variant: string, cases: Case[], metric: HeatmapM
  * where the cases carry that figure.
  */
 export function heatmaps(doc: ReportDocument): Heatmap[] {
+  const labelOf = groupingLabel(doc);
   const groups = new Map<string, { scenario: string; variant: string; cases: Case[] }>();
   for (const c of doc.cases) {
     if (c.clientNode === c.serverNode) continue;
@@ -156,5 +292,7 @@ export function heatmaps(doc: ReportDocument): Heatmap[] {
     g.cases.push(c);
     groups.set(id, g);
   }
-  return [...groups.values()].sort((a, b) => scenarioCompare(a.scenario, b.scenario)).flatMap((g) => metricsOf(g.cases).map((m) => grid(g.scenario, g.variant, g.cases, m)));
+  return [...groups.values()]
+    .sort((a, b) => scenarioCompare(a.scenario, b.scenario))
+    .flatMap((g) => metricsOf(g.cases).map((m) => grid(g.scenario, g.variant, g.cases, m, labelOf)));
 }

@@ -5,7 +5,7 @@
  * escaped. Pure.
  */
 import type { ReportDocument } from "./report-document.js";
-import type { Heatmap, HeatmapCell } from "./heatmap.js";
+import { GRID_MAX_NODES, type Heatmap, type HeatmapCell, type HeatmapGroups } from "./heatmap.js";
 import type { Environment } from "./environment.js";
 import { orderedCases } from "./run-summary.js";
 import { caseTitle, failuresHtml, latencyWithCi } from "./html-tables.js";
@@ -17,6 +17,7 @@ function heatmapKind(h: Heatmap): string {
   return kind ? ` (${latencyKindLabel(kind)})` : "";
 }
 import { bps, esc, fixed, micros, percent, scoreColour, withCi } from "./html-util.js";
+import { naturalCompare } from "../../common/src/natural-compare.js";
 import { driverNamed } from "../../tools/src/index.js";
 
 type Case = ReportDocument["cases"][number];
@@ -32,7 +33,64 @@ function cellHtml(h: Heatmap, client: string, server: string, c: HeatmapCell | n
   return `<td class="cell" data-client="${esc(client)}" data-server="${esc(server)}" data-value="${c.value}" data-unit="${h.unit}" style="background:${scoreColour(c.score)}" title="${esc(title)}"><a href="#case-${esc(c.caseId)}">${esc(fmt(c.value))}</a></td>`;
 }
 
+/** Pairs a list-layout heatmap shows: the worst ones (every case is in the case sections). */
+export const LIST_SHOWN = 100;
+
+/** What a heatmap's cells are, for captions. */
+function figureName(h: Heatmap): string {
+  return h.metric === "throughput" ? "mean throughput" : `mean latency${heatmapKind(h)}`;
+}
+
+/** A heatmap of more nodes than a grid shows: its measured pairs, failed and worst first, at most LIST_SHOWN of them. */
+function pairListHtml(h: Heatmap): string {
+  const ranked = [...h.pairs].sort(
+    (a, b) =>
+      (a.cell.value === null ? -1 : (a.cell.score ?? 1)) - (b.cell.value === null ? -1 : (b.cell.score ?? 1)) ||
+      naturalCompare(a.client, b.client) ||
+      naturalCompare(a.server, b.server),
+  );
+  const shown = ranked.slice(0, LIST_SHOWN);
+  const worst = h.metric === "throughput" ? "lowest throughput" : "highest latency";
+  const which =
+    shown.length < ranked.length ? `the ${shown.length} worst are listed (failed first, then the ${worst}); every case is in the cases below` : `failed first, then the ${worst}`;
+  const note = `${ranked.length} measured node pairs of ${h.nodes.length} nodes, too many nodes for a node × node grid: ${which}.`;
+  const rows = shown.map((p) => `<tr><th scope="row">${esc(p.client)}</th><th scope="row">${esc(p.server)}</th>${cellHtml(h, p.client, p.server, p.cell)}</tr>`);
+  return `<figure class="heatmap" data-heatmap="${esc(h.id)}" data-metric="${h.metric}" data-layout="list">
+<figcaption>${esc(h.scenario)} · ${esc(h.label)} · ${esc(figureName(h))}</figcaption>
+<p class="note">${esc(note)}</p>
+<table><thead><tr><th class="corner">client</th><th class="corner">server</th><th class="corner">${esc(figureName(h))}</th></tr></thead>
+<tbody>${rows.join("")}</tbody></table>
+</figure>`;
+}
+
+/** The aggregate by a node label: client value × server value, each cell the median over its pairs. */
+function groupsHtml(h: Heatmap, g: HeatmapGroups): string {
+  const fmt = h.unit === "bps" ? bps : micros;
+  const name = (v: string): string => (v === "" ? `(no ${g.by})` : v);
+  const head = g.values.map((v) => `<th scope="col">${esc(name(v))}</th>`).join("");
+  const rows = g.values.map((a, i) => {
+    const tds = g.values.map((b, j) => {
+      const c = g.cells[i]?.[j] ?? null;
+      if (!c) return `<td class="empty">–</td>`;
+      const what = `${name(a)} → ${name(b)}: ${c.cases} node pairs${c.failed ? `, ${c.failed} failed` : ""}`;
+      if (c.median === null) return `<td class="empty failed" data-client-group="${esc(a)}" data-server-group="${esc(b)}" title="${esc(what)}">failed</td>`;
+      return `<td class="cell" data-client-group="${esc(a)}" data-server-group="${esc(b)}" data-value="${c.median}" data-unit="${h.unit}" data-cases="${c.cases}" style="background:${scoreColour(c.score)}" title="${esc(`${what}; median ${fmt(c.median)}`)}">${esc(fmt(c.median))}<br><small>${c.cases} pairs</small></td>`;
+    });
+    return `<tr><th scope="row">${esc(name(a))}</th>${tds.join("")}</tr>`;
+  });
+  return `<figure class="heatmap" data-heatmap-groups="${esc(h.id)}" data-metric="${h.metric}" data-by="${esc(g.by)}">
+<figcaption>${esc(h.scenario)} · ${esc(h.label)} · ${esc(figureName(h))} by ${esc(g.by)}: the median over node pairs</figcaption>
+<table><thead><tr><th class="corner">client ↓ server →</th>${head}</tr></thead>
+<tbody>${rows.join("")}</tbody></table>
+</figure>`;
+}
+
 function heatmapHtml(h: Heatmap): string {
+  const aggregate = h.groups ? `${groupsHtml(h, h.groups)}\n` : "";
+  return `${aggregate}${h.layout === "list" ? pairListHtml(h) : gridHtml(h)}`;
+}
+
+function gridHtml(h: Heatmap): string {
   const head = h.nodes.map((n) => `<th scope="col">${esc(n)}</th>`).join("");
   const rows = h.nodes.map(
     (client, i) => `<tr><th scope="row">${esc(client)}</th>${h.nodes.map((server, j) => cellHtml(h, client, server, h.cells[i]?.[j] ?? null)).join("")}</tr>`,
@@ -44,13 +102,23 @@ function heatmapHtml(h: Heatmap): string {
 </figure>`;
 }
 
+/** What the note adds for runs with list layouts or aggregates by label (nothing for the others). */
+function extraNote(maps: Heatmap[]): string {
+  const by = maps.find((m) => m.groups)?.groups?.by;
+  const parts = [
+    by ? ` Nodes are also grouped by their label ${esc(by)} (the spec's pairs.by): a cell there is the median over the node pairs of that client and server group.` : "",
+    maps.some((m) => m.layout === "list") ? ` Over ${GRID_MAX_NODES} nodes a grid is not drawn: the measured node pairs are listed instead.` : "",
+  ];
+  return parts.join("");
+}
+
 /** Every heatmap, throughput first. */
 export function heatmapsHtml(maps: Heatmap[]): string {
   if (maps.length === 0) return `<section id="heatmaps"><h2>Node × node</h2><p class="note">No cross-node cases in this run.</p></section>`;
   const ordered = [...maps.filter((m) => m.metric === "throughput"), ...maps.filter((m) => m.metric === "latency")];
   return `<section id="heatmaps">
 <h2>Node × node</h2>
-<p class="note">Rows are client nodes, columns server nodes; each cell is the case's mean over its repetitions (click for the case). Colour is relative to the best cell of the grid: green is as good as the best, red half as good or worse (throughput: higher is better; latency: lower is better).</p>
+<p class="note">Rows are client nodes, columns server nodes; each cell is the case's mean over its repetitions (click for the case). Colour is relative to the best cell of the grid: green is as good as the best, red half as good or worse (throughput: higher is better; latency: lower is better).${extraNote(maps)}</p>
 <div class="heatmaps">${ordered.map(heatmapHtml).join("\n")}</div>
 </section>`;
 }

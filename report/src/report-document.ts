@@ -98,6 +98,8 @@ export function reportDocument(resp: GetRunResponse) {
       cpuModel: a.info?.cpuModel ?? "",
       tools: (a.info?.tools ?? []).filter((t) => t.available).map((t) => ({ tool: toolName(t.tool), version: t.version })),
       interfaces: (a.info?.interfaces ?? []).map((i) => ({ name: i.name, mtu: i.mtu, speedMbps: i.speedMbps })),
+      // The node's labels as the agent gave them (--label), e.g. its zone; absent when it gave none.
+      ...(a.info && Object.keys(a.info.labels).length > 0 ? { labels: { ...a.info.labels } } : {}),
       // The node's load as the agent last reported it when the run started (busy before the run?); null when unknown.
       load: a.load
         ? {

@@ -181,6 +181,25 @@ The environment every agent shares; call with (dict "root" $ "mode" "host" "metr
   value: {{ $root.Values.agents.portRange | quote }}
 - name: NETMATRIX_METRICS
   value: {{ ternary (printf "0.0.0.0:%d" (int .metrics.port)) "off" .metrics.enabled | quote }}
+{{- $labels := list }}
+{{- range $k, $v := $root.Values.agents.labels }}
+{{- $labels = append $labels (printf "%s=%s" $k $v) }}
+{{- end }}
+{{- if $root.Values.agents.topologyLabels }}
+{{- $labels = concat $labels (list "topology.kubernetes.io/zone=$(NETMATRIX_TOPOLOGY_ZONE)" "topology.kubernetes.io/region=$(NETMATRIX_TOPOLOGY_REGION)") }}
+- name: NETMATRIX_TOPOLOGY_ZONE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.labels['topology.kubernetes.io/zone']
+- name: NETMATRIX_TOPOLOGY_REGION
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.labels['topology.kubernetes.io/region']
+{{- end }}
+{{- if $labels }}
+- name: NETMATRIX_NODE_LABELS
+  value: {{ join "," $labels | quote }}
+{{- end }}
 {{- if ne (include "netmatrix.tls.mode" $root) "off" }}
 {{ include "netmatrix.tls.clientEnv" $root }}
 {{- end }}

@@ -6,7 +6,7 @@ import { createRootLogger, type LogFormat } from "../../../common/src/logger.js"
 import { modes, type ModeName } from "../../../common/src/model.js";
 import { startAgent } from "../../../agent/src/agent.js";
 import { NetmatrixError } from "../../../common/src/errors.js";
-import { nameProblem } from "../../../common/src/registration.js";
+import { nameProblem, parseLabels } from "../../../common/src/registration.js";
 import { parsePortRange, type PortRange } from "../../../agent/src/ports.js";
 import { guardProcess } from "../process-guard.js";
 import { durationOption, logFormatOption, resolveTls, resolveTokenSource, withConnection, type TlsOptions } from "../options.js";
@@ -39,6 +39,14 @@ export function agentCommand(): Command {
     .addOption(new Option("--mode <mode>", "network mode").choices(modes.names).env("NETMATRIX_MODE").default("host"))
     .addOption(new Option("--address <ip>", "address peers reach this agent on (default: first non-loopback IPv4)").env("NETMATRIX_ADDRESS").argParser(address))
     .addOption(new Option("--pod <name>", "pod name (pod-network agents)").env("NETMATRIX_POD"))
+    .addOption(
+      new Option(
+        "--label <key=value>",
+        'a label of this agent\'s node, e.g. topology.kubernetes.io/zone=eu-west-1a (repeatable, or comma-separated; env NETMATRIX_NODE_LABELS="k=v,k2=v2"): what `pairs: { sample: N, by: KEY }` and `pairs: { cover: K, by: KEY }` group nodes by',
+      )
+        .env("NETMATRIX_NODE_LABELS")
+        .argParser((v: string, previous: string[] | undefined) => [...(previous ?? []), v]),
+    )
     .addOption(
       new Option(
         "--behind-nat",
@@ -76,6 +84,7 @@ export function agentCommand(): Command {
           mode: ModeName;
           address?: string;
           pod?: string;
+          label?: string[];
           portRange: PortRange;
           procRoot: string;
           metrics?: string;
@@ -94,6 +103,7 @@ export function agentCommand(): Command {
           if (problem)
             throw new NetmatrixError("invalid-argument", `${flag} ${problem}`, { hint: 'use a Kubernetes-style name: letters, digits, "-" and ".", at most 253 characters' });
         }
+        const labels = parseLabels(opts.label ?? [], "--label (env NETMATRIX_NODE_LABELS)");
         const log = createRootLogger({ base: { role: "agent", node: opts.node, mode: opts.mode }, ...(opts.logFormat ? { format: opts.logFormat } : {}) });
         guardProcess(log, "the agent");
         const token = resolveTokenSource(opts);
@@ -115,6 +125,7 @@ export function agentCommand(): Command {
             ...(opts.address ? { address: opts.address } : {}),
             ...(opts.pod ? { pod: opts.pod } : {}),
             ...(opts.behindNat ? { behindNat: true } : {}),
+            ...(Object.keys(labels).length ? { labels } : {}),
           },
           log,
         );

@@ -11,7 +11,8 @@ import type { ServiceProvider } from "../../../common/src/service-provider.js";
 import { createRootLogger, type LogFormat } from "../../../common/src/logger.js";
 import { loadOrCreateToken, TOKEN_ENV } from "../../../common/src/token.js";
 import { serverTlsFiles, TLS_ENV } from "../../../common/src/tls.js";
-import { startCoordinator } from "../../../coordinator/src/coordinator.js";
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, startCoordinator } from "../../../coordinator/src/coordinator.js";
+import { DEFAULT_REGISTRATION_LIMITS, REGISTRATION_LIMIT_BOUNDS } from "../../../coordinator/src/registration-limiter.js";
 import { addressTrust } from "../../../coordinator/src/address-check.js";
 import { htmlReport, reportScriptHashes } from "../../../report/src/html-report.js";
 import { DATA_DIR_ENV, defaultDataDir } from "../defaults.js";
@@ -61,6 +62,27 @@ export function coordinatorCommand(): Command {
         .argParser(durationOption("--max-run-duration", CAP_BOUNDS.maxRunDurationS.min, CAP_BOUNDS.maxRunDurationS.max))
         .default(DEFAULT_MATRIX_CAPS.maxRunDurationS, formatDurationS(DEFAULT_MATRIX_CAPS.maxRunDurationS)),
     )
+    .addOption(
+      new Option(
+        "--registration-rate <n>",
+        "agent sessions admitted per second once the burst is spent; more are told when to come back (a whole cluster reconnecting after a restart)",
+      )
+        .env("NETMATRIX_REGISTRATION_RATE")
+        .argParser(intOption("--registration-rate", REGISTRATION_LIMIT_BOUNDS.ratePerS.min, REGISTRATION_LIMIT_BOUNDS.ratePerS.max))
+        .default(DEFAULT_REGISTRATION_LIMITS.ratePerS),
+    )
+    .addOption(
+      new Option("--registration-burst <n>", "agent sessions admitted at once before --registration-rate applies")
+        .env("NETMATRIX_REGISTRATION_BURST")
+        .argParser(intOption("--registration-burst", REGISTRATION_LIMIT_BOUNDS.burst.min, REGISTRATION_LIMIT_BOUNDS.burst.max))
+        .default(DEFAULT_REGISTRATION_LIMITS.burst),
+    )
+    .addOption(
+      new Option("--heartbeat-interval <duration>", "how often agents send a heartbeat (seconds, or e.g. 5s, 1m); an agent silent for 3 intervals + 5 s is dropped")
+        .env("NETMATRIX_HEARTBEAT_INTERVAL")
+        .argParser(durationOption("--heartbeat-interval", 1, 300))
+        .default(DEFAULT_HEARTBEAT_INTERVAL_MS / 1000, formatDurationS(DEFAULT_HEARTBEAT_INTERVAL_MS / 1000)),
+    )
     .addOption(logFormatOption())
     .action(
       async (opts: {
@@ -75,6 +97,9 @@ export function coordinatorCommand(): Command {
         trustDeclaredAddresses?: string | true;
         maxCases: number;
         maxRunDuration: number;
+        registrationRate: number;
+        registrationBurst: number;
+        heartbeatInterval: number;
         logFormat?: LogFormat;
       }) => {
         const log = createRootLogger({ base: { role: "coordinator" }, ...(opts.logFormat ? { format: opts.logFormat } : {}) });
@@ -99,7 +124,7 @@ export function coordinatorCommand(): Command {
         } else if (kubernetesServicesRequested()) {
           // NodePort cases target the server's node at its host agent's address.
           const k8s = await kubernetesServiceProviderFromEnv(process.env, {
-            nodeAddress: (node) => registry?.list().find((l) => l.info.node === node && modes.toName(l.info.mode) === "host")?.info.addresses[0],
+            nodeAddress: (node) => registry?.byNode(node).find((l) => modes.toName(l.info.mode) === "host")?.info.addresses[0],
           });
           log.info({ kinds: k8s.kinds, swept: await k8s.sweep() }, "Kubernetes services: a Service and an EndpointSlice per case");
           services = k8s;
@@ -110,6 +135,8 @@ export function coordinatorCommand(): Command {
             token,
             dataDir: opts.dataDir,
             caps: { maxCaseRuns: opts.maxCases, maxRunDurationS: opts.maxRunDuration },
+            registrationLimits: { ratePerS: opts.registrationRate, burst: opts.registrationBurst },
+            heartbeatIntervalMs: opts.heartbeatInterval * 1000,
             ...(tls ? { tls } : {}),
             ...(opts.trustDeclaredAddresses ? { trustDeclaredAddresses: [opts.trustDeclaredAddresses === true ? "all" : opts.trustDeclaredAddresses] } : {}),
             ...(services ? { services } : {}),

@@ -119,7 +119,7 @@ async function waitForAgents(state: LabState, timeoutMs = 45_000): Promise<void>
     for (;;) {
       const have = await client
         .listAgents()
-        .then((r) => r.agents.length)
+        .then((r) => Math.max(r.agents.length, r.totalMatching))
         .catch(() => 0);
       if (have >= want) return;
       if (Date.now() > until) throw new Error(`only ${have} of ${want} lab agents registered within ${timeoutMs / 1000} s; see the logs in ${state.logDir}`);

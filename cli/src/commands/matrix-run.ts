@@ -1,7 +1,7 @@
 /** `netmatrix run --spec FILE` / `--resume RUN_ID`: a whole matrix, with progress, then the report table. */
 import { create } from "@bufbuild/protobuf";
 import { SingleBar } from "cli-progress";
-import { RunMatrixRequestSchema, type MatrixEvent } from "../../../gen/netmatrix/v1/control_pb.js";
+import { RunMatrixRequestSchema, type MatrixEvent, type PlanSummary } from "../../../gen/netmatrix/v1/control_pb.js";
 import { failureName } from "../../../common/src/model.js";
 import { connect, type ConnectionOptions } from "../options.js";
 import { interruption } from "../interrupt.js";
@@ -13,6 +13,7 @@ import { renderReport, type ReportFormat } from "../../../report/src/report-rend
 import { specMessage } from "../../../coordinator/src/matrix/index.js";
 import { loadSpec, type LoadedSpec } from "../spec-file.js";
 import { formatBitrate } from "../../../common/src/format.js";
+import { formatDurationS } from "../../../common/src/units.js";
 import { latencyText } from "../render.js";
 import { testLabelOf } from "../../../report/src/labels.js";
 import { specDoc } from "../../../tools/src/spec-doc.js";
@@ -34,6 +35,10 @@ export interface MatrixRunOptions extends ConnectionOptions {
   localPath?: (coordinatorPath: string) => string;
   /** Table output: every column, whatever the terminal's width. */
   wide?: boolean;
+  /** Plan only: print the plan's totals, measure nothing. */
+  dryRun?: boolean;
+  /** Run only the rounds that fit this many seconds (estimated). */
+  budget?: number;
   /** Told the run's id as soon as the coordinator starts it. */
   onRunId?: (runId: string) => void;
 }
@@ -52,6 +57,22 @@ function caseText(r: Extract<MatrixEvent["event"], { case: "record" }>["value"])
   return `${r.scenario} ${r.clientNode} → ${r.serverNode} ${testLabelOf(specDoc(r.result?.spec))}`;
 }
 
+const count = (n: number | bigint): string => Number(n).toLocaleString("en-US");
+
+/** What a dry run prints: the plan's totals, the budget's cut, what is refused. */
+export function planText(p: PlanSummary): string {
+  const lines = [
+    `plan ${p.name} (dry run, nothing measured): ${count(p.cases)} cases × ${p.repetitions} repetitions = ${count(p.caseRuns)} case runs`,
+    `  ${count(p.rounds)} rounds (${count(p.roundsPerRepetition)} per repetition, at most ${p.concurrency} cases at a time), about ${formatDurationS(p.estimatedMs / 1000)}`,
+    `  on ${count(p.nodes)} nodes, ${count(p.agents)} agents`,
+  ];
+  if (p.budgetRounds || p.budgetMs) {
+    lines.push(`  budget: the first ${count(p.budgetRounds)} of ${count(p.rounds)} rounds fit, about ${formatDurationS(p.budgetMs / 1000)}`);
+  }
+  for (const r of p.refused) lines.push(`  ${r}`);
+  return `${lines.join("\n")}\n`;
+}
+
 export async function runMatrixCommand(opts: MatrixRunOptions): Promise<void> {
   const loaded = opts.spec ? loadSpec(opts.spec, opts.overrides) : opts.loaded;
   const client = connect(opts);
@@ -60,6 +81,7 @@ export async function runMatrixCommand(opts: MatrixRunOptions): Promise<void> {
   // Ctrl-C or SIGTERM: the run stops (the coordinator stops every running case's tools), its results stay; the caller (e.g. lab run) cleans up after.
   const interrupt = interruption("interrupted: the coordinator stops every running case's tools; finished cases stay on disk");
   let runId = opts.resume ?? "";
+  let planned: PlanSummary | undefined;
   let total = 0;
   let done = 0;
   try {
@@ -73,10 +95,13 @@ export async function runMatrixCommand(opts: MatrixRunOptions): Promise<void> {
         allowPartial: Boolean(opts.allowPartial),
         maxCaseRuns: opts.maxCases ?? 0,
         maxRunDurationS: opts.maxRunDuration ?? 0,
+        dryRun: Boolean(opts.dryRun),
+        budgetS: opts.budget ?? 0,
       }),
       (e) => {
         const ev = e.event;
-        if (ev.case === "started") {
+        if (ev.case === "planned") planned = ev.value;
+        else if (ev.case === "started") {
           runId = ev.value.runId;
           opts.onRunId?.(runId);
           total = ev.value.total;
@@ -99,6 +124,11 @@ export async function runMatrixCommand(opts: MatrixRunOptions): Promise<void> {
       interrupt.signal,
     );
     bar?.stop();
+    if (opts.dryRun) {
+      if (!planned) throw new NetmatrixError("internal", "the coordinator answered the dry run without a plan", { hint: "upgrade the coordinator to this CLI's version" });
+      process.stdout.write(planText(planned));
+      return;
+    }
     if (!runId && interrupt.exitCode !== undefined) {
       process.stderr.write(`cancelled (${interrupt.cause}) before the run started: nothing to resume\n`);
       process.exitCode = interrupt.exitCode;

@@ -27,6 +27,8 @@ export function busyEnds(agents: (AgentStatus | undefined)[]): string[] {
 }
 
 interface RunOptions extends ConnectionOptions {
+  dryRun?: boolean;
+  budget?: number;
   client?: string;
   server?: string;
   spec?: string;
@@ -100,7 +102,15 @@ export function runCommand(): Command {
       "refuse the run when it is estimated to take longer (seconds, or e.g. 90m, 36h, 7d); lowers, never raises, the coordinator's cap",
       durationOption("--max-run-duration", CAP_BOUNDS.maxRunDurationS.min, CAP_BOUNDS.maxRunDurationS.max),
     )
+    .option("--dry-run", "matrix: print what the spec plans on the connected agents (cases, rounds, estimated time, what is refused) and measure nothing")
+    .option(
+      "--budget <duration>",
+      "matrix: run only the rounds (in run order) whose estimated time fits, e.g. 2h; the rest is left for a later run",
+      durationOption("--budget", 1, CAP_BOUNDS.maxRunDurationS.max),
+    )
     .action(async (opts: RunOptions, cmd: Command) => {
+      if ((opts.dryRun || opts.budget !== undefined) && !opts.spec && !opts.resume)
+        throw new InvalidArgumentError("--dry-run and --budget go with --spec FILE (or --resume RUN_ID)");
       if (opts.spec || opts.resume) {
         const given = (name: string): boolean => cmd.getOptionValueSource(name) === "cli" || cmd.getOptionValueSource(name) === "env";
         const overrides: Record<string, unknown> = {};

@@ -30,7 +30,7 @@ export function watchCommand(): Command {
       const client = connect(opts);
       const state = new WatchState();
       const filter = create(InterfaceFilterSchema, { include: opts.interface ? opts.interface.split(",").map((s) => s.trim()) : [] });
-      const req = create(WatchRequestSchema, { node: opts.node ?? "", filter, intervalMs });
+      const req = create(WatchRequestSchema, { node: opts.node ?? "", filter, intervalMs, batched: true });
       const title = `netmatrix watch @ ${opts.coordinator}`;
       const tty = Boolean(process.stdout.isTTY) && !opts.once;
       await new Promise<void>((resolve, reject) => {

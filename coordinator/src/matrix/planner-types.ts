@@ -4,8 +4,11 @@
  * the planner.
  */
 import type { ModeName } from "../../../common/src/model.js";
-import type { ServiceKind } from "../../../common/src/scenarios.js";
 import type { ToolName } from "../../../tools/src/index.js";
+import type { DirectionName } from "../../../common/src/model.js";
+import type { ScenarioName, ServiceKind, Via } from "../../../common/src/scenarios.js";
+import type { CaseProtocol } from "./variants.js";
+import type { Refusal } from "./refusals.js";
 
 /** An agent as the planner sees it (a registry entry reduced to what planning needs). */
 export interface PlannerAgent {
@@ -20,6 +23,8 @@ export interface PlannerAgent {
   tools: ToolName[];
   /** Tools on its PATH that it cannot run, with why and the fix (as the agent reported them). */
   toolProblems?: Partial<Record<ToolName, string>>;
+  /** Labels of its node (the agent's --label flags), e.g. { "topology.kubernetes.io/zone": "eu-1a" }: what `pairs: { sample, by }` and `pairs: { cover, by }` group by (pairs.ts `nodeLabels`). */
+  labels?: Readonly<Record<string, string>>;
 }
 
 /** Planner options. */
@@ -30,4 +35,43 @@ export interface PlannerOptions {
    * scenarios are refused.
    */
   serviceProvider?: { kinds: ServiceKind[] };
+}
+
+/** One test between two agents with fixed parameters. Units in the names. */
+export interface PlannedCase {
+  /**
+   * `caseId(key)`: 12 hex digits hashed from `key`, so the same on every run
+   * of the same spec and agents (should two keys of one plan share those 48
+   * bits, the later case gets the fingerprint of "key#2" instead).
+   */
+  id: string;
+  /** "scenario/tool/protocol/direction/P<streams>/L<length>[/B<udp rate>]/<client node>→<server node>". */
+  key: string;
+  scenario: ScenarioName;
+  /** Client agent id. */
+  client: string;
+  /** Server agent id (behind the Service or NodePort when `via` says so). */
+  server: string;
+  via: Via;
+  clientNode: string;
+  serverNode: string;
+  tool: ToolName;
+  /** "icmp" for ping (see CaseProtocol). */
+  protocol: CaseProtocol;
+  direction: DirectionName;
+  parallel: number;
+  /** 0 = tool default. */
+  lengthBytes: number;
+  /** UDP target rate (tools that pace), bits/s; undefined otherwise. */
+  bitrateBps: number | undefined;
+  durationS: number;
+  omitS: number;
+  /** Key of the planned host-host case with the same node pair and parameters; undefined for host-host itself, same-node and external cases, or when none is planned. */
+  baselineKey: string | undefined;
+}
+
+/** The planner's answer. */
+export interface Plan {
+  cases: PlannedCase[];
+  refused: Refusal[];
 }

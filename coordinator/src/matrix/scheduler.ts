@@ -21,7 +21,7 @@
  */
 import { naturalCompare } from "../../../common/src/natural-compare.js";
 import { NumberSet } from "./number-set.js";
-import type { PlannedCase } from "./planner.js";
+import type { PlannedCase } from "./planner-types.js";
 import { runSteps, STEP_MASK, type Steps } from "./steps.js";
 
 /** One run of one case. */
@@ -81,10 +81,42 @@ export function pack(cases: readonly SchedulableCase[], concurrency: number): nu
 
 /** `pack` as steps (see `scheduleSteps`). */
 function* packSteps(cases: readonly SchedulableCase[], concurrency: number): Steps<number[][]> {
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`schedule: concurrency must be a whole number ≥ 1, got ${concurrency}`);
-  const n = cases.length;
-  if (n === 0) return [];
+  checkConcurrency(concurrency);
+  if (cases.length === 0) return [];
   const { u, v, nodes } = nodeIndices(cases);
+  yield;
+  return yield* packIndices(u, v, nodes, concurrency);
+}
+
+function checkConcurrency(concurrency: number): void {
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`schedule: concurrency must be a whole number ≥ 1, got ${concurrency}`);
+}
+
+/**
+ * One repetition's packing of ordered node pairs u[i] → v[i] (node numbers
+ * below `nodes`), as compact rounds: round r holds pair indices
+ * members[start[r] .. start[r+1]), ascending. The streaming plan packs a
+ * drawn pair list (ring, sample, …) once with this and reuses it for every
+ * scenario and combination over those pairs.
+ */
+export function packPairs(u: Int32Array, v: Int32Array, nodes: number, concurrency: number): { start: Int32Array; members: Int32Array } {
+  checkConcurrency(concurrency);
+  const rounds = runSteps(packIndices(u, v, nodes, concurrency));
+  const start = new Int32Array(rounds.length + 1);
+  const members = new Int32Array(u.length);
+  let n = 0;
+  rounds.forEach((r, i) => {
+    start[i] = n;
+    for (const m of r) members[n++] = m;
+  });
+  start[rounds.length] = n;
+  return { start, members };
+}
+
+/** The packing itself, over node numbers: circle order, then first fit (see the module comment). */
+function* packIndices(u: Int32Array, v: Int32Array, nodes: number, concurrency: number): Steps<number[][]> {
+  const n = u.length;
+  if (n === 0) return [];
   const order = circleOrder(u, v, nodes);
   yield;
 

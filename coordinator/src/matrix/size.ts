@@ -67,7 +67,7 @@ export interface PlanSize {
    * Cases the spec asks for: every selected node pair or node that has the
    * agents a row needs, × the row's runnable parameter combinations. The plan
    * has no more (fewer when a tool is missing on some agent, or when a sample
-   * draws pairs some agents cannot fill).
+   * or cover draws pairs some agents cannot fill).
    */
   cases: number;
   /** cases × repetitions. */
@@ -81,6 +81,28 @@ export interface PlanSize {
    * pairs it may count pairs the draw leaves out).
    */
   minDurationMs: number;
+}
+
+/**
+ * Ordered node pairs `selection` draws on `nodes` nodes (for `nodes`, the
+ * listed ones that run agents), in O(1): all and nodes m(m−1); ring m (2 for
+ * two nodes, none for one); sample min(count, m(m−1)), stratified or not;
+ * cover k·m, or m(m−1) when k ≥ m−1 (none on one node).
+ */
+export function drawnPairs(selection: MatrixSpec["pairs"], nodes: number): number {
+  const m = nodes;
+  const all = m * (m - 1);
+  switch (selection.kind) {
+    case "all":
+    case "nodes":
+      return all;
+    case "ring":
+      return m < 2 ? 0 : m === 2 ? 2 : m;
+    case "sample":
+      return Math.min(selection.count, all);
+    case "cover":
+      return m < 2 ? 0 : selection.k >= m - 1 ? all : selection.k * m;
+  }
 }
 
 /** The size of the run `spec` asks for on `agents`, counted without planning it. Cost: O(agents + parameter combinations + nodes). */
@@ -106,10 +128,10 @@ export function planSize(spec: MatrixSpec, agents: readonly PlannerAgent[], opts
   const selected = listed ? clusterNodes.filter((n) => listed.has(n)) : sel.kind === "sample" && k < 2 ? [] : clusterNodes;
   const m = selected.length;
   const allCount = m * (m - 1);
-  const drawn = sel.kind === "sample" ? Math.min(sel.count, k * (k - 1)) : sel.kind === "ring" ? (m < 2 ? 0 : m === 2 ? 2 : m) : allCount;
-  // A sample of fewer than every pair touches at most two nodes per pair.
-  const partialSample = sel.kind === "sample" && drawn < k * (k - 1);
-  const nodesCovered = partialSample ? Math.min(k, 2 * drawn) : m;
+  const drawn = drawnPairs(sel, m);
+  // A sample or cover of fewer than every pair: which pairs is not known before the draw. A sample touches at most two nodes per pair; a cover every node.
+  const partialSample = (sel.kind === "sample" || sel.kind === "cover") && drawn < allCount;
+  const nodesCovered = partialSample && sel.kind === "sample" ? Math.min(k, 2 * drawn) : m;
 
   /** Selected ordered pairs whose client node has a `c` agent and whose server node a `s` agent with an address. */
   const crossUnits = (shape: ScenarioShape): number => {
@@ -131,8 +153,10 @@ export function planSize(spec: MatrixSpec, agents: readonly PlannerAgent[], opts
       if (hs) servers++;
       if (hc && hs) both++;
     }
-    // Which pairs a sample draws is not known before the draw: as many as it draws, or as there are.
-    return partialSample ? Math.min(drawn, clients * servers - both) : clients * servers - both;
+    // Which pairs a sample or cover draws is not known before the draw: as many as it draws, or as there are
+    // (a cover's k per client and k per server at the most).
+    if (!partialSample) return clients * servers - both;
+    return sel.kind === "cover" ? Math.min(drawn, sel.k * clients, sel.k * servers, clients * servers - both) : Math.min(drawn, clients * servers - both);
   };
   const sameUnits = (): number => Math.min(nodesCovered, selected.filter((n) => has(n, "pod", 0) && serves(n, "pod", 1)).length);
   const externalUnits = (shape: ScenarioShape): number => {

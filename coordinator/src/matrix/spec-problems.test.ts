@@ -42,7 +42,7 @@ describe("every problem of a spec at once", () => {
       "  spec.yaml:5: duration 0 s is outside 1..3600 s; use a value in 1..3600",
       "  spec.yaml:7: stream count 0 is outside 1..128; use whole numbers such as [1, 4, 8] within that range",
       "  spec.yaml:7: stream count 4 is listed twice; remove the duplicate",
-      '  spec.yaml:8: unknown key "sampel" in pairs; did you mean "sample"? (keys: sample, nodes)',
+      '  spec.yaml:8: unknown key "sampel" in pairs; did you mean "sample"? (keys: sample, cover, nodes, by)',
       "  spec.yaml:9: thresholds.cvPercent -1 is not a number in 0..1000 %; use a number in 0..1000",
       "  spec.yaml:9: thresholds.udpLossPercent 200 is not a number in 0..100 %; use a number in 0..100",
     ]);

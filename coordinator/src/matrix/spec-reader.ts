@@ -8,7 +8,7 @@
 import { SpecError, closest, show, type Locator, type SpecPath } from "./spec-error.js";
 import type { PairSelection, Thresholds } from "./spec-types.js";
 import { formatBitrateBps, formatSizeBytes, parseBitrateBps, parseSizeBytes } from "../../../common/src/units.js";
-import { nameProblem } from "../../../common/src/registration.js";
+import { labelKeyProblem, nameProblem } from "../../../common/src/registration.js";
 
 /** Inclusive bounds. */
 export interface Bounds {
@@ -193,24 +193,37 @@ export class SpecReader {
     });
   }
 
-  /** `pairs`: all | ring | { sample: N } | { nodes: [a, b, …] } (at most `maxNodes` node names, each a valid node name). */
-  pairs(path: SpecPath, fallback: PairSelection, sampleBounds: Bounds, maxNodes: number): PairSelection {
-    return this.guard(path, () => this.readPairs(path, fallback, sampleBounds, maxNodes), fallback);
+  /**
+   * `pairs`: all | ring | { sample: N, by?: KEY } | { cover: K, by?: KEY } |
+   * { nodes: [a, b, …] } (at most `b.maxNodes` node names, each a valid node
+   * name; `by` a Kubernetes label key).
+   */
+  pairs(path: SpecPath, fallback: PairSelection, b: { sample: Bounds; cover: Bounds; maxNodes: number }): PairSelection {
+    return this.guard(path, () => this.readPairs(path, fallback, b), fallback);
   }
 
-  private readPairs(path: SpecPath, fallback: PairSelection, sampleBounds: Bounds, maxNodes: number): PairSelection {
+  private readPairs(path: SpecPath, fallback: PairSelection, b: { sample: Bounds; cover: Bounds; maxNodes: number }): PairSelection {
     const v = this.get(path);
-    const fix = "write `pairs: all`, `pairs: ring`, `pairs: { sample: 10 }` or `pairs: { nodes: [node-a, node-b] }`";
+    const fix =
+      "write `pairs: all`, `pairs: ring`, `pairs: { sample: 10 }`, `pairs: { sample: 500, by: topology.kubernetes.io/zone }`, `pairs: { cover: 3, by: topology.kubernetes.io/zone }` or `pairs: { nodes: [node-a, node-b] }`";
     if (v === undefined) return fallback;
     if (v === "all" || v === "ring") return { kind: v };
     if (!isRecord(v)) this.fail(path, "value", `pairs ${show(v)} is not a pair selection`, fix);
-    this.onlyKeys(path, ["sample", "nodes"]);
+    const known = ["sample", "cover", "nodes", "by"];
+    this.onlyKeys(path, known);
     const keys = Object.keys(v);
     // An unknown key is reported above; guessing what it meant would only add a second problem.
-    if (keys.some((k) => k !== "sample" && k !== "nodes")) return fallback;
-    if (keys.length !== 1) this.fail(path, "value", `pairs needs exactly one of "sample" or "nodes"`, fix);
-    if (keys[0] === "sample") return { kind: "sample", count: this.integer([...path, "sample"], sampleBounds, "", 1) };
-    const nodes = this.list([...path, "nodes"], "[node-a, node-b]", "node names", undefined, maxNodes);
+    if (keys.some((k) => !known.includes(k))) return fallback;
+    const kinds = keys.filter((k) => k !== "by");
+    if (kinds.length !== 1) this.fail(path, "value", `pairs needs exactly one of "sample", "cover" or "nodes"`, fix);
+    const kind = kinds[0]!;
+    const by = v["by"] === undefined ? undefined : this.guard<string | undefined>([...path, "by"], () => this.readLabelKey([...path, "by"], kind), undefined);
+    if (kind === "sample") return { kind: "sample", count: this.integer([...path, "sample"], b.sample, "", 1), ...(by ? { by } : {}) };
+    if (kind === "cover") {
+      const k = this.guard([...path, "cover"], () => this.readCoverK([...path, "cover"], b.cover), 1);
+      return { kind: "cover", k, ...(by ? { by } : {}) };
+    }
+    const nodes = this.list([...path, "nodes"], "[node-a, node-b]", "node names", undefined, b.maxNodes);
     const seen = new Set<string>();
     const good = this.entries(path, nodes, (n, i) => {
       if (typeof n !== "string" || n === "") this.fail([...path, "nodes", i], "value", `node ${show(n)} is not a node name`, "write the node's name as its agents registered it");
@@ -221,6 +234,38 @@ export class SpecReader {
       return n;
     });
     return { kind: "nodes", nodes: good };
+  }
+
+  /** `pairs.cover`: how many times every node is client and server, a whole number in `b`. */
+  private readCoverK(path: SpecPath, b: Bounds): number {
+    const v = this.get(path);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < b.min || v > b.max) {
+      this.fail(
+        path,
+        "value",
+        `pairs.cover ${show(v)} is not a whole number in ${b.min}..${b.max}`,
+        `write how many times every node is client and server, e.g. \`pairs: { cover: 3 }\` (${b.min}..${b.max}; a full mesh is \`pairs: all\`)`,
+      );
+    }
+    return v;
+  }
+
+  /** `pairs.by`: the node label key to stratify (`sample`) or spread (`cover`) by; only with those. */
+  private readLabelKey(path: SpecPath, kind: string): string {
+    const v = this.get(path);
+    if (kind === "nodes") {
+      this.fail(
+        path,
+        "key",
+        `pairs.by does not apply to "nodes" (every ordered pair among them is run)`,
+        "remove `by`, or use `pairs: { sample: N, by: KEY }` or `pairs: { cover: K, by: KEY }`",
+      );
+    }
+    const example = "e.g. `by: topology.kubernetes.io/zone` (a node label the agents give with --label)";
+    if (typeof v !== "string") this.fail(path, "value", `pairs.by ${show(v)} is not a node label key`, `write a Kubernetes label key, ${example}`);
+    const problem = labelKeyProblem(v);
+    if (problem) this.fail(path, "value", `pairs.by ${problem}`, `write a Kubernetes label key, ${example}`);
+    return v;
   }
 
   /** `thresholds: { cvPercent, udpLossPercent }`, each optional. */

@@ -12,12 +12,17 @@ import type { ScenarioName } from "../../../common/src/scenarios.js";
  * - all: every ordered pair of nodes (A→B and B→A);
  * - ring: node i → node i+1 in natural name order, the last wrapping to the first;
  * - sample: `count` ordered pairs drawn deterministically from the node names and the spec's `seed`;
- * - nodes: every ordered pair among the listed nodes only.
+ *   with `by` (a node label key), stratified: every (client label value,
+ *   server label value) combination gets an equal share of `count`;
+ * - nodes: every ordered pair among the listed nodes only;
+ * - cover: every node client `k` times and server `k` times against seeded
+ *   random partners, preferring partners whose label `by` differs (k·N pairs).
  * Same-node scenarios run on every node the selection covers (all nodes for
- * all/ring, the listed ones, or those the sampled pairs touch), and external
+ * all/ring/cover, the listed ones, or those the sampled pairs touch), and external
  * scenarios from every external agent to each of those nodes.
  */
-export type PairSelection = { kind: "all" } | { kind: "ring" } | { kind: "sample"; count: number } | { kind: "nodes"; nodes: string[] };
+export type PairSelection =
+  { kind: "all" } | { kind: "ring" } | { kind: "sample"; count: number; by?: string } | { kind: "nodes"; nodes: string[] } | { kind: "cover"; k: number; by?: string };
 
 /** When a case's summary gets a warning flag (see stats.ts `flags`). */
 export interface Thresholds {
@@ -52,8 +57,9 @@ export interface MatrixSpec {
   concurrency: number;
   thresholds: Thresholds;
   /**
-   * Seeds `pairs: { sample: N }`, 0..2^32−1: the same node names and seed
-   * always draw the same pairs, whatever the spec's name.
+   * Seeds `pairs: { sample: N }` and `pairs: { cover: K }`, 0..2^32−1: the
+   * same node names (and labels, with `by`) and seed always draw the same
+   * pairs, whatever the spec's name.
    */
   seed: number;
 }

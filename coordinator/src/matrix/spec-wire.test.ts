@@ -20,6 +20,9 @@ const SPECS = {
   sample: "name: s\nscenarios: [host-host]\npairs: { sample: 7 }\nseed: 4294967295\nparallel: [1, 8]\nlengths: [0, 128K]\nudpBitrates: [100M, 2.5G]\n",
   nodes:
     "name: n\nscenarios: [host-host, pod-pod-same]\npairs: { nodes: [node-b, node-a] }\nduration: 30\nomit: 0\nrepetitions: 1000\nconcurrency: 4\nthresholds: { cvPercent: 2.5, udpLossPercent: 0 }\n",
+  stratified: "name: z\nscenarios: [host-host]\npairs: { sample: 600, by: topology.kubernetes.io/zone }\nseed: 9\n",
+  cover: "name: c\nscenarios: [host-host, pod-pod-cross]\npairs: { cover: 3 }\nseed: 1\n",
+  coverBy: "name: c\nscenarios: [host-host]\npairs: { cover: 2, by: rack }\n",
 };
 
 /** The SpecError `fn` throws. */
@@ -62,6 +65,15 @@ describe("the spec as a message", () => {
     expect(doc).toMatchObject({ tools: ["iperf3"], lengths: [0, 131072], udpBitrates: [1e8, 2.5e9], pairs: { sample: 7 }, duration: 10, omit: 1, seed: 4294967295 });
   });
 
+  test.each<[keyof typeof SPECS, unknown]>([
+    ["sample", { sample: 7 }],
+    ["stratified", { sample: 600, by: "topology.kubernetes.io/zone" }],
+    ["cover", { cover: 3 }],
+    ["coverBy", { cover: 2, by: "rack" }],
+  ])("%s: pairs in the document (spec.json) as written, `by` only when set", (name, pairs) => {
+    expect(specDocument(parseSpec(SPECS[name], `${name}.yaml`)).pairs).toEqual(pairs);
+  });
+
   test("every tool of the catalogue keeps its name through the wire enum", () => {
     for (const name of tools.names) {
       expect(matrixSpecDocument(create(MatrixSpecSchema, { tools: [tools.toEnum(name)] })).tools).toEqual([name]);
@@ -78,7 +90,7 @@ describe("the spec as a message", () => {
     expect(bad((m) => (m.tools = [Tool.IPERF3, 9 as Tool]))).toBe("r.yaml: unknown tool 9; use one of: iperf3, iperf2, qperf, ping");
     expect(bad((m) => (m.tools = []))).toBe("r.yaml: tools is empty; list at least one (iperf3, iperf2, qperf, ping)");
     expect(bad((m) => (m.pairs = create(PairSelectionSchema)))).toBe(
-      'r.yaml: pairs needs exactly one of "sample" or "nodes"; write `pairs: all`, `pairs: ring`, `pairs: { sample: 10 }` or `pairs: { nodes: [node-a, node-b] }`',
+      'r.yaml: pairs needs exactly one of "sample", "cover" or "nodes"; write `pairs: all`, `pairs: ring`, `pairs: { sample: 10 }`, `pairs: { sample: 500, by: topology.kubernetes.io/zone }`, `pairs: { cover: 3, by: topology.kubernetes.io/zone }` or `pairs: { nodes: [node-a, node-b] }`',
     );
     expect(bad((m) => (m.durationS = 0))).toBe("r.yaml: duration 0 s is outside 1..3600 s; use a value in 1..3600");
     expect(bad((m) => (m.name = "../etc"))).toMatch(/^r\.yaml: name "\.\.\/etc" is not a valid run name/);

@@ -23,9 +23,11 @@ function pairsMessage(p: PairSelection): MessageInitShape<typeof PairSelectionSc
     case "ring":
       return { selection: { case: "ring", value: {} } };
     case "sample":
-      return { selection: { case: "sample", value: { count: p.count } } };
+      return { selection: { case: "sample", value: { count: p.count, by: p.by ?? "" } } };
     case "nodes":
       return { selection: { case: "nodes", value: { nodes: [...p.nodes] } } };
+    case "cover":
+      return { selection: { case: "cover", value: { k: p.k, by: p.by ?? "" } } };
   }
 }
 

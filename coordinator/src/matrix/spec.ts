@@ -67,6 +67,8 @@ export const SPEC_BOUNDS = {
   repetitions: LIMITS.repetitions,
   concurrency: { min: 1, max: 10_000 },
   sample: { min: 1, max: 10_000_000 },
+  /** `pairs: { cover: K }`: every node client and server at least K times. */
+  cover: { min: 1, max: 100 },
   cvPercent: { min: 0, max: 1000 },
   udpLossPercent: { min: 0, max: 100 },
   /** `seed`: a protobuf uint32. */
@@ -166,7 +168,7 @@ export function specFromObject(raw: unknown, source = "<spec>", locate: Locator 
     durationS,
     omitS,
     repetitions: r.integer(["repetitions"], SPEC_BOUNDS.repetitions, "", d.repetitions),
-    pairs: r.pairs(["pairs"], d.pairs, SPEC_BOUNDS.sample, SPEC_BOUNDS.nodes.max),
+    pairs: r.pairs(["pairs"], d.pairs, { sample: SPEC_BOUNDS.sample, cover: SPEC_BOUNDS.cover, maxNodes: SPEC_BOUNDS.nodes.max }),
     concurrency: r.integer(["concurrency"], SPEC_BOUNDS.concurrency, "", d.concurrency),
     thresholds: r.thresholds(["thresholds"], d.thresholds, SPEC_BOUNDS),
     seed: r.integer(["seed"], SPEC_BOUNDS.seed, "", d.seed),

@@ -97,7 +97,8 @@ function connect() {
   const q = new URLSearchParams({ interval: params.get("interval") || "1000", node: params.get("node") || "", interface: params.get("interface") || "" });
   const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws?" + q);
   ws.onopen = () => { signedOut = false; status.textContent = "live"; status.className = "live"; };
-  ws.onmessage = (e) => { const m = JSON.parse(e.data); if (m.type === "batch") add(m); };
+  // A tick: every agent that sampled since the last one.
+  ws.onmessage = (e) => { const m = JSON.parse(e.data); if (m.type === "tick") for (const a of m.agents) add(a); };
   ws.onclose = () => { status.textContent = signedOut ? SIGN_IN : "disconnected, retrying…"; status.className = "down"; setTimeout(connect, 2000); void refreshRuns(); };
 }
 

@@ -307,18 +307,20 @@ export async function startWebServer(listen: string, deps: WebServerDeps): Promi
     const feed = new Feed(ws, undefined, {
       ms: FEED_STALL_MS,
       onStall: (reason) => {
-        log.warn({ reason, dropped: feed.dropped }, "browser cut off: it stopped reading");
+        log.warn({ reason, skippedTicks: watcher.stats().skipped }, "browser cut off: it stopped reading");
         ws.close(1008, "too slow: the browser stopped reading");
         setTimeout(() => ws.terminate(), 1000).unref();
       },
     });
-    const stop = deps.hub.watch({ node: w.node, intervalMs: w.intervalMs, filter: create(InterfaceFilterSchema, { include: w.include }) }, (b) => feed.push(b));
-    const drain = setInterval(() => feed.flush(), 100);
+    const watcher = deps.hub.watch({ node: w.node, intervalMs: w.intervalMs, filter: create(InterfaceFilterSchema, { include: w.include }) }, feed);
+    // Ticks check the stall bound too; this covers long intervals.
+    const stallCheck = setInterval(() => feed.checkStall(), 1000);
     log.info({ node: w.node, intervalMs: w.intervalMs }, "browser watching");
     ws.on("close", () => {
-      clearInterval(drain);
-      stop();
-      log.info({ dropped: feed.dropped, sent: feed.sent }, "browser left");
+      clearInterval(stallCheck);
+      watcher.stop();
+      const { skipped } = watcher.stats();
+      log.info({ skippedTicks: skipped, sent: feed.sent }, "browser left");
     });
   };
 

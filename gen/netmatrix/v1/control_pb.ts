@@ -14,12 +14,57 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file netmatrix/v1/control.proto.
  */
 export const file_netmatrix_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("ChpuZXRtYXRyaXgvdjEvY29udHJvbC5wcm90bxIMbmV0bWF0cml4LnYxIhMKEUxpc3RBZ2VudHNSZXF1ZXN0ItIBCgtBZ2VudFN0YXR1cxIQCghhZ2VudF9pZBgBIAEoCRIlCgRpbmZvGAIgASgLMhcubmV0bWF0cml4LnYxLkFnZW50SW5mbxIXCg9jb25uZWN0ZWRfYXRfbXMYAyABKAESGAoQbGFzdF9zZWVuX2Fnb19tcxgEIAEoARIMCgRwZWVyGAUgASgJEgwKBGJ1c3kYBiABKAgSFQoNYWRkcmVzc19jaGVjaxgHIAEoCRIkCgRsb2FkGAggASgLMhYubmV0bWF0cml4LnYxLk5vZGVMb2FkIj8KEkxpc3RBZ2VudHNSZXNwb25zZRIpCgZhZ2VudHMYASADKAsyGS5uZXRtYXRyaXgudjEuQWdlbnRTdGF0dXMiowEKDlJ1bkNhc2VSZXF1ZXN0Eg4KBmNsaWVudBgBIAEoCRIOCgZzZXJ2ZXIYAiABKAkSJAoEc3BlYxgDIAEoCzIWLm5ldG1hdHJpeC52MS5UZXN0U3BlYxITCgtyZXBldGl0aW9ucxgEIAEoDRIaChJzYW1wbGVfaW50ZXJ2YWxfbXMYBSABKA0SGgoSbWF4X3J1bl9kdXJhdGlvbl9zGAYgASgNIqwGCgpSZXBldGl0aW9uEg0KBWluZGV4GAEgASgNEiUKBmNsaWVudBgCIAEoCzIVLm5ldG1hdHJpeC52MS5Ub29sUnVuEiUKBnNlcnZlchgDIAEoCzIVLm5ldG1hdHJpeC52MS5Ub29sUnVuEjAKC21lYXN1cmVtZW50GAQgASgLMhkubmV0bWF0cml4LnYxLk1lYXN1cmVtZW50SAASKAoHZmFpbHVyZRgFIAEoCzIVLm5ldG1hdHJpeC52MS5GYWlsdXJlSAASDwoHd2FsbF9tcxgGIAEoARIVCg1zdGFydGVkX2F0X21zGAcgASgBEjAKDGNsaWVudF91c2FnZRgIIAEoCzIaLm5ldG1hdHJpeC52MS5Vc2FnZVN1bW1hcnkSMAoMc2VydmVyX3VzYWdlGAkgASgLMhoubmV0bWF0cml4LnYxLlVzYWdlU3VtbWFyeRIwCg5jbGllbnRfc2FtcGxlcxgKIAMoCzIYLm5ldG1hdHJpeC52MS5Ob2RlU2FtcGxlEjAKDnNlcnZlcl9zYW1wbGVzGAsgAygLMhgubmV0bWF0cml4LnYxLk5vZGVTYW1wbGUSHAoPd2lyZV90b19wYXlsb2FkGAwgASgBSAGIAQESKAobY2xpZW50X2NwdV9wZXJjZW50X3Blcl9nYnBzGA0gASgBSAKIAQESKAobc2VydmVyX2NwdV9wZXJjZW50X3Blcl9nYnBzGA4gASgBSAOIAQESIQoUY2xpZW50X3N0YXJ0ZWRfYXRfbXMYDyABKAFIBIgBARIcChR3aXJlX3RvX3BheWxvYWRfbm90ZRgQIAEoCRINCgVmbGFncxgRIAMoCRIhCgNjcHUYEiADKAsyFC5uZXRtYXRyaXgudjEuRW5kQ3B1EhgKEGNwdV9ib3VuZF9yZWFzb24YEyABKAlCCQoHb3V0Y29tZUISChBfd2lyZV90b19wYXlsb2FkQh4KHF9jbGllbnRfY3B1X3BlcmNlbnRfcGVyX2dicHNCHgocX3NlcnZlcl9jcHVfcGVyY2VudF9wZXJfZ2Jwc0IXChVfY2xpZW50X3N0YXJ0ZWRfYXRfbXMirwIKBkVuZENwdRILCgNlbmQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSDAoEbm9kZRgDIAEoCRIRCgljcHVfY291bnQYBCABKA0SDwoHc2FtcGxlcxgFIAEoDRIRCgl3aW5kb3dfbXMYBiABKAESGQoRbm9kZV9idXN5X3BlcmNlbnQYByABKAESGAoQdG9vbF9jcHVfcGVyY2VudBgIIAEoARIVCg1zdGVhbF9wZXJjZW50GAkgASgBEhoKDXByb2NzX3J1bm5pbmcYCiABKAFIAIgBARIfChJwcm9jc19ydW5uaW5nX3BlYWsYCyABKAFIAYgBARIPCgdyZWFzb25zGAwgAygJQhAKDl9wcm9jc19ydW5uaW5nQhUKE19wcm9jc19ydW5uaW5nX3BlYWsi2AEKCkNhc2VSZXN1bHQSDwoHY2FzZV9pZBgBIAEoCRIpCgZjbGllbnQYAiABKAsyGS5uZXRtYXRyaXgudjEuQWdlbnRTdGF0dXMSKQoGc2VydmVyGAMgASgLMhkubmV0bWF0cml4LnYxLkFnZW50U3RhdHVzEiQKBHNwZWMYBCABKAsyFi5uZXRtYXRyaXgudjEuVGVzdFNwZWMSDgoGdGFyZ2V0GAUgASgJEi0KC3JlcGV0aXRpb25zGAYgAygLMhgubmV0bWF0cml4LnYxLlJlcGV0aXRpb24iogEKDFJ1bkNhc2VFdmVudBIrCgdzdGFydGVkGAEgASgLMhgubmV0bWF0cml4LnYxLkNhc2VSZXN1bHRIABIuCgpyZXBldGl0aW9uGAIgASgLMhgubmV0bWF0cml4LnYxLlJlcGV0aXRpb25IABIsCghmaW5pc2hlZBgDIAEoCzIYLm5ldG1hdHJpeC52MS5DYXNlUmVzdWx0SABCBwoFZXZlbnQiYAoMV2F0Y2hSZXF1ZXN0EgwKBG5vZGUYASABKAkSLQoGZmlsdGVyGAIgASgLMh0ubmV0bWF0cml4LnYxLkludGVyZmFjZUZpbHRlchITCgtpbnRlcnZhbF9tcxgDIAEoDSKAAQoKV2F0Y2hFdmVudBIQCghhZ2VudF9pZBgBIAEoCRIMCgRub2RlGAIgASgJEicKBG1vZGUYAyABKA4yGS5uZXRtYXRyaXgudjEuTmV0d29ya01vZGUSKQoHc2FtcGxlcxgEIAMoCzIYLm5ldG1hdHJpeC52MS5Ob2RlU2FtcGxlIvYBChBSdW5NYXRyaXhSZXF1ZXN0EhUKCXNwZWNfanNvbhgBIAEoCUICGAESEQoJc3BlY195YW1sGAIgASgJEhMKC3NwZWNfc291cmNlGAMgASgJEhUKDXJlc3VtZV9ydW5faWQYBCABKAkSGgoSc2FtcGxlX2ludGVydmFsX21zGAUgASgNEhUKDWFsbG93X3BhcnRpYWwYBiABKAgSJgoEc3BlYxgHIAEoCzIYLm5ldG1hdHJpeC52MS5NYXRyaXhTcGVjEhUKDW1heF9jYXNlX3J1bnMYCCABKA0SGgoSbWF4X3J1bl9kdXJhdGlvbl9zGAkgASgNIr4BCgpSdW5TdGFydGVkEg4KBnJ1bl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg0KBXRvdGFsGAMgASgNEhQKDGFscmVhZHlfZG9uZRgEIAEoDRINCgVjYXNlcxgFIAEoDRIOCgZyb3VuZHMYBiABKA0SDwoHcmVmdXNlZBgHIAMoCRIUCgxlc3RpbWF0ZWRfbXMYCCABKAESEAoIZGF0YV9kaXIYCSABKAkSFQoNYnVzeV93YXJuaW5ncxgKIAMoCSJNCgtDYXNlU3RhcnRlZBIPCgdjYXNlX2lkGAEgASgJEgsKA2tleRgCIAEoCRISCgpyZXBldGl0aW9uGAMgASgNEgwKBGRvbmUYBCABKA0igQIKCkNhc2VSZWNvcmQSDgoGcnVuX2lkGAEgASgJEg8KB2Nhc2VfaWQYAiABKAkSCwoDa2V5GAMgASgJEhAKCHNjZW5hcmlvGAQgASgJEgsKA3ZpYRgFIAEoCRITCgtjbGllbnRfbm9kZRgGIAEoCRITCgtzZXJ2ZXJfbm9kZRgHIAEoCRIUCgxiYXNlbGluZV9rZXkYCCABKAkSEgoKcmVwZXRpdGlvbhgJIAEoDRIQCghhdHRlbXB0cxgKIAEoDRIoCgZyZXN1bHQYCyABKAsyGC5uZXRtYXRyaXgudjEuQ2FzZVJlc3VsdBIWCg5maW5pc2hlZF9hdF9tcxgMIAEoASJSCgtSdW5GaW5pc2hlZBIOCgZydW5faWQYASABKAkSEAoIbWVhc3VyZWQYAiABKA0SDgoGZmFpbGVkGAMgASgNEhEKCWNhbmNlbGxlZBgEIAEoCCLRAQoLTWF0cml4RXZlbnQSKwoHc3RhcnRlZBgBIAEoCzIYLm5ldG1hdHJpeC52MS5SdW5TdGFydGVkSAASMQoMY2FzZV9zdGFydGVkGAIgASgLMhkubmV0bWF0cml4LnYxLkNhc2VTdGFydGVkSAASKgoGcmVjb3JkGAMgASgLMhgubmV0bWF0cml4LnYxLkNhc2VSZWNvcmRIABItCghmaW5pc2hlZBgEIAEoCzIZLm5ldG1hdHJpeC52MS5SdW5GaW5pc2hlZEgAQgcKBWV2ZW50IqEBCgdSdW5JbmZvEg4KBnJ1bl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhUKDWNyZWF0ZWRfYXRfbXMYAyABKAESDgoGc3RhdHVzGAQgASgJEg0KBXRvdGFsGAUgASgNEgwKBGRvbmUYBiABKA0SDgoGZmFpbGVkGAcgASgNEhUKDXVwZGF0ZWRfYXRfbXMYCCABKAESDQoFZXJyb3IYCSABKAkiEQoPTGlzdFJ1bnNSZXF1ZXN0IjcKEExpc3RSdW5zUmVzcG9uc2USIwoEcnVucxgBIAMoCzIVLm5ldG1hdHJpeC52MS5SdW5JbmZvIh8KDUdldFJ1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgJIt0BCg5HZXRSdW5SZXNwb25zZRIjCgRpbmZvGAEgASgLMhUubmV0bWF0cml4LnYxLlJ1bkluZm8SEQoJc3BlY195YW1sGAIgASgJEhUKCXNwZWNfanNvbhgDIAEoCUICGAESKQoGYWdlbnRzGAQgAygLMhkubmV0bWF0cml4LnYxLkFnZW50U3RhdHVzEikKB3JlY29yZHMYBSADKAsyGC5uZXRtYXRyaXgudjEuQ2FzZVJlY29yZBImCgRzcGVjGAYgASgLMhgubmV0bWF0cml4LnYxLk1hdHJpeFNwZWMywwMKDkNvbnRyb2xTZXJ2aWNlEk8KCkxpc3RBZ2VudHMSHy5uZXRtYXRyaXgudjEuTGlzdEFnZW50c1JlcXVlc3QaIC5uZXRtYXRyaXgudjEuTGlzdEFnZW50c1Jlc3BvbnNlEkUKB1J1bkNhc2USHC5uZXRtYXRyaXgudjEuUnVuQ2FzZVJlcXVlc3QaGi5uZXRtYXRyaXgudjEuUnVuQ2FzZUV2ZW50MAESPwoFV2F0Y2gSGi5uZXRtYXRyaXgudjEuV2F0Y2hSZXF1ZXN0GhgubmV0bWF0cml4LnYxLldhdGNoRXZlbnQwARJICglSdW5NYXRyaXgSHi5uZXRtYXRyaXgudjEuUnVuTWF0cml4UmVxdWVzdBoZLm5ldG1hdHJpeC52MS5NYXRyaXhFdmVudDABEkkKCExpc3RSdW5zEh0ubmV0bWF0cml4LnYxLkxpc3RSdW5zUmVxdWVzdBoeLm5ldG1hdHJpeC52MS5MaXN0UnVuc1Jlc3BvbnNlEkMKBkdldFJ1bhIbLm5ldG1hdHJpeC52MS5HZXRSdW5SZXF1ZXN0GhwubmV0bWF0cml4LnYxLkdldFJ1blJlc3BvbnNlYgZwcm90bzM", [file_netmatrix_v1_matrix, file_netmatrix_v1_types]);
+  fileDesc("ChpuZXRtYXRyaXgvdjEvY29udHJvbC5wcm90bxIMbmV0bWF0cml4LnYxIt0BChFMaXN0QWdlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SEgoKcGFnZV90b2tlbhgCIAEoCRIMCgRub2RlGAMgASgJEicKBG1vZGUYBCABKA4yGS5uZXRtYXRyaXgudjEuTmV0d29ya01vZGUSOwoGbGFiZWxzGAUgAygLMisubmV0bWF0cml4LnYxLkxpc3RBZ2VudHNSZXF1ZXN0LkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi0gEKC0FnZW50U3RhdHVzEhAKCGFnZW50X2lkGAEgASgJEiUKBGluZm8YAiABKAsyFy5uZXRtYXRyaXgudjEuQWdlbnRJbmZvEhcKD2Nvbm5lY3RlZF9hdF9tcxgDIAEoARIYChBsYXN0X3NlZW5fYWdvX21zGAQgASgBEgwKBHBlZXIYBSABKAkSDAoEYnVzeRgGIAEoCBIVCg1hZGRyZXNzX2NoZWNrGAcgASgJEiQKBGxvYWQYCCABKAsyFi5uZXRtYXRyaXgudjEuTm9kZUxvYWQicAoSTGlzdEFnZW50c1Jlc3BvbnNlEikKBmFnZW50cxgBIAMoCzIZLm5ldG1hdHJpeC52MS5BZ2VudFN0YXR1cxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSFgoOdG90YWxfbWF0Y2hpbmcYAyABKA0iowEKDlJ1bkNhc2VSZXF1ZXN0Eg4KBmNsaWVudBgBIAEoCRIOCgZzZXJ2ZXIYAiABKAkSJAoEc3BlYxgDIAEoCzIWLm5ldG1hdHJpeC52MS5UZXN0U3BlYxITCgtyZXBldGl0aW9ucxgEIAEoDRIaChJzYW1wbGVfaW50ZXJ2YWxfbXMYBSABKA0SGgoSbWF4X3J1bl9kdXJhdGlvbl9zGAYgASgNIqwGCgpSZXBldGl0aW9uEg0KBWluZGV4GAEgASgNEiUKBmNsaWVudBgCIAEoCzIVLm5ldG1hdHJpeC52MS5Ub29sUnVuEiUKBnNlcnZlchgDIAEoCzIVLm5ldG1hdHJpeC52MS5Ub29sUnVuEjAKC21lYXN1cmVtZW50GAQgASgLMhkubmV0bWF0cml4LnYxLk1lYXN1cmVtZW50SAASKAoHZmFpbHVyZRgFIAEoCzIVLm5ldG1hdHJpeC52MS5GYWlsdXJlSAASDwoHd2FsbF9tcxgGIAEoARIVCg1zdGFydGVkX2F0X21zGAcgASgBEjAKDGNsaWVudF91c2FnZRgIIAEoCzIaLm5ldG1hdHJpeC52MS5Vc2FnZVN1bW1hcnkSMAoMc2VydmVyX3VzYWdlGAkgASgLMhoubmV0bWF0cml4LnYxLlVzYWdlU3VtbWFyeRIwCg5jbGllbnRfc2FtcGxlcxgKIAMoCzIYLm5ldG1hdHJpeC52MS5Ob2RlU2FtcGxlEjAKDnNlcnZlcl9zYW1wbGVzGAsgAygLMhgubmV0bWF0cml4LnYxLk5vZGVTYW1wbGUSHAoPd2lyZV90b19wYXlsb2FkGAwgASgBSAGIAQESKAobY2xpZW50X2NwdV9wZXJjZW50X3Blcl9nYnBzGA0gASgBSAKIAQESKAobc2VydmVyX2NwdV9wZXJjZW50X3Blcl9nYnBzGA4gASgBSAOIAQESIQoUY2xpZW50X3N0YXJ0ZWRfYXRfbXMYDyABKAFIBIgBARIcChR3aXJlX3RvX3BheWxvYWRfbm90ZRgQIAEoCRINCgVmbGFncxgRIAMoCRIhCgNjcHUYEiADKAsyFC5uZXRtYXRyaXgudjEuRW5kQ3B1EhgKEGNwdV9ib3VuZF9yZWFzb24YEyABKAlCCQoHb3V0Y29tZUISChBfd2lyZV90b19wYXlsb2FkQh4KHF9jbGllbnRfY3B1X3BlcmNlbnRfcGVyX2dicHNCHgocX3NlcnZlcl9jcHVfcGVyY2VudF9wZXJfZ2Jwc0IXChVfY2xpZW50X3N0YXJ0ZWRfYXRfbXMirwIKBkVuZENwdRILCgNlbmQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSDAoEbm9kZRgDIAEoCRIRCgljcHVfY291bnQYBCABKA0SDwoHc2FtcGxlcxgFIAEoDRIRCgl3aW5kb3dfbXMYBiABKAESGQoRbm9kZV9idXN5X3BlcmNlbnQYByABKAESGAoQdG9vbF9jcHVfcGVyY2VudBgIIAEoARIVCg1zdGVhbF9wZXJjZW50GAkgASgBEhoKDXByb2NzX3J1bm5pbmcYCiABKAFIAIgBARIfChJwcm9jc19ydW5uaW5nX3BlYWsYCyABKAFIAYgBARIPCgdyZWFzb25zGAwgAygJQhAKDl9wcm9jc19ydW5uaW5nQhUKE19wcm9jc19ydW5uaW5nX3BlYWsi2AEKCkNhc2VSZXN1bHQSDwoHY2FzZV9pZBgBIAEoCRIpCgZjbGllbnQYAiABKAsyGS5uZXRtYXRyaXgudjEuQWdlbnRTdGF0dXMSKQoGc2VydmVyGAMgASgLMhkubmV0bWF0cml4LnYxLkFnZW50U3RhdHVzEiQKBHNwZWMYBCABKAsyFi5uZXRtYXRyaXgudjEuVGVzdFNwZWMSDgoGdGFyZ2V0GAUgASgJEi0KC3JlcGV0aXRpb25zGAYgAygLMhgubmV0bWF0cml4LnYxLlJlcGV0aXRpb24iogEKDFJ1bkNhc2VFdmVudBIrCgdzdGFydGVkGAEgASgLMhgubmV0bWF0cml4LnYxLkNhc2VSZXN1bHRIABIuCgpyZXBldGl0aW9uGAIgASgLMhgubmV0bWF0cml4LnYxLlJlcGV0aXRpb25IABIsCghmaW5pc2hlZBgDIAEoCzIYLm5ldG1hdHJpeC52MS5DYXNlUmVzdWx0SABCBwoFZXZlbnQicQoMV2F0Y2hSZXF1ZXN0EgwKBG5vZGUYASABKAkSLQoGZmlsdGVyGAIgASgLMh0ubmV0bWF0cml4LnYxLkludGVyZmFjZUZpbHRlchITCgtpbnRlcnZhbF9tcxgDIAEoDRIPCgdiYXRjaGVkGAQgASgIItcBCgpXYXRjaEV2ZW50EhAKCGFnZW50X2lkGAEgASgJEgwKBG5vZGUYAiABKAkSJwoEbW9kZRgDIAEoDjIZLm5ldG1hdHJpeC52MS5OZXR3b3JrTW9kZRIpCgdzYW1wbGVzGAQgAygLMhgubmV0bWF0cml4LnYxLk5vZGVTYW1wbGUSKgoGYWdlbnRzGAUgAygLMhoubmV0bWF0cml4LnYxLkFnZW50U2FtcGxlcxISCgpzZW50X2F0X21zGAYgASgBEhUKDXNraXBwZWRfdGlja3MYByABKA0iggEKDEFnZW50U2FtcGxlcxIQCghhZ2VudF9pZBgBIAEoCRIMCgRub2RlGAIgASgJEicKBG1vZGUYAyABKA4yGS5uZXRtYXRyaXgudjEuTmV0d29ya01vZGUSKQoHc2FtcGxlcxgEIAMoCzIYLm5ldG1hdHJpeC52MS5Ob2RlU2FtcGxlIpkCChBSdW5NYXRyaXhSZXF1ZXN0EhUKCXNwZWNfanNvbhgBIAEoCUICGAESEQoJc3BlY195YW1sGAIgASgJEhMKC3NwZWNfc291cmNlGAMgASgJEhUKDXJlc3VtZV9ydW5faWQYBCABKAkSGgoSc2FtcGxlX2ludGVydmFsX21zGAUgASgNEhUKDWFsbG93X3BhcnRpYWwYBiABKAgSJgoEc3BlYxgHIAEoCzIYLm5ldG1hdHJpeC52MS5NYXRyaXhTcGVjEhUKDW1heF9jYXNlX3J1bnMYCCABKA0SGgoSbWF4X3J1bl9kdXJhdGlvbl9zGAkgASgNEg8KB2RyeV9ydW4YCiABKAgSEAoIYnVkZ2V0X3MYCyABKA0ihgIKC1BsYW5TdW1tYXJ5EgwKBG5hbWUYASABKAkSDQoFY2FzZXMYAiABKAQSEQoJY2FzZV9ydW5zGAMgASgEEhMKC3JlcGV0aXRpb25zGAQgASgNEh0KFXJvdW5kc19wZXJfcmVwZXRpdGlvbhgFIAEoBBIOCgZyb3VuZHMYBiABKAQSEwoLY29uY3VycmVuY3kYByABKA0SFAoMZXN0aW1hdGVkX21zGAggASgBEhUKDWJ1ZGdldF9yb3VuZHMYCSABKAQSEQoJYnVkZ2V0X21zGAogASgBEg8KB3JlZnVzZWQYCyADKAkSDQoFbm9kZXMYDCABKA0SDgoGYWdlbnRzGA0gASgNIr4BCgpSdW5TdGFydGVkEg4KBnJ1bl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg0KBXRvdGFsGAMgASgNEhQKDGFscmVhZHlfZG9uZRgEIAEoDRINCgVjYXNlcxgFIAEoDRIOCgZyb3VuZHMYBiABKA0SDwoHcmVmdXNlZBgHIAMoCRIUCgxlc3RpbWF0ZWRfbXMYCCABKAESEAoIZGF0YV9kaXIYCSABKAkSFQoNYnVzeV93YXJuaW5ncxgKIAMoCSJNCgtDYXNlU3RhcnRlZBIPCgdjYXNlX2lkGAEgASgJEgsKA2tleRgCIAEoCRISCgpyZXBldGl0aW9uGAMgASgNEgwKBGRvbmUYBCABKA0igQIKCkNhc2VSZWNvcmQSDgoGcnVuX2lkGAEgASgJEg8KB2Nhc2VfaWQYAiABKAkSCwoDa2V5GAMgASgJEhAKCHNjZW5hcmlvGAQgASgJEgsKA3ZpYRgFIAEoCRITCgtjbGllbnRfbm9kZRgGIAEoCRITCgtzZXJ2ZXJfbm9kZRgHIAEoCRIUCgxiYXNlbGluZV9rZXkYCCABKAkSEgoKcmVwZXRpdGlvbhgJIAEoDRIQCghhdHRlbXB0cxgKIAEoDRIoCgZyZXN1bHQYCyABKAsyGC5uZXRtYXRyaXgudjEuQ2FzZVJlc3VsdBIWCg5maW5pc2hlZF9hdF9tcxgMIAEoASJSCgtSdW5GaW5pc2hlZBIOCgZydW5faWQYASABKAkSEAoIbWVhc3VyZWQYAiABKA0SDgoGZmFpbGVkGAMgASgNEhEKCWNhbmNlbGxlZBgEIAEoCCL/AQoLTWF0cml4RXZlbnQSKwoHc3RhcnRlZBgBIAEoCzIYLm5ldG1hdHJpeC52MS5SdW5TdGFydGVkSAASMQoMY2FzZV9zdGFydGVkGAIgASgLMhkubmV0bWF0cml4LnYxLkNhc2VTdGFydGVkSAASKgoGcmVjb3JkGAMgASgLMhgubmV0bWF0cml4LnYxLkNhc2VSZWNvcmRIABItCghmaW5pc2hlZBgEIAEoCzIZLm5ldG1hdHJpeC52MS5SdW5GaW5pc2hlZEgAEiwKB3BsYW5uZWQYBSABKAsyGS5uZXRtYXRyaXgudjEuUGxhblN1bW1hcnlIAEIHCgVldmVudCKhAQoHUnVuSW5mbxIOCgZydW5faWQYASABKAkSDAoEbmFtZRgCIAEoCRIVCg1jcmVhdGVkX2F0X21zGAMgASgBEg4KBnN0YXR1cxgEIAEoCRINCgV0b3RhbBgFIAEoDRIMCgRkb25lGAYgASgNEg4KBmZhaWxlZBgHIAEoDRIVCg11cGRhdGVkX2F0X21zGAggASgBEg0KBWVycm9yGAkgASgJIhEKD0xpc3RSdW5zUmVxdWVzdCI3ChBMaXN0UnVuc1Jlc3BvbnNlEiMKBHJ1bnMYASADKAsyFS5uZXRtYXRyaXgudjEuUnVuSW5mbyIfCg1HZXRSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSLdAQoOR2V0UnVuUmVzcG9uc2USIwoEaW5mbxgBIAEoCzIVLm5ldG1hdHJpeC52MS5SdW5JbmZvEhEKCXNwZWNfeWFtbBgCIAEoCRIVCglzcGVjX2pzb24YAyABKAlCAhgBEikKBmFnZW50cxgEIAMoCzIZLm5ldG1hdHJpeC52MS5BZ2VudFN0YXR1cxIpCgdyZWNvcmRzGAUgAygLMhgubmV0bWF0cml4LnYxLkNhc2VSZWNvcmQSJgoEc3BlYxgGIAEoCzIYLm5ldG1hdHJpeC52MS5NYXRyaXhTcGVjMsMDCg5Db250cm9sU2VydmljZRJPCgpMaXN0QWdlbnRzEh8ubmV0bWF0cml4LnYxLkxpc3RBZ2VudHNSZXF1ZXN0GiAubmV0bWF0cml4LnYxLkxpc3RBZ2VudHNSZXNwb25zZRJFCgdSdW5DYXNlEhwubmV0bWF0cml4LnYxLlJ1bkNhc2VSZXF1ZXN0GhoubmV0bWF0cml4LnYxLlJ1bkNhc2VFdmVudDABEj8KBVdhdGNoEhoubmV0bWF0cml4LnYxLldhdGNoUmVxdWVzdBoYLm5ldG1hdHJpeC52MS5XYXRjaEV2ZW50MAESSAoJUnVuTWF0cml4Eh4ubmV0bWF0cml4LnYxLlJ1bk1hdHJpeFJlcXVlc3QaGS5uZXRtYXRyaXgudjEuTWF0cml4RXZlbnQwARJJCghMaXN0UnVucxIdLm5ldG1hdHJpeC52MS5MaXN0UnVuc1JlcXVlc3QaHi5uZXRtYXRyaXgudjEuTGlzdFJ1bnNSZXNwb25zZRJDCgZHZXRSdW4SGy5uZXRtYXRyaXgudjEuR2V0UnVuUmVxdWVzdBocLm5ldG1hdHJpeC52MS5HZXRSdW5SZXNwb25zZWIGcHJvdG8z", [file_netmatrix_v1_matrix, file_netmatrix_v1_types]);
 
 /**
+ * One page of the registered agents, in id order (natural: "n2" before
+ * "n10"), filtered. Page with next_page_token until it comes back empty: every
+ * agent registered throughout is listed exactly once, whatever registers or
+ * leaves in between. An older coordinator ignores the fields below and
+ * answers with every agent in one response and no token.
+ *
  * @generated from message netmatrix.v1.ListAgentsRequest
  */
 export type ListAgentsRequest = Message<"netmatrix.v1.ListAgentsRequest"> & {
+  /**
+   * At most this many agents per response (0 = 500; above 1000 is refused).
+   * A page can hold fewer, to stay well under the 4 MiB message limit.
+   *
+   * @generated from field: uint32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * next_page_token of the previous response, unchanged (opaque); empty for
+   * the first page. The filters must be the same as for the first page.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+
+  /**
+   * Only agents whose node matches this glob (`*` matches any run of
+   * characters), as WatchRequest.node; empty = every node. At most 256
+   * characters.
+   *
+   * @generated from field: string node = 3;
+   */
+  node: string;
+
+  /**
+   * Only agents of this mode; unspecified = every mode.
+   *
+   * @generated from field: netmatrix.v1.NetworkMode mode = 4;
+   */
+  mode: NetworkMode;
+
+  /**
+   * Only agents whose node has every one of these labels (AgentInfo.labels,
+   * exact key and value), in Kubernetes label syntax; at most 32.
+   *
+   * @generated from field: map<string, string> labels = 5;
+   */
+  labels: { [key: string]: string };
 };
 
 /**
@@ -102,6 +147,21 @@ export type ListAgentsResponse = Message<"netmatrix.v1.ListAgentsResponse"> & {
    * @generated from field: repeated netmatrix.v1.AgentStatus agents = 1;
    */
   agents: AgentStatus[];
+
+  /**
+   * Pass as ListAgentsRequest.page_token for the next page; empty on the
+   * last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * How many agents match the filters now, over all pages.
+   *
+   * @generated from field: uint32 total_matching = 3;
+   */
+  totalMatching: number;
 };
 
 /**
@@ -509,6 +569,15 @@ export type WatchRequest = Message<"netmatrix.v1.WatchRequest"> & {
    * @generated from field: uint32 interval_ms = 3;
    */
   intervalMs: number;
+
+  /**
+   * Receive each tick (every interval_ms) as few events as possible, each
+   * carrying many agents in WatchEvent.agents. Unset (older clients): one
+   * event per agent per tick, in agent_id/node/mode/samples.
+   *
+   * @generated from field: bool batched = 4;
+   */
+  batched: boolean;
 };
 
 /**
@@ -519,9 +588,75 @@ export const WatchRequestSchema: GenMessage<WatchRequest> = /*@__PURE__*/
   messageDesc(file_netmatrix_v1_control, 8);
 
 /**
+ * Each agent the watch names goes out once per interval_ms, in the first
+ * event after it sampled that long since its last (events come up to four
+ * times per interval, each with the agents due): one sample, the newest or
+ * the mean over the samples since when the agent sampled faster, with only
+ * the interfaces the filter names. A client that does not read skips ticks
+ * (nothing waits for it) and is cut off after 30 s.
+ *
  * @generated from message netmatrix.v1.WatchEvent
  */
 export type WatchEvent = Message<"netmatrix.v1.WatchEvent"> & {
+  /**
+   * One agent's samples (unbatched watches; empty in batched events).
+   *
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: string node = 2;
+   */
+  node: string;
+
+  /**
+   * @generated from field: netmatrix.v1.NetworkMode mode = 3;
+   */
+  mode: NetworkMode;
+
+  /**
+   * @generated from field: repeated netmatrix.v1.NodeSample samples = 4;
+   */
+  samples: NodeSample[];
+
+  /**
+   * Batched watches: the agents of this tick (a tick that would exceed about
+   * 1 MiB is split across several events).
+   *
+   * @generated from field: repeated netmatrix.v1.AgentSamples agents = 5;
+   */
+  agents: AgentSamples[];
+
+  /**
+   * Coordinator's wall clock when it handed the event to the stream, ms
+   * since the epoch: lag = sent_at_ms - NodeSample.wall_ms (plus transit).
+   *
+   * @generated from field: double sent_at_ms = 6;
+   */
+  sentAtMs: number;
+
+  /**
+   * Ticks skipped for this watch so far because its stream was backed up.
+   *
+   * @generated from field: uint32 skipped_ticks = 7;
+   */
+  skippedTicks: number;
+};
+
+/**
+ * Describes the message netmatrix.v1.WatchEvent.
+ * Use `create(WatchEventSchema)` to create a new message.
+ */
+export const WatchEventSchema: GenMessage<WatchEvent> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_control, 9);
+
+/**
+ * One agent's samples within a batched WatchEvent.
+ *
+ * @generated from message netmatrix.v1.AgentSamples
+ */
+export type AgentSamples = Message<"netmatrix.v1.AgentSamples"> & {
   /**
    * @generated from field: string agent_id = 1;
    */
@@ -544,11 +679,11 @@ export type WatchEvent = Message<"netmatrix.v1.WatchEvent"> & {
 };
 
 /**
- * Describes the message netmatrix.v1.WatchEvent.
- * Use `create(WatchEventSchema)` to create a new message.
+ * Describes the message netmatrix.v1.AgentSamples.
+ * Use `create(AgentSamplesSchema)` to create a new message.
  */
-export const WatchEventSchema: GenMessage<WatchEvent> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 9);
+export const AgentSamplesSchema: GenMessage<AgentSamples> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_control, 10);
 
 /**
  * @generated from message netmatrix.v1.RunMatrixRequest
@@ -621,6 +756,23 @@ export type RunMatrixRequest = Message<"netmatrix.v1.RunMatrixRequest"> & {
    * @generated from field: uint32 max_run_duration_s = 9;
    */
   maxRunDurationS: number;
+
+  /**
+   * Plan only: answer with one `planned` event (the plan's totals and what it
+   * refuses) and end; nothing is measured and no run is created.
+   *
+   * @generated from field: bool dry_run = 10;
+   */
+  dryRun: boolean;
+
+  /**
+   * Run only the rounds (in run order) whose estimated durations fit in this
+   * many seconds; 0 = every round. The rest is not measured (a later run with
+   * a larger budget, or without one, measures it).
+   *
+   * @generated from field: uint32 budget_s = 11;
+   */
+  budgetS: number;
 };
 
 /**
@@ -628,7 +780,99 @@ export type RunMatrixRequest = Message<"netmatrix.v1.RunMatrixRequest"> & {
  * Use `create(RunMatrixRequestSchema)` to create a new message.
  */
 export const RunMatrixRequestSchema: GenMessage<RunMatrixRequest> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 10);
+  messageDesc(file_netmatrix_v1_control, 11);
+
+/**
+ * What a spec plans on the current agents, counted without running it (and
+ * without listing its cases): the totals `netmatrix run --dry-run` prints.
+ *
+ * @generated from message netmatrix.v1.PlanSummary
+ */
+export type PlanSummary = Message<"netmatrix.v1.PlanSummary"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Cases that can run, and cases × repetitions.
+   *
+   * @generated from field: uint64 cases = 2;
+   */
+  cases: bigint;
+
+  /**
+   * @generated from field: uint64 case_runs = 3;
+   */
+  caseRuns: bigint;
+
+  /**
+   * @generated from field: uint32 repetitions = 4;
+   */
+  repetitions: number;
+
+  /**
+   * Node-disjoint rounds: per repetition, and in all.
+   *
+   * @generated from field: uint64 rounds_per_repetition = 5;
+   */
+  roundsPerRepetition: bigint;
+
+  /**
+   * @generated from field: uint64 rounds = 6;
+   */
+  rounds: bigint;
+
+  /**
+   * @generated from field: uint32 concurrency = 7;
+   */
+  concurrency: number;
+
+  /**
+   * Every round's estimated duration, summed, ms.
+   *
+   * @generated from field: double estimated_ms = 8;
+   */
+  estimatedMs: number;
+
+  /**
+   * With a budget: the rounds that fit it and their estimated duration, ms.
+   *
+   * @generated from field: uint64 budget_rounds = 9;
+   */
+  budgetRounds: bigint;
+
+  /**
+   * @generated from field: double budget_ms = 10;
+   */
+  budgetMs: number;
+
+  /**
+   * What the planner refused or skipped, as sentences.
+   *
+   * @generated from field: repeated string refused = 11;
+   */
+  refused: string[];
+
+  /**
+   * Cluster nodes with agents, and agents the plan may use.
+   *
+   * @generated from field: uint32 nodes = 12;
+   */
+  nodes: number;
+
+  /**
+   * @generated from field: uint32 agents = 13;
+   */
+  agents: number;
+};
+
+/**
+ * Describes the message netmatrix.v1.PlanSummary.
+ * Use `create(PlanSummarySchema)` to create a new message.
+ */
+export const PlanSummarySchema: GenMessage<PlanSummary> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_control, 12);
 
 /**
  * @generated from message netmatrix.v1.RunStarted
@@ -699,7 +943,7 @@ export type RunStarted = Message<"netmatrix.v1.RunStarted"> & {
  * Use `create(RunStartedSchema)` to create a new message.
  */
 export const RunStartedSchema: GenMessage<RunStarted> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 11);
+  messageDesc(file_netmatrix_v1_control, 13);
 
 /**
  * @generated from message netmatrix.v1.CaseStarted
@@ -733,7 +977,7 @@ export type CaseStarted = Message<"netmatrix.v1.CaseStarted"> & {
  * Use `create(CaseStartedSchema)` to create a new message.
  */
 export const CaseStartedSchema: GenMessage<CaseStarted> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 12);
+  messageDesc(file_netmatrix_v1_control, 14);
 
 /**
  * One finished case repetition, exactly as appended to the run's cases.jsonl.
@@ -815,7 +1059,7 @@ export type CaseRecord = Message<"netmatrix.v1.CaseRecord"> & {
  * Use `create(CaseRecordSchema)` to create a new message.
  */
 export const CaseRecordSchema: GenMessage<CaseRecord> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 13);
+  messageDesc(file_netmatrix_v1_control, 15);
 
 /**
  * @generated from message netmatrix.v1.RunFinished
@@ -847,7 +1091,7 @@ export type RunFinished = Message<"netmatrix.v1.RunFinished"> & {
  * Use `create(RunFinishedSchema)` to create a new message.
  */
 export const RunFinishedSchema: GenMessage<RunFinished> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 14);
+  messageDesc(file_netmatrix_v1_control, 16);
 
 /**
  * @generated from message netmatrix.v1.MatrixEvent
@@ -880,6 +1124,14 @@ export type MatrixEvent = Message<"netmatrix.v1.MatrixEvent"> & {
      */
     value: RunFinished;
     case: "finished";
+  } | {
+    /**
+     * The answer to a dry run (RunMatrixRequest.dry_run), and the only event.
+     *
+     * @generated from field: netmatrix.v1.PlanSummary planned = 5;
+     */
+    value: PlanSummary;
+    case: "planned";
   } | { case: undefined; value?: undefined };
 };
 
@@ -888,7 +1140,7 @@ export type MatrixEvent = Message<"netmatrix.v1.MatrixEvent"> & {
  * Use `create(MatrixEventSchema)` to create a new message.
  */
 export const MatrixEventSchema: GenMessage<MatrixEvent> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 15);
+  messageDesc(file_netmatrix_v1_control, 17);
 
 /**
  * @generated from message netmatrix.v1.RunInfo
@@ -950,7 +1202,7 @@ export type RunInfo = Message<"netmatrix.v1.RunInfo"> & {
  * Use `create(RunInfoSchema)` to create a new message.
  */
 export const RunInfoSchema: GenMessage<RunInfo> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 16);
+  messageDesc(file_netmatrix_v1_control, 18);
 
 /**
  * @generated from message netmatrix.v1.ListRunsRequest
@@ -963,7 +1215,7 @@ export type ListRunsRequest = Message<"netmatrix.v1.ListRunsRequest"> & {
  * Use `create(ListRunsRequestSchema)` to create a new message.
  */
 export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 17);
+  messageDesc(file_netmatrix_v1_control, 19);
 
 /**
  * @generated from message netmatrix.v1.ListRunsResponse
@@ -980,7 +1232,7 @@ export type ListRunsResponse = Message<"netmatrix.v1.ListRunsResponse"> & {
  * Use `create(ListRunsResponseSchema)` to create a new message.
  */
 export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 18);
+  messageDesc(file_netmatrix_v1_control, 20);
 
 /**
  * @generated from message netmatrix.v1.GetRunRequest
@@ -997,7 +1249,7 @@ export type GetRunRequest = Message<"netmatrix.v1.GetRunRequest"> & {
  * Use `create(GetRunRequestSchema)` to create a new message.
  */
 export const GetRunRequestSchema: GenMessage<GetRunRequest> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 19);
+  messageDesc(file_netmatrix_v1_control, 21);
 
 /**
  * @generated from message netmatrix.v1.GetRunResponse
@@ -1047,7 +1299,7 @@ export type GetRunResponse = Message<"netmatrix.v1.GetRunResponse"> & {
  * Use `create(GetRunResponseSchema)` to create a new message.
  */
 export const GetRunResponseSchema: GenMessage<GetRunResponse> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_control, 20);
+  messageDesc(file_netmatrix_v1_control, 22);
 
 /**
  * The CLI's view of the coordinator. Every call carries

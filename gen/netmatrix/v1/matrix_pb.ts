@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file netmatrix/v1/matrix.proto.
  */
 export const file_netmatrix_v1_matrix: GenFile = /*@__PURE__*/
-  fileDesc("ChluZXRtYXRyaXgvdjEvbWF0cml4LnByb3RvEgxuZXRtYXRyaXgudjEioQMKCk1hdHJpeFNwZWMSDAoEbmFtZRgBIAEoCRIRCglzY2VuYXJpb3MYAiADKAkSIQoFdG9vbHMYAyADKA4yEi5uZXRtYXRyaXgudjEuVG9vbBIpCglwcm90b2NvbHMYBCADKA4yFi5uZXRtYXRyaXgudjEuUHJvdG9jb2wSKwoKZGlyZWN0aW9ucxgFIAMoDjIXLm5ldG1hdHJpeC52MS5EaXJlY3Rpb24SEAoIcGFyYWxsZWwYBiADKA0SFQoNbGVuZ3Roc19ieXRlcxgHIAMoDRIYChB1ZHBfYml0cmF0ZXNfYnBzGAggAygBEhIKCmR1cmF0aW9uX3MYCSABKA0SDgoGb21pdF9zGAogASgNEhMKC3JlcGV0aXRpb25zGAsgASgNEioKBXBhaXJzGAwgASgLMhsubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24SEwoLY29uY3VycmVuY3kYDSABKA0SLAoKdGhyZXNob2xkcxgOIAEoCzIYLm5ldG1hdHJpeC52MS5UaHJlc2hvbGRzEgwKBHNlZWQYDyABKA0iqAIKDVBhaXJTZWxlY3Rpb24SLgoDYWxsGAEgASgLMh8ubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24uQWxsSAASMAoEcmluZxgCIAEoCzIgLm5ldG1hdHJpeC52MS5QYWlyU2VsZWN0aW9uLlJpbmdIABI0CgZzYW1wbGUYAyABKAsyIi5uZXRtYXRyaXgudjEuUGFpclNlbGVjdGlvbi5TYW1wbGVIABIyCgVub2RlcxgEIAEoCzIhLm5ldG1hdHJpeC52MS5QYWlyU2VsZWN0aW9uLk5vZGVzSAAaBQoDQWxsGgYKBFJpbmcaFwoGU2FtcGxlEg0KBWNvdW50GAEgASgNGhYKBU5vZGVzEg0KBW5vZGVzGAEgAygJQgsKCXNlbGVjdGlvbiI6CgpUaHJlc2hvbGRzEhIKCmN2X3BlcmNlbnQYASABKAESGAoQdWRwX2xvc3NfcGVyY2VudBgCIAEoAWIGcHJvdG8z", [file_netmatrix_v1_types]);
+  fileDesc("ChluZXRtYXRyaXgvdjEvbWF0cml4LnByb3RvEgxuZXRtYXRyaXgudjEioQMKCk1hdHJpeFNwZWMSDAoEbmFtZRgBIAEoCRIRCglzY2VuYXJpb3MYAiADKAkSIQoFdG9vbHMYAyADKA4yEi5uZXRtYXRyaXgudjEuVG9vbBIpCglwcm90b2NvbHMYBCADKA4yFi5uZXRtYXRyaXgudjEuUHJvdG9jb2wSKwoKZGlyZWN0aW9ucxgFIAMoDjIXLm5ldG1hdHJpeC52MS5EaXJlY3Rpb24SEAoIcGFyYWxsZWwYBiADKA0SFQoNbGVuZ3Roc19ieXRlcxgHIAMoDRIYChB1ZHBfYml0cmF0ZXNfYnBzGAggAygBEhIKCmR1cmF0aW9uX3MYCSABKA0SDgoGb21pdF9zGAogASgNEhMKC3JlcGV0aXRpb25zGAsgASgNEioKBXBhaXJzGAwgASgLMhsubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24SEwoLY29uY3VycmVuY3kYDSABKA0SLAoKdGhyZXNob2xkcxgOIAEoCzIYLm5ldG1hdHJpeC52MS5UaHJlc2hvbGRzEgwKBHNlZWQYDyABKA0iiAMKDVBhaXJTZWxlY3Rpb24SLgoDYWxsGAEgASgLMh8ubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24uQWxsSAASMAoEcmluZxgCIAEoCzIgLm5ldG1hdHJpeC52MS5QYWlyU2VsZWN0aW9uLlJpbmdIABI0CgZzYW1wbGUYAyABKAsyIi5uZXRtYXRyaXgudjEuUGFpclNlbGVjdGlvbi5TYW1wbGVIABIyCgVub2RlcxgEIAEoCzIhLm5ldG1hdHJpeC52MS5QYWlyU2VsZWN0aW9uLk5vZGVzSAASMgoFY292ZXIYBSABKAsyIS5uZXRtYXRyaXgudjEuUGFpclNlbGVjdGlvbi5Db3ZlckgAGgUKA0FsbBoGCgRSaW5nGiMKBlNhbXBsZRINCgVjb3VudBgBIAEoDRIKCgJieRgCIAEoCRoWCgVOb2RlcxINCgVub2RlcxgBIAMoCRoeCgVDb3ZlchIJCgFrGAEgASgNEgoKAmJ5GAIgASgJQgsKCXNlbGVjdGlvbiI6CgpUaHJlc2hvbGRzEhIKCmN2X3BlcmNlbnQYASABKAESGAoQdWRwX2xvc3NfcGVyY2VudBgCIAEoAWIGcHJvdG8z", [file_netmatrix_v1_types]);
 
 /**
  * A matrix spec: which scenarios, tools, protocols, directions and parameters
@@ -121,8 +121,9 @@ export type MatrixSpec = Message<"netmatrix.v1.MatrixSpec"> & {
   thresholds?: Thresholds | undefined;
 
   /**
-   * Seeds the draw of `pairs: { sample: N }` (0..4294967295, default 0): the
-   * sampled pairs depend only on the set of node names and this number, so
+   * Seeds the draw of `pairs: { sample: N }` and `pairs: { cover: K }`
+   * (0..4294967295, default 0): the drawn pairs depend only on the set of
+   * node names (with `by`, also their labels) and this number, so
    * two runs with the same seed on clusters with the same node names (two
    * CNIs, before and after a change) measure the same pairs. Unset (0) in
    * messages from CLIs older than the field: the default.
@@ -174,6 +175,12 @@ export type PairSelection = Message<"netmatrix.v1.PairSelection"> & {
      */
     value: PairSelection_Nodes;
     case: "nodes";
+  } | {
+    /**
+     * @generated from field: netmatrix.v1.PairSelection.Cover cover = 5;
+     */
+    value: PairSelection_Cover;
+    case: "cover";
   } | { case: undefined; value?: undefined };
 };
 
@@ -225,6 +232,16 @@ export type PairSelection_Sample = Message<"netmatrix.v1.PairSelection.Sample"> 
    * @generated from field: uint32 count = 1;
    */
   count: number;
+
+  /**
+   * A node label key (e.g. "topology.kubernetes.io/zone"): stratify the
+   * draw by the label's values, every (client value, server value)
+   * combination getting an equal share of `count` [pairs: { sample: N, by: KEY }].
+   * Empty: a uniform draw over every ordered pair.
+   *
+   * @generated from field: string by = 2;
+   */
+  by: string;
 };
 
 /**
@@ -252,6 +269,34 @@ export type PairSelection_Nodes = Message<"netmatrix.v1.PairSelection.Nodes"> & 
  */
 export const PairSelection_NodesSchema: GenMessage<PairSelection_Nodes> = /*@__PURE__*/
   messageDesc(file_netmatrix_v1_matrix, 1, 3);
+
+/**
+ * A covering plan: every node is client at least `k` times and server at
+ * least `k` times (exactly k·N pairs on N nodes, every ordered pair when k
+ * ≥ N−1), against partners drawn at random, seeded by MatrixSpec.seed,
+ * preferring partners whose node label `by` differs (another zone or rack)
+ * [pairs: { cover: K, by: KEY }]. Empty `by`: any partner.
+ *
+ * @generated from message netmatrix.v1.PairSelection.Cover
+ */
+export type PairSelection_Cover = Message<"netmatrix.v1.PairSelection.Cover"> & {
+  /**
+   * @generated from field: uint32 k = 1;
+   */
+  k: number;
+
+  /**
+   * @generated from field: string by = 2;
+   */
+  by: string;
+};
+
+/**
+ * Describes the message netmatrix.v1.PairSelection.Cover.
+ * Use `create(PairSelection_CoverSchema)` to create a new message.
+ */
+export const PairSelection_CoverSchema: GenMessage<PairSelection_Cover> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_matrix, 1, 4);
 
 /**
  * When a case's summary gets a warning flag.
