@@ -3,11 +3,9 @@ import fc from "fast-check";
 import { expect, test } from "vitest";
 import { AgentMessageSchema, HeartbeatSchema, SampleBatchSchema } from "../../gen/netmatrix/v1/agent_pb.js";
 import { AgentInfoSchema } from "../../gen/netmatrix/v1/types_pb.js";
+import { dbl, str, u32 } from "./sample-arbitraries.js";
 import { encode, rawAgentMessage } from "./sim-encode.js";
 
-const dbl = fc.oneof(fc.constantFrom(0, -0, 1, -1, 0.5, NaN, Infinity, -Infinity, Number.MAX_VALUE, 1e12, 2 ** 53), fc.double());
-const u32 = fc.oneof(fc.constantFrom(0, 1, 127, 128, 16383, 16384, 2 ** 21, 2 ** 28, 2 ** 31, 2 ** 32 - 1), fc.nat({ max: 2 ** 32 - 1 }));
-const str = fc.oneof(fc.constantFrom("", "eth0", "vethé", "网卡", "a".repeat(200)), fc.string({ unit: "grapheme", maxLength: 20 }));
 const sample = fc.record(
   {
     wallMs: dbl,

@@ -3,7 +3,7 @@
  * heartbeats), driven by the generated descriptors: the same bytes as
  * protobuf-es's `toBinary` (fields in number order, proto3 defaults left
  * out, repeated numbers packed; sim-encode.test.ts checks it byte for byte),
- * at a fraction of the cost — protobuf-es allocates a buffer per double, and
+ * at a fraction of the cost (common/src/proto-wire.ts's Writer) — protobuf-es allocates a buffer per double, and
  * a host agent's sample has ~70 of them, which made the simulator, not the
  * coordinator, the limit at 15,000 agents.
  *
@@ -18,97 +18,10 @@
 import { create, ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { AgentMessageSchema, type AgentMessage } from "../../gen/netmatrix/v1/agent_pb.js";
+import { Writer } from "../../common/src/proto-wire.js";
 
 /** proto3's implicit presence (FeatureSet.FieldPresence.IMPLICIT): a default value is not written. */
 const IMPLICIT = 2;
-
-/** A growable buffer with protobuf's primitive writes. */
-class Writer {
-  buf = Buffer.allocUnsafe(1 << 14);
-  pos = 0;
-  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
-
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
-  }
-
-  /** A non-negative integer below 2^53 as a varint. */
-  uvarint(v: number): void {
-    this.ensure(10);
-    while (v > 127) {
-      this.buf[this.pos++] = (v & 127) | 128;
-      v = Math.floor(v / 128);
-    }
-    this.buf[this.pos++] = v;
-  }
-
-  /** Any integer (number or bigint) as a 64-bit two's-complement varint. */
-  varint64(v: number | bigint): void {
-    if (typeof v === "number" && v >= 0 && v < 2 ** 53) return this.uvarint(v);
-    let b = BigInt.asUintN(64, BigInt(v));
-    this.ensure(10);
-    while (b > 127n) {
-      this.buf[this.pos++] = Number(b & 127n) | 128;
-      b >>= 7n;
-    }
-    this.buf[this.pos++] = Number(b);
-  }
-
-  tag(no: number, wt: WireType): void {
-    this.uvarint(no * 8 + wt);
-  }
-
-  double(v: number): void {
-    this.ensure(8);
-    this.view.setFloat64(this.pos, v, true);
-    this.pos += 8;
-  }
-
-  float(v: number): void {
-    this.ensure(4);
-    this.view.setFloat32(this.pos, v, true);
-    this.pos += 4;
-  }
-
-  string(s: string): void {
-    const n = Buffer.byteLength(s);
-    this.uvarint(n);
-    this.ensure(n);
-    this.pos += this.buf.write(s, this.pos, n, "utf8");
-  }
-
-  bytes(b: Uint8Array): void {
-    this.uvarint(b.length);
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-
-  /** Write what `body` writes, prefixed with its length. */
-  delimited(body: () => void): void {
-    this.ensure(1);
-    const start = this.pos++;
-    body();
-    const len = this.pos - start - 1;
-    if (len < 128) {
-      this.buf[start] = len;
-      return;
-    }
-    let k = 1;
-    while (len >= 128 ** k) k++;
-    this.ensure(k - 1);
-    this.buf.copyWithin(start + k, start + 1, this.pos);
-    this.pos += k - 1;
-    const end = this.pos;
-    this.pos = start;
-    this.uvarint(len);
-    this.pos = end;
-  }
-}
 
 function wireType(s: ScalarType): WireType {
   switch (s) {
@@ -131,13 +44,13 @@ function wireType(s: ScalarType): WireType {
 function writeScalar(w: Writer, s: ScalarType, v: unknown): void {
   switch (s) {
     case ScalarType.DOUBLE:
-      return w.double(v as number);
+      return w.rawDouble(v as number);
     case ScalarType.FLOAT:
-      return w.float(v as number);
+      return w.rawFloat(v as number);
     case ScalarType.STRING:
-      return w.string(v as string);
+      return w.rawString(v as string);
     case ScalarType.BYTES:
-      return w.bytes(v as Uint8Array);
+      return w.rawBytes(v as Uint8Array);
     case ScalarType.BOOL:
       return w.uvarint(v ? 1 : 0);
     case ScalarType.INT32:
@@ -194,25 +107,20 @@ function writeMessage(w: Writer, desc: DescMessage, obj: Record<string, unknown>
         break;
       }
       case "message":
-        w.tag(f.number, WireType.LengthDelimited);
-        w.delimited(() => writeMessage(w, f.message, v as Record<string, unknown>));
+        writeNested(w, f.number, f.message, v);
         break;
       case "list": {
         const list = v as unknown[];
         if (list.length === 0) continue;
         if (f.listKind === "message") {
-          for (const item of list) {
-            w.tag(f.number, WireType.LengthDelimited);
-            w.delimited(() => writeMessage(w, f.message, item as Record<string, unknown>));
-          }
+          for (const item of list) writeNested(w, f.number, f.message, item);
           break;
         }
         const s = f.listKind === "enum" ? ScalarType.INT32 : f.scalar;
         if (f.packed) {
-          w.tag(f.number, WireType.LengthDelimited);
-          w.delimited(() => {
-            for (const item of list) writeScalar(w, s, item);
-          });
+          const m = w.open(f.number);
+          for (const item of list) writeScalar(w, s, item);
+          w.close(m);
         } else {
           for (const item of list) {
             w.tag(f.number, wireType(s));
@@ -227,13 +135,20 @@ function writeMessage(w: Writer, desc: DescMessage, obj: Record<string, unknown>
   }
 }
 
-const shared = new Writer();
+/** A message field `no` holding `v`. */
+function writeNested(w: Writer, no: number, desc: DescMessage, v: unknown): void {
+  const m = w.open(no);
+  writeMessage(w, desc, v as Record<string, unknown>);
+  w.close(m);
+}
+
+const shared = new Writer(1 << 14);
 
 /** `obj` (a message's init shape, without maps) encoded as `desc`: the bytes `toBinary(desc, create(desc, obj))` gives. */
 export function encode(desc: DescMessage, obj: object): Uint8Array {
-  shared.pos = 0;
+  shared.reset();
   writeMessage(shared, desc, obj as Record<string, unknown>);
-  return Uint8Array.prototype.slice.call(shared.buf, 0, shared.pos);
+  return shared.bytes();
 }
 
 /**
@@ -244,9 +159,11 @@ export function encode(desc: DescMessage, obj: object): Uint8Array {
 export function rawAgentMessage(field: "sampleBatch" | "heartbeat", value: object): AgentMessage {
   const f = AgentMessageSchema.field[field];
   if (f.fieldKind !== "message") throw new Error(`AgentMessage.${field} is not a message field`);
-  shared.pos = 0;
-  shared.delimited(() => writeMessage(shared, f.message, value as Record<string, unknown>));
+  shared.reset();
+  const mark = shared.fork();
+  writeMessage(shared, f.message, value as Record<string, unknown>);
+  shared.close(mark);
   const m = create(AgentMessageSchema);
-  m.$unknown = [{ no: f.number, wireType: WireType.LengthDelimited, data: Uint8Array.prototype.slice.call(shared.buf, 0, shared.pos) }];
+  m.$unknown = [{ no: f.number, wireType: WireType.LengthDelimited, data: shared.bytes() }];
   return m;
 }
