@@ -7,7 +7,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 declare -A pkg=(
-  [iperf3]=iperf3 [iperf]=iperf [qperf]=qperf [ping]=iputils-ping
+  [iperf3]=iperf3 [iperf]=iperf [qperf]=qperf [ping]=iputils-ping [wrk]=wrk [nginx]=nginx-light [sockperf]=sockperf
   [iptables]=iptables [ip]=iproute2 [tc]=iproute2 [timeout]=coreutils [iftop]=iftop [chromium]=chromium
   [podman]=podman [runc]=runc [debootstrap]=debootstrap [setcap]=libcap2-bin [setpriv]=util-linux
 )

@@ -12,6 +12,7 @@ import { dirname, join, relative } from "node:path";
 import { DockerfileParser, type Instruction } from "dockerfile-ast";
 import { validate } from "dockerfile-utils";
 import { beforeAll, describe, expect, it } from "vitest";
+import { drivers } from "../tools/src/index.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const TEXT = readFileSync(join(ROOT, "Dockerfile.agent"), "utf8");
@@ -114,8 +115,11 @@ describe("Dockerfile.agent", () => {
   it("installs the tool packages scripts/install-tools.sh installs, without recommends", () => {
     const script = readFileSync(join(ROOT, "scripts", "install-tools.sh"), "utf8");
     const table = new Map([...script.matchAll(/\[([\w-]+)\]=([\w.+-]+)/g)].map((m) => [m[1]!, m[2]!]));
-    const tools = ["iperf3", "iperf", "qperf", "ping"].map((cmd) => table.get(cmd));
-    expect(tools).toEqual(["iperf3", "iperf", "qperf", "iputils-ping"]);
+    // Every program of the catalogue (a tool's server too, when it is another program: http's nginx), by the package its driver names.
+    const programs = Object.values(drivers).flatMap((d) => [{ binary: d.binary, debianPackage: d.debianPackage }, ...(d.serverBinary ? [d.serverBinary] : [])]);
+    expect(programs.map((p) => table.get(p.binary))).toEqual(programs.map((p) => p.debianPackage));
+    const tools = programs.map((p) => p.debianPackage);
+    expect(tools).toEqual(expect.arrayContaining(["iperf3", "iperf", "qperf", "iputils-ping", "wrk", "nginx-light", "sockperf"]));
     const installs = of(final(), "RUN")
       .map(raw)
       .flatMap((r) => r.split(/&&|;/))

@@ -48,7 +48,7 @@ beforeAll(async () => {
   // An agent whose PATH lacks qperf, to see "tool missing" name the package.
   const bin = join(dir, "bin");
   mkdirSync(bin);
-  for (const tool of ["iperf3", "iperf", "ping", "timeout"]) symlinkSync(which(tool)!, join(bin, tool));
+  for (const tool of ["iperf3", "iperf", "ping", "wrk", "nginx", "sockperf", "timeout"]) symlinkSync(which(tool, `${process.env.PATH}:/usr/sbin`)!, join(bin, tool));
   agents.c = await startAgentProc({ ...common, node: "node-c", portRange: slot.portRange(200, 100), env: { PATH: bin } });
 }, 60_000);
 

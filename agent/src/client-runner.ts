@@ -38,11 +38,12 @@ export async function runClient(tool: ToolName | undefined, found: FoundTool | u
   const late = deadlineProblem("client", req.deadlineMs);
   if (late) return refused(tool, "invalid-spec", `client refused: ${late}`);
   if (!isIP(req.target)) return refused(tool, "invalid-spec", `target "${req.target}" is not an IP address`);
+  // A problem first: it names everything missing (http: wrk and nginx), "not installed" only the client's package.
+  if (found?.problem) return refused(tool, "tool-missing", found.problem);
   if (!found?.path) {
     const pkg = found?.driver.debianPackage ?? tool;
     return refused(tool, "tool-missing", `${tool} is not installed on this agent`, `apt-get install ${pkg}`);
   }
-  if (found.problem) return refused(tool, "tool-missing", found.problem);
   const driver = found.driver;
   const params = clientParams(req.spec, req.target, req.port, req.dataPort);
   const why = driver.unsupported(params);

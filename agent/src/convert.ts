@@ -4,10 +4,10 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { FailureSchema, MeasurementSchema, ToolRunSchema, type Failure, type Measurement as PbMeasurement, type TestSpec, type ToolRun } from "../../gen/netmatrix/v1/types_pb.js";
-import { directions, failures, protocols } from "../../common/src/model.js";
+import { directions, failures, httpModes, protocols, type ProtocolName } from "../../common/src/model.js";
 import { tools } from "../../tools/src/index.js";
 import type { ExecResult } from "../../common/src/exec.js";
-import type { ClientParams, DriverFailure, FailureCode, Measurement, ServerReport } from "../../tools/src/types.js";
+import type { ClientParams, DriverFailure, FailureCode, Measurement, ServerParams, ServerReport } from "../../tools/src/types.js";
 
 /** Raw output kept in a result record, per stream. The parser sees up to the exec bound. */
 export const RECORD_OUTPUT_BYTES = 256 * 1024;
@@ -30,6 +30,20 @@ export function clientParams(spec: TestSpec, target: string, port: number, dataP
   if (spec.omitS > 0) p.omitS = spec.omitS;
   if (spec.pingCount > 0) p.pingCount = spec.pingCount;
   if (spec.pingIntervalMs > 0) p.pingIntervalS = spec.pingIntervalMs / 1000;
+  const httpMode = httpModes.toName(spec.httpMode);
+  if (httpMode) p.httpMode = httpMode;
+  if (spec.connections > 0) p.connections = spec.connections;
+  if (spec.bodyBytes > 0) p.bodyBytes = spec.bodyBytes;
+  if (spec.messageRatePerS > 0) p.messageRatePerS = spec.messageRatePerS;
+  return p;
+}
+
+/** The drivers' server params: where it listens, and what of `spec` (when the coordinator sent it) its setup needs. */
+export function serverParams(port: number, protocol: ProtocolName, opts: { dataPort?: number; bind?: string; spec?: TestSpec | undefined }): ServerParams {
+  const p: ServerParams = { port, protocol };
+  if (opts.dataPort) p.dataPort = opts.dataPort;
+  if (opts.bind) p.bind = opts.bind;
+  if (opts.spec && opts.spec.bodyBytes > 0) p.bodyBytes = opts.spec.bodyBytes;
   return p;
 }
 

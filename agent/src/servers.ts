@@ -4,6 +4,10 @@
  * after the case or when its deadline passes (the exec guard kills it even if
  * this agent dies).
  */
+import { closeSync, openSync, ftruncateSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { TestSpec, ToolRun } from "../../gen/netmatrix/v1/types_pb.js";
@@ -11,10 +15,11 @@ import { startProcess, type RunningProcess } from "../../common/src/exec.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import type { ProtocolName } from "../../common/src/model.js";
 import type { ToolName } from "../../tools/src/index.js";
-import { clientParams, pbFailure, pbServerReport, toolRun } from "./convert.js";
+import { clientParams, pbFailure, pbServerReport, serverParams, toolRun } from "./convert.js";
 import { isListening } from "../../common/src/listen-probe.js";
 import { findFreePorts, type PortRange } from "./ports.js";
-import { AGENT_LIMITS, deadlineProblem } from "../../tools/src/limits.js";
+import { AGENT_LIMITS, deadlineProblem, specProblems } from "../../tools/src/limits.js";
+import type { Driver, ServerFile, ServerParams } from "../../tools/src/types.js";
 import { forget, remember } from "./tool-pids.js";
 import type { FoundTool } from "./tools.js";
 
@@ -29,12 +34,59 @@ interface Running {
   proc: RunningProcess;
   port: number;
   dataPort: number;
+  /** The server's private directory (drivers with serverFiles), removed once it stopped. */
+  dir?: string;
+}
+
+/** Characters a server's directory path may have: what a tool's configuration can hold without quoting trouble. */
+const PLAIN_PATH = /^[\w./-]+$/;
+
+/**
+ * A private directory (0700, under the agent's temporary directory) holding
+ * the files the driver asks for; zeros are written sparse (however large,
+ * they take no disk, so /tmp's emptyDir limit is no bound on them).
+ */
+async function serverDir(driver: Driver<ToolName>, p: ServerParams): Promise<string | undefined> {
+  if (!driver.serverFiles) return undefined;
+  const base = tmpdir();
+  if (!PLAIN_PATH.test(base)) {
+    throw new NetmatrixError("failed-precondition", `the agent's temporary directory "${base}" has characters a ${driver.tool} server's configuration cannot hold`, {
+      hint: "set TMPDIR to a plain path such as /tmp",
+    });
+  }
+  const dir = await mkdtemp(join(base, `netmatrix-${driver.tool}-`));
+  try {
+    for (const f of driver.serverFiles({ ...p, dir })) writeServerFile(dir, f);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw new NetmatrixError("unavailable", `cannot write the ${driver.tool} server's files in ${dir}: ${(err as Error).message}`, {
+      hint: "the agent's temporary directory must be writable (the chart mounts an emptyDir at /tmp)",
+    });
+  }
+  return dir;
+}
+
+function writeServerFile(dir: string, f: ServerFile): void {
+  if (!/^[\w.-]+$/.test(f.name) || f.name.startsWith(".")) throw new Error(`"${f.name}" is not a plain file name`);
+  const path = join(dir, f.name);
+  if ("text" in f) {
+    writeFileSync(path, f.text, { mode: 0o600, flag: "wx" });
+    return;
+  }
+  const fd = openSync(path, "wx", 0o600);
+  try {
+    ftruncateSync(fd, f.zeroBytes);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export class ServerManager {
   private readonly running = new Map<string, Running>();
-  /** Servers between admission and `running` (finding free ports). */
+  /** Servers between admission and `running` (finding free ports, writing their files). */
   private starting = 0;
+  /** Ports of those servers, so no other start takes them meanwhile. */
+  private readonly reserved = new Set<number>();
 
   constructor(
     private readonly tools: Map<ToolName, FoundTool>,
@@ -57,7 +109,7 @@ export class ServerManager {
    * NetmatrixError (failed-precondition: tool missing; unavailable: no port, or
    * the server died or never listened).
    */
-  async start(id: string, tool: ToolName, protocol: ProtocolName, deadlineMs: number): Promise<{ port: number; dataPort: number }> {
+  async start(id: string, tool: ToolName, protocol: ProtocolName, deadlineMs: number, spec?: TestSpec): Promise<{ port: number; dataPort: number }> {
     // Bounds on what any coordinator may ask: this many servers at once, each with a deadline within the cap.
     const busy = this.running.size + this.starting;
     if (busy >= AGENT_LIMITS.servers) {
@@ -67,30 +119,44 @@ export class ServerManager {
     }
     const late = deadlineProblem("server", deadlineMs);
     if (late) throw new NetmatrixError("invalid-argument", `server refused: ${late}`);
+    // What the server is set up from (http: its body) is held to the same bounds as a client run.
+    const problems = spec ? specProblems(spec) : [];
+    if (problems.length) throw new NetmatrixError("invalid-argument", `server refused: ${problems.join("; ")}`);
     const found = this.tools.get(tool);
     if (!found?.path || found.problem) throw missing(tool, found);
     const driver = found.driver;
-    const used = new Set([...this.running.values()].flatMap((r) => [r.port, r.dataPort]));
+    const used = new Set([...this.running.values()].flatMap((r) => [r.port, r.dataPort]).concat([...this.reserved]));
+    // Counted as starting (and its ports reserved) until it is in `running`: finding ports and writing its files both wait.
     this.starting++;
     let port: number | undefined;
+    let dir: string | undefined;
+    let params: ServerParams;
     try {
       port = await findFreePorts(this.ports, driver.serverPorts, used);
+      if (port === undefined) {
+        throw new NetmatrixError("unavailable", `no free port in ${this.ports.min}-${this.ports.max} for a ${tool} server`, {
+          hint: "widen the agent's --port-range or stop what occupies it",
+        });
+      }
+      for (let k = 0; k < driver.serverPorts; k++) this.reserved.add(port + k);
+      const dataPort = driver.serverPorts > 1 ? port + 1 : 0;
+      params = serverParams(port, protocol, { dataPort, ...(this.bind ? { bind: this.bind } : {}), spec });
+      dir = await serverDir(driver, params);
     } finally {
-      this.starting--; // counted in `running` from here on (set below without an await in between)
+      this.starting--;
+      if (port !== undefined) for (let k = 0; k < driver.serverPorts; k++) this.reserved.delete(port + k);
     }
-    if (port === undefined) {
-      throw new NetmatrixError("unavailable", `no free port in ${this.ports.min}-${this.ports.max} for a ${tool} server`, {
-        hint: "widen the agent's --port-range or stop what occupies it",
-      });
+    const dataPort = params.dataPort ?? 0;
+    const argv = driver.serverArgv(dir ? { ...params, dir } : params);
+    if (!argv) {
+      if (dir) await rm(dir, { recursive: true, force: true });
+      throw new NetmatrixError("invalid-argument", `${tool} has no server`);
     }
-    const dataPort = driver.serverPorts > 1 ? port + 1 : 0;
-    const argv = driver.serverArgv({ port, protocol, ...(dataPort ? { dataPort } : {}), ...(this.bind ? { bind: this.bind } : {}) });
-    if (!argv) throw new NetmatrixError("invalid-argument", `${tool} has no server`);
-    argv[0] = found.path;
+    argv[0] = found.serverPath ?? found.path;
     const proc = startProcess({ argv, deadlineMs });
     remember(proc.pid);
     void proc.exited.then(() => forget(proc.pid));
-    this.running.set(id, { found, proc, port, dataPort });
+    this.running.set(id, { found, proc, port, dataPort, ...(dir ? { dir } : {}) });
     this.log.debug({ id, tool, port, pid: proc.pid }, "server starting");
     const readyBy = performance.now() + READY_TIMEOUT_MS;
     let exited = false;
@@ -100,7 +166,9 @@ export class ServerManager {
     while (!isListening(port, sock)) {
       if (exited || performance.now() > readyBy) {
         const res = await this.stopProcess(id);
-        const why = exited ? `exited before listening: ${(res?.stderr || res?.stdout || "").trim().slice(0, 300)}` : `not listening after ${READY_TIMEOUT_MS} ms`;
+        // The driver's reading of what it printed (nginx: its [emerg] line), else its first 300 characters.
+        const said = res ? driver.serverFailure?.({ stdout: res.stdout, stderr: res.stderr, exitCode: res.exitCode }) : undefined;
+        const why = exited ? `exited before listening: ${said ?? (res?.stderr || res?.stdout || "").trim().slice(0, 300)}` : `not listening after ${READY_TIMEOUT_MS} ms`;
         throw new NetmatrixError("unavailable", `${tool} server on port ${port} ${why}`);
       }
       await sleep(POLL_MS);
@@ -140,7 +208,11 @@ export class ServerManager {
     const r = this.running.get(id);
     if (!r) return undefined;
     this.running.delete(id);
-    return r.proc.stop();
+    try {
+      return await r.proc.stop();
+    } finally {
+      if (r.dir) await rm(r.dir, { recursive: true, force: true }).catch((err: unknown) => this.log.warn({ err, dir: r.dir }, "could not remove a server's directory"));
+    }
   }
 
   /** Stop the server started as `id` at once, without waiting for a report (its case was cancelled); no-op when there is none. */

@@ -235,12 +235,12 @@ async function oneSession(opts: SessionOptions, signal: AbortSignal): Promise<Se
         return;
       }
       case "startServer": {
-        const { commandId, tool, protocol, deadlineMs } = c.value;
+        const { commandId, tool, protocol, deadlineMs, spec } = c.value;
         const cancel = track(commandId);
         try {
           const name = toolTable.toName(tool);
           if (!name) throw Object.assign(new Error("unknown tool"), { code: "invalid-argument" });
-          const ports = await opts.servers.start(commandId, name, protocols.toName(protocol) ?? "tcp", deadlineMs);
+          const ports = await opts.servers.start(commandId, name, protocols.toName(protocol) ?? "tcp", deadlineMs, spec);
           // Cancelled while it started: stop it now rather than leave it to its deadline.
           if (cancel.signal.aborted) {
             await opts.servers.cancel(commandId);

@@ -15,6 +15,8 @@ export interface FoundTool {
   driver: Driver<ToolName>;
   /** Absolute path, undefined when missing. */
   path: string | undefined;
+  /** The server's executable, when the driver's server is another program (`serverBinary`); undefined when missing or not needed. */
+  serverPath?: string;
   version: string | undefined;
   /**
    * Why the tool cannot run on this agent although it is on PATH, and how to
@@ -94,14 +96,31 @@ async function execProblem(driver: Driver<ToolName>, path: string, res: ExecResu
   }
 }
 
-/** One driver's binary, version and self-test. */
+/**
+ * Why a tool whose server is another program cannot serve here: that program
+ * is not on PATH (naming both packages when the client is missing too).
+ */
+function serverMissing(driver: Driver<ToolName>, clientFound: boolean): string | undefined {
+  const server = driver.serverBinary;
+  if (!server || which(server.binary)) return undefined;
+  const packages = clientFound ? [server.debianPackage] : [driver.debianPackage, server.debianPackage];
+  const what = clientFound ? `its server ${server.binary} is` : `${driver.binary} and its server ${server.binary} are`;
+  const named = packages.length > 1 ? `the Debian packages ${packages.map((p) => `"${p}"`).join(" and ")}` : `the Debian package "${packages[0]}"`;
+  return `${driver.tool}: ${what} not on PATH. Fix: install ${named} in the agent's image (apt-get install ${packages.join(" ")})`;
+}
+
+/** One driver's binary (and its server's, when that is another program), version and self-test. */
 async function discoverOne(driver: Driver<ToolName>, facts: HostFacts): Promise<FoundTool> {
   const path = which(driver.binary);
-  if (!path) return { driver, path: undefined, version: undefined };
+  const noServer = serverMissing(driver, path !== undefined);
+  // Missing altogether: "not installed" names the client's package, the problem both.
+  if (!path) return { driver, path: undefined, version: undefined, ...(noServer ? { problem: noServer } : {}) };
+  if (noServer) return { driver, path, version: undefined, problem: noServer };
+  const serverPath = driver.serverBinary ? which(driver.serverBinary.binary) : undefined;
   const [, ...args] = driver.versionArgv();
   const res = await exec({ argv: [path, ...args], deadlineMs: 5000, guard: false });
   if (res.spawnError) return { driver, path, version: undefined, problem: await execProblem(driver, path, res) };
-  const found: FoundTool = { driver, path, version: driver.parseVersion(`${res.stdout}\n${res.stderr}`) };
+  const found: FoundTool = { driver, path, version: driver.parseVersion(`${res.stdout}\n${res.stderr}`), ...(serverPath ? { serverPath } : {}) };
   if (!driver.selfTest) return found;
   const [, ...testArgs] = driver.selfTest.argv();
   const test = await exec({ argv: [path, ...testArgs], deadlineMs: driver.selfTest.deadlineMs, guard: false });

@@ -48,6 +48,8 @@ export function repetitionLine(r: Repetition, total: number): string {
   if (r.outcome.case !== "measurement") return `${head} no outcome`;
   const m = r.outcome.value;
   const parts = [
+    m.requestsPerS !== undefined ? `${Math.round(m.requestsPerS).toLocaleString("en-US")} req/s` : "",
+    m.connectionsPerS !== undefined ? `${Math.round(m.connectionsPerS).toLocaleString("en-US")} conn/s` : "",
     m.throughputBps !== undefined ? formatBitrate(m.throughputBps) : "",
     m.latency?.meanUs !== undefined ? `latency ${latencyText(m, m.latency.meanUs)}` : "",
     m.lossPercent !== undefined ? `loss ${formatPercent(m.lossPercent)}` : "",
@@ -97,6 +99,13 @@ export function renderCase(c: CaseResult, fit: FitOptions = {}): string {
   const lines = [`${c.client?.agentId} → ${c.server?.agentId} (${c.target})`, ...table.lines];
   if (tp) lines.push(`throughput mean ${formatBitrate(tp.mean)}  min ${formatBitrate(tp.min)}  max ${formatBitrate(tp.max)}  (${tp.n} of ${c.repetitions.length} measured)`);
   if (lat) lines.push(`latency mean ${formatMicros(lat.mean)}  min ${formatMicros(lat.min)}  max ${formatMicros(lat.max)}`);
+  // Request/response tools (http): their rates, which the throughput column does not show.
+  for (const [label, rate] of [
+    ["requests/s", summarize(measured.map((m) => m.requestsPerS))],
+    ["connections/s", summarize(measured.map((m) => m.connectionsPerS))],
+  ] as const) {
+    if (rate) lines.push(`${label} mean ${rate.mean.toFixed(0)}  min ${rate.min.toFixed(0)}  max ${rate.max.toFixed(0)}`);
+  }
   for (const f of new Set(c.repetitions.flatMap((r) => r.flags))) {
     const n = c.repetitions.filter((r) => r.flags.includes(f)).length;
     lines.push(`flag ${f} on ${n} of ${c.repetitions.length} repetition(s)${FLAG_TEXT[f] ? `: ${FLAG_TEXT[f]}` : ""}`);

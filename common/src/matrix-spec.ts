@@ -4,11 +4,13 @@
  * holds, what the report shows as "the spec as run", and what the
  * coordinator's validator reads. Pure; it validates nothing — values pass
  * through as they are, so the validator names whatever is wrong (an unknown
- * enum value stays a number: `unknown tool 9`).
+ * enum value stays a number: `unknown tool 9`). Lists added after the
+ * first release (connections, bodies, httpModes, messageRates) are left out
+ * when the message leaves them empty, so the validator's defaults apply.
  */
 import type { MatrixSpec, PairSelection } from "../../gen/netmatrix/v1/matrix_pb.js";
 import { ToolSchema } from "../../gen/netmatrix/v1/types_pb.js";
-import { directions, protocols } from "./model.js";
+import { directions, httpModes, protocols } from "./model.js";
 
 /** `pairs:` as written: all | ring | { sample: N, by?: KEY } | { cover: K, by?: KEY } | { nodes: [a, b] } (`by` only when set). */
 export type PairsDocument = "all" | "ring" | { sample: number; by?: string } | { cover: number; by?: string } | { nodes: string[] };
@@ -31,6 +33,11 @@ export interface MatrixSpecDocument {
   thresholds?: { cvPercent: number; udpLossPercent: number };
   /** Seeds `pairs: { sample: N }` and `pairs: { cover: K }`; 0 (the default) in messages from CLIs older than the field. */
   seed: number;
+  /** http's lists and sockperf's rates; absent in messages from CLIs older than them (the validator's defaults apply). */
+  connections?: number[];
+  bodies?: number[];
+  httpModes?: (string | number)[];
+  messageRates?: number[];
 }
 
 /**
@@ -77,5 +84,9 @@ export function matrixSpecDocument(spec: MatrixSpec): MatrixSpecDocument {
     concurrency: spec.concurrency,
     ...(spec.thresholds ? { thresholds: { cvPercent: spec.thresholds.cvPercent, udpLossPercent: spec.thresholds.udpLossPercent } } : {}),
     seed: spec.seed,
+    ...(spec.connections.length ? { connections: [...spec.connections] } : {}),
+    ...(spec.bodiesBytes.length ? { bodies: [...spec.bodiesBytes] } : {}),
+    ...(spec.httpModes.length ? { httpModes: spec.httpModes.map((m) => httpModes.toName(m) ?? m) } : {}),
+    ...(spec.messageRatesPerS.length ? { messageRates: [...spec.messageRatesPerS] } : {}),
   };
 }

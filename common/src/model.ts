@@ -3,12 +3,14 @@
  * and from the protobuf enums. One table per enum, used by agent, coordinator
  * and CLI alike (tool names belong to the tools catalogue, tools/src).
  */
-import { Direction, FailureCode, NetworkMode, Protocol } from "../../gen/netmatrix/v1/types_pb.js";
+import { Direction, FailureCode, HttpMode, NetworkMode, Protocol } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "./errors.js";
 
 export type ProtocolName = "tcp" | "udp";
 export type DirectionName = "forward" | "reverse" | "bidir";
 export type ModeName = "host" | "pod" | "external";
+/** keepalive: requests over persistent connections; new-connection: a new TCP connection per request. */
+export type HttpModeName = "keepalive" | "new-connection";
 export type FailureName =
   "tool-missing" | "server-busy" | "unreachable" | "timeout" | "agent-gone" | "parse-error" | "tool-error" | "invalid-spec" | "cancelled" | "target-refused" | "internal";
 
@@ -41,6 +43,11 @@ export const directions = table<DirectionName, Direction>([
   ["forward", Direction.FORWARD],
   ["reverse", Direction.REVERSE],
   ["bidir", Direction.BIDIR],
+]);
+
+export const httpModes = table<HttpModeName, HttpMode>([
+  ["keepalive", HttpMode.KEEPALIVE],
+  ["new-connection", HttpMode.NEW_CONNECTION],
 ]);
 
 export const modes = table<ModeName, NetworkMode>([

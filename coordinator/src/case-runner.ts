@@ -129,7 +129,8 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
               serverCmd = commandId;
               return {
                 case: "startServer",
-                value: { commandId, tool: req.spec.tool, protocol: req.spec.protocol, deadlineMs: deadlines.serverMs },
+                // The spec too: a server's setup may depend on it (http: the body it serves).
+                value: { commandId, tool: req.spec.tool, protocol: req.spec.protocol, deadlineMs: deadlines.serverMs, spec: req.spec },
               };
             },
             STEP_MARGIN_MS.serverStart,

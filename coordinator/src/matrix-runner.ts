@@ -13,7 +13,7 @@ import { CaseRecordSchema, CaseResultSchema, PlanSummarySchema, type MatrixEvent
 import { FailureCode, TestSpecSchema, type NodeLoad, type TestSpec } from "../../gen/netmatrix/v1/types_pb.js";
 import { busyBeforeRun } from "../../common/src/busy.js";
 import { NetmatrixError } from "../../common/src/errors.js";
-import { directions, modes, protocols } from "../../common/src/model.js";
+import { directions, httpModes, modes, protocols } from "../../common/src/model.js";
 import { drivers, toolName, tools, type ToolName } from "../../tools/src/index.js";
 import { newCase, runRepetition, type CaseRequest } from "./case-runner.js";
 import type { AgentLocks } from "./locks.js";
@@ -94,6 +94,10 @@ export function testSpecOf(c: PlannedCase): TestSpec {
     bitrateBps: c.bitrateBps ?? 0,
     lengthBytes: c.lengthBytes,
     omitS: drivers[c.tool].capabilities.omit ? c.omitS : 0,
+    httpMode: c.httpMode !== undefined ? httpModes.toEnum(c.httpMode, "HTTP mode") : 0,
+    connections: c.connections ?? 0,
+    bodyBytes: c.bodyBytes ?? 0,
+    messageRatePerS: c.messageRatePerS ?? 0,
   });
 }
 

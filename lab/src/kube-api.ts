@@ -200,6 +200,8 @@ export interface KubeApiServerOptions {
   /** 0: any free port. */
   port: number;
   log: Pick<Logger, "info" | "warn" | "error">;
+  /** Keep what removed Service rules counted here (LabServiceOptions.countersFile). */
+  countersFile?: string;
 }
 
 /** Read a request body of at most `max` bytes; "too-big" (and the rest unread) beyond. */
@@ -231,7 +233,7 @@ export async function startKubeApi(opts: KubeApiServerOptions): Promise<KubeApiS
   const token = readFileSync(opts.files.token, "utf8").trim();
   const namespace = readFileSync(opts.files.namespace, "utf8").trim();
   const store = new KubeApiStore({ token, namespaces: [namespace] });
-  const proxy = new LabKubeProxy(opts.topo);
+  const proxy = new LabKubeProxy(opts.topo, opts.countersFile ? { countersFile: opts.countersFile } : {});
   const prefix = kubeTagPrefix(opts.topo.prefix);
   await proxy.remove((t) => t.startsWith(prefix));
   /** Tags programmed now, so a Service that never had rules costs no iptables listing. */

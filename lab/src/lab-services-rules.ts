@@ -4,7 +4,9 @@
  * OUTPUT (the node's own processes), MASQUERADE in POSTROUTING. Every rule
  * carries a comment tag `${prefix}svc:<runId>:<caseId>` (`${prefix}kube:<namespace>/<name>`
  * for the Services of the lab's Kubernetes API stand-in) so a service's rules
- * can be found and deleted exactly. Pure builders plus list/delete by tag.
+ * can be found and deleted exactly. Pure builders plus list/delete by tag;
+ * a deletion returns what the deleted rules counted (lab-services-counters.ts
+ * keeps it).
  */
 import { NetmatrixError } from "../../common/src/errors.js";
 import { inNs, tryInNs } from "./topology-run.js";
@@ -118,17 +120,66 @@ export async function addRules(ns: string, rules: NatRule[]): Promise<void> {
   for (const r of rules) await inNs(ns, ["iptables", "-w", "-t", "nat", "-A", r.chain, ...r.args]);
 }
 
+/** A rule of the nat table with the counters iptables kept for it. */
+export interface CountedRule {
+  /** The rule as `-A CHAIN …` words (what `iptables -D` takes after the `-A`). */
+  words: string[];
+  /** The rule as iptables-save printed it, less the counters. */
+  text: string;
+  /** Its comment tag, if any. */
+  tag: string | undefined;
+  packets: number;
+  bytes: number;
+}
+
+/**
+ * The rules of `table` in `iptables-save -c` output with their exact
+ * counters: `[PACKETS:BYTES] -A CHAIN …` lines of the `*TABLE` section
+ * (chain policies and other tables are skipped). Pure.
+ */
+export function parseSaveCounters(out: string, table = "nat"): CountedRule[] {
+  const rules: CountedRule[] = [];
+  let current: string | undefined;
+  for (const raw of out.split("\n")) {
+    const line = raw.trim();
+    if (line.startsWith("*")) current = line.slice(1);
+    else if (line === "COMMIT") current = undefined;
+    if (current !== table) continue;
+    const m = /^\[(\d+):(\d+)\]\s+(-A\s.*)$/.exec(line);
+    if (!m) continue;
+    const words = splitRuleLine(m[3]!);
+    rules.push({ words, text: m[3]!, tag: tagOf(words), packets: Number(m[1]), bytes: Number(m[2]) });
+  }
+  return rules;
+}
+
+/** Rules of the nat table in `ns` whose tag satisfies `match`, with their counters: one `iptables-save -c` call. */
+export async function listCounted(ns: string, match: (tag: string) => boolean): Promise<CountedRule[]> {
+  const out = await inNs(ns, ["iptables-save", "-c", "-t", "nat"]);
+  return parseSaveCounters(out).filter((r) => r.tag !== undefined && match(r.tag));
+}
+
+/** What {@link deleteTagged} did: the tags whose rules went, and the rules it deleted with their last counters. */
+export interface DeletedRules {
+  tags: Set<string>;
+  removed: CountedRule[];
+}
+
 /**
  * Delete every nat rule in `ns` whose tag satisfies `match`; returns the tags
- * whose rules were deleted. Rules vanishing meanwhile are not an error.
+ * whose rules were deleted and the rules this call deleted, with the counters
+ * read (in one `iptables-save -c`) just before: what a rule counted after that
+ * read and before its deletion is not in them. Rules vanishing meanwhile are
+ * not an error (and not in `removed`: whoever deleted them has them).
  */
-export async function deleteTagged(ns: string, match: (tag: string) => boolean): Promise<Set<string>> {
-  const gone = new Set<string>();
-  for (const words of await listTagged(ns, match)) {
-    const res = await tryInNs(ns, ["iptables", "-w", "-t", "nat", "-D", ...words.slice(1)]);
+export async function deleteTagged(ns: string, match: (tag: string) => boolean): Promise<DeletedRules> {
+  const gone: DeletedRules = { tags: new Set(), removed: [] };
+  for (const rule of await listCounted(ns, match)) {
+    const res = await tryInNs(ns, ["iptables", "-w", "-t", "nat", "-D", ...rule.words.slice(1)]);
     if (!res.ok && !/does not exist|bad rule|no chain/i.test(res.error))
-      throw new NetmatrixError("internal", `[${ns}] iptables -D ${words.slice(1).join(" ")} failed: ${res.error}`);
-    gone.add(tagOf(words)!);
+      throw new NetmatrixError("internal", `[${ns}] iptables -D ${rule.words.slice(1).join(" ")} failed: ${res.error}`);
+    gone.tags.add(rule.tag!);
+    if (res.ok) gone.removed.push(rule);
   }
   return gone;
 }

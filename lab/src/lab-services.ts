@@ -31,6 +31,7 @@ import { NetmatrixError } from "../../common/src/errors.js";
 import type { LabTopology } from "./topology-plan.js";
 import { addRules, deleteTagged, dnatRules, listTagged, masqueradeRules, serviceTag, type L4, type NatRule } from "./lab-services-rules.js";
 import { inNs, sysctl } from "./topology-run.js";
+import { appendCounterRecords, counterRecord, type ServiceCounterRecord } from "./lab-services-counters.js";
 
 /**
  * How replies from a backend on the client's own bridge get un-NATed:
@@ -51,6 +52,11 @@ export function defaultHairpin(cni: LabTopology["cni"]): HairpinMode {
 export interface LabServiceOptions {
   /** Default {@link defaultHairpin} of the topology's CNI mode. */
   hairpin?: HairpinMode;
+  /**
+   * Keep what every removed rule counted here (lab-services-counters.ts; the
+   * lab's is DATA_DIR/lab/service-counters.jsonl); undefined: not kept.
+   */
+  countersFile?: string;
 }
 
 /** NodePort range, as Kubernetes' default --service-node-port-range. */
@@ -128,11 +134,13 @@ export function serviceRules(svc: ProxiedService, nodeAddress: string, hairpin: 
 
 /**
  * kube-proxy for the lab: programs Services as nat rules in every node
- * namespace and removes them by tag. Not serialised itself: callers order
- * their calls (a list-then-delete must not interleave with adds).
+ * namespace and removes them by tag, keeping what the removed rules counted
+ * (`countersFile`). Not serialised itself: callers order their calls (a
+ * list-then-delete must not interleave with adds).
  */
 export class LabKubeProxy {
   readonly hairpin: HairpinMode;
+  readonly countersFile: string | undefined;
   private nodesPrepared = false;
 
   constructor(
@@ -140,6 +148,7 @@ export class LabKubeProxy {
     opts: LabServiceOptions = {},
   ) {
     this.hairpin = opts.hairpin ?? defaultHairpin(topo.cni);
+    this.countersFile = opts.countersFile;
   }
 
   /** Program `svc` on every node, replacing the rules of its tag; when that fails, none of its rules stay. */
@@ -154,11 +163,37 @@ export class LabKubeProxy {
     }
   }
 
-  /** Delete every rule whose tag satisfies `match` on every node; returns the tags whose rules went. */
+  /**
+   * Delete every rule whose tag satisfies `match` on every node (their
+   * counters read in one iptables call per node, and kept in `countersFile`,
+   * even when a later node fails); returns the tags whose rules went.
+   */
   async remove(match: (tag: string) => boolean): Promise<Set<string>> {
     const gone = new Set<string>();
-    for (const node of this.topo.nodes) for (const t of await deleteTagged(node.ns, match)) gone.add(t);
+    const records: ServiceCounterRecord[] = [];
+    try {
+      for (const node of this.topo.nodes) {
+        const deleted = await deleteTagged(node.ns, match);
+        const at = new Date();
+        for (const t of deleted.tags) gone.add(t);
+        if (this.countersFile) for (const r of deleted.removed) records.push(counterRecord(this.topo.prefix, node, r, at));
+      }
+    } finally {
+      this.keepCounters(records);
+    }
     return gone;
+  }
+
+  /** Append `records` to `countersFile`; a failure (a full disk) is warned about, never fails the removal. */
+  private keepCounters(records: ServiceCounterRecord[]): void {
+    if (!this.countersFile || records.length === 0) return;
+    try {
+      appendCounterRecords(this.countersFile, records);
+    } catch (err) {
+      process.emitWarning(`could not keep the counters of ${records.length} removed Service rules in ${this.countersFile}: ${(err as Error).message}`, {
+        code: "NETMATRIX_LAB_COUNTERS",
+      });
+    }
   }
 
   /** The rules (as `-A CHAIN …` words) on the first node whose tag satisfies `match`. */

@@ -32,6 +32,7 @@ import {
   type ContainerRole,
 } from "./containers.js";
 import { buildLab, DEFAULT_LAB_PREFIX, labObjects, planTopology, teardownLab, type LabOptions, type LabTopology } from "./topology.js";
+import { serviceCountersFile } from "./lab-services-counters.js";
 import { kubeApiCoordinatorEnv, kubeApiFiles, KUBE_API_HOST, LAB_KUBE_NAMESPACE, prepareKubeApi, SERVICEACCOUNT_MOUNT } from "./kube-api.js";
 
 /** The lab's coordinator ports (root namespace) unless `port` says otherwise: gRPC, and the live page on the next port. */
@@ -399,5 +400,7 @@ export async function labStatus(dataDir: string, prefix = DEFAULT_LAB_PREFIX) {
     processes: (state?.pids ?? []).map((p) => ({ ...p, alive: alive(p.pid) })),
     containers,
     objects,
+    // One JSON line per Service rule the lab's kube-proxy removed, with its packet and byte counters.
+    ...(existsSync(serviceCountersFile(labDir(dataDir))) ? { serviceCounters: serviceCountersFile(labDir(dataDir)) } : {}),
   };
 }

@@ -11,6 +11,8 @@ import { htmlPage, type HtmlSection } from "./compare-html.js";
 import { latencyKindLabel, latencyKindOf, latencyKindsText, scenarioTitle, testCompare } from "./labels.js";
 import { naturalCompare, scenarioCompare } from "./heatmap.js";
 import { legendLines, legendMarkdown, wrapWords } from "./legend.js";
+import { hasPercentiles } from "./request-figures.js";
+import { tools } from "../../tools/src/index.js";
 import { hiddenNote, renderTextTable, type FitOptions, type TextColumn, type TextRow } from "./text-table.js";
 
 export const COMPARE_FORMATS = ["table", "json", "markdown", "html"] as const;
@@ -64,6 +66,21 @@ export function formatValue(m: MetricComparison, v: number | null): string {
       return `${v.toFixed(1)} %`;
     case "wireToPayload":
       return v.toFixed(4);
+    case "requestsPerS":
+    case "connectionsPerS":
+      return Math.round(v).toLocaleString("en-US");
+    case "latencyP50Us":
+    case "latencyP90Us":
+    case "latencyP99Us":
+    case "latencyP999Us":
+      return formatMicros(v);
+    case "clientCpuPercentPer10kRequests":
+    case "serverCpuPercentPer10kRequests":
+    case "clientCpuPercentPer1kConnections":
+    case "serverCpuPercentPer1kConnections":
+      return `${v.toFixed(2)} %`;
+    case "errorRate":
+      return formatPercent(v * 100);
   }
 }
 
@@ -183,8 +200,35 @@ const COMPARE_LEGEND: { head: string; text: string }[] = [
     head: "verdict",
     text: "better or worse: a significant change in the metric's good or bad direction — throughput: higher is better; latency, loss, CPU per Gbit/s, wire/payload: lower is better. not comparable: the two runs differ in more than the network (the notes say how)",
   },
-  { head: "metric", text: `latency ${latencyKindsText()}; CPU/Gbit/s: % of the node's CPU (all cores = 100 %) per Gbit/s of throughput` },
+  { head: "metric", text: "" },
 ];
+
+/** The metrics of request/response tests, which the legend explains only when the comparison has them. */
+const REQUEST_METRICS: ReadonlySet<string> = new Set(["requestsPerS", "connectionsPerS", "latencyP50Us", "latencyP90Us", "latencyP99Us", "latencyP999Us", "errorRate"]);
+
+/** The legend's entries for `doc`: the latency kinds of its tools, and the request/response metrics when it has them. */
+function compareLegend(doc: CompareDocument): { head: string; text: string }[] {
+  const requests = doc.cases.some((c) => c.metrics.some((m) => REQUEST_METRICS.has(m.metric)));
+  return COMPARE_LEGEND.map((e) => {
+    if (e.head === "metric") {
+      const cpu = `CPU/Gbit/s: % of the node's CPU (all cores = 100 %) per Gbit/s of throughput${requests ? " (per 10k req/s, per 1k conn/s: per 10,000 requests/s, per 1,000 new connections/s)" : ""}`;
+      // Every tool of the catalogue, as before the request/response tools; those (http, sockperf) only when compared here.
+      const present = new Set(doc.cases.map((c) => c.tool));
+      const named = tools.names.filter((t) => present.has(t) || !hasPercentiles(t));
+      return { ...e, text: `latency ${latencyKindsText(named)}; ${cpu}` };
+    }
+    if (e.head === "verdict" && requests) {
+      return {
+        ...e,
+        text: e.text.replace(
+          "throughput: higher is better; latency, loss,",
+          "throughput, requests/s, connections/s: higher is better; latency (mean and percentiles), failed repetitions (errors), loss,",
+        ),
+      };
+    }
+    return e;
+  });
+}
 
 /** Render `doc` in `format`; the table fitted to `opts` (no limit without a width). */
 export function renderCompare(doc: CompareDocument, format: CompareFormat, opts: FitOptions = {}): string {
@@ -202,7 +246,9 @@ export function renderCompare(doc: CompareDocument, format: CompareFormat, opts:
       const un = unmatchedLines(doc);
       if (un.length) out.push("", ...un.map((l) => `- ${l}`));
       const inHead = new Set(COMPARE_HEAD);
-      const entries = COMPARE_LEGEND.filter((e) => inHead.has(e.head)).map((e) => ({ term: e.head, text: e.text }));
+      const entries = compareLegend(doc)
+        .filter((e) => inHead.has(e.head))
+        .map((e) => ({ term: e.head, text: e.text }));
       if (sections(doc).length)
         out.push("", ...legendMarkdown([...entries, { term: "(n=…)", text: "after A and B: the repetitions measured on that side (2 or more each for a test)" }]));
       return out.join("\n");
@@ -233,7 +279,9 @@ export function renderCompare(doc: CompareDocument, format: CompareFormat, opts:
       }
       out.push(...unmatchedLines(doc).flatMap((l) => (width === undefined ? [l] : wrapWords(l, width))));
       if (rows.length) {
-        const entries = COMPARE_LEGEND.filter((e) => shownHeads.has(e.head)).map((e) => ({ term: e.head.toUpperCase(), text: e.text }));
+        const entries = compareLegend(doc)
+          .filter((e) => shownHeads.has(e.head))
+          .map((e) => ({ term: e.head.toUpperCase(), text: e.text }));
         out.push(
           "",
           ...legendLines(entries, width),

@@ -7,11 +7,23 @@
 /** The metrics compared, in display order; `better` says which direction is an improvement. */
 export const METRICS = [
   { metric: "throughputBps", label: "throughput", unit: "bit/s", better: "higher" },
+  { metric: "requestsPerS", label: "requests/s", unit: "requests/s", better: "higher" },
+  { metric: "connectionsPerS", label: "connections/s", unit: "new connections/s", better: "higher" },
   { metric: "latencyUs", label: "latency (mean)", unit: "µs", better: "lower" },
+  { metric: "latencyP50Us", label: "latency p50", unit: "µs", better: "lower" },
+  { metric: "latencyP90Us", label: "latency p90", unit: "µs", better: "lower" },
+  { metric: "latencyP99Us", label: "latency p99", unit: "µs", better: "lower" },
+  { metric: "latencyP999Us", label: "latency p99.9", unit: "µs", better: "lower" },
   { metric: "clientCpuPercentPerGbps", label: "client CPU/Gbit/s", unit: "% of the node per Gbit/s", better: "lower" },
   { metric: "serverCpuPercentPerGbps", label: "server CPU/Gbit/s", unit: "% of the node per Gbit/s", better: "lower" },
+  { metric: "clientCpuPercentPer10kRequests", label: "client CPU/10k req/s", unit: "% of the node per 10,000 requests/s", better: "lower" },
+  { metric: "serverCpuPercentPer10kRequests", label: "server CPU/10k req/s", unit: "% of the node per 10,000 requests/s", better: "lower" },
+  { metric: "clientCpuPercentPer1kConnections", label: "client CPU/1k conn/s", unit: "% of the node per 1,000 new connections/s", better: "lower" },
+  { metric: "serverCpuPercentPer1kConnections", label: "server CPU/1k conn/s", unit: "% of the node per 1,000 new connections/s", better: "lower" },
   { metric: "wireToPayload", label: "wire/payload", unit: "wire bytes per payload byte", better: "lower" },
   { metric: "lossPercent", label: "loss", unit: "%", better: "lower" },
+  // Request/response tools fail a repetition on any error (socket errors, non-2xx answers): 1 per failed repetition, 0 per measured one.
+  { metric: "errorRate", label: "failed repetitions (errors)", unit: "share of repetitions", better: "lower" },
 ] as const;
 
 export type MetricName = (typeof METRICS)[number]["metric"];
@@ -23,7 +35,7 @@ export interface MetricComparison {
   label: string;
   unit: string;
   better: "higher" | "lower";
-  /** The case's headline: throughput for bandwidth tests, latency for latency tests. */
+  /** The case's headline: requests/s for tools that headline them (http), throughput for bandwidth tests, latency for latency tests. */
   headline: boolean;
   a: { mean: number | null; n: number };
   b: { mean: number | null; n: number };
@@ -58,6 +70,11 @@ export interface CaseIdentity {
   lengthBytes: number;
   windowBytes: number;
   mss: number;
+  /** Only for tools crossed with them (http: connections, body, mode; sockperf: message rate). */
+  httpMode?: string;
+  connections?: number;
+  bodyBytes?: number;
+  messageRatePerS?: number;
 }
 
 export interface CaseComparison extends CaseIdentity {

@@ -14,6 +14,8 @@ import { rollup, type ScenarioRollup } from "./compare-rollup.js";
 import { matchingNotes, matchSide, untestedNote } from "./compare-matching.js";
 import { METRICS, type CaseComparison, type CaseIdentity, type MetricComparison, type MetricName, type Verdict } from "./compare-types.js";
 import { testLabelOf } from "./labels.js";
+import { driverNamed } from "../../tools/src/index.js";
+import { headlinesRequests, REQUEST_FIGURES, requestFigures } from "./request-figures.js";
 
 export const COMPARE_KIND = "netmatrix.compare/v1";
 
@@ -48,9 +50,21 @@ interface RunCase {
   versions: string[];
 }
 
+/** The parameters of the lists `tool` is crossed with (its driver's specLists), as a case identity has them; {} for other tools. */
+function ownParams(s: ReturnType<typeof specDoc>): Pick<CaseIdentity, "httpMode" | "connections" | "bodyBytes" | "messageRatePerS"> {
+  const lists = driverNamed(s.tool)?.capabilities.specLists ?? [];
+  return {
+    ...(lists.includes("connections") ? { connections: s.connections } : {}),
+    ...(lists.includes("bodies") ? { bodyBytes: s.bodyBytes } : {}),
+    ...(lists.includes("httpModes") ? { httpMode: s.httpMode } : {}),
+    ...(lists.includes("messageRates") ? { messageRatePerS: s.messageRatePerS } : {}),
+  };
+}
+
 function identity(r: CaseRecord): CaseIdentity {
   const s = specDoc(r.result?.spec);
-  const test = testLabelOf(s);
+  const own = ownParams(s);
+  const test = testLabelOf({ ...s, ...own });
   const matchKey = [
     r.scenario,
     r.via,
@@ -62,10 +76,16 @@ function identity(r: CaseRecord): CaseIdentity {
     `L${s.lengthBytes}`,
     `W${s.windowBytes}`,
     `M${s.mss}`,
+    // Only for tools crossed with them, so the other tools' keys stay as they were.
+    ...(own.connections !== undefined ? [`C${own.connections}`] : []),
+    ...(own.bodyBytes !== undefined ? [`Body${own.bodyBytes}`] : []),
+    ...(own.httpMode !== undefined ? [own.httpMode] : []),
+    ...(own.messageRatePerS !== undefined ? [`R${own.messageRatePerS}`] : []),
     `${r.clientNode}→${r.serverNode}`,
   ].join("/");
   const { tool, protocol, direction, parallel, bitrateBps, lengthBytes, windowBytes, mss } = s;
   return {
+    ...own,
     matchKey,
     scenario: r.scenario,
     via: r.via,
@@ -94,7 +114,7 @@ function casesOf(resp: GetRunResponse): Map<string, RunCase> {
       key: r.key,
       records: [],
       spec: specDoc(r.result?.spec),
-      values: { throughputBps: [], latencyUs: [], clientCpuPercentPerGbps: [], serverCpuPercentPerGbps: [], wireToPayload: [], lossPercent: [] },
+      values: Object.fromEntries(METRICS.map((d) => [d.metric, []])) as unknown as Record<MetricName, number[]>,
       failed: 0,
       podMtu: podMtu(resp, r),
       versions: [],
@@ -102,10 +122,14 @@ function casesOf(resp: GetRunResponse): Map<string, RunCase> {
     out.set(id.matchKey, c);
     c.records.push(r);
     const rep = r.result?.repetitions[0];
+    // Request/response tools fail a repetition on any error: their error rate is a metric (lower is better).
+    const requestTool = driverNamed(id.tool)?.measures.percentiles !== undefined;
     if (rep?.outcome.case !== "measurement") {
       c.failed++;
+      if (requestTool) c.values.errorRate.push(1);
       continue;
     }
+    if (requestTool) c.values.errorRate.push(0);
     const m = rep.outcome.value;
     const push = (k: MetricName, v: number | undefined): void => {
       if (v !== undefined && Number.isFinite(v)) c.values[k].push(v);
@@ -116,6 +140,8 @@ function casesOf(resp: GetRunResponse): Map<string, RunCase> {
     push("clientCpuPercentPerGbps", rep.clientCpuPercentPerGbps);
     push("serverCpuPercentPerGbps", rep.serverCpuPercentPerGbps);
     push("wireToPayload", rep.wireToPayload);
+    const f = requestFigures(id.tool, m, rep.clientUsage, rep.serverUsage);
+    for (const k of REQUEST_FIGURES) push(k, f[k]);
   }
   for (const c of out.values()) c.versions = toolVersions(resp, c.records, c.records[0]?.result?.spec?.tool ?? 0);
   return out;
@@ -166,9 +192,11 @@ export function compareRuns(a: GetRunResponse, b: GetRunResponse): CompareDocume
   for (const [k, x] of ca) {
     const y = cb.get(k);
     if (!y) continue;
-    const headline: MetricName = x.values.throughputBps.length || y.values.throughputBps.length ? "throughputBps" : "latencyUs";
+    const headline: MetricName = headlinesRequests(x.id.tool) ? "requestsPerS" : x.values.throughputBps.length || y.values.throughputBps.length ? "throughputBps" : "latencyUs";
     // A metric measured on both sides; the headline also when one side measured nothing (all failed), so the case stays visible.
-    const shown = (m: MetricName): boolean => (m === headline ? x.values[m].length + y.values[m].length > 0 : x.values[m].length > 0 && y.values[m].length > 0);
+    // The error rate only when some repetition failed (all zeros on both sides say nothing a test could).
+    const shown = (m: MetricName): boolean =>
+      m === headline ? x.values[m].length + y.values[m].length > 0 : x.values[m].length > 0 && y.values[m].length > 0 && (m !== "errorRate" || x.failed + y.failed > 0);
     const metrics = METRICS.filter((d) => shown(d.metric)).map((d) => compareMetric(d, x.values[d.metric], y.values[d.metric], d.metric === headline));
     const reasons = caseReasons(side(x, ua), side(y, ub));
     const notes: string[] = [];

@@ -20,8 +20,12 @@ import { testLabelOf } from "./labels.js";
 
 type Case = ReportDocument["cases"][number];
 
-/** What a heatmap shows: "throughput" cells are bits/s (higher is better), "latency" cells are µs (lower is better). */
-export type HeatmapMetric = "throughput" | "latency";
+/**
+ * What a heatmap shows: "throughput" cells are bits/s (higher is better),
+ * "requests" cells requests/s (tools that headline them, http; higher is
+ * better), "latency" cells are µs (lower is better).
+ */
+export type HeatmapMetric = "throughput" | "requests" | "latency";
 
 /** One measured node pair. */
 export interface HeatmapCell {
@@ -84,8 +88,8 @@ export interface Heatmap {
   /** A short human label of the variant, e.g. "iperf3 tcp forward". */
   label: string;
   metric: HeatmapMetric;
-  /** "bps" (bits/s) or "us" (µs). */
-  unit: "bps" | "us";
+  /** "bps" (bits/s), "rps" (requests/s) or "us" (µs). */
+  unit: "bps" | "rps" | "us";
   /** Row and column names, sorted naturally (node-2 before node-10): the nodes of the measured pairs. */
   nodes: string[];
   /** "grid": `cells` is nodes × nodes; "list": more than GRID_MAX_NODES nodes, `cells` is empty and `pairs` is what there is to show. */
@@ -133,6 +137,25 @@ export function variantOf(c: Pick<Case, "key" | "scenario" | "clientNode" | "ser
 export function variantLabel(variant: string): string {
   const [tool = "", protocol = "", direction = "", ...rest] = variant.split("/");
   const param = (prefix: string): string | undefined => rest.find((p) => p.startsWith(prefix))?.slice(prefix.length);
+  if (driverNamed(tool)?.capabilities.specLists?.length) {
+    // "http/tcp/forward/C16/B1K/keepalive", "sockperf/udp/forward/L64/R0": B is the body, a bare word the HTTP mode (variants.ts ownParamKey).
+    const num = (prefix: string): number | undefined => (param(prefix) === undefined ? undefined : Number(param(prefix)));
+    const mode = rest.find((p) => /^[a-z][a-z-]*$/.test(p));
+    const bodyBytes = param("B") === undefined ? undefined : parseSizeBytes(param("B")!);
+    const connections = num("C");
+    const messageRatePerS = num("R");
+    return testLabelOf({
+      tool,
+      protocol,
+      direction,
+      parallel: Number(param("P") ?? 1) || 1,
+      lengthBytes: parseSizeBytes(param("L") ?? "") ?? 0,
+      ...(connections !== undefined ? { connections } : {}),
+      ...(bodyBytes !== undefined ? { bodyBytes } : {}),
+      ...(mode !== undefined ? { httpMode: mode } : {}),
+      ...(messageRatePerS !== undefined ? { messageRatePerS } : {}),
+    });
+  }
   return testLabelOf({
     tool,
     protocol,
@@ -144,7 +167,7 @@ export function variantLabel(variant: string): string {
 }
 
 function cell(c: Case, metric: HeatmapMetric): HeatmapCell {
-  const s = metric === "throughput" ? c.summary.throughputBps : c.summary.latencyUs;
+  const s = metric === "throughput" ? c.summary.throughputBps : metric === "requests" ? c.summary.requestsPerS : c.summary.latencyUs;
   return {
     caseId: c.caseId,
     value: s?.mean ?? null,
@@ -163,23 +186,31 @@ function cell(c: Case, metric: HeatmapMetric): HeatmapCell {
  */
 function metricsOf(cases: Case[]): HeatmapMetric[] {
   const measures = driverNamed(cases[0]?.tool ?? "")?.measures;
-  const allFailed = cases.every((c) => !c.summary.throughputBps && !c.summary.latencyUs);
+  const allFailed = cases.every((c) => !c.summary.throughputBps && !c.summary.latencyUs && !c.summary.requestsPerS);
   const out: HeatmapMetric[] = [];
-  if (cases.some((c) => c.summary.throughputBps) || (allFailed && measures?.throughput !== false)) out.push("throughput");
+  // A tool that headlines requests/s (http) gets a requests/s grid in place of its throughput's.
+  if (measures?.headline === "requests") {
+    if (cases.some((c) => c.summary.requestsPerS) || allFailed) out.push("requests");
+  } else if (cases.some((c) => c.summary.throughputBps) || (allFailed && measures?.throughput !== false)) out.push("throughput");
   if (cases.some((c) => c.summary.latencyUs) || (allFailed && measures?.latency !== undefined)) out.push("latency");
   return out;
 }
 
-/** The best of `values` for `metric` (the largest throughput, the smallest latency), over positive values; undefined without any. */
+/** Whether a higher value of `metric` is better (throughput, requests/s) or a lower one (latency). */
+export function higherIsBetter(metric: HeatmapMetric): boolean {
+  return metric !== "latency";
+}
+
+/** The best of `values` for `metric` (the largest throughput or requests/s, the smallest latency), over positive values; undefined without any. */
 function bestOf(values: number[], metric: HeatmapMetric): number | undefined {
   let best: number | undefined;
-  for (const v of values) if (v > 0 && (best === undefined || (metric === "throughput" ? v > best : v < best))) best = v;
+  for (const v of values) if (v > 0 && (best === undefined || (higherIsBetter(metric) ? v > best : v < best))) best = v;
   return best;
 }
 
-/** 0 … 1 relative to `best`: value / best for throughput, best / value for latency. */
+/** 0 … 1 relative to `best`: value / best for throughput and requests/s, best / value for latency. */
 function scoreOf(value: number, best: number, metric: HeatmapMetric): number {
-  return value <= 0 ? 0 : metric === "throughput" ? value / best : best / value;
+  return value <= 0 ? 0 : higherIsBetter(metric) ? value / best : best / value;
 }
 
 /** One heatmap for `cases` (same scenario and variant) and `metric`: a grid up to GRID_MAX_NODES nodes, else a list; O(cases) beyond the grid. */
@@ -205,7 +236,7 @@ function grid(scenario: string, variant: string, cases: Case[], metric: HeatmapM
     variant,
     label: variantLabel(variant),
     metric,
-    unit: metric === "throughput" ? "bps" : "us",
+    unit: metric === "throughput" ? "bps" : metric === "requests" ? "rps" : "us",
     nodes,
     layout,
     cells,

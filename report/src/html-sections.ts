@@ -24,7 +24,7 @@ type Case = ReportDocument["cases"][number];
 
 function cellHtml(h: Heatmap, client: string, server: string, c: HeatmapCell | null): string {
   if (!c) return `<td class="empty">–</td>`;
-  const fmt = h.unit === "bps" ? bps : micros;
+  const fmt = formatOf(h);
   const reps = `${c.n}/${c.repetitions} repetitions measured`;
   if (c.value === null)
     return `<td class="empty failed" data-client="${esc(client)}" data-server="${esc(server)}" title="${esc(`${client} → ${server}: ${reps}`)}"><a href="#case-${esc(c.caseId)}">failed</a></td>`;
@@ -33,12 +33,22 @@ function cellHtml(h: Heatmap, client: string, server: string, c: HeatmapCell | n
   return `<td class="cell" data-client="${esc(client)}" data-server="${esc(server)}" data-value="${c.value}" data-unit="${h.unit}" style="background:${scoreColour(c.score)}" title="${esc(title)}"><a href="#case-${esc(c.caseId)}">${esc(fmt(c.value))}</a></td>`;
 }
 
+/** How a heatmap's cells are written: bits/s, requests/s or µs. */
+function formatOf(h: Heatmap): (v: number) => string {
+  return h.unit === "bps" ? bps : h.unit === "rps" ? requestsPerS : micros;
+}
+
+/** "12,345 req/s". */
+export function requestsPerS(v: number): string {
+  return `${Math.round(v).toLocaleString("en-US")} req/s`;
+}
+
 /** Pairs a list-layout heatmap shows: the worst ones (every case is in the case sections). */
 export const LIST_SHOWN = 100;
 
 /** What a heatmap's cells are, for captions. */
 function figureName(h: Heatmap): string {
-  return h.metric === "throughput" ? "mean throughput" : `mean latency${heatmapKind(h)}`;
+  return h.metric === "throughput" ? "mean throughput" : h.metric === "requests" ? "mean requests/s" : `mean latency${heatmapKind(h)}`;
 }
 
 /** A heatmap of more nodes than a grid shows: its measured pairs, failed and worst first, at most LIST_SHOWN of them. */
@@ -50,7 +60,7 @@ function pairListHtml(h: Heatmap): string {
       naturalCompare(a.server, b.server),
   );
   const shown = ranked.slice(0, LIST_SHOWN);
-  const worst = h.metric === "throughput" ? "lowest throughput" : "highest latency";
+  const worst = h.metric === "throughput" ? "lowest throughput" : h.metric === "requests" ? "fewest requests/s" : "highest latency";
   const which =
     shown.length < ranked.length ? `the ${shown.length} worst are listed (failed first, then the ${worst}); every case is in the cases below` : `failed first, then the ${worst}`;
   const note = `${ranked.length} measured node pairs of ${h.nodes.length} nodes, too many nodes for a node × node grid: ${which}.`;
@@ -65,7 +75,7 @@ function pairListHtml(h: Heatmap): string {
 
 /** The aggregate by a node label: client value × server value, each cell the median over its pairs. */
 function groupsHtml(h: Heatmap, g: HeatmapGroups): string {
-  const fmt = h.unit === "bps" ? bps : micros;
+  const fmt = formatOf(h);
   const name = (v: string): string => (v === "" ? `(no ${g.by})` : v);
   const head = g.values.map((v) => `<th scope="col">${esc(name(v))}</th>`).join("");
   const rows = g.values.map((a, i) => {
@@ -96,7 +106,7 @@ function gridHtml(h: Heatmap): string {
     (client, i) => `<tr><th scope="row">${esc(client)}</th>${h.nodes.map((server, j) => cellHtml(h, client, server, h.cells[i]?.[j] ?? null)).join("")}</tr>`,
   );
   return `<figure class="heatmap" data-heatmap="${esc(h.id)}" data-metric="${h.metric}">
-<figcaption>${esc(h.scenario)} · ${esc(h.label)} · ${h.metric === "throughput" ? "mean throughput" : esc(`mean latency${heatmapKind(h)}`)}</figcaption>
+<figcaption>${esc(h.scenario)} · ${esc(h.label)} · ${esc(figureName(h))}</figcaption>
 <table><thead><tr><th class="corner">client ↓ server →</th>${head}</tr></thead>
 <tbody>${rows.join("")}</tbody></table>
 </figure>`;
@@ -115,10 +125,10 @@ function extraNote(maps: Heatmap[]): string {
 /** Every heatmap, throughput first. */
 export function heatmapsHtml(maps: Heatmap[]): string {
   if (maps.length === 0) return `<section id="heatmaps"><h2>Node × node</h2><p class="note">No cross-node cases in this run.</p></section>`;
-  const ordered = [...maps.filter((m) => m.metric === "throughput"), ...maps.filter((m) => m.metric === "latency")];
+  const ordered = [...maps.filter((m) => m.metric === "throughput"), ...maps.filter((m) => m.metric === "requests"), ...maps.filter((m) => m.metric === "latency")];
   return `<section id="heatmaps">
 <h2>Node × node</h2>
-<p class="note">Rows are client nodes, columns server nodes; each cell is the case's mean over its repetitions (click for the case). Colour is relative to the best cell of the grid: green is as good as the best, red half as good or worse (throughput: higher is better; latency: lower is better).${extraNote(maps)}</p>
+<p class="note">Rows are client nodes, columns server nodes; each cell is the case's mean over its repetitions (click for the case). Colour is relative to the best cell of the grid: green is as good as the best, red half as good or worse (throughput${maps.some((m) => m.metric === "requests") ? " and requests/s" : ""}: higher is better; latency: lower is better).${extraNote(maps)}</p>
 <div class="heatmaps">${ordered.map(heatmapHtml).join("\n")}</div>
 </section>`;
 }
@@ -133,8 +143,15 @@ function carrying(names: (string | null)[]): string {
 /** The label of one repetition in the picker: "#2 · 955.3 Mbit/s" or "#3 · failed: timeout". */
 export function repetitionLabel(r: Case["repetitions"][number]): string {
   if (!r.ok) return `#${r.index + 1} · failed: ${r.failure?.code ?? "?"}`;
-  const m = r.measurement as { throughputBps?: number; latency?: { meanUs?: number } } | null;
-  const figure = m?.throughputBps !== undefined ? bps(m.throughputBps) : m?.latency?.meanUs !== undefined ? micros(m.latency.meanUs) : "";
+  const m = r.measurement as { throughputBps?: number; requestsPerS?: number; latency?: { meanUs?: number } } | null;
+  const figure =
+    m?.requestsPerS !== undefined
+      ? requestsPerS(m.requestsPerS)
+      : m?.throughputBps !== undefined
+        ? bps(m.throughputBps)
+        : m?.latency?.meanUs !== undefined
+          ? micros(m.latency.meanUs)
+          : "";
   return `#${r.index + 1}${figure ? ` · ${figure}` : ""}`;
 }
 
@@ -144,6 +161,25 @@ function caseHtml(c: Case, defaults: Map<string, number>): string {
   if (s.throughputBps) facts.push(["throughput", `${withCi(s.throughputBps, bps)} (n=${s.throughputBps.n}; ${bps(s.throughputBps.min)} – ${bps(s.throughputBps.max)})`]);
   if (s.latencyUs) facts.push(["latency", `${latencyWithCi(s.latencyUs, c.tool)} (n=${s.latencyUs.n})`]);
   if (s.lossPercent) facts.push(["loss", withCi(s.lossPercent, percent)]);
+  if (s.requestsPerS)
+    facts.push(["requests/s", `${withCi(s.requestsPerS, requestsPerS)} (n=${s.requestsPerS.n}; ${requestsPerS(s.requestsPerS.min)} – ${requestsPerS(s.requestsPerS.max)})`]);
+  if (s.connectionsPerS) facts.push(["new connections/s", `${withCi(s.connectionsPerS, (v) => requestsPerS(v).replace("req/s", "conn/s"))} (n=${s.connectionsPerS.n})`]);
+  const pcts = (
+    [
+      ["p50", s.latencyP50Us],
+      ["p90", s.latencyP90Us],
+      ["p99", s.latencyP99Us],
+      ["p99.9", s.latencyP999Us],
+    ] as const
+  ).flatMap(([k, v]) => (v ? [`${k} ${latencyWithCi(v, c.tool)}`] : []));
+  if (pcts.length) facts.push(["latency percentiles (mean over repetitions)", pcts.join(" · ")]);
+  if (s.clientCpuPercentPer10kRequests || s.serverCpuPercentPer10kRequests)
+    facts.push(["CPU % of node per 10k requests/s", `client ${withCi(s.clientCpuPercentPer10kRequests, fixed(2))} · server ${withCi(s.serverCpuPercentPer10kRequests, fixed(2))}`]);
+  if (s.clientCpuPercentPer1kConnections || s.serverCpuPercentPer1kConnections)
+    facts.push([
+      "CPU % of node per 1k new connections/s",
+      `client ${withCi(s.clientCpuPercentPer1kConnections, fixed(2))} · server ${withCi(s.serverCpuPercentPer1kConnections, fixed(2))}`,
+    ]);
   facts.push([
     "carrying interface",
     `client ${carrying(c.repetitions.map((r) => r.clientCarryingInterface))} · server ${carrying(c.repetitions.map((r) => r.serverCarryingInterface))}`,

@@ -21,6 +21,22 @@ export interface TestParams {
   lengthBytes?: number;
   windowBytes?: number;
   mss?: number;
+  /** Shown only for tools crossed with them (the driver's `capabilities.specLists`): http's mode, connections and body, sockperf's message rate. */
+  httpMode?: string;
+  connections?: number;
+  bodyBytes?: number;
+  messageRatePerS?: number;
+}
+
+/** The tool's own parameters as label words ("16 conns", "body 1 KiB", "new-connection", "10000 msg/s"), for the lists its driver takes. */
+function ownWords(p: TestParams): (string | false)[] {
+  const lists = driverNamed(p.tool)?.capabilities.specLists ?? [];
+  return [
+    lists.includes("connections") && p.connections !== undefined && `${p.connections} conn${p.connections === 1 ? "" : "s"}`,
+    lists.includes("bodies") && p.bodyBytes !== undefined && `body ${formatSize(p.bodyBytes)}`,
+    lists.includes("httpModes") && p.httpMode !== undefined && p.httpMode,
+    lists.includes("messageRates") && !!p.messageRatePerS && `${p.messageRatePerS} msg/s`,
+  ];
 }
 
 /** A target rate exactly as given: 500e6 → "500 Mbit/s", 1.5e9 → "1500 Mbit/s", 64e3 → "64 kbit/s". */
@@ -50,6 +66,7 @@ export function testLabelOf(p: TestParams): string {
     !!p.lengthBytes && p.lengthBytes > 0 && `len ${formatSize(p.lengthBytes)}`,
     !!p.windowBytes && p.windowBytes > 0 && `win ${formatSize(p.windowBytes)}`,
     !!p.mss && p.mss > 0 && `mss ${p.mss}`,
+    ...ownWords(p),
   );
 }
 
@@ -64,7 +81,8 @@ const PROTOCOL_ORDER = [...protocols.names, "icmp"];
 /**
  * Two tests in reading order, the same in every table: tool (the
  * catalogue's order), protocol, direction (the model's order), then parallel
- * streams, bitrate, length, window and MSS by value.
+ * streams, bitrate, length, window and MSS by value, then connections,
+ * body, HTTP mode and message rate.
  */
 export function testCompare(a: TestParams, b: TestParams): number {
   return (
@@ -75,7 +93,11 @@ export function testCompare(a: TestParams, b: TestParams): number {
     (a.bitrateBps ?? 0) - (b.bitrateBps ?? 0) ||
     (a.lengthBytes ?? 0) - (b.lengthBytes ?? 0) ||
     (a.windowBytes ?? 0) - (b.windowBytes ?? 0) ||
-    (a.mss ?? 0) - (b.mss ?? 0)
+    (a.mss ?? 0) - (b.mss ?? 0) ||
+    (a.connections ?? 0) - (b.connections ?? 0) ||
+    (a.bodyBytes ?? 0) - (b.bodyBytes ?? 0) ||
+    (a.httpMode ?? "").localeCompare(b.httpMode ?? "") ||
+    (a.messageRatePerS ?? 0) - (b.messageRatePerS ?? 0)
   );
 }
 

@@ -15,11 +15,22 @@ import { specDoc } from "../../tools/src/spec-doc.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { matrixSpecDocument } from "../../common/src/matrix-spec.js";
 import { noBaselineReason } from "./labels.js";
+import { headlinesRequests, REQUEST_FIGURES, requestFigures, type RequestFigure } from "./request-figures.js";
 
 export const REPORT_KIND = "netmatrix.report/v1";
 
 function summaryJson(s: Summary | undefined) {
   return s ? { ...s, stddev: s.stddev ?? null, cvPercent: s.cvPercent ?? null, ci95: s.ci95 ?? null } : null;
+}
+
+/** The request/response summaries a case has, each as the JSON has a summary; absent keys for figures it has none of. */
+function requestSummaries(r: Partial<Record<RequestFigure, Summary>>): Partial<Record<RequestFigure, NonNullable<ReturnType<typeof summaryJson>>>> {
+  const out: Partial<Record<RequestFigure, NonNullable<ReturnType<typeof summaryJson>>>> = {};
+  for (const k of REQUEST_FIGURES) {
+    const v = summaryJson(r[k]);
+    if (v) out[k] = v;
+  }
+  return out;
 }
 
 /** The slower NIC speed of the two ends' carrying interfaces, bits/s, when both are known. */
@@ -60,15 +71,24 @@ export function reportDocument(resp: GetRunResponse) {
     const measured = reps.flatMap((r) => (r.outcome.case === "measurement" ? [r.outcome.value] : []));
     const tp = describe(measured.flatMap((m) => (m.throughputBps !== undefined ? [m.throughputBps] : [])));
     const latency = describe(measured.flatMap((m) => (m.latency?.meanUs !== undefined ? [m.latency.meanUs] : [])));
-    const head = tp?.mean ?? latency?.mean;
-    if (head !== undefined) headline.set(first.key, head);
     if (tp) throughput.set(first.key, tp.mean);
     const loss = describe(measured.flatMap((m) => (m.lossPercent !== undefined ? [m.lossPercent] : [])));
     const cpu = describe(reps.flatMap((r) => (r.clientCpuPercentPerGbps !== undefined ? [r.clientCpuPercentPerGbps] : [])));
     const serverCpu = describe(reps.flatMap((r) => (r.serverCpuPercentPerGbps !== undefined ? [r.serverCpuPercentPerGbps] : [])));
     const wire = describe(reps.flatMap((r) => (r.wireToPayload !== undefined ? [r.wireToPayload] : [])));
     const retransmits = measured.reduce((n, m) => n + (m.retransmits ?? 0), 0);
-    return { first, records, reps, measured, tp, latency, loss, cpu, serverCpu, wire, retransmits };
+    // Requests/s, connections/s, latency percentiles and CPU per request or connection (tools whose driver reports them).
+    const tool = toolName(first.result?.spec?.tool ?? 0);
+    const figures = reps.flatMap((r) => (r.outcome.case === "measurement" ? [requestFigures(tool, r.outcome.value, r.clientUsage, r.serverUsage)] : []));
+    const requests: Partial<Record<RequestFigure, Summary>> = {};
+    for (const k of REQUEST_FIGURES) {
+      const d = describe(figures.flatMap((f) => (f[k] !== undefined ? [f[k]] : [])));
+      if (d) requests[k] = d;
+    }
+    // The headline of a tool that headlines requests/s (http) is its requests/s; else throughput where measured, else latency.
+    const head = headlinesRequests(tool) ? requests.requestsPerS?.mean : (tp?.mean ?? latency?.mean);
+    if (head !== undefined) headline.set(first.key, head);
+    return { first, records, reps, measured, tp, latency, loss, cpu, serverCpu, wire, retransmits, requests, head };
   });
   // baseline-suspect: a path faster than its host-host baseline on the same node pair; both the path and the baseline are flagged.
   const suspect = new Set<string>();
@@ -169,8 +189,10 @@ export function reportDocument(resp: GetRunResponse) {
           serverCpuPercentPerGbps: summaryJson(c.serverCpu),
           wireToPayload: summaryJson(c.wire),
           retransmits: c.retransmits,
-          // Throughput over the baseline's throughput; for latency-only tests, latency over the baseline's latency.
-          ratioToBaseline: ratio(c.tp?.mean ?? c.latency?.mean, baseline) ?? null,
+          // Only where the tool reports them (absent otherwise): requests/s, connections/s, latency percentiles, CPU per 10k requests and per 1k new connections.
+          ...requestSummaries(c.requests),
+          // Throughput over the baseline's throughput (requests/s for tools that headline them); for latency-only tests, latency over the baseline's latency.
+          ratioToBaseline: ratio(c.head, baseline) ?? null,
           flags: flags(c.tp, {
             protocol: isIcmpTool(spec1.tool) ? "icmp" : spec1.protocol,
             thresholds,

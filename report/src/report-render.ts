@@ -8,10 +8,11 @@
  */
 import { stringify } from "yaml";
 import type { ReportDocument } from "./report-document.js";
-import { formatBitrate, formatPercent } from "../../common/src/format.js";
+import { formatBitrate, formatMicros, formatPercent } from "../../common/src/format.js";
 import { BASELINE_TEXT, baselineCell, baselineState, formatLatency, latencyKindOf, latencyKindsText, measuresOf, scenarioTitle, testLabelOf } from "./labels.js";
 import { flagEntries, legendLines, legendMarkdown, wrapWords, type LegendEntry } from "./legend.js";
 import { orderedCases } from "./run-summary.js";
+import { hasPercentiles, headlinesRequests, REQUEST_FIGURES } from "./request-figures.js";
 import { hiddenNote, renderTextTable, type FitOptions, type TextColumn, type TextRow } from "./text-table.js";
 
 export const REPORT_FORMATS = ["table", "json", "yaml", "csv", "markdown"] as const;
@@ -36,6 +37,8 @@ interface Ctx {
 
 interface ReportColumn extends TextColumn {
   cell: (c: Case, ctx: Ctx) => string;
+  /** Shown only when some case of the report needs it (the request/response columns); absent: always. */
+  when?: (cases: readonly Case[]) => boolean;
   /** What the column means, for the legend; the cases shown, for entries that depend on them. */
   legend?: (cases: readonly Case[]) => string;
 }
@@ -48,6 +51,11 @@ function measured(c: Case): number {
 function missing(c: Case, reported: boolean): string {
   if (!reported) return NOT_APPLICABLE;
   return measured(c) === 0 ? FAILED : UNMEASURED;
+}
+
+/** "12,345": a rate per second, whole. */
+function formatRate(v: number): string {
+  return Math.round(v).toLocaleString("en-US");
 }
 
 function fixedOr(v: number | undefined, digits: number): string {
@@ -102,6 +110,44 @@ const COLUMNS: ReportColumn[] = [
     legend: latencyLegend,
   },
   {
+    head: "req/s",
+    priority: 1,
+    align: "right",
+    when: (cases) => cases.some((c) => headlinesRequests(c.tool)),
+    cell: (c) => (c.summary.requestsPerS ? formatRate(c.summary.requestsPerS.mean) : missing(c, headlinesRequests(c.tool))),
+    legend: () =>
+      'requests answered per second, mean over the measured repetitions (http: nginx + wrk); higher is better. Its tests\' "vs host-host" is requests/s over the host-host requests/s',
+  },
+  {
+    head: "conn/s",
+    priority: 2,
+    align: "right",
+    when: (cases) => cases.some((c) => c.summary.connectionsPerS),
+    cell: (c) => (c.summary.connectionsPerS ? formatRate(c.summary.connectionsPerS.mean) : NOT_APPLICABLE),
+    legend: () => "new TCP connections per second (http new-connection: one per request, what a Service's DNAT and conntrack cost per connection); higher is better",
+  },
+  {
+    head: "p50 · p90 · p99",
+    priority: 3,
+    align: "right",
+    when: (cases) => cases.some((c) => hasPercentiles(c.tool)),
+    cell: (c) => {
+      if (!hasPercentiles(c.tool)) return NOT_APPLICABLE;
+      const s = c.summary;
+      if (!s.latencyP50Us && !s.latencyP90Us && !s.latencyP99Us) return missing(c, true);
+      return [s.latencyP50Us, s.latencyP90Us, s.latencyP99Us].map((v) => (v ? formatMicros(v.mean) : UNMEASURED)).join(" · ");
+    },
+    legend: () => "latency percentiles of each repetition's requests or messages (round trip), mean over the repetitions; lower is better",
+  },
+  {
+    head: "p99.9",
+    priority: 5,
+    align: "right",
+    when: (cases) => cases.some((c) => c.summary.latencyP999Us),
+    cell: (c) => (c.summary.latencyP999Us ? formatMicros(c.summary.latencyP999Us.mean) : NOT_APPLICABLE),
+    legend: () => "99.9th latency percentile (sockperf), mean over the repetitions; lower is better",
+  },
+  {
     head: "loss",
     priority: 4,
     align: "right",
@@ -118,6 +164,29 @@ const COLUMNS: ReportColumn[] = [
       return `${fixedOr(c.summary.clientCpuPercentPerGbps?.mean, 1)} · ${fixedOr(c.summary.serverCpuPercentPerGbps?.mean, 1)}`;
     },
     legend: () => "client · server: % of the node's CPU (all cores = 100 %) per Gbit/s of throughput; lower is better",
+  },
+  {
+    head: "%CPU/10k req",
+    priority: 4,
+    align: "right",
+    when: (cases) => cases.some((c) => headlinesRequests(c.tool)),
+    cell: (c) => {
+      if (!headlinesRequests(c.tool)) return NOT_APPLICABLE;
+      if (measured(c) === 0) return FAILED;
+      return `${fixedOr(c.summary.clientCpuPercentPer10kRequests?.mean, 2)} · ${fixedOr(c.summary.serverCpuPercentPer10kRequests?.mean, 2)}`;
+    },
+    legend: () => "client · server: % of the node's CPU (all cores = 100 %) per 10,000 requests/s; lower is better",
+  },
+  {
+    head: "%CPU/1k conn",
+    priority: 4,
+    align: "right",
+    when: (cases) => cases.some((c) => c.summary.connectionsPerS),
+    cell: (c) => {
+      if (!c.summary.connectionsPerS) return NOT_APPLICABLE;
+      return `${fixedOr(c.summary.clientCpuPercentPer1kConnections?.mean, 2)} · ${fixedOr(c.summary.serverCpuPercentPer1kConnections?.mean, 2)}`;
+    },
+    legend: () => "client · server: % of the node's CPU (all cores = 100 %) per 1,000 new connections/s; lower is better",
   },
   {
     head: "wire/payload",
@@ -228,6 +297,30 @@ const CSV: [string, (c: Case) => string | number | null | undefined][] = [
 /** The CSV header, for tests and scripts. */
 export const CSV_COLUMNS: readonly string[] = CSV.map(([name]) => name);
 
+/**
+ * Columns appended when some case has request/response figures (http,
+ * sockperf): each figure's mean and 95 % CI, as the JSON has them; a report
+ * without such cases keeps the columns above only.
+ */
+const CSV_REQUESTS: [string, (c: Case) => string | number | null | undefined][] = REQUEST_FIGURES.flatMap((k): [string, (c: Case) => string | number | null | undefined][] => [
+  [k, (c) => c.summary[k]?.mean],
+  [`${k}Ci95Low`, (c) => c.summary[k]?.ci95?.low],
+  [`${k}Ci95High`, (c) => c.summary[k]?.ci95?.high],
+]);
+
+/** The request/response CSV columns' names. */
+export const CSV_REQUEST_COLUMNS: readonly string[] = CSV_REQUESTS.map(([name]) => name);
+
+/** The CSV columns of `cases`: the request/response ones only when some case has such a figure. */
+function csvColumns(cases: readonly Case[]): [string, (c: Case) => string | number | null | undefined][] {
+  return cases.some((c) => REQUEST_FIGURES.some((k) => c.summary[k])) ? [...CSV, ...CSV_REQUESTS] : CSV;
+}
+
+/** The table columns of `cases`: those without a condition, and those whose condition some case meets. */
+function columnsOf(cases: readonly Case[]): ReportColumn[] {
+  return COLUMNS.filter((c) => !c.when || c.when(cases));
+}
+
 function title(doc: ReportDocument): string {
   const r = doc.run;
   const reps = doc.spec.repetitions;
@@ -243,10 +336,12 @@ export function renderReport(doc: ReportDocument, format: ReportFormat, opts: Re
     case "yaml":
       return stringify(doc);
     case "csv": {
-      const rows = orderedCases(doc).map((c) => CSV.map(([, f]) => csvCell(f(c))).join(","));
-      return [CSV_COLUMNS.join(","), ...rows].join("\n");
+      const columns = csvColumns(doc.cases);
+      const rows = orderedCases(doc).map((c) => columns.map(([, f]) => csvCell(f(c))).join(","));
+      return [columns.map(([name]) => name).join(","), ...rows].join("\n");
     }
     case "markdown": {
+      const COLUMNS = columnsOf(doc.cases);
       const esc = (t: string): string => t.replace(/\|/g, "\\|");
       const lines = [`## netmatrix run ${doc.run.runId} (${doc.run.name}, ${doc.run.status})`];
       const all: string[][] = [];
@@ -269,6 +364,7 @@ export function renderReport(doc: ReportDocument, format: ReportFormat, opts: Re
       return lines.join("\n");
     }
     case "table": {
+      const COLUMNS = columnsOf(doc.cases);
       const rows: TextRow[] = [];
       const all: string[][] = [];
       for (const g of groups(doc)) {

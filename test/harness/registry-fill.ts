@@ -12,7 +12,7 @@ import type { AgentLink } from "../../coordinator/src/agent-link.js";
 import { baseId, type Registry } from "../../coordinator/src/registry.js";
 
 /** What `netmatrix agents` shows for each tool on a Debian 12 node. */
-const DEBIAN_VERSIONS: Partial<Record<ToolName, string>> = { iperf3: "3.12", iperf2: "2.1.8", qperf: "0.4.11", ping: "20221126" };
+const DEBIAN_VERSIONS: Partial<Record<ToolName, string>> = { iperf3: "3.12", iperf2: "2.1.8", qperf: "0.4.11", ping: "20221126", http: "4.1.0", sockperf: "3.7" };
 
 export interface FakeAgent {
   node: string;

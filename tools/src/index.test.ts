@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
-import { driverFor, drivers, iperf2, iperf3, ping, qperf } from "./index.js";
+import { driverFor, drivers, http, iperf2, iperf3, ping, qperf, sockperf } from "./index.js";
 import { percentile } from "../../common/src/stats.js";
 import type { ClientParams, ParseOutcome } from "./types.js";
 import type { ToolName } from "./index.js";
 
-const tools: ToolName[] = ["iperf3", "iperf2", "qperf", "ping"];
+const tools: ToolName[] = ["iperf3", "iperf2", "qperf", "ping", "http", "sockperf"];
 
 describe("registry", () => {
   test.each(tools)("%s", (tool) => {
@@ -14,9 +14,11 @@ describe("registry", () => {
   });
 
   test("named exports are the registry's drivers", () => {
-    expect([iperf3, iperf2, qperf, ping]).toEqual(tools.map((t) => drivers[t]));
-    expect(tools.map((t) => drivers[t].binary)).toEqual(["iperf3", "iperf", "qperf", "ping"]);
-    expect(tools.map((t) => drivers[t].debianPackage)).toEqual(["iperf3", "iperf", "qperf", "iputils-ping"]);
+    expect([iperf3, iperf2, qperf, ping, http, sockperf]).toEqual(tools.map((t) => drivers[t]));
+    expect(tools.map((t) => drivers[t].binary)).toEqual(["iperf3", "iperf", "qperf", "ping", "wrk", "sockperf"]);
+    expect(tools.map((t) => drivers[t].debianPackage)).toEqual(["iperf3", "iperf", "qperf", "iputils-ping", "wrk", "sockperf"]);
+    // http's server is another program, from another package.
+    expect(tools.map((t) => drivers[t].serverBinary)).toEqual([undefined, undefined, undefined, undefined, { binary: "nginx", debianPackage: "nginx-light" }, undefined]);
   });
 
   test("client argv starts with the binary", () => {

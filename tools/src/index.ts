@@ -7,14 +7,16 @@
  */
 import type { Tool } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
+import { http } from "./http.js";
 import { iperf2 } from "./iperf2.js";
 import { iperf3 } from "./iperf3.js";
 import { ping } from "./ping.js";
 import { qperf } from "./qperf.js";
+import { sockperf } from "./sockperf.js";
 import type { Driver } from "./types.js";
 
 /** Every driver, in the order people see them listed. */
-const CATALOGUE = [iperf3, iperf2, qperf, ping] as const;
+const CATALOGUE = [iperf3, iperf2, qperf, ping, http, sockperf] as const;
 
 /** Tools netmatrix wraps. */
 export type ToolName = (typeof CATALOGUE)[number]["tool"];
@@ -78,10 +80,12 @@ export function isToolName(name: string): name is ToolName {
   return Object.hasOwn(drivers, name);
 }
 
+export { http } from "./http.js";
 export { iperf2 } from "./iperf2.js";
 export { iperf3 } from "./iperf3.js";
 export { ping } from "./ping.js";
 export { qperf } from "./qperf.js";
+export { sockperf } from "./sockperf.js";
 export type {
   CapturedOutput,
   Capabilities,
@@ -91,6 +95,7 @@ export type {
   DriverFailure,
   FailureCode,
   HostFacts,
+  HttpMode,
   IntervalSample,
   Latency,
   Measurement,
@@ -101,6 +106,7 @@ export type {
   RunLength,
   SelfTest,
   ServerOutcome,
+  ServerFile,
   ServerParams,
   ServerReport,
   ServicePath,

@@ -18,6 +18,11 @@ describe("specProblems", () => {
     [{ tool: Tool.UNSPECIFIED }, /tool is not set/],
     [{ direction: Direction.UNSPECIFIED }, /direction is not set/],
     [{ tool: Tool.PING, pingIntervalMs: 10 }, /below 200 ms/],
+    [{ tool: Tool.HTTP, connections: 10_001 }, /connections 10001 is outside 0..10000/],
+    [{ tool: Tool.HTTP, bodyBytes: 64 * 1024 * 1024 + 1 }, /body 67108865 B is outside 0..67108864 B/],
+    [{ tool: Tool.HTTP, httpMode: 7 }, /http mode 7 is unknown/],
+    [{ tool: Tool.SOCKPERF, messageRatePerS: 2e6 }, /message rate 2000000 \/s is outside 0..1000000 \/s/],
+    [{ tool: Tool.SOCKPERF, messageRatePerS: Number.NaN }, /message rate NaN/],
   ])("%j is refused", (patch, re) => {
     expect(specProblems(create(TestSpecSchema, { ...ok, ...patch })).join("; ")).toMatch(re);
   });
@@ -41,6 +46,11 @@ describe("a tool's real run length is within the cap, whatever decides it", () =
       "qperf: two tests of the duration",
       { tool: Tool.QPERF, durationS: 1801 },
       "qperf would run for 3602 s (2 tests × 1801 s), above the 3600 s a test may run; use a shorter duration (qperf runs its bandwidth and latency tests one after the other)",
+    ],
+    [
+      "sockperf: the duration and its start and wind-down",
+      { tool: Tool.SOCKPERF, durationS: 3600 },
+      "sockperf would run for 3603 s (3600 s + 2.5 s of sockperf's start and wind-down), above the 3600 s a test may run; use a shorter duration",
     ],
     [
       "iperf3: duration + omit",

@@ -2,7 +2,7 @@
  * Bounds on what an agent will generate. An agent is a traffic generator, so
  * it accepts only typed specs inside these limits, whoever asks.
  */
-import { Direction, Protocol, Tool, type TestSpec } from "../../gen/netmatrix/v1/types_pb.js";
+import { Direction, HttpMode, Protocol, Tool, type TestSpec } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { driverOfWire } from "./index.js";
 import { runLengthOf } from "./spec-doc.js";
@@ -23,6 +23,12 @@ export const LIMITS = {
   /** 0 = default 200 ms; ping below 200 ms needs root, below 2 ms is a flood. */
   pingIntervalMs: { min: 0, max: 60_000 },
   repetitions: { min: 1, max: 1000 },
+  /** http: concurrent connections (0 = 1); the server's nginx takes 10240 at once. */
+  connections: { min: 0, max: 10_000 },
+  /** http: the body the server answers with, up to 64 MiB. */
+  bodyBytes: { min: 0, max: 64 * 1024 * 1024 },
+  /** sockperf under-load: messages/s (0 = ping-pong). */
+  messageRatePerS: { min: 0, max: 1_000_000 },
   /**
    * How long one tool run may last, whatever decides it (the driver's
    * `runMs`): iperf3's duration + omit, qperf's two tests, ping's count ×
@@ -137,6 +143,10 @@ export function specProblems(spec: TestSpec): string[] {
   check("ping count", spec.pingCount, LIMITS.pingCount);
   check("ping interval", spec.pingIntervalMs, LIMITS.pingIntervalMs, " ms");
   if (spec.pingIntervalMs !== 0 && spec.pingIntervalMs < 200) p.push(`ping interval ${spec.pingIntervalMs} ms is below 200 ms (needs root and floods); use 200 or more`);
+  if (!Object.values(HttpMode).includes(spec.httpMode)) p.push(`http mode ${spec.httpMode} is unknown`);
+  check("connections", spec.connections, LIMITS.connections);
+  check("body", spec.bodyBytes, LIMITS.bodyBytes, " B");
+  check("message rate", spec.messageRatePerS, LIMITS.messageRatePerS, " /s");
   // Each value in range can still add up to a run past the cap (ping: 100000 requests × 60 s).
   const tooLong = p.length === 0 ? runLengthProblem(spec) : undefined;
   if (tooLong) p.push(tooLong);

@@ -1,5 +1,5 @@
 /**
- * The four parsers against hostile output: the project's own captured
+ * The parsers against hostile output: the project's own captured
  * fixtures, mutated (truncations, byte flips, line deletions, duplications
  * and insertions, huge/negative/non-numeric numbers in numeric places, long
  * runs of spaces/digits/brackets, up to 1 MB of junk or of repeated real
@@ -26,10 +26,12 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { MeasurementSchema } from "../../gen/netmatrix/v1/types_pb.js";
 import { failures } from "../../common/src/model.js";
+import { http } from "./http.js";
 import { iperf2 } from "./iperf2.js";
 import { iperf3 } from "./iperf3.js";
 import { ping } from "./ping.js";
 import { qperf } from "./qperf.js";
+import { sockperf } from "./sockperf.js";
 import type { CapturedOutput, ClientParams, Measurement, ParseOutcome, ServerOutcome, ServerReport } from "./types.js";
 import { PARSER_THREW, UINT32_MAX } from "./validate.js";
 
@@ -195,16 +197,21 @@ function flag(argv: string[], name: string): string | undefined {
 
 /** The params a fixture's argv was run with. */
 function paramsOf(argv: string[]): ClientParams {
+  // sockperf is UDP unless told --tcp.
+  const sockperfUdp = argv.includes("sockperf") && !argv.includes("--tcp");
   const p: ClientParams = {
     target: "127.0.0.1",
     port: Number(flag(argv, "-p") ?? flag(argv, "-lp") ?? 5001),
-    protocol: argv.includes("-u") || argv.includes("udp_bw") ? "udp" : "tcp",
-    durationS: Number(flag(argv, "-t") ?? 2),
+    protocol: argv.includes("-u") || argv.includes("udp_bw") || sockperfUdp ? "udp" : "tcp",
+    durationS: Number(flag(argv, "-t") ?? flag(argv, "-d")?.replace(/s$/, "") ?? 2),
     parallel: Number(flag(argv, "-P") ?? 1),
     direction: argv.includes("-R") ? "reverse" : argv.includes("--bidir") || argv.includes("--full-duplex") ? "bidir" : "forward",
   };
   const count = flag(argv, "-c");
   if (argv[0] === "ping" && count) p.pingCount = Number(count);
+  if (argv.includes("Connection: close")) p.httpMode = "new-connection";
+  const mps = flag(argv, "--mps");
+  if (mps) p.messageRatePerS = Number(mps);
   return p;
 }
 
@@ -296,6 +303,11 @@ const RUNS_OF = [
   '"',
   ",",
   "SUM",
+  "Socket errors: ",
+  " requests in ",
+  "sockperf: ",
+  "---> percentile ",
+  "ERROR: ",
 ];
 
 type Edit =
@@ -501,6 +513,8 @@ const SUBJECTS: Subject[] = [
   { tool: "iperf2", seed: 2002, client: (o, p) => iperf2.parseClient(o, p), server: (s, p) => iperf2.parseServer!(s, p) },
   { tool: "qperf", seed: 4004, client: (o, p) => qperf.parseClient(o, p) },
   { tool: "ping", seed: 5005, client: (o, p) => ping.parseClient(o, p) },
+  { tool: "http", seed: 6006, client: (o, p) => http.parseClient(o, p) },
+  { tool: "sockperf", seed: 7007, client: (o, p) => sockperf.parseClient(o, p) },
 ];
 
 describe.each(SUBJECTS)("$tool parser under fuzzing", (subject) => {
@@ -562,6 +576,14 @@ const WORST: [string, (n: number) => string][] = [
   ["open braces (iperf3 JSON)", (n) => "{".repeat(n)],
   ["a JSON string of backslashes", (n) => `{"error": "${"\\\\".repeat(n / 2)}`],
   ["lines of text-report headers (iperf3)", (n) => "Connecting to host x\n".repeat(n / 21)],
+  ["wrk latency row with long runs of spaces", (n) => `    Latency ${"1us ".repeat(n / 8)}${" ".repeat(n / 2)}x\n`],
+  ["wrk totals with a long token before the comma", (n) => `  1 requests in ${"1,".repeat(n / 2)}s, 1B read x\n`],
+  ["wrk percentile rows inside the distribution", (n) => `  Latency Distribution\n${"     50%   1.00us\n".repeat(n / 18)}`],
+  ["wrk socket errors with long digit runs", (n) => `  Socket errors: connect ${"1".repeat(n)}, read 1, write 1, timeout\n`],
+  ["sockperf percentile rows with long spaces", (n) => `sockperf: ---> percentile 99.000 =${" ".repeat(n)}1 x\n`],
+  ["sockperf observation with a long number", (n) => `sockperf: ---> <MAX> observation = ${"1.".repeat(n / 2)}x\n`],
+  ["sockperf colour escapes", (n) => `sockperf: ${"\x1b[2;35m".repeat(n / 7)}====> avg-rtt=1 (std-dev=1)\n`],
+  ["sockperf lines repeated", (n) => "sockperf: ".repeat(n / 10)],
   ["carriage returns", (n) => "\r".repeat(n)],
   ["newlines", (n) => "\n".repeat(n)],
 ];
@@ -575,6 +597,9 @@ describe("known worst cases stay linear (16 KB → 1 MB)", () => {
     ["qperf", (t) => qperf.parseClient({ stdout: t, stderr: "", exitCode: 0 }, p)],
     ["ping", (t) => ping.parseClient({ stdout: t, stderr: "", exitCode: 0 }, p)],
     ["stderr of ping", (t) => ping.parseClient({ stdout: "", stderr: t, exitCode: 2 }, p)],
+    ["http", (t) => http.parseClient({ stdout: t, stderr: "", exitCode: 0 }, p)],
+    ["stderr of http", (t) => http.parseClient({ stdout: "", stderr: t, exitCode: 1 }, p)],
+    ["sockperf", (t) => sockperf.parseClient({ stdout: t, stderr: "", exitCode: 0 }, p)],
   ];
 
   test.each(WORST)("%s", { timeout: 120_000 }, (_label, make) => {

@@ -1,6 +1,6 @@
 /** A wire TestSpec as a document: names instead of enums, 0 for tool defaults. Pure. */
 import type { TestSpec } from "../../gen/netmatrix/v1/types_pb.js";
-import { directions, protocols } from "../../common/src/model.js";
+import { directions, httpModes, protocols } from "../../common/src/model.js";
 import { driverOfWire, toolName } from "./index.js";
 import type { RunLength } from "./types.js";
 
@@ -19,6 +19,10 @@ export function specDoc(s: TestSpec | undefined) {
     omitS: s?.omitS ?? 0,
     pingCount: s?.pingCount ?? 0,
     pingIntervalMs: s?.pingIntervalMs ?? 0,
+    httpMode: httpModes.toName(s?.httpMode ?? 0) ?? "keepalive",
+    connections: Math.max(1, s?.connections ?? 1),
+    bodyBytes: s?.bodyBytes ?? 0,
+    messageRatePerS: s?.messageRatePerS ?? 0,
   };
 }
 

@@ -5,7 +5,9 @@
  */
 
 import type { Tool } from "../../gen/netmatrix/v1/types_pb.js";
-import type { DirectionName, FailureName, ProtocolName } from "../../common/src/model.js";
+import type { DirectionName, FailureName, HttpModeName, ProtocolName } from "../../common/src/model.js";
+/** keepalive: requests over persistent connections; new-connection: one TCP connection per request. */
+export type HttpMode = HttpModeName;
 /** Transport protocol of a test. Ping is always ICMP and ignores it. */
 export type Protocol = ProtocolName;
 /** forward: client sends; reverse: server sends; bidir: both at once. */
@@ -39,6 +41,14 @@ export interface ClientParams {
   pingCount?: number;
   /** ping: seconds between requests (`-i`); below 0.2 needs root. */
   pingIntervalS?: number;
+  /** http: keepalive (default) or a new connection per request. */
+  httpMode?: HttpMode;
+  /** http: concurrent connections (wrk `-c`); unset = 1. */
+  connections?: number;
+  /** http: size of the body the server answers with, bytes (the server's setting; the client checks nothing of it). */
+  bodyBytes?: number;
+  /** sockperf: messages/s of its under-load mode; unset = ping-pong. */
+  messageRatePerS?: number;
 }
 
 /** Typed parameters of a tool server. */
@@ -50,7 +60,22 @@ export interface ServerParams {
   protocol: Protocol;
   /** Address to bind to; undefined = all. */
   bind?: string;
+  /** http: size of the body it answers each request with, bytes; unset = 0. */
+  bodyBytes?: number;
+  /**
+   * The server's private directory, for drivers with `serverFiles`: the agent
+   * creates it, writes the files there before it calls serverArgv, and
+   * removes it once the server stopped. Unset for other drivers.
+   */
+  dir?: string;
 }
+
+/**
+ * A file a server needs before it starts (its configuration, the body it
+ * serves): `text`, or `zeroBytes` bytes of zeros (written sparse, however large).
+ * `name` is a plain file name inside the server's directory.
+ */
+export type ServerFile = { name: string; text: string } | { name: string; zeroBytes: number };
 
 /** Why a measurement failed. Never replaced by a number. */
 export type FailureCode = FailureName;
@@ -65,7 +90,7 @@ export interface DriverFailure {
 
 /** Latency figures in microseconds. */
 export interface Latency {
-  /** "rtt" for ping; "one-way" for qperf tcp_lat/udp_lat (qperf reports half the round trip). */
+  /** "rtt" for ping, http (request to response) and sockperf (`--full-rtt`); "one-way" for qperf tcp_lat/udp_lat (qperf reports half the round trip). */
   kind: "rtt" | "one-way";
   meanUs?: number;
   minUs?: number;
@@ -74,6 +99,7 @@ export interface Latency {
   p50Us?: number;
   p90Us?: number;
   p99Us?: number;
+  p999Us?: number;
   /** Number of individual samples the percentiles were computed from. */
   samples?: number;
 }
@@ -131,8 +157,12 @@ export interface Measurement {
   packets?: number;
   lossPercent?: number;
   latency?: Latency;
-  /** qperf msg_rate, messages/s. */
+  /** qperf msg_rate, sockperf's messages (observations) per second of its valid duration, messages/s. */
   messageRatePerS?: number;
+  /** http: requests answered per second (wrk Requests/sec). */
+  requestsPerS?: number;
+  /** http new-connection mode: new TCP connections per second (one per request). */
+  connectionsPerS?: number;
   /** The tool's own CPU figures in % of one CPU (iperf3 host_total/remote_total, qperf send/recv or loc/rem cpus_used). */
   localCpuPercent?: number;
   remoteCpuPercent?: number;
@@ -186,6 +216,14 @@ export interface Measures {
   throughput: boolean;
   /** The latency it reports, if any: a round trip (ping) or one way (qperf, half the round trip). */
   latency?: Latency["kind"];
+  /**
+   * Its headline figure when not bits/s: requests/s (http; connections/s in
+   * its new-connection mode, where each request is one); absent: throughput
+   * where measured, else latency.
+   */
+  headline?: "requests";
+  /** Reports latency percentiles (p50/p90/p99, p99.9 where `p999`), which the report shows beside the mean. */
+  percentiles?: { p999: boolean };
 }
 
 /** What a tool can do. The planner, the runner and the report ask these, never the tool's name. */
@@ -201,7 +239,19 @@ export interface Capabilities {
   intervals: boolean;
   /** Why it cannot run through each service path it cannot (absent: it can). */
   cannotCross: Partial<Record<ServicePath, string>>;
+  /**
+   * Matrix spec lists its cases are crossed with besides the common ones
+   * (http: connections, bodies, httpModes; sockperf: messageRates); they also
+   * name the parts of its case keys. Absent: none (those lists do not
+   * multiply its cases).
+   */
+  specLists?: readonly SpecList[];
+  /** Whether it takes a length (`lengths`); false: one case of the tool's own sizes stands for every entry. Absent: true. */
+  lengths?: boolean;
 }
+
+/** Matrix spec lists only some tools are crossed with (YAML keys). */
+export type SpecList = "connections" | "bodies" | "httpModes" | "messageRates";
 
 /** How long a run lasts: the subset of ClientParams that decides it. */
 export type RunLength = Pick<ClientParams, "durationS" | "omitS" | "pingCount" | "pingIntervalS">;
@@ -281,6 +331,24 @@ export interface Driver<N extends string = string> {
   parseClient(out: CapturedOutput, p: ClientParams, host?: HostFacts): ParseOutcome;
   /** Parse what the server printed so far (iperf2 UDP: the only source of loss/jitter). Never throws. */
   parseServer?(stdout: string, p: ClientParams): ServerOutcome;
+  /**
+   * Files its server needs before it starts, written by the agent into the
+   * server's private directory (`ServerParams.dir`); absent when it needs none.
+   */
+  serverFiles?(p: ServerParams): ServerFile[];
+  /**
+   * The server's executable when it is another program than the client's
+   * (http: nginx serves, wrk asks), with its Debian package; absent when
+   * `binary` is both.
+   */
+  readonly serverBinary?: { binary: string; debianPackage: string };
+  /**
+   * Why a server that exited before it listened failed, in one line, from
+   * what it printed (e.g. nginx's "bind() … failed (98: Address already in
+   * use)"); undefined when its output says nothing the agent's generic
+   * message would not.
+   */
+  serverFailure?(out: CapturedOutput): string | undefined;
   /** The transport its server listens on for a test of `protocol` (what "ready" waits for). */
   serverListens(protocol: Protocol): Protocol;
   readonly capabilities: Capabilities;

@@ -119,8 +119,13 @@ function checkLoss(r: Rules, what: string, l: Loss): void {
 }
 
 function checkLatency(r: Rules, l: Latency): void {
-  for (const k of ["meanUs", "minUs", "maxUs", "stddevUs", "p50Us", "p90Us", "p99Us"] as const) r.nonNegative(`latency ${k}`, l[k]);
+  for (const k of ["meanUs", "minUs", "maxUs", "stddevUs", "p50Us", "p90Us", "p99Us", "p999Us"] as const) r.nonNegative(`latency ${k}`, l[k]);
   r.atMost("latency minUs", l.minUs, "latency maxUs", l.maxUs);
+  // Percentiles of one set of samples cannot decrease; the 99.9th (sockperf) comes with its own max.
+  r.atMost("latency p50Us", l.p50Us, "latency p90Us", l.p90Us);
+  r.atMost("latency p90Us", l.p90Us, "latency p99Us", l.p99Us);
+  r.atMost("latency p99Us", l.p99Us, "latency p999Us", l.p999Us);
+  r.atMost("latency p999Us", l.p999Us, "latency maxUs", l.maxUs);
   r.uint32("latency samples", l.samples);
 }
 
@@ -183,6 +188,8 @@ export function checkMeasurement(tool: string, input: Measurement): ParseOutcome
   checkLoss(r, "", m);
   if (m.latency) checkLatency(r, m.latency);
   r.nonNegative("message rate /s", m.messageRatePerS);
+  r.nonNegative("requests /s", m.requestsPerS);
+  r.nonNegative("connections /s", m.connectionsPerS);
   r.nonNegative("local CPU %", m.localCpuPercent);
   r.nonNegative("remote CPU %", m.remoteCpuPercent);
   r.nonNegative("duration s", m.durationS);

@@ -82,9 +82,9 @@ describe("netmatrix agents on a small cluster", () => {
   function reference(): string {
     const table = new Table({ head: ["AGENT", "MODE", "ADDRESS", "TOOLS", "BUSY", "SEEN"], style: { head: [], border: [] } });
     table.push(
-      ["ext/external", "external", "10.0.0.2 (behind NAT: client only)", "iperf3 3.12, iperf2 2.1.8, qperf (missing), ping (cannot run, see below)", "", "0.0 s ago"],
-      ["n1/host", "host", "10.0.0.0", "iperf3 3.12, iperf2 2.1.8, qperf 0.4.11, ping 20221126", "yes", "0.0 s ago"],
-      ["n2/host", "host", "10.0.0.1 (trusted)", "iperf3 3.12, iperf2 2.1.8, qperf 0.4.11, ping 20221126", "", "0.0 s ago"],
+      ["ext/external", "external", "10.0.0.2 (behind NAT: client only)", "iperf3 3.12, iperf2 2.1.8, http 4.1.0, sockperf 3.7, qperf (missing), ping (cannot run, see below)", "", "0.0 s ago"],
+      ["n1/host", "host", "10.0.0.0", "iperf3 3.12, iperf2 2.1.8, qperf 0.4.11, ping 20221126, http 4.1.0, sockperf 3.7", "yes", "0.0 s ago"],
+      ["n2/host", "host", "10.0.0.1 (trusted)", "iperf3 3.12, iperf2 2.1.8, qperf 0.4.11, ping 20221126, http 4.1.0, sockperf 3.7", "", "0.0 s ago"],
     );
     return `${table.toString()}\n\next/external: ping cannot run: ping: socket: Operation not permitted; fix: sysctl\n`;
   }
@@ -122,9 +122,9 @@ describe("netmatrix agents on a small cluster", () => {
           .slice(1, -1),
       );
     expect(rows).toEqual([
-      ["ext/external", "external", "10.0.0.2 (behind NAT: client only)", "iperf3 3.12, iperf2 2.1.8, qperf (missing), ping (cannot run, see below)", "", "0.0 s ago"],
-      ["n1/host", "host", "10.0.0.0", "iperf3 3.12, iperf2 2.1.8, qperf 0.4.11, ping 20221126", "yes", "0.0 s ago"],
-      ["n2/host", "host", "10.0.0.1 (trusted)", "iperf3 3.12, iperf2 2.1.8, qperf 0.4.11, ping 20221126", "", "0.0 s ago"],
+      ["ext/external", "external", "10.0.0.2 (behind NAT: client only)", "iperf3 3.12, iperf2 2.1.8, http 4.1.0, sockperf 3.7, qperf (missing), ping (cannot run, see below)", "", "0.0 s ago"],
+      ["n1/host", "host", "10.0.0.0", "iperf3 3.12, iperf2 2.1.8, qperf 0.4.11, ping 20221126, http 4.1.0, sockperf 3.7", "yes", "0.0 s ago"],
+      ["n2/host", "host", "10.0.0.1 (trusted)", "iperf3 3.12, iperf2 2.1.8, qperf 0.4.11, ping 20221126, http 4.1.0, sockperf 3.7", "", "0.0 s ago"],
     ]);
     // The first page sized the columns for the widest row already: here every line is as wide.
     expect(new Set(lines.filter((l) => /^[┌├│└]/.test(l)).map((l) => l.length)).size).toBe(1);
@@ -163,7 +163,7 @@ describe("netmatrix agents with 6,000 agents", () => {
     expect(new Set(ids)).toEqual(new Set(coord.registry.list().map((l) => l.id)));
     expect([...ids].sort(naturalCompare)).toEqual(ids);
     expect(doc.agents[0]).toMatchObject({ id: "node-0/host", node: "node-0", mode: "host", address: "10.0.0.0", addressCheck: "peer" });
-    expect(doc.agents[0]!.tools).toHaveLength(4);
+    expect(doc.agents[0]!.tools).toHaveLength(6); // every tool of the catalogue
     expect(stderr).toBe("");
   });
 
@@ -182,7 +182,7 @@ describe("netmatrix agents with 6,000 agents", () => {
     const widths = lines.map((l) => l.length);
     expect(widths.every((w, i) => i === 0 || w >= widths[i - 1]!)).toBe(true);
     expect(new Set(ids).size).toBe(6_000);
-    expect(stdout).toContain("iperf3 3.12, iperf2 2.1.8, qperf 0.4.11, ping 20221126");
+    expect(stdout).toContain("iperf3 3.12, iperf2 2.1.8, qperf 0.4.11, ping 20221126, http 4.1.0, sockperf 3.7");
     expect(stderr).toBe("");
   });
 

@@ -1,9 +1,10 @@
 /** `netmatrix coordinator`: run the coordinator until interrupted. */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { LabState } from "../../../lab/src/lab.js";
 import { LabServiceProvider } from "../../../lab/src/lab-services.js";
+import { serviceCountersFile } from "../../../lab/src/lab-services-counters.js";
 import { modes } from "../../../common/src/model.js";
 import { kubernetesServiceProviderFromEnv, kubernetesServicesRequested } from "../../../coordinator/src/k8s/index.js";
 import type { Registry } from "../../../coordinator/src/registry.js";
@@ -119,7 +120,8 @@ export function coordinatorCommand(): Command {
         let registry: Registry | undefined;
         let services: ServiceProvider | undefined;
         if (opts.labState) {
-          services = new LabServiceProvider((JSON.parse(readFileSync(opts.labState, "utf8")) as LabState).topology);
+          // What each case's rules counted, kept beside the state file (DATA_DIR/lab/service-counters.jsonl).
+          services = new LabServiceProvider((JSON.parse(readFileSync(opts.labState, "utf8")) as LabState).topology, { countersFile: serviceCountersFile(dirname(opts.labState)) });
           log.info({ kinds: services.kinds }, "lab services: ClusterIP and NodePort as iptables DNAT on every node");
         } else if (kubernetesServicesRequested()) {
           // NodePort cases target the server's node at its host agent's address.

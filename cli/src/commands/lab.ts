@@ -4,6 +4,7 @@ import { stringify } from "yaml";
 import { ADDRESS_BLOCK_MAX, checkPrefix, CNI_DESCRIPTIONS, CNI_MODES, DEFAULT_LAB_PREFIX, type CniMode } from "../../../lab/src/topology.js";
 import { LAB_PORTS, labDown, labStatus, labUp, requireRoot, type LabState } from "../../../lab/src/lab.js";
 import { kubeApiFiles, parseListen, startKubeApi } from "../../../lab/src/kube-api.js";
+import { serviceCountersFile } from "../../../lab/src/lab-services-counters.js";
 import { createRootLogger } from "../../../common/src/logger.js";
 import { NetmatrixError } from "../../../common/src/errors.js";
 import { guardProcess } from "../process-guard.js";
@@ -189,6 +190,7 @@ export function labCommand(): Command {
           process.stdout.write(`  ${c.status === "running" ? "running" : c.status.toUpperCase().padEnd(7)}  ${c.for}: container ${c.name}${c.pid ? ` (pid ${c.pid})` : ""}\n`);
         }
         process.stdout.write(`  ${s.objects.namespaces.length} namespaces, ${s.objects.rootLinks.length} root links\n`);
+        if (s.serviceCounters) process.stdout.write(`  what removed Service rules counted: ${s.serviceCounters}\n`);
       }),
   );
   lab.addCommand(
@@ -206,7 +208,8 @@ export function labCommand(): Command {
           throw new NetmatrixError("failed-precondition", `${o.state} describes no lab with a Kubernetes API stand-in`, { hint: "netmatrix lab up --image IMAGE starts it" });
         }
         // The stand-in's files beside the state file (DATA_DIR/lab/kube-api).
-        const server = await startKubeApi({ topo: state.topology, files: kubeApiFiles(dirname(o.state)), host, port, log });
+        // What removed Service rules counted, beside the state file too (DATA_DIR/lab/service-counters.jsonl).
+        const server = await startKubeApi({ topo: state.topology, files: kubeApiFiles(dirname(o.state)), host, port, log, countersFile: serviceCountersFile(dirname(o.state)) });
         await new Promise<void>((resolve) => {
           const stop = (signal: string): void => {
             log.info({ signal }, "shutting down");

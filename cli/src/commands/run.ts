@@ -5,7 +5,7 @@ import { RunCaseRequestSchema, type AgentStatus, type CaseResult, type RunCaseEv
 import { TestSpecSchema } from "../../../gen/netmatrix/v1/types_pb.js";
 import { LIMITS, specProblems } from "../../../tools/src/limits.js";
 import { CAP_BOUNDS } from "../../../coordinator/src/matrix/index.js";
-import { directions, protocols, type DirectionName, type ProtocolName } from "../../../common/src/model.js";
+import { directions, httpModes, protocols, type DirectionName, type HttpModeName, type ProtocolName } from "../../../common/src/model.js";
 import { isIcmpTool, tools, type ToolName } from "../../../tools/src/index.js";
 import { connect, durationOption, intOption, withConnection, type ConnectionOptions } from "../options.js";
 import { runDocument } from "../run-document.js";
@@ -49,6 +49,10 @@ interface RunOptions extends ConnectionOptions {
   omit: number;
   count?: number;
   interval?: number;
+  httpMode?: HttpModeName;
+  connections?: number;
+  body?: number;
+  rate?: number;
   repetitions: number;
   output: ReportFormat;
   wide?: boolean;
@@ -89,6 +93,10 @@ export function runCommand(): Command {
     .option("--omit <s>", "iperf3: seconds to omit at the start", intOption("--omit", LIMITS.omitS.min, LIMITS.omitS.max), 0)
     .option("--count <n>", "ping: echo requests (default: duration / interval)", intOption("--count", 1, LIMITS.pingCount.max))
     .option("--interval <ms>", "ping: milliseconds between requests (>= 200)", intOption("--interval", 200, LIMITS.pingIntervalMs.max))
+    .addOption(new Option("--http-mode <mode>", "http: keepalive (requests/s) or new-connection (a TCP connection per request: connections/s)").choices(httpModes.names))
+    .option("--connections <n>", "http: concurrent connections (wrk -c)", intOption("--connections", 1, LIMITS.connections.max))
+    .option("--body <bytes>", "http: size of the body the server answers with, e.g. 0, 1K, 100K", wrap(parseSize))
+    .option("--rate <msgs/s>", "sockperf: messages/s of its under-load mode (default: ping-pong)", intOption("--rate", 1, LIMITS.messageRatePerS.max))
     .option("--repetitions <n>", "repetitions", intOption("--repetitions", LIMITS.repetitions.min, LIMITS.repetitions.max), 1)
     .addOption(new Option("--output <format>", "output format (yaml, csv, markdown: matrix runs)").choices([...REPORT_FORMATS]).default("table"))
     .option("--wide", WIDE_HELP)
@@ -135,6 +143,10 @@ export function runCommand(): Command {
         omitS: opts.omit,
         pingCount: opts.count ?? 0,
         pingIntervalMs: opts.interval ?? 0,
+        httpMode: opts.httpMode ? httpModes.toEnum(opts.httpMode, "http mode") : 0,
+        connections: opts.connections ?? 0,
+        bodyBytes: opts.body ?? 0,
+        messageRatePerS: opts.rate ?? 0,
       });
       // Refused here, before connecting, as the coordinator and the agents would refuse it (e.g. ping count × interval past the cap).
       const problems = specProblems(spec);

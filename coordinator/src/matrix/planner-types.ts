@@ -5,7 +5,7 @@
  */
 import type { ModeName } from "../../../common/src/model.js";
 import type { ToolName } from "../../../tools/src/index.js";
-import type { DirectionName } from "../../../common/src/model.js";
+import type { DirectionName, HttpModeName } from "../../../common/src/model.js";
 import type { ScenarioName, ServiceKind, Via } from "../../../common/src/scenarios.js";
 import type { CaseProtocol } from "./variants.js";
 import type { Refusal } from "./refusals.js";
@@ -66,6 +66,14 @@ export interface PlannedCase {
   bitrateBps: number | undefined;
   durationS: number;
   omitS: number;
+  /** http: keepalive or new-connection; absent for tools that do not take it. */
+  httpMode?: HttpModeName;
+  /** http: concurrent connections; absent for tools that do not take them. */
+  connections?: number;
+  /** http: the server's response body, bytes; absent for tools that do not take it. */
+  bodyBytes?: number;
+  /** sockperf: messages/s, 0 = ping-pong; absent for tools that do not take it. */
+  messageRatePerS?: number;
   /** Key of the planned host-host case with the same node pair and parameters; undefined for host-host itself, same-node and external cases, or when none is planned. */
   baselineKey: string | undefined;
 }

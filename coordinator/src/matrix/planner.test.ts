@@ -267,18 +267,30 @@ describe("the default spec on a 3-node cluster", () => {
   const text = readFileSync(new URL("../../../specs/default.yaml", import.meta.url), "utf8");
   const defaultSpec = parseSpec(text, "specs/default.yaml");
 
-  test("with a service provider: 8-way table + baseline = 48 cases", () => {
-    const p = plan(defaultSpec, cluster(["n1", "n2", "n3"]), PROVIDER);
-    const count = (s: ScenarioName) => p.cases.filter((c) => c.scenario === s).length;
-    // 6 ordered pairs or 3 nodes, × tcp/udp
-    expect([count("host-host"), count("pod-pod-cross"), count("pod-pod-same"), count("pod-service-cross"), count("pod-service-same")]).toEqual([12, 12, 6, 12, 6]);
-    expect(p.refused).toEqual([]);
+  // Its tools: iperf3, ping and http.
+  const withHttp = (): PlannerAgent[] => cluster(["n1", "n2", "n3"], { tools: [...ALL_TOOLS, "http"] });
+
+  test("with a service provider: 8-way table + baseline = 48 iperf3 cases, 15 ping cases (not through a Service) and 60 http cases", () => {
+    const p = plan(defaultSpec, withHttp(), PROVIDER);
+    const count = (s: ScenarioName, tool?: ToolName) => p.cases.filter((c) => c.scenario === s && (tool === undefined || c.tool === tool)).length;
+    const row = (tool: ToolName) => [
+      count("host-host", tool),
+      count("pod-pod-cross", tool),
+      count("pod-pod-same", tool),
+      count("pod-service-cross", tool),
+      count("pod-service-same", tool),
+    ];
+    // 6 ordered pairs or 3 nodes, × tcp/udp (iperf3), × 1 (ping: ICMP, no Service), × keepalive/new-connection (http: TCP only)
+    expect(row("iperf3")).toEqual([12, 12, 6, 12, 6]);
+    expect(row("ping")).toEqual([6, 6, 3, 0, 0]);
+    expect(row("http")).toEqual([12, 12, 6, 12, 6]);
+    expect(p.refused.filter((r) => r.kind === "refused")).toEqual([]);
   });
 
   test("without one: the service rows are refused, the others planned", () => {
-    const p = plan(defaultSpec, cluster(["n1", "n2", "n3"]));
-    expect(p.cases).toHaveLength(30);
-    expect(p.refused.map((r) => r.scenario)).toEqual(["pod-service-cross", "pod-service-same"]);
+    const p = plan(defaultSpec, withHttp());
+    expect(p.cases).toHaveLength(75);
+    expect(p.refused.filter((r) => r.kind === "refused").map((r) => r.scenario)).toEqual(["pod-service-cross", "pod-service-same"]);
   });
 
   test("ids are unique, equal caseId(key), and the same whatever order the agents come in", () => {

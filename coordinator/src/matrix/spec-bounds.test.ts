@@ -46,7 +46,14 @@ describe("lists, names and tool run lengths are bounded", () => {
       "scenarios lists 10 entries, more than the 9 a spec may list",
       "(distinct)",
     ],
-    ["5 tools (only 4 exist)", `${ok}tools: [iperf3, iperf2, qperf, ping, iperf3]\n`, 3, "tools", "tools lists 5 entries, more than the 4 a spec may list", "(distinct)"],
+    [
+      "7 tools (only 6 exist)",
+      `${ok}tools: [iperf3, iperf2, qperf, ping, http, sockperf, iperf3]\n`,
+      3,
+      "tools",
+      "tools lists 7 entries, more than the 6 a spec may list",
+      "(distinct)",
+    ],
     ["3 protocols", `${ok}protocols: [tcp, udp, tcp]\n`, 3, "protocols", "protocols lists 3 entries, more than the 2", "(distinct)"],
     ["4 directions", `${ok}directions: [forward, reverse, bidir, forward]\n`, 3, "directions", "directions lists 4 entries, more than the 3", "(distinct)"],
     [

@@ -37,7 +37,7 @@ describe("every problem of a spec at once", () => {
     expect(lines(err)).toEqual([
       "spec.yaml: 9 problems:",
       '  spec.yaml:2: unknown scenario "pod-pod-crss"; did you mean "pod-pod-cross"? (use one of: host-host, pod-pod-cross, pod-pod-same, pod-host, host-pod, pod-service-cross, pod-service-same, external-pod, external-nodeport)',
-      '  spec.yaml:3: unknown tool "iperf4"; did you mean "iperf3"? (use one of: iperf3, iperf2, qperf, ping)',
+      '  spec.yaml:3: unknown tool "iperf4"; did you mean "iperf3"? (use one of: iperf3, iperf2, qperf, ping, http, sockperf)',
       expect.stringMatching(/^ {2}spec\.yaml:4: unknown key "durration"; did you mean "duration"\? \(keys: name, scenarios, /),
       "  spec.yaml:5: duration 0 s is outside 1..3600 s; use a value in 1..3600",
       "  spec.yaml:7: stream count 0 is outside 1..128; use whole numbers such as [1, 4, 8] within that range",

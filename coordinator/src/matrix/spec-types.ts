@@ -3,7 +3,7 @@
  * planner reads. Apart from spec.ts so that the field readers
  * (spec-reader.ts) can name them without an import cycle.
  */
-import type { DirectionName, ProtocolName } from "../../../common/src/model.js";
+import type { DirectionName, HttpModeName, ProtocolName } from "../../../common/src/model.js";
 import type { ToolName } from "../../../tools/src/index.js";
 import type { ScenarioName } from "../../../common/src/scenarios.js";
 
@@ -62,4 +62,12 @@ export interface MatrixSpec {
    * pairs, whatever the spec's name.
    */
   seed: number;
+  /** http only: concurrent connections (wrk -c), 1–10000 (`connections`); other tools ignore them. */
+  connections: number[];
+  /** http only: response body sizes, bytes, up to 64 MiB (`bodies`); other tools ignore them. */
+  bodiesBytes: number[];
+  /** http only: keepalive (requests/s) and/or new-connection (connections/s) (`httpModes`); other tools ignore them. */
+  httpModes: HttpModeName[];
+  /** sockperf only: messages/s, 0 = ping-pong, N = under load at N messages/s (`messageRates`); other tools ignore them. */
+  messageRatesPerS: number[];
 }

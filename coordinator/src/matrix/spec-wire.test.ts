@@ -61,6 +61,10 @@ describe("the spec as a message", () => {
       "concurrency",
       "thresholds",
       "seed",
+      "connections",
+      "bodies",
+      "httpModes",
+      "messageRates",
     ]);
     expect(doc).toMatchObject({ tools: ["iperf3"], lengths: [0, 131072], udpBitrates: [1e8, 2.5e9], pairs: { sample: 7 }, duration: 10, omit: 1, seed: 4294967295 });
   });
@@ -87,14 +91,38 @@ describe("the spec as a message", () => {
       patch(m);
       return specError(() => specFromMessage(m, "r.yaml")).message;
     };
-    expect(bad((m) => (m.tools = [Tool.IPERF3, 9 as Tool]))).toBe("r.yaml: unknown tool 9; use one of: iperf3, iperf2, qperf, ping");
-    expect(bad((m) => (m.tools = []))).toBe("r.yaml: tools is empty; list at least one (iperf3, iperf2, qperf, ping)");
+    expect(bad((m) => (m.tools = [Tool.IPERF3, 9 as Tool]))).toBe("r.yaml: unknown tool 9; use one of: iperf3, iperf2, qperf, ping, http, sockperf");
+    expect(bad((m) => (m.tools = []))).toBe("r.yaml: tools is empty; list at least one (iperf3, iperf2, qperf, ping, http, sockperf)");
     expect(bad((m) => (m.pairs = create(PairSelectionSchema)))).toBe(
       'r.yaml: pairs needs exactly one of "sample", "cover" or "nodes"; write `pairs: all`, `pairs: ring`, `pairs: { sample: 10 }`, `pairs: { sample: 500, by: topology.kubernetes.io/zone }`, `pairs: { cover: 3, by: topology.kubernetes.io/zone }` or `pairs: { nodes: [node-a, node-b] }`',
     );
     expect(bad((m) => (m.durationS = 0))).toBe("r.yaml: duration 0 s is outside 1..3600 s; use a value in 1..3600");
     expect(bad((m) => (m.name = "../etc"))).toMatch(/^r\.yaml: name "\.\.\/etc" is not a valid run name/);
     expect(bad((m) => (m.udpBitratesBps = [1.5]))).toMatch(/^r\.yaml: UDP bitrate 1\.5 is not understood/);
+  });
+
+  test("empty http and sockperf lists (a CLI older than them) mean the defaults, as absent YAML keys do", () => {
+    const m = specMessage(parseSpec(SPECS.ring, "r.yaml"));
+    m.connections = [];
+    m.bodiesBytes = [];
+    m.httpModes = [];
+    m.messageRatesPerS = [];
+    expect(specFromMessage(m, "r.yaml")).toMatchObject({ connections: [16], bodiesBytes: [1024], httpModes: ["keepalive"], messageRatesPerS: [0] });
+  });
+
+  test("http and sockperf lists go over the wire and back", () => {
+    const spec = specFromObject({
+      name: "rr",
+      scenarios: ["host-host"],
+      tools: ["http", "sockperf"],
+      connections: [1, 64],
+      bodies: [0, "100K"],
+      httpModes: ["new-connection"],
+      messageRates: [0, 10000],
+    });
+    const back = specFromMessage(fromBinary(MatrixSpecSchema, toBinary(MatrixSpecSchema, specMessage(spec))), "rr.yaml");
+    expect(back).toEqual(spec);
+    expect(specDocument(spec)).toMatchObject({ connections: [1, 64], bodies: [0, 102400], httpModes: ["new-connection"], messageRates: [0, 10000] });
   });
 
   test("unset pairs and thresholds mean the defaults, as absent YAML keys do", () => {
@@ -110,8 +138,8 @@ describe("spec.json", () => {
     const spec = specFromJson(FIXTURE_SPEC_JSON, "spec.json");
     expect(spec).toMatchObject({ name: "report-fixture", tools: ["iperf3", "ping"], durationS: 2, omitS: 0, pairs: { kind: "all" } });
     const stored = specDocument(spec);
-    // Every key the old file had, with the same value; udpBitrates and seed (left out, so defaulted) added.
-    expect(stored).toEqual({ ...JSON.parse(FIXTURE_SPEC_JSON), udpBitrates: [1e9], seed: 0 });
+    // Every key the old file had, with the same value; udpBitrates, seed and the http/sockperf lists (left out, so defaulted) added.
+    expect(stored).toEqual({ ...JSON.parse(FIXTURE_SPEC_JSON), udpBitrates: [1e9], seed: 0, connections: [16], bodies: [1024], httpModes: ["keepalive"], messageRates: [0] });
     expect(specFromObject(stored, "spec.json")).toEqual(spec);
   });
 

@@ -9,7 +9,7 @@ import { MatrixSpecSchema, type MatrixSpec as MatrixSpecMessage, type PairSelect
 import type { RunMatrixRequest } from "../../../gen/netmatrix/v1/control_pb.js";
 import { NetmatrixError } from "../../../common/src/errors.js";
 import { matrixSpecDocument, type MatrixSpecDocument } from "../../../common/src/matrix-spec.js";
-import { directions, protocols } from "../../../common/src/model.js";
+import { directions, httpModes, protocols } from "../../../common/src/model.js";
 import { VERSION } from "../../../common/src/version.js";
 import { tools } from "../../../tools/src/index.js";
 import { specFromObject } from "./spec.js";
@@ -49,6 +49,10 @@ export function specMessage(spec: MatrixSpec): MatrixSpecMessage {
     concurrency: spec.concurrency,
     thresholds: { ...spec.thresholds },
     seed: spec.seed,
+    connections: [...spec.connections],
+    bodiesBytes: [...spec.bodiesBytes],
+    httpModes: spec.httpModes.map((m) => httpModes.toEnum(m, "HTTP mode")),
+    messageRatesPerS: [...spec.messageRatesPerS],
   });
 }
 

@@ -29,12 +29,12 @@ function thrownSpecError(fn: () => unknown): SpecError {
 }
 
 describe("valid specs", () => {
-  test("specs/default.yaml is field report 001's eight-way table plus the host-host baseline", () => {
+  test("specs/default.yaml is field report 001's eight-way table plus the host-host baseline, with field report 004's bandwidth, latency and HTTP columns", () => {
     const spec = parseSpec(DEFAULT_YAML, "specs/default.yaml");
     expect(spec).toEqual<MatrixSpec>({
       name: "default",
       scenarios: ["host-host", "pod-pod-cross", "pod-pod-same", "pod-service-cross", "pod-service-same"],
-      tools: ["iperf3"],
+      tools: ["iperf3", "ping", "http"],
       protocols: ["tcp", "udp"],
       directions: ["forward"],
       parallel: [1],
@@ -47,6 +47,10 @@ describe("valid specs", () => {
       concurrency: 1,
       thresholds: { cvPercent: 10, udpLossPercent: 1 },
       seed: 0,
+      connections: [16],
+      bodiesBytes: [1024],
+      httpModes: ["keepalive", "new-connection"],
+      messageRatesPerS: [0],
     });
   });
 

@@ -12,6 +12,8 @@ import { SCENARIOS } from "../../../common/src/scenarios.js";
 import { NO_LOCATION, SpecError, type Locator, type SpecPath } from "./spec-error.js";
 import { SpecReader } from "./spec-reader.js";
 import type { MatrixSpec } from "./spec-types.js";
+import { ownCombinations } from "./variants.js";
+import { httpModes } from "../../../common/src/model.js";
 
 export type { MatrixSpec, PairSelection, Thresholds } from "./spec-types.js";
 
@@ -32,6 +34,10 @@ export const SPEC_KEYS = [
   "concurrency",
   "thresholds",
   "seed",
+  "connections",
+  "bodies",
+  "httpModes",
+  "messageRates",
 ] as const;
 
 /** Values used for keys a spec leaves out (`name` and `scenarios` have none: they are required). */
@@ -49,6 +55,10 @@ export const SPEC_DEFAULTS: Omit<MatrixSpec, "name" | "scenarios"> = {
   concurrency: 1,
   thresholds: { cvPercent: 10, udpLossPercent: 1 },
   seed: 0,
+  connections: [16],
+  bodiesBytes: [1024],
+  httpModes: ["keepalive"],
+  messageRatesPerS: [0],
 };
 
 /**
@@ -73,7 +83,13 @@ export const SPEC_BOUNDS = {
   udpLossPercent: { min: 0, max: 100 },
   /** `seed`: a protobuf uint32. */
   seed: { min: 0, max: 0xffff_ffff },
-  /** Entries of `parallel`, `lengths` and `udpBitrates`, each (the other lists are of distinct names, so at most all of them). */
+  /** http `connections`: wrk's concurrent connections (the agent's nginx takes 10240 at once). */
+  connections: { min: 1, max: LIMITS.connections.max },
+  /** http `bodies`: the response body, up to 64 MiB. */
+  bodyBytes: LIMITS.bodyBytes,
+  /** sockperf `messageRates`: messages/s, 0 = ping-pong. */
+  messageRatePerS: LIMITS.messageRatePerS,
+  /** Entries of `parallel`, `lengths`, `udpBitrates`, `connections`, `bodies` and `messageRates`, each (the other lists are of distinct names, so at most all of them). */
   listEntries: { min: 1, max: 32 },
   /** Node names in `pairs: { nodes }` (each a Kubernetes node name). */
   nodes: { min: 1, max: 10_000 },
@@ -172,14 +188,40 @@ export function specFromObject(raw: unknown, source = "<spec>", locate: Locator 
     concurrency: r.integer(["concurrency"], SPEC_BOUNDS.concurrency, "", d.concurrency),
     thresholds: r.thresholds(["thresholds"], d.thresholds, SPEC_BOUNDS),
     seed: r.integer(["seed"], SPEC_BOUNDS.seed, "", d.seed),
+    connections: r.numberList(
+      ["connections"],
+      "connection count",
+      (v) => (Number.isInteger(v) ? (v as number) : undefined),
+      SPEC_BOUNDS.connections,
+      "",
+      "whole numbers of concurrent connections such as [1, 16, 64]",
+      d.connections,
+      entries,
+    ),
+    bodiesBytes: r.numberList(["bodies"], "body", "size", SPEC_BOUNDS.bodyBytes, " B", 'response body sizes in bytes, e.g. 0, 1024 or "100K"', d.bodiesBytes, entries),
+    httpModes: r.enumList(["httpModes"], httpModes.names, "HTTP mode", d.httpModes),
+    messageRatesPerS: r.numberList(
+      ["messageRates"],
+      "message rate",
+      (v) => (Number.isInteger(v) ? (v as number) : undefined),
+      SPEC_BOUNDS.messageRatePerS,
+      " msg/s",
+      "whole messages/s, 0 for ping-pong, e.g. [0, 10000]",
+      d.messageRatesPerS,
+      entries,
+    ),
   };
   const n = combinations(spec);
-  if (r.valid("tools", "protocols", "directions", "parallel", "lengths", "udpBitrates") && n > SPEC_BOUNDS.combinations.max) {
+  if (r.valid("tools", "protocols", "directions", "parallel", "lengths", "udpBitrates", "connections", "bodies", "httpModes", "messageRates") && n > SPEC_BOUNDS.combinations.max) {
     const perProtocol = spec.protocols.map((p) => (p === "udp" ? `${spec.udpBitratesBps.length} for udp` : `1 for ${p}`)).join(" + ");
+    const own = spec.tools.flatMap((t) => {
+      const lists = drivers[t].capabilities.specLists ?? [];
+      return lists.length ? [`${t} × ${ownCombinations(spec, lists).length} (${lists.join(" × ")})`] : [];
+    });
     r.report(
       [],
       "value",
-      `the spec crosses ${n} parameter combinations (${spec.tools.length} tools × ${spec.directions.length} directions × ${spec.parallel.length} parallel × ${spec.lengthsBytes.length} lengths × (${perProtocol})), more than ${SPEC_BOUNDS.combinations.max}`,
+      `the spec crosses ${n} parameter combinations (${spec.tools.length} tools × ${spec.directions.length} directions × ${spec.parallel.length} parallel × ${spec.lengthsBytes.length} lengths × (${perProtocol})${own.length ? `; ${own.join(", ")}` : ""}), more than ${SPEC_BOUNDS.combinations.max}`,
       "list fewer values, or split the spec into several runs",
     );
   }
@@ -188,10 +230,20 @@ export function specFromObject(raw: unknown, source = "<spec>", locate: Locator 
   return spec;
 }
 
-/** Parameter combinations a spec crosses (before any is skipped): tools × directions × parallel × lengths × (1 per TCP + udpBitrates for UDP). */
-export function combinations(spec: Pick<MatrixSpec, "tools" | "protocols" | "directions" | "parallel" | "lengthsBytes" | "udpBitratesBps">): number {
+/**
+ * Parameter combinations a spec crosses (before any is skipped): tools ×
+ * directions × parallel × lengths × (1 per TCP + udpBitrates for UDP), each
+ * tool also × its own lists (http: connections × bodies × httpModes;
+ * sockperf: messageRates).
+ */
+export function combinations(
+  spec: Pick<MatrixSpec, "tools" | "protocols" | "directions" | "parallel" | "lengthsBytes" | "udpBitratesBps"> &
+    Partial<Pick<MatrixSpec, "connections" | "bodiesBytes" | "httpModes" | "messageRatesPerS">>,
+): number {
   const perProtocol = spec.protocols.reduce((n, p) => n + (p === "udp" ? spec.udpBitratesBps.length : 1), 0);
-  return spec.tools.length * spec.directions.length * spec.parallel.length * spec.lengthsBytes.length * perProtocol;
+  const own = { ...SPEC_DEFAULTS, ...spec };
+  const perTool = spec.tools.reduce((n, t) => n + ownCombinations(own, drivers[t]?.capabilities.specLists ?? []).length, 0);
+  return perTool * spec.directions.length * spec.parallel.length * spec.lengthsBytes.length * perProtocol;
 }
 
 /** A locator over a parsed YAML document: key paths → line/column of the key or value. */

@@ -679,6 +679,10 @@ export class PlanStream {
       bitrateBps: v.bitrateBps,
       durationS: v.durationS,
       omitS: v.omitS,
+      ...(v.httpMode !== undefined ? { httpMode: v.httpMode } : {}),
+      ...(v.connections !== undefined ? { connections: v.connections } : {}),
+      ...(v.bodyBytes !== undefined ? { bodyBytes: v.bodyBytes } : {}),
+      ...(v.messageRatePerS !== undefined ? { messageRatePerS: v.messageRatePerS } : {}),
       baselineKey,
     };
   }

@@ -5,10 +5,11 @@
  * reverse, bidir or parallel streams; UDP datagrams stop at 65507 bytes; …).
  * Node pairs are crossed in later, by the planner. Pure.
  */
-import type { DirectionName, ProtocolName } from "../../../common/src/model.js";
+import type { DirectionName, HttpModeName, ProtocolName } from "../../../common/src/model.js";
 import type { ToolName } from "../../../tools/src/index.js";
 import { drivers } from "../../../tools/src/index.js";
-import type { MatrixSpec } from "./spec.js";
+import type { SpecList } from "../../../tools/src/types.js";
+import type { MatrixSpec } from "./spec-types.js";
 import { formatBitrateBps, formatSizeBytes } from "../../../common/src/units.js";
 
 /**
@@ -32,7 +33,20 @@ export interface Variant {
   durationS: number;
   /** 0 for tools that cannot omit. */
   omitS: number;
-  /** "tool/protocol/direction/P…/L…[/B…]": the middle of a case key. */
+  /** http: keepalive or new-connection; undefined for tools that do not take `httpModes`. */
+  httpMode?: HttpModeName;
+  /** http: concurrent connections (wrk -c); undefined for tools that do not take `connections`. */
+  connections?: number;
+  /** http: the body the server answers with, bytes; undefined for tools that do not take `bodies`. */
+  bodyBytes?: number;
+  /** sockperf: messages/s, 0 = ping-pong; undefined for tools that do not take `messageRates`. */
+  messageRatePerS?: number;
+  /**
+   * "tool/protocol/direction/P…/L…[/B…]": the middle of a case key; for tools
+   * crossed with their own lists, "tool/protocol/direction[/P…][/L…]" and
+   * those lists' parts, e.g. "http/tcp/forward/C16/B1K/keepalive",
+   * "sockperf/udp/forward/L64/R0".
+   */
   paramKey: string;
   /** Why this combination is not planned, when it is not. */
   skip?: string;
@@ -55,36 +69,78 @@ export function variants(spec: MatrixSpec): Variant[] {
       const icmp = can.transport === "icmp";
       const caseProtocol: CaseProtocol = icmp ? "icmp" : protocol;
       const icmpDuplicate = icmp && protocol !== spec.protocols[0];
+      const takesLength = can.lengths !== false;
       for (const direction of spec.directions) {
         for (const parallel of spec.parallel) {
-          for (const lengthBytes of spec.lengthsBytes) {
+          spec.lengthsBytes.forEach((length, lengthIndex) => {
+            const lengthBytes = takesLength ? length : 0;
             const rates = caseProtocol === "udp" ? spec.udpBitratesBps : [undefined];
             rates.forEach((rate, rateIndex) => {
               const bitrateBps = can.pacing ? rate : undefined;
-              const v: Variant = {
-                tool,
-                protocol: caseProtocol,
-                direction,
-                parallel,
-                lengthBytes,
-                bitrateBps,
-                durationS: spec.durationS,
-                omitS: can.omit ? spec.omitS : 0,
-                paramKey: paramKey(tool, caseProtocol, direction, parallel, lengthBytes, bitrateBps),
-              };
-              const skip = icmpDuplicate
-                ? `${tool} is ICMP: one case per pair covers every listed protocol (${protocol} not repeated)`
-                : !can.pacing && rateIndex > 0
-                  ? `${tool} cannot pace UDP to a bitrate (it sends as fast as it can): one case without a bitrate stands for every udpBitrates entry`
-                  : skipReason(v);
-              out.push(skip === undefined ? v : { ...v, skip });
+              for (const own of ownCombinations(spec, can.specLists ?? [])) {
+                const v: Variant = {
+                  tool,
+                  protocol: caseProtocol,
+                  direction,
+                  parallel,
+                  lengthBytes,
+                  bitrateBps,
+                  durationS: spec.durationS,
+                  omitS: can.omit ? spec.omitS : 0,
+                  ...own,
+                  paramKey: can.specLists?.length
+                    ? ownParamKey(tool, caseProtocol, direction, parallel, takesLength ? lengthBytes : undefined, own)
+                    : paramKey(tool, caseProtocol, direction, parallel, lengthBytes, bitrateBps),
+                };
+                const skip = icmpDuplicate
+                  ? `${tool} is ICMP: one case per pair covers every listed protocol (${protocol} not repeated)`
+                  : !can.pacing && rateIndex > 0
+                    ? `${tool} cannot pace UDP to a bitrate (it sends as fast as it can): one case without a bitrate stands for every udpBitrates entry`
+                    : !takesLength && lengthIndex > 0
+                      ? `${tool} takes no length (lengths): one case stands for every lengths entry`
+                      : skipReason(v);
+                out.push(skip === undefined ? v : { ...v, skip });
+              }
             });
-          }
+          });
         }
       }
     }
   }
   return out;
+}
+
+/** The parameters of a tool's own lists (capabilities.specLists). */
+type OwnParams = Pick<Variant, "connections" | "bodyBytes" | "httpMode" | "messageRatePerS">;
+
+/** Every combination of the lists `lists` of `spec` (connections, then bodies, then modes, then rates); [{}] for none. */
+export function ownCombinations(spec: Pick<MatrixSpec, "connections" | "bodiesBytes" | "httpModes" | "messageRatesPerS">, lists: readonly SpecList[]): OwnParams[] {
+  let out: OwnParams[] = [{}];
+  const cross = <T>(values: readonly T[], set: (o: OwnParams, v: T) => OwnParams): void => {
+    out = out.flatMap((o) => values.map((v) => set(o, v)));
+  };
+  if (lists.includes("connections")) cross(spec.connections, (o, connections) => ({ ...o, connections }));
+  if (lists.includes("bodies")) cross(spec.bodiesBytes, (o, bodyBytes) => ({ ...o, bodyBytes }));
+  if (lists.includes("httpModes")) cross(spec.httpModes, (o, httpMode) => ({ ...o, httpMode }));
+  if (lists.includes("messageRates")) cross(spec.messageRatesPerS, (o, messageRatePerS) => ({ ...o, messageRatePerS }));
+  return out;
+}
+
+/**
+ * "http/tcp/forward/C16/B1K/keepalive", "sockperf/udp/forward/L64/R0": the
+ * key of a tool crossed with its own lists — P only when not 1 (such tools
+ * run one stream), L only for tools that take a length, then C connections,
+ * B body, the HTTP mode and R messages/s, each only when the tool takes it.
+ */
+export function ownParamKey(tool: ToolName, protocol: CaseProtocol, direction: DirectionName, parallel: number, lengthBytes: number | undefined, own: OwnParams): string {
+  const parts = [`${tool}/${protocol}/${direction}`];
+  if (parallel !== 1) parts.push(`P${parallel}`);
+  if (lengthBytes !== undefined) parts.push(`L${formatSizeBytes(lengthBytes)}`);
+  if (own.connections !== undefined) parts.push(`C${own.connections}`);
+  if (own.bodyBytes !== undefined) parts.push(`B${formatSizeBytes(own.bodyBytes)}`);
+  if (own.httpMode !== undefined) parts.push(own.httpMode);
+  if (own.messageRatePerS !== undefined) parts.push(`R${own.messageRatePerS}`);
+  return parts.join("/");
 }
 
 /** Why `v` cannot run, from the planner's own limits and the tool's driver; undefined when it can. */
@@ -103,6 +159,10 @@ function skipReason(v: Variant): string | undefined {
     ...(v.bitrateBps !== undefined ? { bitrateBps: v.bitrateBps } : {}),
     ...(v.lengthBytes > 0 ? { lengthBytes: v.lengthBytes } : {}),
     ...(v.omitS > 0 ? { omitS: v.omitS } : {}),
+    ...(v.httpMode !== undefined ? { httpMode: v.httpMode } : {}),
+    ...(v.connections !== undefined ? { connections: v.connections } : {}),
+    ...(v.bodyBytes !== undefined ? { bodyBytes: v.bodyBytes } : {}),
+    ...(v.messageRatePerS !== undefined && v.messageRatePerS > 0 ? { messageRatePerS: v.messageRatePerS } : {}),
   });
 }
 

@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Direction, Protocol, Tool } from "./types_pb.js";
+import type { Direction, HttpMode, Protocol, Tool } from "./types_pb.js";
 import { file_netmatrix_v1_types } from "./types_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file netmatrix/v1/matrix.proto.
  */
 export const file_netmatrix_v1_matrix: GenFile = /*@__PURE__*/
-  fileDesc("ChluZXRtYXRyaXgvdjEvbWF0cml4LnByb3RvEgxuZXRtYXRyaXgudjEioQMKCk1hdHJpeFNwZWMSDAoEbmFtZRgBIAEoCRIRCglzY2VuYXJpb3MYAiADKAkSIQoFdG9vbHMYAyADKA4yEi5uZXRtYXRyaXgudjEuVG9vbBIpCglwcm90b2NvbHMYBCADKA4yFi5uZXRtYXRyaXgudjEuUHJvdG9jb2wSKwoKZGlyZWN0aW9ucxgFIAMoDjIXLm5ldG1hdHJpeC52MS5EaXJlY3Rpb24SEAoIcGFyYWxsZWwYBiADKA0SFQoNbGVuZ3Roc19ieXRlcxgHIAMoDRIYChB1ZHBfYml0cmF0ZXNfYnBzGAggAygBEhIKCmR1cmF0aW9uX3MYCSABKA0SDgoGb21pdF9zGAogASgNEhMKC3JlcGV0aXRpb25zGAsgASgNEioKBXBhaXJzGAwgASgLMhsubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24SEwoLY29uY3VycmVuY3kYDSABKA0SLAoKdGhyZXNob2xkcxgOIAEoCzIYLm5ldG1hdHJpeC52MS5UaHJlc2hvbGRzEgwKBHNlZWQYDyABKA0iiAMKDVBhaXJTZWxlY3Rpb24SLgoDYWxsGAEgASgLMh8ubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24uQWxsSAASMAoEcmluZxgCIAEoCzIgLm5ldG1hdHJpeC52MS5QYWlyU2VsZWN0aW9uLlJpbmdIABI0CgZzYW1wbGUYAyABKAsyIi5uZXRtYXRyaXgudjEuUGFpclNlbGVjdGlvbi5TYW1wbGVIABIyCgVub2RlcxgEIAEoCzIhLm5ldG1hdHJpeC52MS5QYWlyU2VsZWN0aW9uLk5vZGVzSAASMgoFY292ZXIYBSABKAsyIS5uZXRtYXRyaXgudjEuUGFpclNlbGVjdGlvbi5Db3ZlckgAGgUKA0FsbBoGCgRSaW5nGiMKBlNhbXBsZRINCgVjb3VudBgBIAEoDRIKCgJieRgCIAEoCRoWCgVOb2RlcxINCgVub2RlcxgBIAMoCRoeCgVDb3ZlchIJCgFrGAEgASgNEgoKAmJ5GAIgASgJQgsKCXNlbGVjdGlvbiI6CgpUaHJlc2hvbGRzEhIKCmN2X3BlcmNlbnQYASABKAESGAoQdWRwX2xvc3NfcGVyY2VudBgCIAEoAWIGcHJvdG8z", [file_netmatrix_v1_types]);
+  fileDesc("ChluZXRtYXRyaXgvdjEvbWF0cml4LnByb3RvEgxuZXRtYXRyaXgudjEilQQKCk1hdHJpeFNwZWMSDAoEbmFtZRgBIAEoCRIRCglzY2VuYXJpb3MYAiADKAkSIQoFdG9vbHMYAyADKA4yEi5uZXRtYXRyaXgudjEuVG9vbBIpCglwcm90b2NvbHMYBCADKA4yFi5uZXRtYXRyaXgudjEuUHJvdG9jb2wSKwoKZGlyZWN0aW9ucxgFIAMoDjIXLm5ldG1hdHJpeC52MS5EaXJlY3Rpb24SEAoIcGFyYWxsZWwYBiADKA0SFQoNbGVuZ3Roc19ieXRlcxgHIAMoDRIYChB1ZHBfYml0cmF0ZXNfYnBzGAggAygBEhIKCmR1cmF0aW9uX3MYCSABKA0SDgoGb21pdF9zGAogASgNEhMKC3JlcGV0aXRpb25zGAsgASgNEioKBXBhaXJzGAwgASgLMhsubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24SEwoLY29uY3VycmVuY3kYDSABKA0SLAoKdGhyZXNob2xkcxgOIAEoCzIYLm5ldG1hdHJpeC52MS5UaHJlc2hvbGRzEgwKBHNlZWQYDyABKA0SEwoLY29ubmVjdGlvbnMYECADKA0SFAoMYm9kaWVzX2J5dGVzGBEgAygNEioKCmh0dHBfbW9kZXMYEiADKA4yFi5uZXRtYXRyaXgudjEuSHR0cE1vZGUSGwoTbWVzc2FnZV9yYXRlc19wZXJfcxgTIAMoASKIAwoNUGFpclNlbGVjdGlvbhIuCgNhbGwYASABKAsyHy5uZXRtYXRyaXgudjEuUGFpclNlbGVjdGlvbi5BbGxIABIwCgRyaW5nGAIgASgLMiAubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24uUmluZ0gAEjQKBnNhbXBsZRgDIAEoCzIiLm5ldG1hdHJpeC52MS5QYWlyU2VsZWN0aW9uLlNhbXBsZUgAEjIKBW5vZGVzGAQgASgLMiEubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24uTm9kZXNIABIyCgVjb3ZlchgFIAEoCzIhLm5ldG1hdHJpeC52MS5QYWlyU2VsZWN0aW9uLkNvdmVySAAaBQoDQWxsGgYKBFJpbmcaIwoGU2FtcGxlEg0KBWNvdW50GAEgASgNEgoKAmJ5GAIgASgJGhYKBU5vZGVzEg0KBW5vZGVzGAEgAygJGh4KBUNvdmVyEgkKAWsYASABKA0SCgoCYnkYAiABKAlCCwoJc2VsZWN0aW9uIjoKClRocmVzaG9sZHMSEgoKY3ZfcGVyY2VudBgBIAEoARIYChB1ZHBfbG9zc19wZXJjZW50GAIgASgBYgZwcm90bzM", [file_netmatrix_v1_types]);
 
 /**
  * A matrix spec: which scenarios, tools, protocols, directions and parameters
@@ -131,6 +131,38 @@ export type MatrixSpec = Message<"netmatrix.v1.MatrixSpec"> & {
    * @generated from field: uint32 seed = 15;
    */
   seed: number;
+
+  /**
+   * http only: concurrent connections of the client (wrk -c), 1..10000; empty
+   * = [16] [connections]. Other tools ignore it.
+   *
+   * @generated from field: repeated uint32 connections = 16;
+   */
+  connections: number[];
+
+  /**
+   * http only: response body sizes the server answers with, bytes (up to
+   * 64 MiB); empty = [1K] [bodies]. Other tools ignore it.
+   *
+   * @generated from field: repeated uint32 bodies_bytes = 17;
+   */
+  bodiesBytes: number[];
+
+  /**
+   * http only: keepalive (requests/s) and/or new-connection (connections/s);
+   * empty = [keepalive] [httpModes]. Other tools ignore it.
+   *
+   * @generated from field: repeated netmatrix.v1.HttpMode http_modes = 18;
+   */
+  httpModes: HttpMode[];
+
+  /**
+   * sockperf only: 0 = ping-pong, N = under-load at N messages/s; empty = [0]
+   * [messageRates]. Other tools ignore it.
+   *
+   * @generated from field: repeated double message_rates_per_s = 19;
+   */
+  messageRatesPerS: number[];
 };
 
 /**
