@@ -82,7 +82,14 @@ describe("netmatrix agents on a small cluster", () => {
   function reference(): string {
     const table = new Table({ head: ["AGENT", "MODE", "ADDRESS", "TOOLS", "BUSY", "SEEN"], style: { head: [], border: [] } });
     table.push(
-      ["ext/external", "external", "10.0.0.2 (behind NAT: client only)", "iperf3 3.12, iperf2 2.1.8, http 4.1.0, sockperf 3.7, qperf (missing), ping (cannot run, see below)", "", "0.0 s ago"],
+      [
+        "ext/external",
+        "external",
+        "10.0.0.2 (behind NAT: client only)",
+        "iperf3 3.12, iperf2 2.1.8, http 4.1.0, sockperf 3.7, qperf (missing), ping (cannot run, see below)",
+        "",
+        "0.0 s ago",
+      ],
       ["n1/host", "host", "10.0.0.0", "iperf3 3.12, iperf2 2.1.8, qperf 0.4.11, ping 20221126, http 4.1.0, sockperf 3.7", "yes", "0.0 s ago"],
       ["n2/host", "host", "10.0.0.1 (trusted)", "iperf3 3.12, iperf2 2.1.8, qperf 0.4.11, ping 20221126, http 4.1.0, sockperf 3.7", "", "0.0 s ago"],
     );
@@ -122,7 +129,14 @@ describe("netmatrix agents on a small cluster", () => {
           .slice(1, -1),
       );
     expect(rows).toEqual([
-      ["ext/external", "external", "10.0.0.2 (behind NAT: client only)", "iperf3 3.12, iperf2 2.1.8, http 4.1.0, sockperf 3.7, qperf (missing), ping (cannot run, see below)", "", "0.0 s ago"],
+      [
+        "ext/external",
+        "external",
+        "10.0.0.2 (behind NAT: client only)",
+        "iperf3 3.12, iperf2 2.1.8, http 4.1.0, sockperf 3.7, qperf (missing), ping (cannot run, see below)",
+        "",
+        "0.0 s ago",
+      ],
       ["n1/host", "host", "10.0.0.0", "iperf3 3.12, iperf2 2.1.8, qperf 0.4.11, ping 20221126, http 4.1.0, sockperf 3.7", "yes", "0.0 s ago"],
       ["n2/host", "host", "10.0.0.1 (trusted)", "iperf3 3.12, iperf2 2.1.8, qperf 0.4.11, ping 20221126, http 4.1.0, sockperf 3.7", "", "0.0 s ago"],
     ]);
