@@ -1,9 +1,12 @@
 /**
  * Free ports for tool servers, chosen inside the agent's allowed range. A port
- * counts as free when both a TCP listener and a UDP socket can bind it.
+ * counts as free when no socket holds it in any state (a server that binds
+ * without SO_REUSEADDR fails on a TIME_WAIT one) and both a TCP listener and a
+ * UDP socket can bind it.
  */
 import { createServer } from "node:net";
 import { createSocket } from "node:dgram";
+import { portsInUse } from "../../common/src/listen-probe.js";
 
 /** An inclusive port range, e.g. 20000–20999. */
 export interface PortRange {
@@ -49,11 +52,12 @@ export async function findFreePorts(range: PortRange, count: number, avoid: Set<
   const span = range.max - range.min + 1 - (count - 1);
   if (span <= 0) return undefined;
   const start = Math.floor(Math.random() * span);
+  const held = portsInUse();
   for (let i = 0; i < span; i++) {
     const first = range.min + ((start + i) % span);
     let ok = true;
     for (let p = first; p < first + count && ok; p++) {
-      ok = !avoid.has(p) && (await canBindTcp(p)) && (await canBindUdp(p));
+      ok = !avoid.has(p) && !held.has(p) && (await canBindTcp(p)) && (await canBindUdp(p));
     }
     if (ok) return first;
   }

@@ -28,6 +28,20 @@ const READY_TIMEOUT_MS = 5000;
 /** How long to wait for a server's final report (iperf2 UDP) after the client ended. */
 const REPORT_GRACE_MS = 1500;
 const POLL_MS = 10;
+/** How many ports a server is tried on when the one picked turns out taken at its bind. */
+const BIND_ATTEMPTS = 3;
+/** The C library's words for EADDRINUSE, which every tool prints when its bind fails that way. */
+const ADDRESS_IN_USE = /Address already in use|EADDRINUSE/;
+
+/** A server that exited because its port was taken after it was picked. */
+class PortTaken extends NetmatrixError {
+  constructor(
+    readonly port: number,
+    message: string,
+  ) {
+    super("unavailable", message, { hint: "something else binds ports in the agent's --port-range; give the agent a range of its own" });
+  }
+}
 
 interface Running {
   found: FoundTool;
@@ -98,6 +112,8 @@ export class ServerManager {
      * route's source address and be dropped by the client's connected socket.
      */
     private readonly bind?: string,
+    /** How a free port is found (the search in ports.ts; a test may hand out a taken one first). */
+    private readonly pick: typeof findFreePorts = findFreePorts,
   ) {}
 
   get count(): number {
@@ -124,7 +140,21 @@ export class ServerManager {
     if (problems.length) throw new NetmatrixError("invalid-argument", `server refused: ${problems.join("; ")}`);
     const found = this.tools.get(tool);
     if (!found?.path || found.problem) throw missing(tool, found);
+    // A port can be taken between the search and the server's bind (another process, a socket the search could not see): try another.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.launch(id, found, protocol, deadlineMs, spec);
+      } catch (err) {
+        if (!(err instanceof PortTaken) || attempt >= BIND_ATTEMPTS) throw err;
+        this.log.debug({ id, tool, port: err.port, attempt }, "server's port was taken; trying another");
+      }
+    }
+  }
+
+  /** Pick free ports, write the server's files, start it and wait until it listens. */
+  private async launch(id: string, found: FoundTool, protocol: ProtocolName, deadlineMs: number, spec?: TestSpec): Promise<{ port: number; dataPort: number }> {
     const driver = found.driver;
+    const tool = driver.tool;
     const used = new Set([...this.running.values()].flatMap((r) => [r.port, r.dataPort]).concat([...this.reserved]));
     // Counted as starting (and its ports reserved) until it is in `running`: finding ports and writing its files both wait.
     this.starting++;
@@ -132,7 +162,7 @@ export class ServerManager {
     let dir: string | undefined;
     let params: ServerParams;
     try {
-      port = await findFreePorts(this.ports, driver.serverPorts, used);
+      port = await this.pick(this.ports, driver.serverPorts, used);
       if (port === undefined) {
         throw new NetmatrixError("unavailable", `no free port in ${this.ports.min}-${this.ports.max} for a ${tool} server`, {
           hint: "widen the agent's --port-range or stop what occupies it",
@@ -147,12 +177,17 @@ export class ServerManager {
       if (port !== undefined) for (let k = 0; k < driver.serverPorts; k++) this.reserved.delete(port + k);
     }
     const dataPort = params.dataPort ?? 0;
+    // Which socket shows that the server is up: the driver knows (iperf2 -u binds UDP, the others listen on TCP).
+    const sock = driver.serverListens(protocol);
     const argv = driver.serverArgv(dir ? { ...params, dir } : params);
-    if (!argv) {
+    // A socket already listening there (taken since the search) would pass for this server's own.
+    const taken = argv && isListening(port, sock);
+    if (!argv || taken) {
       if (dir) await rm(dir, { recursive: true, force: true });
+      if (taken) throw new PortTaken(port, `${tool} server: port ${port} was taken before the server started`);
       throw new NetmatrixError("invalid-argument", `${tool} has no server`);
     }
-    argv[0] = found.serverPath ?? found.path;
+    argv[0] = found.serverPath ?? found.path!;
     const proc = startProcess({ argv, deadlineMs });
     remember(proc.pid);
     void proc.exited.then(() => forget(proc.pid));
@@ -161,15 +196,16 @@ export class ServerManager {
     const readyBy = performance.now() + READY_TIMEOUT_MS;
     let exited = false;
     void proc.exited.then(() => (exited = true));
-    // Which socket shows that the server is up: the driver knows (iperf2 -u binds UDP, the others listen on TCP).
-    const sock = driver.serverListens(protocol);
     while (!isListening(port, sock)) {
       if (exited || performance.now() > readyBy) {
         const res = await this.stopProcess(id);
+        const printed = `${res?.stderr ?? ""}\n${res?.stdout ?? ""}`;
         // The driver's reading of what it printed (nginx: its [emerg] line), else its first 300 characters.
         const said = res ? driver.serverFailure?.({ stdout: res.stdout, stderr: res.stderr, exitCode: res.exitCode }) : undefined;
         const why = exited ? `exited before listening: ${said ?? (res?.stderr || res?.stdout || "").trim().slice(0, 300)}` : `not listening after ${READY_TIMEOUT_MS} ms`;
-        throw new NetmatrixError("unavailable", `${tool} server on port ${port} ${why}`);
+        const message = `${tool} server on port ${port} ${why}`;
+        if (exited && ADDRESS_IN_USE.test(printed)) throw new PortTaken(port, message);
+        throw new NetmatrixError("unavailable", message);
       }
       await sleep(POLL_MS);
     }

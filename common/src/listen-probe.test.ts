@@ -1,7 +1,8 @@
 import { createServer } from "node:net";
 import { createSocket } from "node:dgram";
 import { describe, expect, test } from "vitest";
-import { isListening, parseProcNetPorts } from "./listen-probe.js";
+import { connect } from "node:net";
+import { isListening, parseProcNetPorts, portsInUse } from "./listen-probe.js";
 
 // Captured from /proc/net/tcp on this machine (iperf3 -s -p 5201 listening, one established ssh).
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -17,6 +18,7 @@ describe("parseProcNetPorts", () => {
     ["v4 listen", TCP, "0A", [5201]],
     ["v4 established", TCP, "01", [41668]],
     ["v6 listen", TCP6, "0A", [20001]],
+    ["v4 any state", TCP, undefined, [5201, 41668]],
     ["garbage", "x\n\n  nonsense here", "0A", []],
   ])("%s", (_name, text, state, want) => {
     expect([...parseProcNetPorts(text, state)]).toEqual(want);
@@ -39,5 +41,22 @@ describe("isListening (real sockets)", () => {
     expect(isListening(port, "udp")).toBe(true);
     expect(isListening(port, "tcp")).toBe(false);
     await new Promise<void>((r) => sock.close(() => r()));
+  });
+});
+
+describe("portsInUse (real sockets)", () => {
+  test("a port left in TIME_WAIT by the server's close is in use, though nothing listens on it", async () => {
+    const srv = createServer((conn) => conn.destroy());
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    const port = (srv.address() as { port: number }).port;
+    // The server closes first, so its side (the listening port) goes to TIME_WAIT.
+    await new Promise<void>((r) =>
+      connect(port, "127.0.0.1")
+        .on("close", () => r())
+        .on("error", () => r()),
+    );
+    await new Promise<void>((r) => srv.close(() => r()));
+    expect(isListening(port, "tcp")).toBe(false);
+    expect(portsInUse().has(port)).toBe(true);
   });
 });

@@ -11,16 +11,16 @@ const UDP_BOUND = "07";
 
 /**
  * Local ports in `text` (the contents of /proc/net/tcp or udp, v4 or v6) whose
- * socket is in `state` (hex, e.g. "0A").
+ * socket is in `state` (hex, e.g. "0A"); in any state when `state` is omitted.
  */
-export function parseProcNetPorts(text: string, state: string): Set<number> {
+export function parseProcNetPorts(text: string, state?: string): Set<number> {
   const ports = new Set<number>();
   for (const line of text.split("\n").slice(1)) {
     const cols = line.trim().split(/\s+/);
     // cols: sl local_address rem_address st ...
     const local = cols[1];
     const st = cols[3];
-    if (!local || st !== state) continue;
+    if (!local || !st || (state !== undefined && st !== state)) continue;
     const portHex = local.slice(local.lastIndexOf(":") + 1);
     const port = Number.parseInt(portHex, 16);
     if (Number.isInteger(port)) ports.add(port);
@@ -40,4 +40,16 @@ function read(path: string): string {
 export function isListening(port: number, protocol: "tcp" | "udp", procRoot = "/proc"): boolean {
   const [files, state] = protocol === "tcp" ? [["tcp", "tcp6"], TCP_LISTEN] : [["udp", "udp6"], UDP_BOUND];
   return files.some((f) => parseProcNetPorts(read(`${procRoot}/net/${f}`), state).has(port));
+}
+
+/**
+ * Every local port a TCP or UDP socket holds in this network namespace, in any
+ * state: a TIME_WAIT or established socket on a port makes a server that binds
+ * without SO_REUSEADDR (sockperf) fail with "Address already in use", though
+ * Node's own listen, which sets it, succeeds there.
+ */
+export function portsInUse(procRoot = "/proc"): Set<number> {
+  const all = new Set<number>();
+  for (const f of ["tcp", "tcp6", "udp", "udp6"]) for (const p of parseProcNetPorts(read(`${procRoot}/net/${f}`))) all.add(p);
+  return all;
 }
