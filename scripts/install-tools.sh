@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the measurement tools netmatrix wraps (and what its tests use) when
-# missing: the tools, the lab's iproute2/iptables, chromium for the live page,
+# missing: the tools, the lab's iproute2/iptables, ethtool and nft for the
+# agent's environment fingerprint, chromium for the live page,
 # and for the image (scripts/build-image.sh, `lab --image`) podman with runc,
 # debootstrap for base images made offline, setcap for the exec tests.
 # Debian/Ubuntu; needs root. Safe to run again.
@@ -8,7 +9,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 declare -A pkg=(
   [iperf3]=iperf3 [iperf]=iperf [qperf]=qperf [ping]=iputils-ping [wrk]=wrk [nginx]=nginx-light [sockperf]=sockperf
-  [iptables]=iptables [ip]=iproute2 [tc]=iproute2 [timeout]=coreutils [iftop]=iftop [chromium]=chromium
+  [iptables]=iptables [ip]=iproute2 [tc]=iproute2 [timeout]=coreutils [iftop]=iftop [chromium]=chromium [ethtool]=ethtool [nft]=nftables
   [podman]=podman [runc]=runc [debootstrap]=debootstrap [setcap]=libcap2-bin [setpriv]=util-linux
 )
 missing=()

@@ -321,6 +321,18 @@ describe("names", () => {
       /^registration refused: labels has 33 entries, above the limit of 32$/,
       /--label/,
     ],
+    [
+      "an environment fingerprint of 10,000 interfaces",
+      info("id-fp", { fingerprint: { interfaces: Array.from({ length: 10_000 }, () => ({ name: "eth0", mtu: 1500 })) } }),
+      /^registration refused: fingerprint\.interfaces has 10000 entries, above the limit of 64$/,
+      /run a netmatrix agent of the coordinator's version/,
+    ],
+    [
+      "a fingerprint with a 1 MB kernel and markup for an offload",
+      info("id-fq", { fingerprint: { kernel: "k".repeat(1_000_000), interfaces: [{ name: "eth0", offloads: { "<b>gro</b>": true } }] } }),
+      /^registration refused: fingerprint\.kernel is 1000000 characters, above the limit of 256; fingerprint\.interfaces\[0\]\.offloads "<b>gro<\/b>" is not an ethtool feature name$/,
+      /run a netmatrix agent/,
+    ],
   ])("%s is refused naming the field, the limit and the fix", async (_what, registration, message, hint) => {
     const err = await refusal(fakeAgent(registration));
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
@@ -393,6 +405,10 @@ describe("a real agent whose registration cannot succeed", () => {
     const agentsOf = (node: string) => doc.agents.filter((x: { node: string }) => x.node === node);
     expect(agentsOf("id-labelled").map((x: { labels?: unknown }) => x.labels)).toEqual([{ "topology.kubernetes.io/zone": "eu-1a", rack: "r7", row: "2" }]);
     expect(agentsOf("id-a").map((x: { labels?: unknown }) => x.labels)).toEqual([undefined]);
+    // And its environment fingerprint, taken at registration, is kept with the run (inventory.json) and reported.
+    const fp = agentsOf("id-labelled")[0].fingerprint;
+    expect(fp.kernel).toMatch(/^\d+\.\d+/);
+    expect(fp.interfaces.map((i: { name: string }) => i.name)).toContain("lo");
     await p.stop();
   }, 30_000);
 

@@ -93,6 +93,10 @@ describe.skipIf(!root)("compare host-gw vs vxlan on real lab runs (root)", () =>
     expect(wire.a.mean).toBeGreaterThan(1);
     expect(wire.b.mean).toBeGreaterThan(wire.a.mean);
     expect(JSON.stringify(pod.notes)).toMatch(/1500 → 1450/);
+    // The agents' environment fingerprints tell the two labs apart: a run-level note per node on its encapsulation.
+    const encapsulation = (doc.run.notes as string[]).filter((n) => /^\S+'s environment differs \(A → B\): encapsulation: none → vxlan\.$/.test(n));
+    console.log(`fingerprint notes: ${JSON.stringify((doc.run.notes as string[]).filter((n) => n.includes("environment differs")))}`);
+    expect(encapsulation.length).toBeGreaterThanOrEqual(2);
     const html = join(dataDir, "compare.html");
     const page = await runNetmatrix(["compare", hostGw, vxlan, "--output", "html", "--file", html], { env });
     expect(page.code, page.stderr).toBe(0);

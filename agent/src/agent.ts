@@ -13,6 +13,7 @@ import { VERSION } from "../../common/src/version.js";
 import type { ClientTls } from "../../common/src/tls.js";
 import { drivers } from "../../tools/src/index.js";
 import { REGISTRATION_LIMITS } from "../../common/src/registration.js";
+import { collectFingerprint } from "./fingerprint/collect.js";
 import { boundInterfaces, kernelAndCpu, listInterfaces, primaryAddress } from "./inventory.js";
 import type { PortRange } from "./ports.js";
 import { metricsRegistry, serveMetrics } from "./metrics.js";
@@ -104,6 +105,12 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Running
       .flatMap((i) => (i.name === "lo" ? [] : i.addresses))
       .filter((a) => a !== primary)
       .slice(0, REGISTRATION_LIMITS.addresses - 1);
+    // Taken at every registration (a few ms to a few hundred; bounded by its own deadline, never failing).
+    const [cpu, fingerprint] = await Promise.all([kernelAndCpu(), collectFingerprint({ pod: cfg.mode === "pod" })]);
+    for (const note of fingerprint.notes) {
+      if (!noted.has(note)) log.info(`environment fingerprint: ${note}`);
+      noted.add(note);
+    }
     return create(AgentInfoSchema, {
       node: cfg.node,
       pod: cfg.pod ?? "",
@@ -120,7 +127,8 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Running
           problem: clip(f.problem ?? "", REGISTRATION_LIMITS.problem),
         }),
       ),
-      ...(await kernelAndCpu()),
+      ...cpu,
+      fingerprint,
       agentVersion: VERSION,
       portMin: cfg.portRange.min,
       portMax: cfg.portRange.max,

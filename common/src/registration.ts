@@ -15,6 +15,7 @@
 import { isIP } from "node:net";
 import { NetworkMode, Tool, type AgentInfo } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "./errors.js";
+import { fingerprintProblems } from "./fingerprint-limits.js";
 
 export const REGISTRATION_LIMITS = {
   /** Node and pod names: a DNS-1123 subdomain, as Kubernetes. */
@@ -260,6 +261,7 @@ export function registrationProblems(info: AgentInfo, instanceId: string): Regis
       fix: "start the agent with --port-range MIN-MAX (env NETMATRIX_PORT_RANGE), e.g. 20000-20999",
     });
   }
+  if (info.fingerprint) for (const p of fingerprintProblems(info.fingerprint)) out.push({ field: `fingerprint.${p.field}`, problem: p.problem, fix: UPGRADE });
   return out.slice(0, 20);
 }
 

@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { create, toJson } from "@bufbuild/protobuf";
-import { CaseRecordSchema, type CaseRecord } from "../../gen/netmatrix/v1/control_pb.js";
+import { AgentStatusSchema, CaseRecordSchema, type CaseRecord } from "../../gen/netmatrix/v1/control_pb.js";
+import { Encapsulation } from "../../gen/netmatrix/v1/fingerprint_pb.js";
 import { FailureCode } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { parseSpec } from "./matrix/index.js";
@@ -371,5 +372,31 @@ describe.skipIf(!root)("storage faults on a real full and read-only file system 
     expect(store.list().map((r) => r.status)).toEqual(["failed"]);
     expect(JSON.parse(readFileSync(join(run.dir, "meta.json"), "utf8")).status).toBe("failed");
     expect(existsSync(join(run.dir, "meta.json.tmp"))).toBe(false);
+  });
+});
+
+describe("inventory.json keeps the agents' environment fingerprints", () => {
+  let dir: string;
+  beforeAll(() => void (dir = mkdtempSync(join(tmpdir(), "nm-store-fp-"))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("a fingerprint written with the run comes back; an inventory from before fingerprints still loads, without one", () => {
+    const store = new ResultsStore(dir);
+    const agent = create(AgentStatusSchema, {
+      agentId: "n1/host",
+      info: {
+        node: "n1",
+        fingerprint: { kernel: "6.8.0", encapsulation: Encapsulation.VXLAN, interfaces: [{ name: "eth0", mtu: 1450, offloads: { "generic-receive-offload": true } }] },
+      },
+    });
+    const run = store.create({ name: spec.name, specYaml: "", spec, agents: [agent], total: 1 });
+    const back = store.open(run.runId).agents()[0]!.info!.fingerprint!;
+    expect(back.encapsulation).toBe(Encapsulation.VXLAN);
+    expect(back.interfaces[0]).toMatchObject({ name: "eth0", mtu: 1450, offloads: { "generic-receive-offload": true } });
+    // An older run's inventory: the same file without the field.
+    const file = join(run.dir, "inventory.json");
+    const old = (JSON.parse(readFileSync(file, "utf8")) as { info: Record<string, unknown> }[]).map((a) => ({ ...a, info: { ...a.info, fingerprint: undefined } }));
+    writeFileSync(file, JSON.stringify(old));
+    expect(store.open(run.runId).agents()[0]!.info!.fingerprint).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, test } from "vitest";
 import { AgentStatusSchema, CaseRecordSchema, GetRunResponseSchema, type AgentStatus, type CaseRecord, type GetRunResponse } from "../../gen/netmatrix/v1/control_pb.js";
 import type { MatrixSpecSchema } from "../../gen/netmatrix/v1/matrix_pb.js";
 import { NetworkMode, Tool } from "../../gen/netmatrix/v1/types_pb.js";
+import { FingerprintSchema } from "../../gen/netmatrix/v1/fingerprint_pb.js";
 import { compareMetric, compareRuns, METRICS, type CaseComparison } from "./compare.js";
 import { welch } from "./welch.js";
 
@@ -239,5 +240,25 @@ describe("compareRuns: run level and roll-up", () => {
     const doc = compareRuns(run("a", records([100, 101, 99])), run("b", records([90, 91, 89]), { mtu: 9000 }));
     expect(doc.rollup[0]).toMatchObject({ comparableCases: 0, notComparableCases: 1, metrics: [] });
     expect(doc.rollup[0]!.summary).toBe("pod-pod-cross: nothing comparable; 1 not comparable case left out");
+  });
+});
+
+describe("compareRuns: environment fingerprints", () => {
+  test("runs whose fingerprints differ in what moves the numbers get a note per difference, in the JSON, text and HTML", async () => {
+    const { renderCompare } = await import("./compare-render.js");
+    const fp = (mtu: number, gro: boolean) => ({ kernel: "6.8.0", encapsulation: 2, interfaces: [{ name: "eth0", mtu, offloads: { "generic-receive-offload": gro } }] });
+    const a = run("a", records([9.4 * G, 9.5 * G]));
+    const b = run("b", records([9.4 * G, 9.5 * G]));
+    a.agents[0]!.info!.fingerprint = create(FingerprintSchema, fp(1500, true));
+    b.agents[0]!.info!.fingerprint = create(FingerprintSchema, fp(9001, false));
+    const doc = compareRuns(a, b);
+    const want = ["n1's environment differs (A → B): eth0 MTU: 1500 → 9001.", "n1's environment differs (A → B): eth0 generic-receive-offload: on → off."];
+    expect(doc.run.notes).toEqual(expect.arrayContaining(want));
+    for (const format of ["table", "html", "markdown"] as const) {
+      const out = renderCompare(doc, format);
+      expect(out).toContain(format === "html" ? "eth0 MTU: 1500 → 9001." : want[0]);
+    }
+    // Without fingerprints (runs from before them), no such note.
+    expect(compareRuns(run("a", records([9.4 * G, 9.5 * G])), run("b", records([9.4 * G, 9.5 * G]))).run.notes.join(" ")).not.toMatch(/environment differs/);
   });
 });

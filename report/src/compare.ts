@@ -10,6 +10,7 @@ import { matrixSpecDocument } from "../../common/src/matrix-spec.js";
 import { specDoc } from "../../tools/src/spec-doc.js";
 import { caseReasons, nodesOf, podMtu, specDifferences, toolVersions, underlays, type CaseSide } from "./compare-context.js";
 import { welch } from "./welch.js";
+import { fingerprintNotes } from "./fingerprint.js";
 import { rollup, type ScenarioRollup } from "./compare-rollup.js";
 import { matchingNotes, matchSide, untestedNote } from "./compare-matching.js";
 import { METRICS, type CaseComparison, type CaseIdentity, type MetricComparison, type MetricName, type Verdict } from "./compare-types.js";
@@ -221,6 +222,8 @@ export function compareRuns(a: GetRunResponse, b: GetRunResponse): CompareDocume
     notes.push(
       `The node sets differ: ${[nodesOnlyInA.length ? `${nodesOnlyInA.join(", ")} only in A` : "", nodesOnlyInB.length ? `${nodesOnlyInB.join(", ")} only in B` : ""].filter(Boolean).join("; ")}.`,
     );
+  // Environments that differ in what moves the numbers (MTU, offloads, kernel, governor, encapsulation, kube-proxy mode).
+  notes.push(...fingerprintNotes(a, b));
   const onlyInA = [...ca].filter(([k]) => !cb.has(k)).map(([, c]) => unmatched(c));
   const onlyInB = [...cb].filter(([k]) => !ca.has(k)).map(([, c]) => unmatched(c));
   // Why cases did not match and why matched ones have no verdict, with the fix.

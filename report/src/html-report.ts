@@ -13,6 +13,7 @@ import { reportDocument, type ReportDocument } from "./report-document.js";
 import { heatmaps } from "./heatmap.js";
 import { defaultRepetition, repetitionTimeline, type Timeline } from "./timeline.js";
 import { environment } from "./environment.js";
+import { fingerprintHtml } from "./html-fingerprint.js";
 import { caseTableHtml, headerHtml, summaryHtml } from "./html-tables.js";
 import { casesHtml, environmentHtml, heatmapsHtml } from "./html-sections.js";
 import { esc, scriptJson } from "./html-util.js";
@@ -138,6 +139,7 @@ ${caseTableHtml(doc)}
 ${heatmapsHtml(heatmaps(doc))}
 ${casesHtml(doc, defaults)}
 ${environmentHtml(environment(resp))}
+${fingerprintHtml(resp.agents)}
 <script type="application/json" id="netmatrix-data">${scriptJson(data)}</script>
 <script>${js}</script>
 <script>${REPORT_SCRIPT}</script>

@@ -4,6 +4,7 @@
  * to the matching host-host baseline and the flags. Schema:
  * docs/report.schema.json. Pure: built from what `GetRun` returns.
  */
+import { fingerprintDocument } from "./fingerprint.js";
 import { toJson } from "@bufbuild/protobuf";
 import type { CaseRecord, GetRunResponse } from "../../gen/netmatrix/v1/control_pb.js";
 import { MeasurementSchema } from "../../gen/netmatrix/v1/types_pb.js";
@@ -120,6 +121,8 @@ export function reportDocument(resp: GetRunResponse) {
       interfaces: (a.info?.interfaces ?? []).map((i) => ({ name: i.name, mtu: i.mtu, speedMbps: i.speedMbps })),
       // The node's labels as the agent gave them (--label), e.g. its zone; absent when it gave none.
       ...(a.info && Object.keys(a.info.labels).length > 0 ? { labels: { ...a.info.labels } } : {}),
+      // The environment fingerprint the agent took at registration; absent from agents (and runs) before it.
+      ...(a.info?.fingerprint ? { fingerprint: fingerprintDocument(a.info.fingerprint) } : {}),
       // The node's load as the agent last reported it when the run started (busy before the run?); null when unknown.
       load: a.load
         ? {
