@@ -5,7 +5,7 @@
  * coordinator's validator reads. Pure; it validates nothing — values pass
  * through as they are, so the validator names whatever is wrong (an unknown
  * enum value stays a number: `unknown tool 9`). Lists added after the
- * first release (connections, bodies, httpModes, messageRates) are left out
+ * first release (connections, bodies, httpModes, messageRates, mss) are left out
  * when the message leaves them empty, so the validator's defaults apply.
  */
 import type { MatrixSpec, PairSelection } from "../../gen/netmatrix/v1/matrix_pb.js";
@@ -38,6 +38,8 @@ export interface MatrixSpecDocument {
   bodies?: number[];
   httpModes?: (string | number)[];
   messageRates?: number[];
+  /** TCP MSS sizes; absent when the spec lists none (the kernel's own). */
+  mss?: number[];
 }
 
 /**
@@ -88,5 +90,6 @@ export function matrixSpecDocument(spec: MatrixSpec): MatrixSpecDocument {
     ...(spec.bodiesBytes.length ? { bodies: [...spec.bodiesBytes] } : {}),
     ...(spec.httpModes.length ? { httpModes: spec.httpModes.map((m) => httpModes.toName(m) ?? m) } : {}),
     ...(spec.messageRatesPerS.length ? { messageRates: [...spec.messageRatesPerS] } : {}),
+    ...(spec.mssBytes.length ? { mss: [...spec.mssBytes] } : {}),
   };
 }

@@ -98,6 +98,7 @@ export function testSpecOf(c: PlannedCase): TestSpec {
     connections: c.connections ?? 0,
     bodyBytes: c.bodyBytes ?? 0,
     messageRatePerS: c.messageRatePerS ?? 0,
+    mss: c.mssBytes ?? 0,
   });
 }
 

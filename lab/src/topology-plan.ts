@@ -35,8 +35,14 @@ export interface LabOptions {
   cni?: CniMode;
   /** tc rate (e.g. "1gbit") of a tbf qdisc on each node's eth0 egress; unlimited when undefined. */
   nicRate?: string;
-  /** Underlay MTU in bytes (default 1500, 1280..9000). */
+  /** Underlay MTU in bytes: each node's eth0 and the underlay bridge (default 1500, {@link MTU_BOUNDS}). */
   mtu?: number;
+  /**
+   * Pod network MTU in bytes: pods' eth0, their veth peers, cni0 and the
+   * vxlan device (default: the underlay MTU, less VXLAN's 50 bytes for vxlan;
+   * at most that, at least {@link MTU_BOUNDS} min).
+   */
+  podMtu?: number;
   /** Pods per node, 1..26 (default 2). */
   podsPerNode?: number;
   /** Add an external host on the underlay (default false). */
@@ -111,6 +117,8 @@ export const CNI_DESCRIPTIONS: Record<CniMode, string> = {
 
 /** VXLAN header overhead on IPv4, bytes: outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8. */
 export const VXLAN_OVERHEAD_BYTES = 50;
+/** The MTUs a lab takes, bytes: the smallest datagram every IPv4 host must accept (576) to the largest an interface takes. */
+export const MTU_BOUNDS = { min: 576, max: 65535 } as const;
 /** Linux's limit on interface names, characters. */
 export const IFNAME_MAX = 15;
 /** Root-namespace link names are the prefix plus at most this many characters ("cext", "c16"). */
@@ -151,6 +159,32 @@ function controlPair(control: string, i: number): { gateway: string; address: st
   return { gateway: `${control}.${base + 1}`, address: `${control}.${base + 2}` };
 }
 
+/**
+ * The pod network's MTU: `asked`, or the underlay's less the encapsulation
+ * (VXLAN: 50 bytes); refused when the pods' packets would not fit the
+ * underlay once encapsulated, or when it is below {@link MTU_BOUNDS}.
+ */
+function planPodMtu(cni: CniMode, mtu: number, asked: number | undefined): number {
+  const overhead = cni === "vxlan" ? VXLAN_OVERHEAD_BYTES : 0;
+  const most = mtu - overhead;
+  const header = overhead ? ` less VXLAN's ${overhead}-byte header` : "";
+  if (most < MTU_BOUNDS.min) {
+    throw new NetmatrixError(
+      "invalid-argument",
+      `mtu ${mtu}${header} leaves the pods ${most} bytes, below ${MTU_BOUNDS.min}: use a node MTU of at least ${MTU_BOUNDS.min + overhead}`,
+    );
+  }
+  if (asked === undefined) return most;
+  intIn("podMtu", asked, MTU_BOUNDS.min, MTU_BOUNDS.max);
+  if (asked > most) {
+    throw new NetmatrixError(
+      "invalid-argument",
+      `pod MTU ${asked} does not fit the node MTU ${mtu}${header} (${cni}): use a pod MTU of at most ${most}, or a node MTU of at least ${asked + overhead}`,
+    );
+  }
+  return asked;
+}
+
 /** Pure: every name and address of a lab with options `opts` (defaults filled in, validated). */
 export function planTopology(opts: LabOptions = {}): LabTopology {
   const prefix = checkPrefix(opts.prefix ?? DEFAULT_LAB_PREFIX);
@@ -158,11 +192,11 @@ export function planTopology(opts: LabOptions = {}): LabTopology {
   if (!CNI_MODES.includes(cni)) throw new NetmatrixError("invalid-argument", `unknown CNI mode ${JSON.stringify(cni)} (use ${CNI_MODES.join(", ")})`);
   const count = intIn("nodes", opts.nodes ?? 2, 1, 16);
   const podsPerNode = intIn("podsPerNode", opts.podsPerNode ?? 2, 1, 26);
-  const mtu = intIn("mtu", opts.mtu ?? 1500, 1280, 9000);
+  const mtu = intIn("mtu", opts.mtu ?? 1500, MTU_BOUNDS.min, MTU_BOUNDS.max);
   if (opts.nicRate !== undefined && !RATE_RE.test(opts.nicRate)) {
     throw new NetmatrixError("invalid-argument", `nicRate ${JSON.stringify(opts.nicRate)} is not a tc rate such as "1gbit" or "10gbit"`);
   }
-  const podMtu = cni === "vxlan" ? mtu - VXLAN_OVERHEAD_BYTES : mtu;
+  const podMtu = planPodMtu(cni, mtu, opts.podMtu);
   const block = opts.block ?? 0;
   const { control, podBase } = blockAddresses(block);
   const nodes: LabNode[] = [];

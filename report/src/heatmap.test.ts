@@ -136,6 +136,7 @@ describe("names and order", () => {
     ["iperf3/udp/reverse/P4/L1400/B100M", "iperf3 udp reverse 4 streams 100 Mbit/s len 1400 B"],
     ["iperf3/tcp/forward/P1/L128K", "iperf3 tcp forward len 128 KiB"],
     ["ping/icmp/forward/P1/L0", "ping"],
+    ["iperf3/tcp/forward/P1/L64/M1460", "iperf3 tcp forward len 64 B mss 1460"],
   ])("variantLabel(%s) = %s", (variant, label) => {
     expect(variantLabel(variant)).toBe(label);
   });

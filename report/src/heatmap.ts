@@ -163,6 +163,8 @@ export function variantLabel(variant: string): string {
     parallel: Number(param("P") ?? 1) || 1,
     bitrateBps: parseBitrateBps(param("B") ?? "") ?? 0,
     lengthBytes: parseSizeBytes(param("L") ?? "") ?? 0,
+    // "/M1460": the case set a TCP MSS (variants.ts).
+    mss: Number(param("M") ?? 0) || 0,
   });
 }
 

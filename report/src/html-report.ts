@@ -17,6 +17,7 @@ import { fingerprintHtml } from "./html-fingerprint.js";
 import { caseTableHtml, headerHtml, summaryHtml } from "./html-tables.js";
 import { casesHtml, environmentHtml, heatmapsHtml } from "./html-sections.js";
 import { esc, scriptJson } from "./html-util.js";
+import { sweepsHtml } from "./sweep-render.js";
 import { REPORT_SCRIPT } from "./html-script.js";
 import { driverNamed } from "../../tools/src/index.js";
 
@@ -136,7 +137,7 @@ export function htmlReport(resp: GetRunResponse, opts: { generatedAt?: Date } = 
 ${headerHtml(doc, opts.generatedAt ?? new Date())}
 ${summaryHtml(doc)}
 ${caseTableHtml(doc)}
-${heatmapsHtml(heatmaps(doc))}
+${heatmapsHtml(heatmaps(doc))}${doc.sweeps ? `\n${sweepsHtml(doc.sweeps)}` : ""}
 ${casesHtml(doc, defaults)}
 ${environmentHtml(environment(resp))}
 ${fingerprintHtml(resp.agents)}

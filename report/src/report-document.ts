@@ -16,6 +16,7 @@ import { specDoc } from "../../tools/src/spec-doc.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { matrixSpecDocument } from "../../common/src/matrix-spec.js";
 import { noBaselineReason } from "./labels.js";
+import { sweepSeries } from "./sweeps.js";
 import { headlinesRequests, REQUEST_FIGURES, requestFigures, type RequestFigure } from "./request-figures.js";
 
 export const REPORT_KIND = "netmatrix.report/v1";
@@ -96,7 +97,7 @@ export function reportDocument(resp: GetRunResponse) {
   for (const { first, tp } of cases) {
     if (first.baselineKey && beatsBaseline(tp?.mean, throughput.get(first.baselineKey))) suspect.add(first.key).add(first.baselineKey);
   }
-  return {
+  const doc = {
     kind: REPORT_KIND,
     run: {
       runId: resp.info?.runId ?? "",
@@ -210,6 +211,9 @@ export function reportDocument(resp: GetRunResponse) {
       };
     }),
   };
+  // Length and MSS sweeps (report/src/sweeps.ts); the key only when the run has one.
+  const sweeps = sweepSeries(doc.cases);
+  return { ...doc, ...(sweeps.length ? { sweeps } : {}) };
 }
 
 export type ReportDocument = ReturnType<typeof reportDocument>;

@@ -12,6 +12,7 @@ import { formatBitrate, formatMicros, formatPercent } from "../../common/src/for
 import { BASELINE_TEXT, baselineCell, baselineState, formatLatency, latencyKindOf, latencyKindsText, measuresOf, scenarioTitle, testLabelOf } from "./labels.js";
 import { flagEntries, legendLines, legendMarkdown, wrapWords, type LegendEntry } from "./legend.js";
 import { orderedCases } from "./run-summary.js";
+import { sweepMarkdownLines, sweepTextLines } from "./sweep-render.js";
 import { hasPercentiles, headlinesRequests, REQUEST_FIGURES } from "./request-figures.js";
 import { hiddenNote, renderTextTable, type FitOptions, type TextColumn, type TextRow } from "./text-table.js";
 
@@ -361,6 +362,7 @@ export function renderReport(doc: ReportDocument, format: ReportFormat, opts: Re
       }
       const entries = legend(COLUMNS, orderedCases(doc), all, false);
       if (entries.length) lines.push("", ...legendMarkdown(entries));
+      lines.push(...sweepMarkdownLines(doc.sweeps ?? []));
       return lines.join("\n");
     }
     case "table": {
@@ -387,7 +389,7 @@ export function renderReport(doc: ReportDocument, format: ReportFormat, opts: Re
       );
       const width = opts.wide ? undefined : opts.width;
       const out = width === undefined ? [title(doc)] : wrapWords(title(doc), width);
-      if (doc.cases.length) out.push(...t.lines, "", ...legendLines(entries, width), ...hiddenNote(t.hidden, width));
+      if (doc.cases.length) out.push(...t.lines, "", ...legendLines(entries, width), ...hiddenNote(t.hidden, width), ...sweepTextLines(doc.sweeps ?? [], opts));
       else out.push("no case has finished yet");
       return out.join("\n");
     }

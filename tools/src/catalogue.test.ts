@@ -26,6 +26,12 @@ describe.each(names)("%s", (name: ToolName) => {
     expect(d.unsupported(base)).toBeUndefined();
     expect(d.unsupported({ ...base, omitS: 1 }) === undefined).toBe(d.capabilities.omit);
     expect(d.unsupported({ ...base, bitrateBps: 1e8 }) === undefined).toBe(d.capabilities.pacing);
+    expect(d.unsupported({ ...base, mss: 1460 }) === undefined).toBe(d.capabilities.mss === true);
+  });
+
+  test("puts the MSS in its argv exactly when it says it can set it", () => {
+    const argv = d.clientArgv({ ...base, mss: 1220 });
+    expect(argv.includes("-M") && argv[argv.indexOf("-M") + 1] === "1220").toBe(d.capabilities.mss === true);
   });
 
   test("a run lasts at least its duration, longer with omitted seconds only when it can omit", () => {

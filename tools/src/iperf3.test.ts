@@ -156,6 +156,17 @@ describe("iperf3 parseClient on captured runs", () => {
     if (!single.ok) throw new Error(single.failure.reason);
     expect(single.measurement.extra["omitted_bytes"]).toBeUndefined();
   });
+
+  test("the connection's MSS: start.tcp_mss_default (loopback's, captured), or start.tcp_mss when -M set it", () => {
+    const single = iperf3.parseClient(load("tcp-single").out, base);
+    if (!single.ok) throw new Error(single.failure.reason);
+    expect(single.measurement.extra["tcp_mss_bytes"]).toBe(32768);
+    const doc = JSON.parse(load("tcp-single").out.stdout) as { start: Record<string, unknown> };
+    doc.start = { ...doc.start, tcp_mss: 536 };
+    delete doc.start["tcp_mss_default"];
+    const set = iperf3.parseClient({ stdout: JSON.stringify(doc), stderr: "", exitCode: 0 }, { ...base, mss: 536 });
+    expect(set.ok && set.measurement.extra["tcp_mss_bytes"]).toBe(536);
+  });
 });
 
 describe("iperf3 failures", () => {

@@ -218,6 +218,10 @@ function parseClientOutput(out: CapturedOutput, p: ClientParams): ParseOutcome {
       .filter((s) => s?.sender === true);
     const rtt = mean(senders.map((s) => finite(s?.mean_rtt)).filter((v): v is number => v !== undefined && v > 0));
     if (rtt !== undefined && rtt > 0) m.extra.tcp_mean_rtt_us = rtt;
+    // The MSS of its connection (the kernel's, or what -M set; capped at the path's): shows what an MTU or mss sweep changed.
+    const start = obj(doc.start);
+    const mss = finite(start?.tcp_mss) ?? finite(start?.tcp_mss_default);
+    if (mss !== undefined && Number.isInteger(mss) && mss > 0 && mss <= 65535) m.extra.tcp_mss_bytes = mss;
   }
   if (bidir) {
     const rRecv = obj(end.sum_received_bidir_reverse) ?? obj(end.sum_bidir_reverse);
@@ -267,7 +271,7 @@ export const iperf3 = defineDriver({
   clientArgv,
   parseClient,
   serverListens: () => "tcp",
-  capabilities: { transport: "ip", pacing: true, omit: true, retransmits: true, intervals: true, cannotCross: {} },
+  capabilities: { transport: "ip", pacing: true, omit: true, retransmits: true, intervals: true, cannotCross: {}, mss: true },
   measures: { throughput: true },
   runMs: (p) => (p.durationS + (p.omitS ?? 0)) * 1000,
   describeRun: (p) => ({ figures: `${p.durationS} s + ${p.omitS ?? 0} s omitted`, shorten: "use a shorter duration or omit" }),

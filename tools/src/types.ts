@@ -248,6 +248,8 @@ export interface Capabilities {
   specLists?: readonly SpecList[];
   /** Whether it takes a length (`lengths`); false: one case of the tool's own sizes stands for every entry. Absent: true. */
   lengths?: boolean;
+  /** Whether it sets the TCP maximum segment size of its connections (`-M`, spec key `mss`). Absent: false (its TCP cases are skipped when `mss` lists sizes). */
+  mss?: boolean;
 }
 
 /** Matrix spec lists only some tools are crossed with (YAML keys). */

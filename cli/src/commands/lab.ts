@@ -19,12 +19,21 @@ import { runMatrixCommand } from "./matrix-run.js";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { IMAGE_DATA_DIR } from "../../../lab/src/containers.js";
+import { parseLabMtu, type LabMtu } from "../../../lab/src/lab-mtu.js";
+
+function mtu(v: string): LabMtu {
+  try {
+    return parseLabMtu(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
 
 interface UpOptions {
   nodes: number;
   cni: CniMode;
   nicRate?: string;
-  mtu: number;
+  mtu: LabMtu;
   external?: boolean;
   force?: boolean;
   dataDir: string;
@@ -66,7 +75,14 @@ function withTopology(cmd: Command): Command {
     .addOption(new Option("--nodes <n>", "nodes").argParser(intOption("--nodes", 1, 16)).default(2))
     .addOption(new Option("--cni <mode>", `pod network: ${CNI_MODES.map((m) => `${m} (${CNI_DESCRIPTIONS[m]})`).join("; ")}`).choices([...CNI_MODES]).default("host-gw"))
     .option("--nic-rate <rate>", "limit each node's eth0 like a NIC of this speed (tbf), e.g. 1gbit; off = unlimited (lab run default: 1gbit, as field report 004's NICs)", rate)
-    .addOption(new Option("--mtu <bytes>", "underlay MTU").argParser(intOption("--mtu", 1280, 9000)).default(1500))
+    .addOption(
+      new Option(
+        "--mtu <bytes>",
+        "MTU of the nodes' eth0 (underlay) and of the pod network (pods' eth0, veths, bridge, vxlan): 9000 = both (vxlan pods 50 bytes less), or node=9000,pod=8950 (576..65535)",
+      )
+        .argParser(mtu)
+        .default({}, "1500"),
+    )
     .option("--external", "add an external host outside the cluster (external-pod, external-nodeport)")
     .option("--force", "clean up a half-built lab first")
     .addOption(
@@ -98,7 +114,7 @@ function upOptions(o: UpOptions, nicRate: string | undefined) {
   return {
     nodes: o.nodes,
     cni: o.cni,
-    mtu: o.mtu,
+    ...o.mtu,
     external: Boolean(o.external),
     force: Boolean(o.force),
     dataDir: o.dataDir,

@@ -74,6 +74,8 @@ export interface PlannedCase {
   bodyBytes?: number;
   /** sockperf: messages/s, 0 = ping-pong; absent for tools that do not take it. */
   messageRatePerS?: number;
+  /** TCP maximum segment size, bytes; absent when the spec lists none, and for UDP and ICMP cases. */
+  mssBytes?: number;
   /** Key of the planned host-host case with the same node pair and parameters; undefined for host-host itself, same-node and external cases, or when none is planned. */
   baselineKey: string | undefined;
 }

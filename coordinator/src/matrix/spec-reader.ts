@@ -194,6 +194,22 @@ export class SpecReader {
   }
 
   /**
+   * A list key that may also be the word `sweep`: `sweep` gives the steps
+   * `steps` (a copy), a list is read by `read`, any other word is refused
+   * naming both forms (`example`: a list to write instead).
+   */
+  listOrSweep(path: SpecPath, steps: readonly number[], stepsText: string, example: string, read: () => number[]): number[] {
+    const v = this.get(path);
+    if (v === "sweep") return [...steps];
+    if (typeof v === "string") {
+      const key = path.join(".");
+      this.report(path, "value", `${key} ${show(v)} is neither a list nor "sweep"`, `write \`${key}: sweep\` (${stepsText}) or a list such as ${example}`);
+      return [...steps];
+    }
+    return read();
+  }
+
+  /**
    * `pairs`: all | ring | { sample: N, by?: KEY } | { cover: K, by?: KEY } |
    * { nodes: [a, b, …] } (at most `b.maxNodes` node names, each a valid node
    * name; `by` a Kubernetes label key).

@@ -70,4 +70,6 @@ export interface MatrixSpec {
   httpModes: HttpModeName[];
   /** sockperf only: messages/s, 0 = ping-pong, N = under load at N messages/s (`messageRates`); other tools ignore them. */
   messageRatesPerS: number[];
+  /** TCP maximum segment sizes, bytes (`mss`); [] = the kernel's own. UDP and ICMP cases ignore them; tools that cannot set one skip their TCP cases. */
+  mssBytes: number[];
 }

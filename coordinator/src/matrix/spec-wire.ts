@@ -53,6 +53,7 @@ export function specMessage(spec: MatrixSpec): MatrixSpecMessage {
     bodiesBytes: [...spec.bodiesBytes],
     httpModes: spec.httpModes.map((m) => httpModes.toEnum(m, "HTTP mode")),
     messageRatesPerS: [...spec.messageRatesPerS],
+    mssBytes: [...spec.mssBytes],
   });
 }
 

@@ -51,6 +51,7 @@ describe("valid specs", () => {
       bodiesBytes: [1024],
       httpModes: ["keepalive", "new-connection"],
       messageRatesPerS: [0],
+      mssBytes: [],
     });
   });
 

@@ -14,6 +14,7 @@ import { SpecReader } from "./spec-reader.js";
 import type { MatrixSpec } from "./spec-types.js";
 import { ownCombinations } from "./variants.js";
 import { httpModes } from "../../../common/src/model.js";
+import { LENGTH_SWEEP_BYTES, MSS_SWEEP_BYTES } from "./sweeps.js";
 
 export type { MatrixSpec, PairSelection, Thresholds } from "./spec-types.js";
 
@@ -38,6 +39,7 @@ export const SPEC_KEYS = [
   "bodies",
   "httpModes",
   "messageRates",
+  "mss",
 ] as const;
 
 /** Values used for keys a spec leaves out (`name` and `scenarios` have none: they are required). */
@@ -59,6 +61,7 @@ export const SPEC_DEFAULTS: Omit<MatrixSpec, "name" | "scenarios"> = {
   bodiesBytes: [1024],
   httpModes: ["keepalive"],
   messageRatesPerS: [0],
+  mssBytes: [],
 };
 
 /**
@@ -89,6 +92,8 @@ export const SPEC_BOUNDS = {
   bodyBytes: LIMITS.bodyBytes,
   /** sockperf `messageRates`: messages/s, 0 = ping-pong. */
   messageRatePerS: LIMITS.messageRatePerS,
+  /** `mss`: Linux's smallest TCP_MAXSEG (88) to iperf3's largest -M (9 KiB). */
+  mssBytes: { min: 88, max: 9216 },
   /** Entries of `parallel`, `lengths`, `udpBitrates`, `connections`, `bodies` and `messageRates`, each (the other lists are of distinct names, so at most all of them). */
   listEntries: { min: 1, max: 32 },
   /** Node names in `pairs: { nodes }` (each a Kubernetes node name). */
@@ -170,7 +175,9 @@ export function specFromObject(raw: unknown, source = "<spec>", locate: Locator 
       d.parallel,
       entries,
     ),
-    lengthsBytes: r.numberList(["lengths"], "length", "size", SPEC_BOUNDS.lengthBytes, " B", 'bytes, e.g. 0 (tool default), 1400 or "128K"', d.lengthsBytes, entries),
+    lengthsBytes: r.listOrSweep(["lengths"], LENGTH_SWEEP_BYTES, "64 B … 64 KiB, powers of two", '[0, 1400, "128K"]', () =>
+      r.numberList(["lengths"], "length", "size", SPEC_BOUNDS.lengthBytes, " B", 'bytes, e.g. 0 (tool default), 1400 or "128K"', d.lengthsBytes, entries),
+    ),
     udpBitratesBps: r.numberList(
       ["udpBitrates"],
       "UDP bitrate",
@@ -210,10 +217,25 @@ export function specFromObject(raw: unknown, source = "<spec>", locate: Locator 
       d.messageRatesPerS,
       entries,
     ),
+    mssBytes: r.listOrSweep(["mss"], MSS_SWEEP_BYTES, MSS_SWEEP_BYTES.join(", "), "[536, 1460]", () =>
+      r.numberList(
+        ["mss"],
+        "MSS",
+        (v) => (Number.isInteger(v) ? (v as number) : undefined),
+        SPEC_BOUNDS.mssBytes,
+        " B",
+        "whole TCP segment sizes in bytes such as [536, 1460, 8960]",
+        d.mssBytes,
+        entries,
+      ),
+    ),
   };
   const n = combinations(spec);
-  if (r.valid("tools", "protocols", "directions", "parallel", "lengths", "udpBitrates", "connections", "bodies", "httpModes", "messageRates") && n > SPEC_BOUNDS.combinations.max) {
-    const perProtocol = spec.protocols.map((p) => (p === "udp" ? `${spec.udpBitratesBps.length} for udp` : `1 for ${p}`)).join(" + ");
+  if (
+    r.valid("tools", "protocols", "directions", "parallel", "lengths", "udpBitrates", "connections", "bodies", "httpModes", "messageRates", "mss") &&
+    n > SPEC_BOUNDS.combinations.max
+  ) {
+    const perProtocol = spec.protocols.map((p) => (p === "udp" ? `${spec.udpBitratesBps.length} for udp` : `${Math.max(1, spec.mssBytes.length)} for ${p}`)).join(" + ");
     const own = spec.tools.flatMap((t) => {
       const lists = drivers[t].capabilities.specLists ?? [];
       return lists.length ? [`${t} × ${ownCombinations(spec, lists).length} (${lists.join(" × ")})`] : [];
@@ -232,15 +254,15 @@ export function specFromObject(raw: unknown, source = "<spec>", locate: Locator 
 
 /**
  * Parameter combinations a spec crosses (before any is skipped): tools ×
- * directions × parallel × lengths × (1 per TCP + udpBitrates for UDP), each
+ * directions × parallel × lengths × (1 or the mss entries per TCP + udpBitrates for UDP), each
  * tool also × its own lists (http: connections × bodies × httpModes;
  * sockperf: messageRates).
  */
 export function combinations(
   spec: Pick<MatrixSpec, "tools" | "protocols" | "directions" | "parallel" | "lengthsBytes" | "udpBitratesBps"> &
-    Partial<Pick<MatrixSpec, "connections" | "bodiesBytes" | "httpModes" | "messageRatesPerS">>,
+    Partial<Pick<MatrixSpec, "connections" | "bodiesBytes" | "httpModes" | "messageRatesPerS" | "mssBytes">>,
 ): number {
-  const perProtocol = spec.protocols.reduce((n, p) => n + (p === "udp" ? spec.udpBitratesBps.length : 1), 0);
+  const perProtocol = spec.protocols.reduce((n, p) => n + (p === "udp" ? spec.udpBitratesBps.length : Math.max(1, spec.mssBytes?.length ?? 0)), 0);
   const own = { ...SPEC_DEFAULTS, ...spec };
   const perTool = spec.tools.reduce((n, t) => n + ownCombinations(own, drivers[t]?.capabilities.specLists ?? []).length, 0);
   return perTool * spec.directions.length * spec.parallel.length * spec.lengthsBytes.length * perProtocol;

@@ -683,6 +683,7 @@ export class PlanStream {
       ...(v.connections !== undefined ? { connections: v.connections } : {}),
       ...(v.bodyBytes !== undefined ? { bodyBytes: v.bodyBytes } : {}),
       ...(v.messageRatePerS !== undefined ? { messageRatePerS: v.messageRatePerS } : {}),
+      ...(v.mssBytes !== undefined ? { mssBytes: v.mssBytes } : {}),
       baselineKey,
     };
   }

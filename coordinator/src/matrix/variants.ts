@@ -41,11 +41,13 @@ export interface Variant {
   bodyBytes?: number;
   /** sockperf: messages/s, 0 = ping-pong; undefined for tools that do not take `messageRates`. */
   messageRatePerS?: number;
+  /** TCP maximum segment size, bytes (`mss`); undefined when the spec lists none, and for UDP and ICMP cases. */
+  mssBytes?: number;
   /**
    * "tool/protocol/direction/P…/L…[/B…]": the middle of a case key; for tools
    * crossed with their own lists, "tool/protocol/direction[/P…][/L…]" and
    * those lists' parts, e.g. "http/tcp/forward/C16/B1K/keepalive",
-   * "sockperf/udp/forward/L64/R0".
+   * "sockperf/udp/forward/L64/R0"; "/M1460" at the end when the case sets an MSS.
    */
   paramKey: string;
   /** Why this combination is not planned, when it is not. */
@@ -77,7 +79,12 @@ export function variants(spec: MatrixSpec): Variant[] {
             const rates = caseProtocol === "udp" ? spec.udpBitratesBps : [undefined];
             rates.forEach((rate, rateIndex) => {
               const bitrateBps = can.pacing ? rate : undefined;
-              for (const own of ownCombinations(spec, can.specLists ?? [])) {
+              // mss is TCP's: UDP and ICMP cases run once whatever it lists.
+              const msses = caseProtocol === "tcp" && spec.mssBytes.length ? spec.mssBytes : [undefined];
+              for (const [own, mssBytes] of ownCombinations(spec, can.specLists ?? []).flatMap((o) => msses.map((m) => [o, m] as const))) {
+                const key = can.specLists?.length
+                  ? ownParamKey(tool, caseProtocol, direction, parallel, takesLength ? lengthBytes : undefined, own)
+                  : paramKey(tool, caseProtocol, direction, parallel, lengthBytes, bitrateBps);
                 const v: Variant = {
                   tool,
                   protocol: caseProtocol,
@@ -88,9 +95,8 @@ export function variants(spec: MatrixSpec): Variant[] {
                   durationS: spec.durationS,
                   omitS: can.omit ? spec.omitS : 0,
                   ...own,
-                  paramKey: can.specLists?.length
-                    ? ownParamKey(tool, caseProtocol, direction, parallel, takesLength ? lengthBytes : undefined, own)
-                    : paramKey(tool, caseProtocol, direction, parallel, lengthBytes, bitrateBps),
+                  ...(mssBytes !== undefined ? { mssBytes } : {}),
+                  paramKey: mssBytes !== undefined ? `${key}/M${mssBytes}` : key,
                 };
                 const skip = icmpDuplicate
                   ? `${tool} is ICMP: one case per pair covers every listed protocol (${protocol} not repeated)`
@@ -98,7 +104,9 @@ export function variants(spec: MatrixSpec): Variant[] {
                     ? `${tool} cannot pace UDP to a bitrate (it sends as fast as it can): one case without a bitrate stands for every udpBitrates entry`
                     : !takesLength && lengthIndex > 0
                       ? `${tool} takes no length (lengths): one case stands for every lengths entry`
-                      : skipReason(v);
+                      : mssBytes !== undefined && !can.mss
+                        ? `${tool} cannot set the TCP MSS: its TCP cases are skipped while mss lists sizes (run it in a spec without mss)`
+                        : skipReason(v);
                 out.push(skip === undefined ? v : { ...v, skip });
               }
             });
@@ -163,6 +171,7 @@ function skipReason(v: Variant): string | undefined {
     ...(v.connections !== undefined ? { connections: v.connections } : {}),
     ...(v.bodyBytes !== undefined ? { bodyBytes: v.bodyBytes } : {}),
     ...(v.messageRatePerS !== undefined && v.messageRatePerS > 0 ? { messageRatePerS: v.messageRatePerS } : {}),
+    ...(v.mssBytes !== undefined ? { mss: v.mssBytes } : {}),
   });
 }
 
