@@ -40,6 +40,8 @@ export interface MatrixSpecDocument {
   messageRates?: number[];
   /** TCP MSS sizes; absent when the spec lists none (the kernel's own). */
   mss?: number[];
+  /** true, false or the rows cross-checked by the other throughput tools; absent when the message leaves it unset (none). */
+  crosscheck?: boolean | string[];
 }
 
 /**
@@ -91,5 +93,6 @@ export function matrixSpecDocument(spec: MatrixSpec): MatrixSpecDocument {
     ...(spec.httpModes.length ? { httpModes: spec.httpModes.map((m) => httpModes.toName(m) ?? m) } : {}),
     ...(spec.messageRatesPerS.length ? { messageRates: [...spec.messageRatesPerS] } : {}),
     ...(spec.mssBytes.length ? { mss: [...spec.mssBytes] } : {}),
+    ...(spec.crosscheck ? { crosscheck: spec.crosscheck.all || (spec.crosscheck.scenarios.length ? [...spec.crosscheck.scenarios] : false) } : {}),
   };
 }

@@ -89,9 +89,10 @@ export const REPETITION_FLAGS = { serverGone: "server-gone", cpuBound: "cpu-boun
  * Flags the report puts on a case besides stats.ts `flags()` and its
  * repetitions' flags. `baseline-suspect`: a pod path beat its host-host
  * baseline on the same node pair (common/src/busy.ts BASELINE_SUSPECT); on
- * the baseline case and on each case it beat.
+ * the baseline case and on each case it beat. `tools-disagree`: tools that
+ * measured one path (spec `crosscheck`) have medians more than 5 % apart.
  */
-export const CASE_FLAGS = { baselineSuspect: "baseline-suspect" } as const;
+export const CASE_FLAGS = { baselineSuspect: "baseline-suspect", toolsDisagree: "tools-disagree" } as const;
 
 /** Repetition flags a case's summary counts as "word (k/n)" rather than naming once. */
 const COUNTED_FLAGS: ReadonlySet<string> = new Set([REPETITION_FLAGS.cpuBound]);

@@ -5,6 +5,7 @@
  * embedded as JSON, and the environment. Nothing is fetched: no CDN, no
  * fonts, no images. Pure apart from reading uPlot's files once.
  */
+import { agreementHtml } from "./agreement-render.js";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -90,6 +91,7 @@ table { border-collapse: collapse; }
 .grid th, .grid td { padding: .2em .5em; border-bottom: 1px solid #e3e3e3; text-align: left; vertical-align: top; }
 .grid th { background: #f4f4f4; font-weight: 600; }
 .num { text-align: right !important; font-variant-numeric: tabular-nums; white-space: nowrap; }
+#agreement tr.disagree td { background: #fdecea; }
 .range { color: #666; font-size: .9em; }
 .bad { color: #b00020; } .hint { color: #666; }
 .heatmaps { display: flex; flex-wrap: wrap; gap: 1em 2em; }
@@ -137,6 +139,7 @@ export function htmlReport(resp: GetRunResponse, opts: { generatedAt?: Date } = 
 ${headerHtml(doc, opts.generatedAt ?? new Date())}
 ${summaryHtml(doc)}
 ${caseTableHtml(doc)}
+${agreementHtml(doc.agreement ?? [])}
 ${heatmapsHtml(heatmaps(doc))}${doc.sweeps ? `\n${sweepsHtml(doc.sweeps)}` : ""}
 ${casesHtml(doc, defaults)}
 ${environmentHtml(environment(resp))}

@@ -16,6 +16,8 @@ const FLAG_MEANINGS: Record<string, (threshold: string) => string> = {
   [REPETITION_FLAGS.serverGone]: () => "the server agent left mid-repetition: the client's numbers alone",
   [REPETITION_FLAGS.cpuBound]: () => "an end's CPU was saturated: the number measures CPU, not the network",
   [CASE_FLAGS.baselineSuspect]: () => "host-host baseline slower than a pod path on the same pair: the baseline is not trustworthy",
+  [CASE_FLAGS.toolsDisagree]: () =>
+    "another tool measured the same path more than 5 % apart (crosscheck): at least one tool's figure is off; the agreement table says whose payload the NIC counters back",
   failed: () => "repetitions that failed (their reasons: --output json, or the HTML report)",
 };
 

@@ -10,13 +10,14 @@ import type { CaseRecord, GetRunResponse } from "../../gen/netmatrix/v1/control_
 import { MeasurementSchema } from "../../gen/netmatrix/v1/types_pb.js";
 import { CASE_FLAGS, failureName, modes, repetitionFlagsOfCase } from "../../common/src/model.js";
 import { beatsBaseline } from "../../common/src/busy.js";
-import { isIcmpTool, toolName } from "../../tools/src/index.js";
+import { driverNamed, isIcmpTool, toolName } from "../../tools/src/index.js";
 import { describe, flags, ratio, type Summary } from "../../common/src/stats.js";
 import { specDoc } from "../../tools/src/spec-doc.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import { matrixSpecDocument } from "../../common/src/matrix-spec.js";
 import { noBaselineReason } from "./labels.js";
 import { sweepSeries } from "./sweeps.js";
+import { agreement, framingOverhead, pathKey, TOOLS_DISAGREE, type AgreementGroup } from "./agreement.js";
 import { headlinesRequests, REQUEST_FIGURES, requestFigures, type RequestFigure } from "./request-figures.js";
 
 export const REPORT_KIND = "netmatrix.report/v1";
@@ -44,6 +45,45 @@ function nicSpeedBps(resp: GetRunResponse, r: CaseRecord): number | undefined {
     return nic?.speedMbps ? nic.speedMbps * 1e6 : undefined;
   });
   return speeds.every((s) => s !== undefined) ? Math.min(...(speeds as number[])) : undefined;
+}
+
+/** The MTU of the client's carrying interface (its first repetition's), when the agent reported it. */
+function carryingMtu(resp: GetRunResponse, r: CaseRecord): number | undefined {
+  const rep = r.result?.repetitions[0];
+  const name = rep?.clientUsage?.carryingInterface;
+  const info = resp.agents.find((x) => x.agentId === r.result?.client?.agentId)?.info ?? r.result?.client?.info;
+  return info?.interfaces.find((i) => i.name === name)?.mtu || undefined;
+}
+
+/**
+ * Cross-tool agreement over the cases of the cross-checked rows (spec
+ * `crosscheck`) whose tool cross-checks their protocol (drivers'
+ * `crosscheck` capability); empty when the spec cross-checks none.
+ */
+function crosscheckGroups(
+  resp: GetRunResponse,
+  spec: NonNullable<GetRunResponse["spec"]>,
+  cases: readonly { first: CaseRecord; tp: Summary | undefined; wire: Summary | undefined }[],
+): AgreementGroup[] {
+  const cc = spec.crosscheck;
+  if (!cc || (!cc.all && !cc.scenarios.length)) return [];
+  return agreement(
+    cases.flatMap(({ first, tp, wire }) => {
+      const s = specDoc(first.result?.spec);
+      const takes = driverNamed(s.tool)?.capabilities.crosscheck?.[s.protocol] === true;
+      if (!takes || !(cc.all || cc.scenarios.includes(first.scenario))) return [];
+      return [
+        {
+          key: first.key,
+          tool: s.tool,
+          path: pathKey({ ...s, scenario: first.scenario, clientNode: first.clientNode, serverNode: first.serverNode }),
+          medianBps: tp?.median,
+          wireToPayload: wire?.median,
+          expectedWireToPayload: framingOverhead(s.protocol, carryingMtu(resp, first), s.lengthBytes),
+        },
+      ];
+    }),
+  );
 }
 
 /** The run's spec as the coordinator validated it; a run without one was served by a coordinator older than this report. */
@@ -97,6 +137,8 @@ export function reportDocument(resp: GetRunResponse) {
   for (const { first, tp } of cases) {
     if (first.baselineKey && beatsBaseline(tp?.mean, throughput.get(first.baselineKey))) suspect.add(first.key).add(first.baselineKey);
   }
+  const groups = crosscheckGroups(resp, spec, cases);
+  const disagreeing = new Set(groups.filter((g) => g.disagree).flatMap((g) => g.tools.map((t) => t.caseKey)));
   const doc = {
     kind: REPORT_KIND,
     run: {
@@ -206,10 +248,13 @@ export function reportDocument(resp: GetRunResponse) {
             baseline: noBaselineExpected ? "is-baseline" : baseline !== undefined ? "present" : "missing",
           })
             .concat(repetitionFlagsOfCase(c.reps))
-            .concat(suspect.has(first.key) ? [CASE_FLAGS.baselineSuspect] : []),
+            .concat(suspect.has(first.key) ? [CASE_FLAGS.baselineSuspect] : [])
+            .concat(disagreeing.has(first.key) ? [TOOLS_DISAGREE] : []),
         },
       };
     }),
+    // Cross-tool agreement (spec `crosscheck`): each path's tools side by side; absent when the spec cross-checks no row.
+    ...(groups.length ? { agreement: groups } : {}),
   };
   // Length and MSS sweeps (report/src/sweeps.ts); the key only when the run has one.
   const sweeps = sweepSeries(doc.cases);

@@ -10,6 +10,7 @@ import { stringify } from "yaml";
 import type { ReportDocument } from "./report-document.js";
 import { formatBitrate, formatMicros, formatPercent } from "../../common/src/format.js";
 import { BASELINE_TEXT, baselineCell, baselineState, formatLatency, latencyKindOf, latencyKindsText, measuresOf, scenarioTitle, testLabelOf } from "./labels.js";
+import { agreementLines, agreementMarkdown } from "./agreement-render.js";
 import { flagEntries, legendLines, legendMarkdown, wrapWords, type LegendEntry } from "./legend.js";
 import { orderedCases } from "./run-summary.js";
 import { sweepMarkdownLines, sweepTextLines } from "./sweep-render.js";
@@ -363,6 +364,7 @@ export function renderReport(doc: ReportDocument, format: ReportFormat, opts: Re
       const entries = legend(COLUMNS, orderedCases(doc), all, false);
       if (entries.length) lines.push("", ...legendMarkdown(entries));
       lines.push(...sweepMarkdownLines(doc.sweeps ?? []));
+      if (doc.agreement) lines.push("", ...agreementMarkdown(doc.agreement));
       return lines.join("\n");
     }
     case "table": {
@@ -391,6 +393,7 @@ export function renderReport(doc: ReportDocument, format: ReportFormat, opts: Re
       const out = width === undefined ? [title(doc)] : wrapWords(title(doc), width);
       if (doc.cases.length) out.push(...t.lines, "", ...legendLines(entries, width), ...hiddenNote(t.hidden, width), ...sweepTextLines(doc.sweeps ?? [], opts));
       else out.push("no case has finished yet");
+      if (doc.agreement) out.push("", ...agreementLines(doc.agreement));
       return out.join("\n");
     }
   }

@@ -223,7 +223,7 @@ export const iperf2 = defineDriver({
   parseServer,
   /** `iperf -s -u` binds a UDP socket and opens no TCP listener. */
   serverListens: (protocol) => protocol,
-  capabilities: { transport: "ip", pacing: true, omit: false, retransmits: true, intervals: true, cannotCross: {}, mss: true },
+  capabilities: { transport: "ip", pacing: true, omit: false, retransmits: true, intervals: true, cannotCross: {}, mss: true, crosscheck: { tcp: true, udp: true } },
   measures: { throughput: true },
   runMs: (p) => p.durationS * 1000,
   describeRun: (p) => ({ figures: `${p.durationS} s`, shorten: "use a shorter duration" }),

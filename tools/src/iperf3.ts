@@ -271,7 +271,7 @@ export const iperf3 = defineDriver({
   clientArgv,
   parseClient,
   serverListens: () => "tcp",
-  capabilities: { transport: "ip", pacing: true, omit: true, retransmits: true, intervals: true, cannotCross: {}, mss: true },
+  capabilities: { transport: "ip", pacing: true, omit: true, retransmits: true, intervals: true, cannotCross: {}, mss: true, crosscheck: { tcp: true, udp: true } },
   measures: { throughput: true },
   runMs: (p) => (p.durationS + (p.omitS ?? 0)) * 1000,
   describeRun: (p) => ({ figures: `${p.durationS} s + ${p.omitS ?? 0} s omitted`, shorten: "use a shorter duration or omit" }),

@@ -213,6 +213,8 @@ export const qperf = defineDriver({
     retransmits: false,
     intervals: false,
     cannotCross: { nodeport: "qperf: its client names the server's data port, which a NodePort renumbers; qperf runs on direct and ClusterIP paths" },
+    // UDP: udp_bw sends as fast as it can, so it cannot meet the others at one offered rate.
+    crosscheck: { tcp: true, udp: false },
   },
   measures: { throughput: true, latency: "one-way" },
   /** Two tests (bandwidth, then latency), each for the full duration. */

@@ -250,6 +250,13 @@ export interface Capabilities {
   lengths?: boolean;
   /** Whether it sets the TCP maximum segment size of its connections (`-M`, spec key `mss`). Absent: false (its TCP cases are skipped when `mss` lists sizes). */
   mss?: boolean;
+  /**
+   * Cross-tool agreement (spec key `crosscheck`): the protocols whose bulk
+   * throughput it measures comparably with the other tools that say so (UDP
+   * only when it paces to the same offered rate), so a crosschecked row's
+   * path is also measured by it. Absent: it takes no part.
+   */
+  crosscheck?: { tcp: boolean; udp: boolean };
 }
 
 /** Matrix spec lists only some tools are crossed with (YAML keys). */

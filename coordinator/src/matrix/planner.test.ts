@@ -284,12 +284,16 @@ describe("the default spec on a 3-node cluster", () => {
     expect(row("iperf3")).toEqual([12, 12, 6, 12, 6]);
     expect(row("ping")).toEqual([6, 6, 3, 0, 0]);
     expect(row("http")).toEqual([12, 12, 6, 12, 6]);
+    // crosscheck: [host-host, pod-pod-cross]: iperf2 on iperf3's TCP and UDP cases, qperf on its TCP ones, those rows only.
+    expect(row("iperf2")).toEqual([12, 12, 0, 0, 0]);
+    expect(row("qperf")).toEqual([6, 6, 0, 0, 0]);
     expect(p.refused.filter((r) => r.kind === "refused")).toEqual([]);
   });
 
   test("without one: the service rows are refused, the others planned", () => {
     const p = plan(defaultSpec, withHttp());
-    expect(p.cases).toHaveLength(75);
+    // 75 listed + 36 cross-checking (iperf2 tcp/udp and qperf tcp on host-host and pod-pod-cross, 6 pairs each).
+    expect(p.cases).toHaveLength(111);
     expect(p.refused.filter((r) => r.kind === "refused").map((r) => r.scenario)).toEqual(["pod-service-cross", "pod-service-same"]);
   });
 

@@ -15,7 +15,7 @@ import { drivers } from "../../../tools/src/index.js";
 import { indexAgents } from "./endpoints.js";
 import type { PlannerAgent, PlannerOptions } from "./planner-types.js";
 import type { MatrixSpec } from "./spec-types.js";
-import { variants, type Variant } from "./variants.js";
+import { crosschecked, variants, type Variant } from "./variants.js";
 
 /** What one run may ask for. */
 export interface MatrixCaps {
@@ -173,7 +173,9 @@ export function planSize(spec: MatrixSpec, agents: readonly PlannerAgent[], opts
     const shape = SCENARIO_SHAPES[scenario];
     if (shape.placement === "cross") needsPairs = true;
     if (shape.serviceKind && !opts.serviceProvider?.kinds.includes(shape.serviceKind)) continue; // refused, no cases
-    const runnable = combos.filter((v) => !v.skip && (shape.via === "direct" || drivers[v.tool].capabilities.cannotCross[shape.via] === undefined));
+    const runnable = combos.filter(
+      (v) => (!v.crosscheck || crosschecked(spec, scenario)) && !v.skip && (shape.via === "direct" || drivers[v.tool].capabilities.cannotCross[shape.via] === undefined),
+    );
     if (runnable.length === 0) continue;
     const units = shape.placement === "cross" ? crossUnits(shape) : shape.placement === "same" ? sameUnits() : externalUnits(shape);
     cases += units * runnable.length;

@@ -300,6 +300,33 @@ export class SpecReader {
     };
   }
 
+  /**
+   * `crosscheck`: true (every row), false (none), or a list of distinct
+   * scenario names from `known`, each one of the spec's rows `rows` (unchecked
+   * when `rows` is undefined: the scenarios key had its own problem).
+   */
+  crosscheck<T extends string>(path: SpecPath, known: readonly T[], rows: readonly T[] | undefined, fallback: boolean | T[]): boolean | T[] {
+    const v = this.get(path);
+    if (v === undefined) return fallback;
+    if (typeof v === "boolean") return v;
+    const fix = "write `crosscheck: true` (every row), `crosscheck: false`, or the rows to cross-check, e.g. `crosscheck: [host-host, pod-pod-cross]`";
+    if (!Array.isArray(v)) return this.guard(path, () => this.fail(path, "value", `crosscheck ${show(v)} is neither true, false nor a list of scenarios`, fix), fallback);
+    const names = this.enumList(path, known, "scenario", undefined);
+    return this.entries<T>(path, names, (raw) => {
+      const n = raw as T;
+      if (rows && !rows.includes(n)) {
+        const i = v.indexOf(n);
+        this.fail(
+          [...path, i],
+          "value",
+          `crosscheck lists scenario "${n}", which is not one of the spec's scenarios (${rows.join(", ")})`,
+          `add "${n}" to scenarios, or remove it from crosscheck`,
+        );
+      }
+      return n;
+    });
+  }
+
   /** The non-empty list at `path` of at most `max` entries; `fallback` when absent (undefined = the key is required). */
   private list<T>(path: SpecPath, shape: string, choices: string, fallback: T[] | undefined, max: number): unknown[] {
     const v = this.get(path);

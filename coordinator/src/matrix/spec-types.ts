@@ -72,4 +72,10 @@ export interface MatrixSpec {
   messageRatesPerS: number[];
   /** TCP maximum segment sizes, bytes (`mss`); [] = the kernel's own. UDP and ICMP cases ignore them; tools that cannot set one skip their TCP cases. */
   mssBytes: number[];
+  /**
+   * Cross-tool agreement: true = every row, false = none, else the rows
+   * (scenarios) whose paths the other throughput tools also measure
+   * (drivers' `crosscheck` capability), for the report's `tools-disagree`.
+   */
+  crosscheck: boolean | ScenarioName[];
 }

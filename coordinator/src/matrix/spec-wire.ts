@@ -54,6 +54,7 @@ export function specMessage(spec: MatrixSpec): MatrixSpecMessage {
     httpModes: spec.httpModes.map((m) => httpModes.toEnum(m, "HTTP mode")),
     messageRatesPerS: [...spec.messageRatesPerS],
     mssBytes: [...spec.mssBytes],
+    ...(spec.crosscheck === false ? {} : { crosscheck: spec.crosscheck === true ? { all: true } : { scenarios: [...spec.crosscheck] } }),
   });
 }
 

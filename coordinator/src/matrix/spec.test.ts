@@ -52,6 +52,7 @@ describe("valid specs", () => {
       httpModes: ["keepalive", "new-connection"],
       messageRatesPerS: [0],
       mssBytes: [],
+      crosscheck: ["host-host", "pod-pod-cross"],
     });
   });
 

@@ -40,6 +40,7 @@ export const SPEC_KEYS = [
   "httpModes",
   "messageRates",
   "mss",
+  "crosscheck",
 ] as const;
 
 /** Values used for keys a spec leaves out (`name` and `scenarios` have none: they are required). */
@@ -62,6 +63,7 @@ export const SPEC_DEFAULTS: Omit<MatrixSpec, "name" | "scenarios"> = {
   httpModes: ["keepalive"],
   messageRatesPerS: [0],
   mssBytes: [],
+  crosscheck: false,
 };
 
 /**
@@ -229,7 +231,9 @@ export function specFromObject(raw: unknown, source = "<spec>", locate: Locator 
         entries,
       ),
     ),
+    crosscheck: d.crosscheck,
   };
+  spec.crosscheck = r.crosscheck(["crosscheck"], SCENARIOS, r.valid("scenarios") ? spec.scenarios : undefined, d.crosscheck);
   const n = combinations(spec);
   if (
     r.valid("tools", "protocols", "directions", "parallel", "lengths", "udpBitrates", "connections", "bodies", "httpModes", "messageRates", "mss") &&

@@ -39,7 +39,7 @@ import { RefusalLog, type Refusal } from "./refusals.js";
 import { packPairs } from "./scheduler.js";
 import { CASE_OVERHEAD_MS } from "./size.js";
 import type { MatrixSpec } from "./spec-types.js";
-import { variants, type Variant } from "./variants.js";
+import { crosschecked, variants, type Variant } from "./variants.js";
 import { NumberSet } from "./number-set.js";
 
 /** Where a block's units come from. Node numbers index the plan's `universe`; external clients are agent indices. */
@@ -203,6 +203,8 @@ export class PlanStream {
       }
       // Why a tool cannot take this scenario's path (ping has no port to forward; qperf's data port does not survive a NodePort).
       const cannot = (v: Variant): string | undefined => (shape.via === "direct" ? undefined : drivers[v.tool].capabilities.cannotCross[shape.via]);
+      // What `crosscheck` adds belongs to the cross-checked rows only.
+      const rowHas = (v: Variant): boolean => !v.crosscheck || crosschecked(spec, scenario);
       const pick = (mode: "host" | "pod" | "external", nth: number): Int32Array => Int32Array.from(universe, (n) => index.get(n)?.[mode][nth] ?? -1);
       const block: Block = {
         shape,
@@ -218,11 +220,12 @@ export class PlanStream {
         serverOf: shape.placement === "same" ? pick("pod", 1) : pick(shape.serverMode, 0),
         combos: [],
       };
-      const runnable = this.combos.filter((v) => !v.skip && cannot(v) === undefined).length;
+      const runnable = this.combos.filter((v) => rowHas(v) && !v.skip && cannot(v) === undefined).length;
       const { units, problems } = this.endpointProblems(block, selection.nodes.length, externals.length);
       for (const p of problems) notes.add("refused", scenario, undefined, p.count * runnable, `${scenario}: ${p.reason}`);
       if (units === 0) continue;
       this.combos.forEach((v, k) => {
+        if (!rowHas(v)) return;
         const why = v.skip ?? cannot(v);
         if (why !== undefined) notes.add("skipped", scenario, v.tool, units, why);
         else block.combos.push(k);

@@ -7,7 +7,7 @@
  */
 import type { DirectionName, HttpModeName, ProtocolName } from "../../../common/src/model.js";
 import type { ToolName } from "../../../tools/src/index.js";
-import { drivers } from "../../../tools/src/index.js";
+import { drivers, tools as toolCatalogue } from "../../../tools/src/index.js";
 import type { SpecList } from "../../../tools/src/types.js";
 import type { MatrixSpec } from "./spec-types.js";
 import { formatBitrateBps, formatSizeBytes } from "../../../common/src/units.js";
@@ -52,6 +52,8 @@ export interface Variant {
   paramKey: string;
   /** Why this combination is not planned, when it is not. */
   skip?: string;
+  /** Added by `crosscheck` (another tool on a listed tool's parameters): planned on cross-checked rows only. */
+  crosscheck?: true;
 }
 
 /** Largest UDP datagram payload (IPv4: 65535 − 20 IP − 8 UDP), which also bounds ping's payload. */
@@ -63,6 +65,33 @@ export const MAX_DATAGRAM_BYTES = 65507;
  * included with their reason so the planner can report them.
  */
 export function variants(spec: MatrixSpec): Variant[] {
+  const listed = crossed(spec);
+  return spec.crosscheck === false ? listed : [...listed, ...crosscheckVariants(spec, listed)];
+}
+
+/** Whether `scenario`'s row is cross-checked (the spec's `crosscheck`). */
+export function crosschecked(spec: Pick<MatrixSpec, "crosscheck">, scenario: string): boolean {
+  return spec.crosscheck === true || (Array.isArray(spec.crosscheck) && (spec.crosscheck as readonly string[]).includes(scenario));
+}
+
+/**
+ * What `crosscheck` adds: for each protocol a listed tool cross-checks
+ * (its driver's `crosscheck` capability), every other tool of the catalogue
+ * that cross-checks it, on the spec's parameters, after the listed variants;
+ * combinations a tool cannot do carry its driver's reason, as listed ones do.
+ */
+function crosscheckVariants(spec: MatrixSpec, listed: readonly Variant[]): Variant[] {
+  const has = new Set(listed.map((v) => v.paramKey));
+  const takes = (t: ToolName, p: ProtocolName): boolean => drivers[t].capabilities.crosscheck?.[p] === true;
+  return spec.protocols.flatMap((p) => {
+    if (!spec.tools.some((t) => takes(t, p))) return [];
+    const others = toolCatalogue.names.filter((t) => !spec.tools.includes(t) && takes(t, p));
+    return others.length ? crossed({ ...spec, tools: others, protocols: [p] }).flatMap((v) => (has.has(v.paramKey) ? [] : [{ ...v, crosscheck: true as const }])) : [];
+  });
+}
+
+/** Every combination of the listed tools (see `variants`). */
+function crossed(spec: MatrixSpec): Variant[] {
   const out: Variant[] = [];
   for (const tool of spec.tools) {
     for (const protocol of spec.protocols) {

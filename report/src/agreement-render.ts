@@ -1,0 +1,68 @@
+/**
+ * The cross-tool agreement (agreement.ts) as the report shows it: one row
+ * per path, each tool's median side by side, the spread and the verdict, and
+ * under it what the NIC counters say — as text lines, Markdown and HTML. Pure.
+ */
+import { formatBitrate } from "../../common/src/format.js";
+import type { AgreementGroup } from "./agreement.js";
+import { esc } from "./html-util.js";
+
+/** The tools of `groups` in first-seen order: the columns. */
+function toolColumns(groups: readonly AgreementGroup[]): string[] {
+  return [...new Set(groups.flatMap((g) => g.tools.map((t) => t.tool)))];
+}
+
+/** The cells of a group's row: path, each tool's median ("-" where it did not measure), spread, verdict. */
+function rowCells(g: AgreementGroup, tools: readonly string[]): string[] {
+  const median = (tool: string) => g.tools.find((t) => t.tool === tool)?.medianBps;
+  return [g.path, ...tools.map((t) => formatBitrate(median(t))), `${g.spreadPercent.toFixed(1)} %`, g.disagree ? "tools-disagree" : "agree"];
+}
+
+const TITLE = "cross-tool agreement (crosscheck): median throughput of each tool on the same path; more than 5 % apart is tools-disagree";
+
+/** Text lines (empty without groups): a title, an aligned table, and each path's NIC verdict indented under its row. */
+export function agreementLines(groups: readonly AgreementGroup[]): string[] {
+  if (!groups.length) return [];
+  const tools = toolColumns(groups);
+  const head = ["path", ...tools, "spread", "verdict"];
+  const rows = groups.map((g) => rowCells(g, tools));
+  const widths = head.map((h, i) => Math.max([...h].length, ...rows.map((r) => [...r[i]!].length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  const out = [TITLE, line(head)];
+  groups.forEach((g, i) => out.push(line(rows[i]!), `    NIC: ${g.referee.text}`));
+  return out;
+}
+
+/** The same as Markdown (empty without groups). */
+export function agreementMarkdown(groups: readonly AgreementGroup[]): string[] {
+  if (!groups.length) return [];
+  const tools = toolColumns(groups);
+  const md = (t: string) => t.replace(/\|/g, "\\|");
+  const head = ["path", ...tools, "spread", "verdict", "NIC counters"];
+  return [
+    `### ${TITLE}`,
+    "",
+    `| ${head.map(md).join(" | ")} |`,
+    `|---|${tools.map(() => "---:").join("|")}|---:|---|---|`,
+    ...groups.map((g) => `| ${[...rowCells(g, tools), g.referee.text].map(md).join(" | ")} |`),
+  ];
+}
+
+/** The same as an HTML section (empty without groups); disagreeing rows carry class "disagree". */
+export function agreementHtml(groups: readonly AgreementGroup[]): string {
+  if (!groups.length) return "";
+  const tools = toolColumns(groups);
+  const head = ["path", ...tools, "spread", "verdict", "NIC counters"];
+  const rows = groups.map((g) => {
+    const cells = [...rowCells(g, tools), g.referee.text];
+    return `<tr${g.disagree ? ' class="disagree"' : ""}>${cells.map((c, i) => `<td${i > 0 && i <= tools.length + 1 ? ' class="num"' : ""}>${esc(c)}</td>`).join("")}</tr>`;
+  });
+  return `<section id="agreement"><h2>Cross-tool agreement</h2>
+<p>${esc(TITLE)}. The NIC counters referee: a tool whose wire bytes per payload byte lie within what the path's framing allows reported the payload the carrying interface saw.</p>
+<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead>
+<tbody>${rows.join("\n")}</tbody></table></section>`;
+}
