@@ -42,6 +42,8 @@ export interface MatrixSpecDocument {
   mss?: number[];
   /** true, false or the rows cross-checked by the other throughput tools; absent when the message leaves it unset (none). */
   crosscheck?: boolean | string[];
+  /** `udp: { ladder: … }`; absent when the message leaves it unset (the fixed udpBitrates). */
+  udp?: { ladder: { lossPercent: number; steps: number; duration: number } };
 }
 
 /**
@@ -94,5 +96,6 @@ export function matrixSpecDocument(spec: MatrixSpec): MatrixSpecDocument {
     ...(spec.messageRatesPerS.length ? { messageRates: [...spec.messageRatesPerS] } : {}),
     ...(spec.mssBytes.length ? { mss: [...spec.mssBytes] } : {}),
     ...(spec.crosscheck ? { crosscheck: spec.crosscheck.all || (spec.crosscheck.scenarios.length ? [...spec.crosscheck.scenarios] : false) } : {}),
+    ...(spec.udpLadder ? { udp: { ladder: { lossPercent: spec.udpLadder.lossPercent, steps: spec.udpLadder.maxSteps, duration: spec.udpLadder.stepDurationS } } } : {}),
   };
 }

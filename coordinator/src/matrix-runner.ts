@@ -9,7 +9,15 @@
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
-import { CaseRecordSchema, CaseResultSchema, PlanSummarySchema, type MatrixEventSchema, type PlanSummary, type RunInfo } from "../../gen/netmatrix/v1/control_pb.js";
+import {
+  CaseRecordSchema,
+  CaseResultSchema,
+  PlanSummarySchema,
+  type MatrixEventSchema,
+  type PlanSummary,
+  type Repetition,
+  type RunInfo,
+} from "../../gen/netmatrix/v1/control_pb.js";
 import { FailureCode, TestSpecSchema, type NodeLoad, type TestSpec } from "../../gen/netmatrix/v1/types_pb.js";
 import { busyBeforeRun } from "../../common/src/busy.js";
 import { NetmatrixError } from "../../common/src/errors.js";
@@ -36,6 +44,8 @@ import type { Registry } from "./registry.js";
 import type { ResultsStore, RunDir } from "./results-store.js";
 import type { ServiceProvider } from "../../common/src/service-provider.js";
 import { agentStatus } from "./status.js";
+import { runLadder } from "./ladder/run-ladder.js";
+import { ladderPathKey, ladderStart } from "./ladder/start.js";
 import { setImmediate as nextTurn } from "node:timers/promises";
 
 /** Tries per case repetition when the server says it is busy. */
@@ -202,6 +212,8 @@ export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit
   // A cancel stops each running case's own commands (runRepetition); nothing else on the agents is touched.
   // Case ids stay unique as cases stream out (every case shows first in repetition 0).
   const ids = new CaseIds(totals.cases);
+  // The best TCP receiver rate measured on each path so far: where a UDP ladder on the same path starts.
+  const tcpByPath = new Map<string, number>();
   try {
     for (let k = 0; k < budget.rounds; k++) {
       if (signal.aborted) break;
@@ -215,8 +227,9 @@ export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit
         round.map(async (c) => {
           const caseId = c.id;
           emit({ case: "caseStarted", value: { caseId, key: c.key, repetition, done: info.done } });
-          const record = await runOne(c, repetition, req, deps, run.runId, runLog, signal);
+          const record = await runOne(c, repetition, req, deps, run.runId, runLog, signal, tcpByPath);
           if (!record || fault) return; // cancelled, or the run stopped: not recorded, so resume runs it
+          noteTcp(tcpByPath, c, record.result?.repetitions[0]);
           // Group commit: one fdatasync for the records finishing together, and resolved only once it is done.
           try {
             await run.appendDurable(record);
@@ -312,8 +325,25 @@ function runFault(runId: string, err: unknown): NetmatrixError {
   });
 }
 
-/** One case repetition with its bounded busy-retries; undefined when cancelled. */
-async function runOne(c: PlannedCase, repetition: number, req: MatrixRequest, deps: MatrixDeps, runId: string, log: Logger, signal: AbortSignal) {
+/** Keep the best TCP receiver rate of `c`'s path (a measured TCP case), for the UDP ladders on it. */
+function noteTcp(tcpByPath: Map<string, number>, c: PlannedCase, rep: Repetition | undefined): void {
+  if (c.protocol !== "tcp" || rep?.outcome.case !== "measurement") return;
+  const bps = rep.outcome.value.receiverBps ?? rep.outcome.value.throughputBps;
+  const key = ladderPathKey(c);
+  if (bps !== undefined && Number.isFinite(bps) && bps > 0 && bps > (tcpByPath.get(key) ?? 0)) tcpByPath.set(key, bps);
+}
+
+/** One case repetition with its bounded busy-retries (or, `udp: ladder`, one rate ladder); undefined when cancelled. */
+async function runOne(
+  c: PlannedCase,
+  repetition: number,
+  req: MatrixRequest,
+  deps: MatrixDeps,
+  runId: string,
+  log: Logger,
+  signal: AbortSignal,
+  tcpByPath = new Map<string, number>(),
+) {
   const client = deps.registry.get(c.client);
   const server = deps.registry.get(c.server);
   const spec = testSpecOf(c);
@@ -356,18 +386,28 @@ async function runOne(c: PlannedCase, repetition: number, req: MatrixRequest, de
     }
     try {
       result = newCase(caseReq);
-      for (;;) {
-        attempts++;
-        const rep = await runRepetition(caseReq, repetition, log, signal);
-        const code = rep.outcome.case === "failure" ? rep.outcome.value.code : undefined;
-        // Cut short by this run's cancel: not recorded, so resume runs it. A cancel the run did not ask for is a failure like any other.
-        if (signal.aborted && code !== undefined) return undefined;
-        if (code === FailureCode.SERVER_BUSY && attempts < BUSY_ATTEMPTS) {
-          await new Promise((r) => setTimeout(r, 1000 * attempts));
-          continue;
+      if (c.ladder) {
+        attempts = 1;
+        const start = ladderStart(tcpByPath.get(ladderPathKey(c)), caseReq.client.info, caseReq.server.info);
+        const ran = await runLadder(caseReq, c.ladder, start, repetition, log, signal);
+        if (!ran) return undefined; // cancelled: not recorded, so resume runs it
+        result.spec = ran.spec;
+        result.repetitions.push(ran.repetition);
+        result.ladder = ran.ladder;
+      } else {
+        for (;;) {
+          attempts++;
+          const rep = await runRepetition(caseReq, repetition, log, signal);
+          const code = rep.outcome.case === "failure" ? rep.outcome.value.code : undefined;
+          // Cut short by this run's cancel: not recorded, so resume runs it. A cancel the run did not ask for is a failure like any other.
+          if (signal.aborted && code !== undefined) return undefined;
+          if (code === FailureCode.SERVER_BUSY && attempts < BUSY_ATTEMPTS) {
+            await new Promise((r) => setTimeout(r, 1000 * attempts));
+            continue;
+          }
+          result.repetitions.push(rep);
+          break;
         }
-        result.repetitions.push(rep);
-        break;
       }
     } finally {
       release();

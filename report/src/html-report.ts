@@ -21,6 +21,7 @@ import { esc, scriptJson } from "./html-util.js";
 import { sweepsHtml } from "./sweep-render.js";
 import { REPORT_SCRIPT } from "./html-script.js";
 import { driverNamed } from "../../tools/src/index.js";
+import { laddersHtml } from "./ladder.js";
 
 let uplot: { js: string; css: string } | undefined;
 
@@ -140,7 +141,7 @@ ${headerHtml(doc, opts.generatedAt ?? new Date())}
 ${summaryHtml(doc)}
 ${caseTableHtml(doc)}
 ${agreementHtml(doc.agreement ?? [])}
-${heatmapsHtml(heatmaps(doc))}${doc.sweeps ? `\n${sweepsHtml(doc.sweeps)}` : ""}
+${heatmapsHtml(heatmaps(doc))}${doc.sweeps ? `\n${sweepsHtml(doc.sweeps)}` : ""}${laddersHtml(doc.cases)}
 ${casesHtml(doc, defaults)}
 ${environmentHtml(environment(resp))}
 ${fingerprintHtml(resp.agents)}

@@ -18,6 +18,7 @@ import { matrixSpecDocument } from "../../common/src/matrix-spec.js";
 import { noBaselineReason } from "./labels.js";
 import { sweepSeries } from "./sweeps.js";
 import { agreement, framingOverhead, pathKey, TOOLS_DISAGREE, type AgreementGroup } from "./agreement.js";
+import { ladderJson } from "./ladder.js";
 import { headlinesRequests, REQUEST_FIGURES, requestFigures, type RequestFigure } from "./request-figures.js";
 
 export const REPORT_KIND = "netmatrix.report/v1";
@@ -195,6 +196,8 @@ export function reportDocument(resp: GetRunResponse) {
         server: first.result?.server?.agentId ?? "",
         ...spec1,
         baselineKey: first.baselineKey || null,
+        // `udp: ladder` cases only: each repetition's ladder (null for one without).
+        ...(c.records.some((r) => r.result?.ladder) ? { ladders: c.records.map((r) => (r.result?.ladder ? ladderJson(r.result.ladder) : null)) } : {}),
         repetitions: c.records.map((r, i) => {
           const rep = c.reps[i]!;
           return {

@@ -14,6 +14,7 @@ import { agreementLines, agreementMarkdown } from "./agreement-render.js";
 import { flagEntries, legendLines, legendMarkdown, wrapWords, type LegendEntry } from "./legend.js";
 import { orderedCases } from "./run-summary.js";
 import { sweepMarkdownLines, sweepTextLines } from "./sweep-render.js";
+import { ladderLines } from "./ladder.js";
 import { hasPercentiles, headlinesRequests, REQUEST_FIGURES } from "./request-figures.js";
 import { hiddenNote, renderTextTable, type FitOptions, type TextColumn, type TextRow } from "./text-table.js";
 
@@ -391,7 +392,8 @@ export function renderReport(doc: ReportDocument, format: ReportFormat, opts: Re
       );
       const width = opts.wide ? undefined : opts.width;
       const out = width === undefined ? [title(doc)] : wrapWords(title(doc), width);
-      if (doc.cases.length) out.push(...t.lines, "", ...legendLines(entries, width), ...hiddenNote(t.hidden, width), ...sweepTextLines(doc.sweeps ?? [], opts));
+      if (doc.cases.length)
+        out.push(...t.lines, "", ...legendLines(entries, width), ...hiddenNote(t.hidden, width), ...sweepTextLines(doc.sweeps ?? [], opts), ...ladderLines(doc.cases, opts));
       else out.push("no case has finished yet");
       if (doc.agreement) out.push("", ...agreementLines(doc.agreement));
       return out.join("\n");

@@ -9,6 +9,7 @@ import type { DirectionName, HttpModeName } from "../../../common/src/model.js";
 import type { ScenarioName, ServiceKind, Via } from "../../../common/src/scenarios.js";
 import type { CaseProtocol } from "./variants.js";
 import type { Refusal } from "./refusals.js";
+import type { UdpLadderSpec } from "./spec-types.js";
 
 /** An agent as the planner sees it (a registry entry reduced to what planning needs). */
 export interface PlannerAgent {
@@ -76,6 +77,8 @@ export interface PlannedCase {
   messageRatePerS?: number;
   /** TCP maximum segment size, bytes; absent when the spec lists none, and for UDP and ICMP cases. */
   mssBytes?: number;
+  /** `udp: ladder`: run as a UDP rate ladder (coordinator/src/ladder); absent for fixed-rate cases. */
+  ladder?: UdpLadderSpec;
   /** Key of the planned host-host case with the same node pair and parameters; undefined for host-host itself, same-node and external cases, or when none is planned. */
   baselineKey: string | undefined;
 }

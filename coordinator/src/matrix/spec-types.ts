@@ -78,4 +78,14 @@ export interface MatrixSpec {
    * (drivers' `crosscheck` capability), for the report's `tools-disagree`.
    */
   crosscheck: boolean | ScenarioName[];
+  /** UDP cases of pacing tools run as a rate ladder instead of at each udpBitrates entry (`udp: ladder`); undefined = the fixed bitrates. */
+  udpLadder?: UdpLadderSpec;
+}
+
+/** `udp: ladder`: the loss threshold, the steps at most and each step's length. */
+export interface UdpLadderSpec {
+  /** A step is good when its loss is below this, %. */
+  lossPercent: number;
+  maxSteps: number;
+  stepDurationS: number;
 }

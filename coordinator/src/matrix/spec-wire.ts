@@ -55,6 +55,7 @@ export function specMessage(spec: MatrixSpec): MatrixSpecMessage {
     messageRatesPerS: [...spec.messageRatesPerS],
     mssBytes: [...spec.mssBytes],
     ...(spec.crosscheck === false ? {} : { crosscheck: spec.crosscheck === true ? { all: true } : { scenarios: [...spec.crosscheck] } }),
+    ...(spec.udpLadder ? { udpLadder: { lossPercent: spec.udpLadder.lossPercent, maxSteps: spec.udpLadder.maxSteps, stepDurationS: spec.udpLadder.stepDurationS } } : {}),
   });
 }
 

@@ -15,6 +15,7 @@ import type { MatrixSpec } from "./spec-types.js";
 import { ownCombinations } from "./variants.js";
 import { httpModes } from "../../../common/src/model.js";
 import { LENGTH_SWEEP_BYTES, MSS_SWEEP_BYTES } from "./sweeps.js";
+import { readUdpLadder } from "./spec-ladder.js";
 
 export type { MatrixSpec, PairSelection, Thresholds } from "./spec-types.js";
 
@@ -41,6 +42,7 @@ export const SPEC_KEYS = [
   "messageRates",
   "mss",
   "crosscheck",
+  "udp",
 ] as const;
 
 /** Values used for keys a spec leaves out (`name` and `scenarios` have none: they are required). */
@@ -234,6 +236,8 @@ export function specFromObject(raw: unknown, source = "<spec>", locate: Locator 
     crosscheck: d.crosscheck,
   };
   spec.crosscheck = r.crosscheck(["crosscheck"], SCENARIOS, r.valid("scenarios") ? spec.scenarios : undefined, d.crosscheck);
+  const udpLadder = readUdpLadder(r);
+  if (udpLadder) spec.udpLadder = udpLadder;
   const n = combinations(spec);
   if (
     r.valid("tools", "protocols", "directions", "parallel", "lengths", "udpBitrates", "connections", "bodies", "httpModes", "messageRates", "mss") &&

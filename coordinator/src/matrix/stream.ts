@@ -687,6 +687,7 @@ export class PlanStream {
       ...(v.bodyBytes !== undefined ? { bodyBytes: v.bodyBytes } : {}),
       ...(v.messageRatePerS !== undefined ? { messageRatePerS: v.messageRatePerS } : {}),
       ...(v.mssBytes !== undefined ? { mssBytes: v.mssBytes } : {}),
+      ...(v.ladder ? { ladder: v.ladder } : {}),
       baselineKey,
     };
   }

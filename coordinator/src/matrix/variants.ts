@@ -9,7 +9,7 @@ import type { DirectionName, HttpModeName, ProtocolName } from "../../../common/
 import type { ToolName } from "../../../tools/src/index.js";
 import { drivers, tools as toolCatalogue } from "../../../tools/src/index.js";
 import type { SpecList } from "../../../tools/src/types.js";
-import type { MatrixSpec } from "./spec-types.js";
+import type { MatrixSpec, UdpLadderSpec } from "./spec-types.js";
 import { formatBitrateBps, formatSizeBytes } from "../../../common/src/units.js";
 
 /**
@@ -54,6 +54,8 @@ export interface Variant {
   skip?: string;
   /** Added by `crosscheck` (another tool on a listed tool's parameters): planned on cross-checked rows only. */
   crosscheck?: true;
+  /** `udp: ladder`: this UDP case runs as a rate ladder (no fixed bitrate). */
+  ladder?: UdpLadderSpec;
 }
 
 /** Largest UDP datagram payload (IPv4: 65535 − 20 IP − 8 UDP), which also bounds ping's payload. */
@@ -105,7 +107,9 @@ function crossed(spec: MatrixSpec): Variant[] {
         for (const parallel of spec.parallel) {
           spec.lengthsBytes.forEach((length, lengthIndex) => {
             const lengthBytes = takesLength ? length : 0;
-            const rates = caseProtocol === "udp" ? spec.udpBitratesBps : [undefined];
+            // `udp: ladder`: one ladder stands for the udpBitrates of a tool that paces (coordinator/src/ladder).
+            const ladder = caseProtocol === "udp" && can.pacing ? spec.udpLadder : undefined;
+            const rates = ladder ? [undefined] : caseProtocol === "udp" ? spec.udpBitratesBps : [undefined];
             rates.forEach((rate, rateIndex) => {
               const bitrateBps = can.pacing ? rate : undefined;
               // mss is TCP's: UDP and ICMP cases run once whatever it lists.
@@ -125,7 +129,9 @@ function crossed(spec: MatrixSpec): Variant[] {
                   omitS: can.omit ? spec.omitS : 0,
                   ...own,
                   ...(mssBytes !== undefined ? { mssBytes } : {}),
-                  paramKey: mssBytes !== undefined ? `${key}/M${mssBytes}` : key,
+                  // A ladder's duration is its steps' (what the planner estimates by); each step runs stepDurationS, no omit.
+                  ...(ladder ? { ladder, durationS: ladder.maxSteps * ladder.stepDurationS, omitS: 0 } : {}),
+                  paramKey: ladder ? `${paramKey(tool, caseProtocol, direction, parallel, lengthBytes, undefined)}/ladder` : mssBytes !== undefined ? `${key}/M${mssBytes}` : key,
                 };
                 const skip = icmpDuplicate
                   ? `${tool} is ICMP: one case per pair covers every listed protocol (${protocol} not repeated)`
@@ -193,7 +199,7 @@ function skipReason(v: Variant): string | undefined {
     direction: v.direction,
     parallel: v.parallel,
     durationS: v.durationS,
-    ...(v.bitrateBps !== undefined ? { bitrateBps: v.bitrateBps } : {}),
+    ...(v.bitrateBps !== undefined ? { bitrateBps: v.bitrateBps } : v.ladder ? { bitrateBps: 1e9 } : {}),
     ...(v.lengthBytes > 0 ? { lengthBytes: v.lengthBytes } : {}),
     ...(v.omitS > 0 ? { omitS: v.omitS } : {}),
     ...(v.httpMode !== undefined ? { httpMode: v.httpMode } : {}),

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file netmatrix/v1/matrix.proto.
  */
 export const file_netmatrix_v1_matrix: GenFile = /*@__PURE__*/
-  fileDesc("ChluZXRtYXRyaXgvdjEvbWF0cml4LnByb3RvEgxuZXRtYXRyaXgudjEi1gQKCk1hdHJpeFNwZWMSDAoEbmFtZRgBIAEoCRIRCglzY2VuYXJpb3MYAiADKAkSIQoFdG9vbHMYAyADKA4yEi5uZXRtYXRyaXgudjEuVG9vbBIpCglwcm90b2NvbHMYBCADKA4yFi5uZXRtYXRyaXgudjEuUHJvdG9jb2wSKwoKZGlyZWN0aW9ucxgFIAMoDjIXLm5ldG1hdHJpeC52MS5EaXJlY3Rpb24SEAoIcGFyYWxsZWwYBiADKA0SFQoNbGVuZ3Roc19ieXRlcxgHIAMoDRIYChB1ZHBfYml0cmF0ZXNfYnBzGAggAygBEhIKCmR1cmF0aW9uX3MYCSABKA0SDgoGb21pdF9zGAogASgNEhMKC3JlcGV0aXRpb25zGAsgASgNEioKBXBhaXJzGAwgASgLMhsubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24SEwoLY29uY3VycmVuY3kYDSABKA0SLAoKdGhyZXNob2xkcxgOIAEoCzIYLm5ldG1hdHJpeC52MS5UaHJlc2hvbGRzEgwKBHNlZWQYDyABKA0SEwoLY29ubmVjdGlvbnMYECADKA0SFAoMYm9kaWVzX2J5dGVzGBEgAygNEioKCmh0dHBfbW9kZXMYEiADKA4yFi5uZXRtYXRyaXgudjEuSHR0cE1vZGUSGwoTbWVzc2FnZV9yYXRlc19wZXJfcxgTIAMoARIRCgltc3NfYnl0ZXMYFyADKA0SLAoKY3Jvc3NjaGVjaxgUIAEoCzIYLm5ldG1hdHJpeC52MS5Dcm9zc2NoZWNrIiwKCkNyb3NzY2hlY2sSCwoDYWxsGAEgASgIEhEKCXNjZW5hcmlvcxgCIAMoCSKIAwoNUGFpclNlbGVjdGlvbhIuCgNhbGwYASABKAsyHy5uZXRtYXRyaXgudjEuUGFpclNlbGVjdGlvbi5BbGxIABIwCgRyaW5nGAIgASgLMiAubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24uUmluZ0gAEjQKBnNhbXBsZRgDIAEoCzIiLm5ldG1hdHJpeC52MS5QYWlyU2VsZWN0aW9uLlNhbXBsZUgAEjIKBW5vZGVzGAQgASgLMiEubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24uTm9kZXNIABIyCgVjb3ZlchgFIAEoCzIhLm5ldG1hdHJpeC52MS5QYWlyU2VsZWN0aW9uLkNvdmVySAAaBQoDQWxsGgYKBFJpbmcaIwoGU2FtcGxlEg0KBWNvdW50GAEgASgNEgoKAmJ5GAIgASgJGhYKBU5vZGVzEg0KBW5vZGVzGAEgAygJGh4KBUNvdmVyEgkKAWsYASABKA0SCgoCYnkYAiABKAlCCwoJc2VsZWN0aW9uIjoKClRocmVzaG9sZHMSEgoKY3ZfcGVyY2VudBgBIAEoARIYChB1ZHBfbG9zc19wZXJjZW50GAIgASgBYgZwcm90bzM", [file_netmatrix_v1_types]);
+  fileDesc("ChluZXRtYXRyaXgvdjEvbWF0cml4LnByb3RvEgxuZXRtYXRyaXgudjEigwUKCk1hdHJpeFNwZWMSDAoEbmFtZRgBIAEoCRIRCglzY2VuYXJpb3MYAiADKAkSIQoFdG9vbHMYAyADKA4yEi5uZXRtYXRyaXgudjEuVG9vbBIpCglwcm90b2NvbHMYBCADKA4yFi5uZXRtYXRyaXgudjEuUHJvdG9jb2wSKwoKZGlyZWN0aW9ucxgFIAMoDjIXLm5ldG1hdHJpeC52MS5EaXJlY3Rpb24SEAoIcGFyYWxsZWwYBiADKA0SFQoNbGVuZ3Roc19ieXRlcxgHIAMoDRIYChB1ZHBfYml0cmF0ZXNfYnBzGAggAygBEhIKCmR1cmF0aW9uX3MYCSABKA0SDgoGb21pdF9zGAogASgNEhMKC3JlcGV0aXRpb25zGAsgASgNEioKBXBhaXJzGAwgASgLMhsubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24SEwoLY29uY3VycmVuY3kYDSABKA0SLAoKdGhyZXNob2xkcxgOIAEoCzIYLm5ldG1hdHJpeC52MS5UaHJlc2hvbGRzEgwKBHNlZWQYDyABKA0SEwoLY29ubmVjdGlvbnMYECADKA0SFAoMYm9kaWVzX2J5dGVzGBEgAygNEioKCmh0dHBfbW9kZXMYEiADKA4yFi5uZXRtYXRyaXgudjEuSHR0cE1vZGUSGwoTbWVzc2FnZV9yYXRlc19wZXJfcxgTIAMoARIRCgltc3NfYnl0ZXMYFyADKA0SLAoKY3Jvc3NjaGVjaxgUIAEoCzIYLm5ldG1hdHJpeC52MS5Dcm9zc2NoZWNrEisKCnVkcF9sYWRkZXIYFSABKAsyFy5uZXRtYXRyaXgudjEuVWRwTGFkZGVyIiwKCkNyb3NzY2hlY2sSCwoDYWxsGAEgASgIEhEKCXNjZW5hcmlvcxgCIAMoCSJNCglVZHBMYWRkZXISFAoMbG9zc19wZXJjZW50GAEgASgBEhEKCW1heF9zdGVwcxgCIAEoDRIXCg9zdGVwX2R1cmF0aW9uX3MYAyABKA0iiAMKDVBhaXJTZWxlY3Rpb24SLgoDYWxsGAEgASgLMh8ubmV0bWF0cml4LnYxLlBhaXJTZWxlY3Rpb24uQWxsSAASMAoEcmluZxgCIAEoCzIgLm5ldG1hdHJpeC52MS5QYWlyU2VsZWN0aW9uLlJpbmdIABI0CgZzYW1wbGUYAyABKAsyIi5uZXRtYXRyaXgudjEuUGFpclNlbGVjdGlvbi5TYW1wbGVIABIyCgVub2RlcxgEIAEoCzIhLm5ldG1hdHJpeC52MS5QYWlyU2VsZWN0aW9uLk5vZGVzSAASMgoFY292ZXIYBSABKAsyIS5uZXRtYXRyaXgudjEuUGFpclNlbGVjdGlvbi5Db3ZlckgAGgUKA0FsbBoGCgRSaW5nGiMKBlNhbXBsZRINCgVjb3VudBgBIAEoDRIKCgJieRgCIAEoCRoWCgVOb2RlcxINCgVub2RlcxgBIAMoCRoeCgVDb3ZlchIJCgFrGAEgASgNEgoKAmJ5GAIgASgJQgsKCXNlbGVjdGlvbiI6CgpUaHJlc2hvbGRzEhIKCmN2X3BlcmNlbnQYASABKAESGAoQdWRwX2xvc3NfcGVyY2VudBgCIAEoAWIGcHJvdG8z", [file_netmatrix_v1_types]);
 
 /**
  * A matrix spec: which scenarios, tools, protocols, directions and parameters
@@ -183,6 +183,14 @@ export type MatrixSpec = Message<"netmatrix.v1.MatrixSpec"> & {
    * @generated from field: netmatrix.v1.Crosscheck crosscheck = 20;
    */
   crosscheck?: Crosscheck | undefined;
+
+  /**
+   * UDP cases of tools that pace to a bitrate run as a rate ladder instead of
+   * at each udpBitrates entry [udp: ladder]; unset = the fixed bitrates.
+   *
+   * @generated from field: netmatrix.v1.UdpLadder udp_ladder = 21;
+   */
+  udpLadder?: UdpLadder | undefined;
 };
 
 /**
@@ -219,6 +227,42 @@ export type Crosscheck = Message<"netmatrix.v1.Crosscheck"> & {
  */
 export const CrosscheckSchema: GenMessage<Crosscheck> = /*@__PURE__*/
   messageDesc(file_netmatrix_v1_matrix, 1);
+
+/**
+ * The UDP rate ladder's bounds: the highest offered rate whose loss stays
+ * under loss_percent, found in at most max_steps short tests.
+ *
+ * @generated from message netmatrix.v1.UdpLadder
+ */
+export type UdpLadder = Message<"netmatrix.v1.UdpLadder"> & {
+  /**
+   * Loss above which a step is "bad", % (0..100) [lossPercent, default 0.1].
+   *
+   * @generated from field: double loss_percent = 1;
+   */
+  lossPercent: number;
+
+  /**
+   * Steps (tests) at most, 3..16 [steps, default 8].
+   *
+   * @generated from field: uint32 max_steps = 2;
+   */
+  maxSteps: number;
+
+  /**
+   * Length of each step, s, 1..10 [duration, default 2].
+   *
+   * @generated from field: uint32 step_duration_s = 3;
+   */
+  stepDurationS: number;
+};
+
+/**
+ * Describes the message netmatrix.v1.UdpLadder.
+ * Use `create(UdpLadderSchema)` to create a new message.
+ */
+export const UdpLadderSchema: GenMessage<UdpLadder> = /*@__PURE__*/
+  messageDesc(file_netmatrix_v1_matrix, 2);
 
 /**
  * Which node pairs cross-node scenarios run between. Same-node scenarios run
@@ -269,7 +313,7 @@ export type PairSelection = Message<"netmatrix.v1.PairSelection"> & {
  * Use `create(PairSelectionSchema)` to create a new message.
  */
 export const PairSelectionSchema: GenMessage<PairSelection> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_matrix, 2);
+  messageDesc(file_netmatrix_v1_matrix, 3);
 
 /**
  * Every ordered pair of nodes (A→B and B→A) [pairs: all].
@@ -284,7 +328,7 @@ export type PairSelection_All = Message<"netmatrix.v1.PairSelection.All"> & {
  * Use `create(PairSelection_AllSchema)` to create a new message.
  */
 export const PairSelection_AllSchema: GenMessage<PairSelection_All> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_matrix, 2, 0);
+  messageDesc(file_netmatrix_v1_matrix, 3, 0);
 
 /**
  * Node i → node i+1 in natural name order, the last wrapping to the first [pairs: ring].
@@ -299,7 +343,7 @@ export type PairSelection_Ring = Message<"netmatrix.v1.PairSelection.Ring"> & {
  * Use `create(PairSelection_RingSchema)` to create a new message.
  */
 export const PairSelection_RingSchema: GenMessage<PairSelection_Ring> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_matrix, 2, 1);
+  messageDesc(file_netmatrix_v1_matrix, 3, 1);
 
 /**
  * `count` ordered pairs drawn deterministically from the node names, seeded by
@@ -329,7 +373,7 @@ export type PairSelection_Sample = Message<"netmatrix.v1.PairSelection.Sample"> 
  * Use `create(PairSelection_SampleSchema)` to create a new message.
  */
 export const PairSelection_SampleSchema: GenMessage<PairSelection_Sample> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_matrix, 2, 2);
+  messageDesc(file_netmatrix_v1_matrix, 3, 2);
 
 /**
  * Every ordered pair among these nodes only [pairs: { nodes: [a, b] }].
@@ -348,7 +392,7 @@ export type PairSelection_Nodes = Message<"netmatrix.v1.PairSelection.Nodes"> & 
  * Use `create(PairSelection_NodesSchema)` to create a new message.
  */
 export const PairSelection_NodesSchema: GenMessage<PairSelection_Nodes> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_matrix, 2, 3);
+  messageDesc(file_netmatrix_v1_matrix, 3, 3);
 
 /**
  * A covering plan: every node is client at least `k` times and server at
@@ -376,7 +420,7 @@ export type PairSelection_Cover = Message<"netmatrix.v1.PairSelection.Cover"> & 
  * Use `create(PairSelection_CoverSchema)` to create a new message.
  */
 export const PairSelection_CoverSchema: GenMessage<PairSelection_Cover> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_matrix, 2, 4);
+  messageDesc(file_netmatrix_v1_matrix, 3, 4);
 
 /**
  * When a case's summary gets a warning flag.
@@ -404,5 +448,5 @@ export type Thresholds = Message<"netmatrix.v1.Thresholds"> & {
  * Use `create(ThresholdsSchema)` to create a new message.
  */
 export const ThresholdsSchema: GenMessage<Thresholds> = /*@__PURE__*/
-  messageDesc(file_netmatrix_v1_matrix, 3);
+  messageDesc(file_netmatrix_v1_matrix, 4);
 
