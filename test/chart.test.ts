@@ -228,6 +228,7 @@ describe.each([undefined, ...CI_VALUES])("rendered with %s", (file) => {
       expect(pod.securityContext?.sysctls).toBeUndefined();
       expect(envOf(c, "NETMATRIX_NODE")?.valueFrom?.fieldRef?.fieldPath).toBe("spec.nodeName");
       expect(envOf(c, "NETMATRIX_ADDRESS")?.valueFrom?.fieldRef?.fieldPath).toBe("status.hostIP");
+      expect(envOf(c, "NETMATRIX_POD_IPS")?.valueFrom?.fieldRef?.fieldPath).toBe("status.podIPs");
       const metrics = envOf(c, "NETMATRIX_METRICS")?.value;
       if (metrics !== "off") expect(c.ports).toContainEqual({ name: "metrics", containerPort: Number(metrics!.split(":")[1]), protocol: "TCP" });
     }
@@ -242,6 +243,7 @@ describe.each([undefined, ...CI_VALUES])("rendered with %s", (file) => {
       const c = pod.containers[0]!;
       expect(pod.hostNetwork).toBeUndefined();
       expect(envOf(c, "NETMATRIX_ADDRESS")?.valueFrom?.fieldRef?.fieldPath).toBe("status.podIP");
+      expect(envOf(c, "NETMATRIX_POD_IPS")?.valueFrom?.fieldRef?.fieldPath).toBe("status.podIPs");
       expect(envOf(c, "NETMATRIX_POD")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.name");
       expect(envOf(c, "NETMATRIX_NODE")?.valueFrom?.fieldRef?.fieldPath).toBe("spec.nodeName");
       // The node's /proc, read-only; NIC counters from the network namespace of its PID 1.

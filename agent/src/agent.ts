@@ -7,14 +7,15 @@ import os from "node:os";
 import { create } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
 import { AgentInfoSchema, ToolInfoSchema, type AgentInfo } from "../../gen/netmatrix/v1/types_pb.js";
-import { modes, type ModeName } from "../../common/src/model.js";
+import { modes, type FamilyName, type ModeName } from "../../common/src/model.js";
+import { familyAddress } from "../../common/src/addresses.js";
 import { tools as toolTable, type ToolName } from "../../tools/src/index.js";
 import { VERSION } from "../../common/src/version.js";
 import type { ClientTls } from "../../common/src/tls.js";
 import { drivers } from "../../tools/src/index.js";
 import { REGISTRATION_LIMITS } from "../../common/src/registration.js";
 import { collectFingerprint } from "./fingerprint/collect.js";
-import { boundInterfaces, kernelAndCpu, listInterfaces, primaryAddress } from "./inventory.js";
+import { boundInterfaces, kernelAndCpu, listInterfaces, otherAddresses, primaryAddress } from "./inventory.js";
 import type { PortRange } from "./ports.js";
 import { metricsRegistry, serveMetrics } from "./metrics.js";
 import { netDevPathFor, readProcConstants } from "./samplers/index.js";
@@ -31,6 +32,8 @@ export interface AgentConfig {
   mode: ModeName;
   /** Address peers use to reach this agent's tool servers; default: first non-loopback IPv4. */
   address?: string;
+  /** The pod's addresses of every family (the chart's status.podIPs, env NETMATRIX_POD_IPS), registered after the primary. */
+  podIps?: string[];
   pod?: string;
   /** The coordinator sees this agent connect from another address than `address` (NAT): it registers as a client only, unless the coordinator trusts the address. */
   behindNat?: boolean;
@@ -75,7 +78,14 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Running
     else toolLog.warn({ tool: f.driver.tool, package: f.driver.debianPackage }, "tool missing");
   }
   const local = new Set(Object.values(os.networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address)));
-  const bind = cfg.address && local.has(cfg.address) ? cfg.address : undefined;
+  const bindV4 = cfg.address && local.has(cfg.address) ? cfg.address : undefined;
+  // Servers for an IPv6 case bind the IPv6 address the agent registers (the one clients target), when it is local.
+  const bind = (family: FamilyName): string | undefined => {
+    if (family === "ipv4") return bindV4;
+    const v6 = familyAddress([cfg.address ?? "", ...(cfg.podIps ?? []), ...listInterfaces().flatMap((i) => (i.name === "lo" ? [] : i.addresses))], "ipv6");
+    const now = new Set(Object.values(os.networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address)));
+    return v6 !== undefined && now.has(v6) ? v6 : undefined;
+  };
   const servers = new ServerManager(tools, cfg.portRange, log.child({ component: "servers" }), bind);
   const constants = await readProcConstants();
   const procRoot = cfg.procRoot ?? "/proc";
@@ -101,10 +111,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Running
       if (!noted.has(note)) log.warn(note);
       noted.add(note);
     }
-    const others = interfaces
-      .flatMap((i) => (i.name === "lo" ? [] : i.addresses))
-      .filter((a) => a !== primary)
-      .slice(0, REGISTRATION_LIMITS.addresses - 1);
+    const others = otherAddresses(primary, cfg.podIps ?? [], interfaces, REGISTRATION_LIMITS.addresses - 1);
     // Taken at every registration (a few ms to a few hundred; bounded by its own deadline, never failing).
     const [cpu, fingerprint] = await Promise.all([kernelAndCpu(), collectFingerprint({ pod: cfg.mode === "pod" })]);
     for (const note of fingerprint.notes) {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, test } from "vitest";
 import { NetInterfaceSchema } from "../../gen/netmatrix/v1/types_pb.js";
-import { listInterfaces, primaryAddress } from "./inventory.js";
+import { listInterfaces, otherAddresses, primaryAddress } from "./inventory.js";
 
 describe("listInterfaces", () => {
   test("reads MTU and speed from sysfs; unreadable speed (veth) is 0", () => {
@@ -36,4 +36,20 @@ describe("primaryAddress", () => {
     ["first non-loopback IPv4", undefined, "198.18.0.2"],
   ])("%s", (_n, given, want) => expect(primaryAddress(ifs, given)).toBe(want));
   test("falls back to loopback", () => expect(primaryAddress(ifs.slice(0, 1))).toBe("127.0.0.1"));
+});
+
+describe("otherAddresses (every family after the primary)", () => {
+  const iface = (name: string, addresses: string[]) => create(NetInterfaceSchema, { name, addresses });
+  const node = [iface("cni0", ["10.244.1.1", "fd00:10:244:1::1", "fe80::a"]), iface("eth0", ["198.18.0.11", "fd00:198:18::11", "fe80::b"]), iface("lo", ["127.0.0.1", "::1"])];
+
+  test.each([
+    ["interfaces only: link-local and loopback left out, the primary not repeated", [], ["10.244.1.1", "fd00:10:244:1::1", "fd00:198:18::11"]],
+    ["the pod's IPs first (status.podIPs: which IPv6 address is its own)", ["198.18.0.11", "fd00:198:18::11"], ["fd00:198:18::11", "10.244.1.1", "fd00:10:244:1::1"]],
+  ])("%s", (_what, podIps, want) => {
+    expect(otherAddresses("198.18.0.11", podIps, node, 255)).toEqual(want);
+  });
+
+  test("at most `max`", () => {
+    expect(otherAddresses("198.18.0.11", [], node, 1)).toEqual(["10.244.1.1"]);
+  });
 });

@@ -9,6 +9,7 @@ import si from "systeminformation";
 import { create } from "@bufbuild/protobuf";
 import { NetInterfaceSchema, type NetInterface } from "../../gen/netmatrix/v1/types_pb.js";
 import { interfaceNameProblem, REGISTRATION_LIMITS } from "../../common/src/registration.js";
+import { addressFamily } from "../../common/src/addresses.js";
 
 /** A non-negative integer read from a sysfs file, or 0 (veth has no speed; reading it fails). */
 function sysfsInt(path: string): number {
@@ -56,6 +57,17 @@ export function primaryAddress(interfaces: NetInterface[], given?: string): stri
   if (given) return given;
   const all = interfaces.filter((i) => i.name !== "lo").flatMap((i) => i.addresses);
   return all.find((a) => a.includes(".")) ?? all.find((a) => !a.startsWith("fe80")) ?? "127.0.0.1";
+}
+
+/**
+ * The addresses registered after the primary (`addresses[0]`, what
+ * coordinators before families target): every family the agent has — the
+ * pod's IPs first (status.podIPs: which IPv6 address is the pod's), then the
+ * interfaces' — without loopback, IPv6 link-local and duplicates, at most `max`.
+ */
+export function otherAddresses(primary: string, podIps: readonly string[], interfaces: readonly NetInterface[], max: number): string[] {
+  const all = [...podIps, ...interfaces.flatMap((i) => (i.name === "lo" ? [] : i.addresses))];
+  return [...new Set(all)].filter((a) => a !== primary && addressFamily(a) !== undefined).slice(0, max);
 }
 
 /** Kernel, CPU model and count, hostname. */

@@ -13,7 +13,7 @@ import type { Logger } from "pino";
 import type { TestSpec, ToolRun } from "../../gen/netmatrix/v1/types_pb.js";
 import { startProcess, type RunningProcess } from "../../common/src/exec.js";
 import { NetmatrixError } from "../../common/src/errors.js";
-import type { ProtocolName } from "../../common/src/model.js";
+import { familyName, type FamilyName, type ProtocolName } from "../../common/src/model.js";
 import type { ToolName } from "../../tools/src/index.js";
 import { clientParams, pbFailure, pbServerReport, serverParams, toolRun } from "./convert.js";
 import { isListening } from "../../common/src/listen-probe.js";
@@ -111,7 +111,7 @@ export class ServerManager {
      * from a multi-homed node (vxlan, l2) would otherwise leave from the
      * route's source address and be dropped by the client's connected socket.
      */
-    private readonly bind?: string,
+    private readonly bind?: string | ((family: FamilyName) => string | undefined),
     /** How a free port is found (the search in ports.ts; a test may hand out a taken one first). */
     private readonly pick: typeof findFreePorts = findFreePorts,
   ) {}
@@ -170,7 +170,9 @@ export class ServerManager {
       }
       for (let k = 0; k < driver.serverPorts; k++) this.reserved.add(port + k);
       const dataPort = driver.serverPorts > 1 ? port + 1 : 0;
-      params = serverParams(port, protocol, { dataPort, ...(this.bind ? { bind: this.bind } : {}), spec });
+      const family = familyName(spec?.family ?? 0);
+      const bind = typeof this.bind === "function" ? this.bind(family) : family === "ipv4" ? this.bind : undefined;
+      params = serverParams(port, protocol, { dataPort, ...(bind ? { bind } : {}), spec });
       dir = await serverDir(driver, params);
     } finally {
       this.starting--;

@@ -49,7 +49,7 @@ describe("loadSpec: the CLI reads and validates a spec file once", () => {
   test("a malformed spec names the file's line and the fix", () => {
     const path = file("typo.yaml", `${BASE}durration: 5\n`);
     expect(refusal(() => loadSpec(path, {})).message).toBe(
-      `${path}:5: unknown key "durration"; did you mean "duration"? (keys: name, scenarios, tools, protocols, directions, parallel, lengths, udpBitrates, duration, omit, repetitions, pairs, concurrency, thresholds, seed, connections, bodies, httpModes, messageRates, mss, crosscheck, udp)`,
+      `${path}:5: unknown key "durration"; did you mean "duration"? (keys: name, scenarios, tools, protocols, directions, parallel, lengths, udpBitrates, duration, omit, repetitions, pairs, concurrency, thresholds, seed, connections, bodies, httpModes, messageRates, mss, crosscheck, udp, families)`,
     );
   });
 

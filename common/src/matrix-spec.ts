@@ -10,7 +10,7 @@
  */
 import type { MatrixSpec, PairSelection } from "../../gen/netmatrix/v1/matrix_pb.js";
 import { ToolSchema } from "../../gen/netmatrix/v1/types_pb.js";
-import { directions, httpModes, protocols } from "./model.js";
+import { directions, families, httpModes, protocols } from "./model.js";
 
 /** `pairs:` as written: all | ring | { sample: N, by?: KEY } | { cover: K, by?: KEY } | { nodes: [a, b] } (`by` only when set). */
 export type PairsDocument = "all" | "ring" | { sample: number; by?: string } | { cover: number; by?: string } | { nodes: string[] };
@@ -44,6 +44,8 @@ export interface MatrixSpecDocument {
   crosscheck?: boolean | string[];
   /** `udp: { ladder: … }`; absent when the message leaves it unset (the fixed udpBitrates). */
   udp?: { ladder: { lossPercent: number; steps: number; duration: number } };
+  /** Address families; absent in messages from CLIs older than the field (the validator's default [ipv4] applies). */
+  families?: (string | number)[];
 }
 
 /**
@@ -97,5 +99,6 @@ export function matrixSpecDocument(spec: MatrixSpec): MatrixSpecDocument {
     ...(spec.mssBytes.length ? { mss: [...spec.mssBytes] } : {}),
     ...(spec.crosscheck ? { crosscheck: spec.crosscheck.all || (spec.crosscheck.scenarios.length ? [...spec.crosscheck.scenarios] : false) } : {}),
     ...(spec.udpLadder ? { udp: { ladder: { lossPercent: spec.udpLadder.lossPercent, steps: spec.udpLadder.maxSteps, duration: spec.udpLadder.stepDurationS } } } : {}),
+    ...(spec.families.length ? { families: spec.families.map((f) => families.toName(f) ?? f) } : {}),
   };
 }

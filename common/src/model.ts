@@ -3,7 +3,7 @@
  * and from the protobuf enums. One table per enum, used by agent, coordinator
  * and CLI alike (tool names belong to the tools catalogue, tools/src).
  */
-import { Direction, FailureCode, HttpMode, NetworkMode, Protocol } from "../../gen/netmatrix/v1/types_pb.js";
+import { AddressFamily, Direction, FailureCode, HttpMode, NetworkMode, Protocol } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "./errors.js";
 
 export type ProtocolName = "tcp" | "udp";
@@ -11,6 +11,8 @@ export type DirectionName = "forward" | "reverse" | "bidir";
 export type ModeName = "host" | "pod" | "external";
 /** keepalive: requests over persistent connections; new-connection: a new TCP connection per request. */
 export type HttpModeName = "keepalive" | "new-connection";
+/** The IP address family a case runs over. */
+export type FamilyName = "ipv4" | "ipv6";
 export type FailureName =
   "tool-missing" | "server-busy" | "unreachable" | "timeout" | "agent-gone" | "parse-error" | "tool-error" | "invalid-spec" | "cancelled" | "target-refused" | "internal";
 
@@ -49,6 +51,16 @@ export const httpModes = table<HttpModeName, HttpMode>([
   ["keepalive", HttpMode.KEEPALIVE],
   ["new-connection", HttpMode.NEW_CONNECTION],
 ]);
+
+export const families = table<FamilyName, AddressFamily>([
+  ["ipv4", AddressFamily.IPV4],
+  ["ipv6", AddressFamily.IPV6],
+]);
+
+/** The family of a TestSpec's `family` field: unspecified (older coordinators) is IPv4. */
+export function familyName(f: AddressFamily): FamilyName {
+  return families.toName(f) ?? "ipv4";
+}
 
 export const modes = table<ModeName, NetworkMode>([
   ["host", NetworkMode.HOST],

@@ -4,6 +4,7 @@
  * Kubernetes with a selector-less Service and an EndpointSlice.
  */
 import type { ServiceKind } from "./scenarios.js";
+import type { FamilyName } from "./model.js";
 
 /** What the client should target instead of the server agent's own address. */
 export interface ExposedService {
@@ -27,11 +28,15 @@ export interface ExposeRequest {
   port: number;
   dataPort: number;
   protocol: "tcp" | "udp";
+  /** The address family of the case (absent: IPv4); `serverAddress` is of it, and so must the service's address be. */
+  family?: FamilyName;
 }
 
 export interface ServiceProvider {
   /** Which kinds it can create. */
   readonly kinds: ServiceKind[];
+  /** The address families it can put a service in front of (absent: IPv4 only). */
+  readonly families?: FamilyName[];
   expose(req: ExposeRequest): Promise<ExposedService>;
   /** Remove everything of `runId` (or of every run) a crash left behind. */
   sweep(runId?: string): Promise<number>;

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { describe, expect, test } from "vitest";
 import { AgentInfoSchema } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
-import { addressTrust, checkDeclaredAddress, peerHost, portProblem, serverProblem, targetProblem, type AddressCheck, type TargetAgent } from "./address-check.js";
+import { addressTrust, checkDeclaredAddress, peerHost, portProblem, serverProblem, targetAddress, targetProblem, type AddressCheck, type TargetAgent } from "./address-check.js";
 
 const info = (address: string, behindNat = false) => create(AgentInfoSchema, { addresses: [address], portMin: 21000, portMax: 21099, behindNat });
 const agent = (id: string, address: string, addressCheck: AddressCheck = "peer", closed = false): TargetAgent => ({ id, info: info(address), addressCheck, closed });
@@ -105,5 +105,39 @@ describe("targets", () => {
     expect(portProblem(server, 21000, 0)).toBeUndefined();
     expect(portProblem(server, 20999, 0)).toBeDefined();
     expect(portProblem(server, 21000, 65535)).toBeDefined();
+  });
+});
+
+describe("IPv6 targets (dual stack)", () => {
+  const dual = (addresses: string[]): TargetAgent => ({
+    id: "n2/host",
+    info: create(AgentInfoSchema, { addresses, portMin: 21000, portMax: 21099 }),
+    addressCheck: "trusted",
+    closed: false,
+  });
+  const from = dual(["198.18.0.11", "fd00:198:18::11"]);
+  const to = dual(["198.18.0.12", "fe80::1", "fd00:198:18::12", "fd00:10:244:2::1"]);
+
+  test.each([
+    ["ipv4", "198.18.0.12"],
+    ["ipv6", "fd00:198:18::12"],
+  ] as const)("the %s target is %s (IPv6: the first registered, link-local skipped)", (family, address) => {
+    expect(targetAddress(to.info, family)).toBe(address);
+  });
+
+  test.each([
+    ["its registered IPv6 address", "fd00:198:18::12", undefined],
+    ["the same spelled long", "fd00:198:18:0:0:0:0:12", undefined],
+    ["another of its IPv6 addresses", "fd00:10:244:2::1", /not the registered IPv6 address of agent n2\/host/],
+    ["its link-local address", "fe80::1", /not the registered IPv6 address/],
+    ["an address it never registered", "fd00:198:18::99", /not the registered IPv6 address/],
+  ])("%s: %s", (_what, target, re) => {
+    const err = targetProblem(from, to, { target, port: 21000, dataPort: 0, needsServer: true });
+    if (re === undefined) expect(err).toBeUndefined();
+    else expect(err?.message).toMatch(re);
+  });
+
+  test("an agent without an IPv6 address has no IPv6 target", () => {
+    expect(targetAddress(dual(["198.18.0.12", "fe80::1"]).info, "ipv6")).toBeUndefined();
   });
 });

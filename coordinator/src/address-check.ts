@@ -14,6 +14,8 @@
 import { BlockList, isIP } from "node:net";
 import type { AgentInfo } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
+import { familyAddress } from "../../common/src/addresses.js";
+import type { FamilyName } from "../../common/src/model.js";
 
 /** How an agent's declared address was checked. */
 export type AddressCheck = "peer" | "trusted" | "unverified";
@@ -104,6 +106,17 @@ export function checkDeclaredAddress(info: AgentInfo, peer: string, trust: Addre
   });
 }
 
+/**
+ * The address of `info` a client targets over `family`: IPv4, the declared
+ * (checked) primary; IPv6, its first registered IPv6 address that is neither
+ * link-local nor IPv4-mapped (common/src/addresses.ts; the primary when that
+ * is IPv6). Believed as far as the primary is (an agent whose primary is
+ * unverified is no server at all: {@link serverProblem}).
+ */
+export function targetAddress(info: Pick<AgentInfo, "addresses">, family: FamilyName): string | undefined {
+  return familyAddress(info.addresses, family);
+}
+
 /** What the coordinator knows of an agent that may be a target. */
 export interface TargetAgent {
   readonly id: string;
@@ -163,8 +176,9 @@ export function targetProblem(
     if (to.target === service.address && to.port === service.port && to.dataPort === service.dataPort) return undefined;
     return new NetmatrixError("permission-denied", `target ${to.target}:${to.port} is not the service created for this case (${service.address}:${service.port})`);
   }
-  if (canonical(to.target) !== canonical(server.info.addresses[0] ?? "")) {
-    return new NetmatrixError("permission-denied", `target ${to.target} is not the registered address of agent ${server.id}`);
+  const family = isIP(to.target) === 6 ? "ipv6" : "ipv4";
+  if (canonical(to.target) !== canonical(targetAddress(server.info, family) ?? "")) {
+    return new NetmatrixError("permission-denied", `target ${to.target} is not the registered ${family === "ipv6" ? "IPv6 " : ""}address of agent ${server.id}`);
   }
   if (!to.needsServer) return to.port === 0 && to.dataPort === 0 ? undefined : new NetmatrixError("permission-denied", `a tool without a server needs no port, got ${to.port}`);
   return portProblem(server, to.port, to.dataPort);

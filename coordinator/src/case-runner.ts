@@ -9,10 +9,10 @@ import type { Logger } from "pino";
 import { CaseResultSchema, RepetitionSchema, type CaseResult, type Repetition } from "../../gen/netmatrix/v1/control_pb.js";
 import { FailureSchema, type Failure, type Measurement, type NodeSample, type TestSpec, type ToolRun } from "../../gen/netmatrix/v1/types_pb.js";
 import { NetmatrixError } from "../../common/src/errors.js";
-import { directions, failures, REPETITION_FLAGS, type FailureName } from "../../common/src/model.js";
+import { directions, failures, familyName, REPETITION_FLAGS, type FailureName } from "../../common/src/model.js";
 import { driverOfWire, drivers, toolName, type ToolName } from "../../tools/src/index.js";
 import { STEP_MARGIN_MS, stepDeadlines, type StepDeadlines } from "../../tools/src/limits.js";
-import { portProblem, serverProblem, targetProblem } from "./address-check.js";
+import { portProblem, serverProblem, targetAddress, targetProblem } from "./address-check.js";
 import type { AgentLink, Reply } from "./agent-link.js";
 import { agentStatus } from "./status.js";
 import type { ExposedService } from "../../common/src/service-provider.js";
@@ -156,7 +156,8 @@ export async function runRepetition(req: CaseRequest, index: number, log: Logger
       const badPort = portProblem(req.server, port, dataPort);
       if (badPort) throw badPort;
     }
-    let target = req.server.info.addresses[0] ?? "";
+    // The server's address of the case's family (IPv4: its primary, as before families).
+    let target = targetAddress(req.server.info, familyName(req.spec.family)) ?? "";
     if (req.expose) {
       service = await req.expose(port, dataPort);
       target = service.address;

@@ -21,7 +21,8 @@ import {
 import { FailureCode, TestSpecSchema, type NodeLoad, type TestSpec } from "../../gen/netmatrix/v1/types_pb.js";
 import { busyBeforeRun } from "../../common/src/busy.js";
 import { NetmatrixError } from "../../common/src/errors.js";
-import { directions, httpModes, modes, protocols } from "../../common/src/model.js";
+import { directions, families, httpModes, modes, protocols } from "../../common/src/model.js";
+import { targetAddress } from "./address-check.js";
 import { drivers, toolName, tools, type ToolName } from "../../tools/src/index.js";
 import { newCase, runRepetition, type CaseRequest } from "./case-runner.js";
 import type { AgentLocks } from "./locks.js";
@@ -87,6 +88,7 @@ export function plannerAgents(registry: Registry): PlannerAgent[] {
     node: l.info.node,
     mode: modes.toName(l.info.mode) ?? "host",
     address: l.info.addresses[0] ?? "",
+    addresses: l.info.addresses,
     tools: l.info.tools.filter((t) => t.available).map((t) => toolName(t.tool) as ToolName),
     toolProblems: Object.fromEntries(l.info.tools.filter((t) => !t.available && t.problem).map((t) => [toolName(t.tool), t.problem])),
     labels: l.info.labels,
@@ -109,6 +111,7 @@ export function testSpecOf(c: PlannedCase): TestSpec {
     bodyBytes: c.bodyBytes ?? 0,
     messageRatePerS: c.messageRatePerS ?? 0,
     mss: c.mssBytes ?? 0,
+    family: c.family !== undefined ? families.toEnum(c.family, "address family") : 0,
   });
 }
 
@@ -138,7 +141,7 @@ function openRun(req: MatrixRequest, deps: MatrixDeps, total: number): { run: Ru
 export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit, cancelled: AbortSignal): Promise<void> {
   const { spec, log } = { spec: req.spec, log: deps.log };
   const agents = plannerAgents(deps.registry);
-  const planOpts = deps.services ? { serviceProvider: { kinds: deps.services.kinds } } : {};
+  const planOpts = deps.services ? { serviceProvider: { kinds: deps.services.kinds, ...(deps.services.families ? { families: deps.services.families } : {}) } } : {};
   // Counted before anything is planned: past the caps, the spec is refused before any large allocation.
   const caps = effectiveCaps(deps.caps ?? DEFAULT_MATRIX_CAPS, req.caps);
   checkPlanSize(planSize(spec, agents, planOpts), spec, caps);
@@ -363,7 +366,8 @@ async function runOne(
                     runId,
                     caseId: c.id,
                     serverNode: c.serverNode,
-                    serverAddress: server.info.addresses[0] ?? "",
+                    serverAddress: targetAddress(server.info, c.family ?? "ipv4") ?? "",
+                    ...(c.family ? { family: c.family } : {}),
                     port,
                     dataPort,
                     protocol: c.protocol === "udp" ? "udp" : "tcp",

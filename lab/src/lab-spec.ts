@@ -42,5 +42,7 @@ export function labSpec(topo: LabTopology, o: LabSpecOptions): Record<string, un
     pairs: o.pairs === "all" ? "all" : { sample: 1 },
     concurrency: 1,
     thresholds: { cvPercent: 10, udpLossPercent: 1 },
+    // A dual-stack lab (--ipv6) runs every case over both families.
+    ...(topo.ipv6 ? { families: ["ipv4", "ipv6"] } : {}),
   };
 }

@@ -160,6 +160,17 @@ async function stopPids(pids: number[], graceMs = 4000): Promise<void> {
   for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
 }
 
+/**
+ * `--pod-ips` of node `index`'s host agent (pod `k`'s agent): its IPv6
+ * address in a dual-stack lab, as the chart passes status.podIPs, so the
+ * agent registers it (and not, say, its bridge's) as its IPv6 target.
+ */
+function podIps(topo: LabTopology, index: number, k?: number): string[] {
+  const a = topo.ipv6?.nodes[index - 1];
+  const v6 = k === undefined ? a?.underlay : a?.pods[k];
+  return v6 ? ["--pod-ips", v6] : [];
+}
+
 /** What `labUp` takes: the topology, where the lab keeps its state, and how to run its members. */
 export interface LabUpOptions extends LabOptions {
   dataDir: string;
@@ -301,18 +312,18 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
         container: `${node.name}-host`,
         role: "host-agent",
         ns: node.ns,
-        args: ["agent", ...coord, "--node", node.name, "--mode", "host", "--address", node.underlayAddress, "--metrics", "0.0.0.0:9101"],
+        args: ["agent", ...coord, "--node", node.name, "--mode", "host", "--address", node.underlayAddress, ...podIps(topo, node.index), "--metrics", "0.0.0.0:9101"],
         log: join(logDir, `${node.name}-host.log`),
       });
       // Like the chart's pod agents reading the host's /proc/1/net/dev: the node's NICs, seen from the pod.
       await Promise.all(
-        node.pods.map((pod) =>
+        node.pods.map((pod, k) =>
           start({
             name: `${node.name}/pod/${pod.name}`,
             container: pod.name,
             role: "pod-agent",
             ns: pod.ns,
-            args: ["agent", ...coord, "--node", node.name, "--mode", "pod", "--pod", pod.name, "--address", pod.address, "--metrics", "off"],
+            args: ["agent", ...coord, "--node", node.name, "--mode", "pod", "--pod", pod.name, "--address", pod.address, ...podIps(topo, node.index, k), "--metrics", "off"],
             log: join(logDir, `${pod.name}.log`),
             netDevOf: hostPid,
           }),
@@ -328,7 +339,20 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
         container: "external",
         role: "host-agent",
         ns: ext.ns,
-        args: ["agent", "--coordinator", `${ext.controlGateway}:${ports.grpc}`, "--node", ext.name, "--mode", "external", "--address", ext.address, "--metrics", "off"],
+        args: [
+          "agent",
+          "--coordinator",
+          `${ext.controlGateway}:${ports.grpc}`,
+          "--node",
+          ext.name,
+          "--mode",
+          "external",
+          "--address",
+          ext.address,
+          ...(topo.ipv6?.external ? ["--pod-ips", topo.ipv6.external] : []),
+          "--metrics",
+          "off",
+        ],
         log: join(logDir, "external.log"),
       });
     }

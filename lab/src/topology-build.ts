@@ -8,6 +8,7 @@ import { NetmatrixError } from "../../common/src/errors.js";
 import { addNamespace, ip, listNamespaces, rateLimit, sweepNamespaces } from "./netns.js";
 import { checkPrefix, controlLinkName, type LabNode, type LabPod, type LabTopology } from "./topology-plan.js";
 import { podRoutes, underlayDevice, wireCni } from "./topology-cni.js";
+import { wireIpv6 } from "./topology-ipv6.js";
 import { deleteRootLink, rootVethLinks, settleAll, sysctl, tryInNs } from "./topology-run.js";
 
 /** What a prefix owns right now. */
@@ -95,6 +96,7 @@ export async function buildLab(topo: LabTopology): Promise<void> {
     // Nodes (and the external host) are independent: build them side by side.
     await settleAll([...topo.nodes.map((node) => buildNode(topo, node, defaults)), ...(topo.external ? [buildExternal(topo, defaults)] : [])]);
     await wireCni(topo);
+    if (topo.ipv6) await wireIpv6({ ...topo, ipv6: topo.ipv6 });
   } catch (err) {
     await teardownLab(topo.prefix).catch(() => undefined);
     throw err;

@@ -16,6 +16,7 @@
  * above; the underlay stays inside the lab's namespaces, the same in every block.
  */
 import { NetmatrixError } from "../../common/src/errors.js";
+import { planIpv6, type LabIpv6 } from "./topology-ipv6-plan.js";
 
 /** How pods on different nodes reach each other. */
 export type CniMode = "host-gw" | "vxlan" | "l2";
@@ -49,6 +50,8 @@ export interface LabOptions {
   external?: boolean;
   /** Address block 0..{@link ADDRESS_BLOCK_MAX} of the root-visible addresses (default 0; see {@link blockAddresses}). */
   block?: number;
+  /** Dual stack: IPv6 underlay and pod addresses beside the IPv4 ones (topology-ipv6.ts); default false. */
+  ipv6?: boolean;
 }
 
 export interface LabPod {
@@ -104,6 +107,8 @@ export interface LabTopology {
   nicRate?: string;
   nodes: LabNode[];
   external?: LabExternal;
+  /** The IPv6 plan of a dual-stack lab (`--ipv6`); absent: IPv4 only. */
+  ipv6?: LabIpv6;
 }
 
 /** One sentence per mode naming the real CNI it stands for. */
@@ -229,6 +234,7 @@ export function planTopology(opts: LabOptions = {}): LabTopology {
     const ctl = controlPair(control, 0);
     topo.external = { name: "external", ns: `${prefix}external`, address: "198.18.0.250", controlAddress: ctl.address, controlGateway: ctl.gateway };
   }
+  if (opts.ipv6) topo.ipv6 = planIpv6(topo);
   return topo;
 }
 

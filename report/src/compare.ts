@@ -82,6 +82,8 @@ function identity(r: CaseRecord): CaseIdentity {
     ...(own.bodyBytes !== undefined ? [`Body${own.bodyBytes}`] : []),
     ...(own.httpMode !== undefined ? [own.httpMode] : []),
     ...(own.messageRatePerS !== undefined ? [`R${own.messageRatePerS}`] : []),
+    // IPv6 cases only: an IPv6 case never matches its IPv4 twin.
+    ...(s.family ? [s.family] : []),
     `${r.clientNode}→${r.serverNode}`,
   ].join("/");
   const { tool, protocol, direction, parallel, bitrateBps, lengthBytes, windowBytes, mss } = s;

@@ -26,6 +26,8 @@ export interface TestParams {
   connections?: number;
   bodyBytes?: number;
   messageRatePerS?: number;
+  /** The address family, when not IPv4 (shown as "IPv6"). */
+  family?: string;
 }
 
 /** The tool's own parameters as label words ("16 conns", "body 1 KiB", "new-connection", "10000 msg/s"), for the lists its driver takes. */
@@ -67,6 +69,7 @@ export function testLabelOf(p: TestParams): string {
     !!p.windowBytes && p.windowBytes > 0 && `win ${formatSize(p.windowBytes)}`,
     !!p.mss && p.mss > 0 && `mss ${p.mss}`,
     ...ownWords(p),
+    p.family === "ipv6" && "IPv6",
   );
 }
 
@@ -97,7 +100,8 @@ export function testCompare(a: TestParams, b: TestParams): number {
     (a.connections ?? 0) - (b.connections ?? 0) ||
     (a.bodyBytes ?? 0) - (b.bodyBytes ?? 0) ||
     (a.httpMode ?? "").localeCompare(b.httpMode ?? "") ||
-    (a.messageRatePerS ?? 0) - (b.messageRatePerS ?? 0)
+    (a.messageRatePerS ?? 0) - (b.messageRatePerS ?? 0) ||
+    (a.family ?? "").localeCompare(b.family ?? "")
   );
 }
 

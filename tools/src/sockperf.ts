@@ -227,6 +227,7 @@ export const sockperf = defineDriver({
   /** Its UDP server binds a UDP socket; the TCP one listens. */
   serverListens: (protocol) => protocol,
   capabilities: {
+    cannotFamily: { ipv6: 'sockperf 3.7 takes IPv4 addresses only (its -i refuses an IPv6 address: "Invalid address")' },
     transport: "ip",
     pacing: false,
     omit: false,

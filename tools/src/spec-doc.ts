@@ -1,6 +1,6 @@
 /** A wire TestSpec as a document: names instead of enums, 0 for tool defaults. Pure. */
 import type { TestSpec } from "../../gen/netmatrix/v1/types_pb.js";
-import { directions, httpModes, protocols } from "../../common/src/model.js";
+import { directions, familyName, httpModes, protocols } from "../../common/src/model.js";
 import { driverOfWire, toolName } from "./index.js";
 import type { RunLength } from "./types.js";
 
@@ -23,6 +23,8 @@ export function specDoc(s: TestSpec | undefined) {
     connections: Math.max(1, s?.connections ?? 1),
     bodyBytes: s?.bodyBytes ?? 0,
     messageRatePerS: s?.messageRatePerS ?? 0,
+    // Only for IPv6 cases, so IPv4 documents (and the reports made of them) stay as they were before families.
+    ...(familyName(s?.family ?? 0) === "ipv6" ? { family: "ipv6" as const } : {}),
   };
 }
 

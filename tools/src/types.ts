@@ -5,7 +5,7 @@
  */
 
 import type { Tool } from "../../gen/netmatrix/v1/types_pb.js";
-import type { DirectionName, FailureName, HttpModeName, ProtocolName } from "../../common/src/model.js";
+import type { DirectionName, FailureName, FamilyName, HttpModeName, ProtocolName } from "../../common/src/model.js";
 /** keepalive: requests over persistent connections; new-connection: one TCP connection per request. */
 export type HttpMode = HttpModeName;
 /** Transport protocol of a test. Ping is always ICMP and ignores it. */
@@ -239,6 +239,11 @@ export interface Capabilities {
   intervals: boolean;
   /** Why it cannot run through each service path it cannot (absent: it can). */
   cannotCross: Partial<Record<ServicePath, string>>;
+  /**
+   * Why it cannot run over each address family it cannot (absent: it runs
+   * over IPv4 and IPv6, its argv built from the target's and bind's family).
+   */
+  cannotFamily?: Partial<Record<FamilyName, string>>;
   /**
    * Matrix spec lists its cases are crossed with besides the common ones
    * (http: connections, bodies, httpModes; sockperf: messageRates); they also

@@ -21,6 +21,18 @@ function portRange(v: string): PortRange {
   }
 }
 
+/** "10.244.1.5,fd00:10:244:1::5" (status.podIPs as the downward API gives it): at most 8 IP addresses. */
+function podIps(v: string): string[] {
+  const list = v
+    .split(",")
+    .map((a) => a.trim())
+    .filter((a) => a !== "");
+  const bad = list.find((a) => !isIP(a));
+  if (bad !== undefined) throw new InvalidArgumentError(`"${bad.slice(0, 64)}" is not an IP address; give the pod's addresses, comma-separated.`);
+  if (list.length > 8) throw new InvalidArgumentError(`${list.length} addresses: a pod has at most one per family; give at most 8.`);
+  return list;
+}
+
 function address(v: string): string {
   if (!isIP(v)) throw new InvalidArgumentError(`"${v}" is not an IP address; give the address peers reach this agent on.`);
   return v;
@@ -38,6 +50,11 @@ export function agentCommand(): Command {
     .addOption(new Option("--node <name>", "node this agent runs on").env("NETMATRIX_NODE").default(hostname()))
     .addOption(new Option("--mode <mode>", "network mode").choices(modes.names).env("NETMATRIX_MODE").default("host"))
     .addOption(new Option("--address <ip>", "address peers reach this agent on (default: first non-loopback IPv4)").env("NETMATRIX_ADDRESS").argParser(address))
+    .addOption(
+      new Option("--pod-ips <list>", "the pod's addresses of every family, comma-separated (the chart passes status.podIPs); registered after --address")
+        .env("NETMATRIX_POD_IPS")
+        .argParser(podIps),
+    )
     .addOption(new Option("--pod <name>", "pod name (pod-network agents)").env("NETMATRIX_POD"))
     .addOption(
       new Option(
@@ -83,6 +100,7 @@ export function agentCommand(): Command {
           node: string;
           mode: ModeName;
           address?: string;
+          podIps?: string[];
           pod?: string;
           label?: string[];
           portRange: PortRange;
@@ -123,6 +141,7 @@ export function agentCommand(): Command {
             ...metricsListen(opts.metrics, opts.mode),
             ...(opts.netDev ? { netDevPath: opts.netDev } : opts.procRoot !== "/proc" ? { netDevPath: `${opts.procRoot}/1/net/dev` } : {}),
             ...(opts.address ? { address: opts.address } : {}),
+            ...(opts.podIps?.length ? { podIps: opts.podIps } : {}),
             ...(opts.pod ? { pod: opts.pod } : {}),
             ...(opts.behindNat ? { behindNat: true } : {}),
             ...(Object.keys(labels).length ? { labels } : {}),

@@ -35,6 +35,7 @@ interface UpOptions {
   nicRate?: string;
   mtu: LabMtu;
   external?: boolean;
+  ipv6?: boolean;
   force?: boolean;
   dataDir: string;
   prefix: string;
@@ -84,6 +85,7 @@ function withTopology(cmd: Command): Command {
         .default({}, "1500"),
     )
     .option("--external", "add an external host outside the cluster (external-pod, external-nodeport)")
+    .option("--ipv6", "dual stack: IPv6 (ULA) underlay and pod addresses beside the IPv4 ones, for specs with families: [ipv4, ipv6] (host-gw and vxlan)")
     .option("--force", "clean up a half-built lab first")
     .addOption(
       new Option(
@@ -116,6 +118,7 @@ function upOptions(o: UpOptions, nicRate: string | undefined) {
     cni: o.cni,
     ...o.mtu,
     external: Boolean(o.external),
+    ...(o.ipv6 ? { ipv6: true } : {}),
     force: Boolean(o.force),
     dataDir: o.dataDir,
     prefix: o.prefix,
@@ -152,7 +155,7 @@ function printUp(state: LabState, next = true): void {
   const t = state.topology;
   process.stderr.write(
     [
-      `lab up: ${t.nodes.length} nodes, CNI ${t.cni} (${CNI_DESCRIPTIONS[t.cni]}), underlay MTU ${t.mtu}, pod MTU ${t.podMtu}${t.nicRate ? `, NICs ${t.nicRate}` : ""}${t.external ? ", external host" : ""}`,
+      `lab up: ${t.nodes.length} nodes, CNI ${t.cni} (${CNI_DESCRIPTIONS[t.cni]}), underlay MTU ${t.mtu}, pod MTU ${t.podMtu}${t.nicRate ? `, NICs ${t.nicRate}` : ""}${t.external ? ", external host" : ""}${t.ipv6 ? ", dual stack (IPv6)" : ""}`,
       ...t.nodes.map((n) => `  ${n.name}: ${n.underlayAddress}, pods ${n.pods.map((p) => `${p.name} ${p.address}`).join(", ")}`),
       ...(state.image
         ? [

@@ -5,7 +5,7 @@
  */
 import type { ModeName } from "../../../common/src/model.js";
 import type { ToolName } from "../../../tools/src/index.js";
-import type { DirectionName, HttpModeName } from "../../../common/src/model.js";
+import type { DirectionName, FamilyName, HttpModeName } from "../../../common/src/model.js";
 import type { ScenarioName, ServiceKind, Via } from "../../../common/src/scenarios.js";
 import type { CaseProtocol } from "./variants.js";
 import type { Refusal } from "./refusals.js";
@@ -20,6 +20,8 @@ export interface PlannerAgent {
   mode: ModeName;
   /** The address a client targets; empty when the agent registered none. */
   address: string;
+  /** Every address it registered (`address` first), for the families it can be reached over; absent: `address` only. */
+  addresses?: readonly string[];
   /** Tools found on the agent. */
   tools: ToolName[];
   /** Tools on its PATH that it cannot run, with why and the fix (as the agent reported them). */
@@ -35,7 +37,7 @@ export interface PlannerOptions {
    * NodePort Services) or the lab (iptables DNAT). Without it the service
    * scenarios are refused.
    */
-  serviceProvider?: { kinds: ServiceKind[] };
+  serviceProvider?: { kinds: ServiceKind[]; families?: FamilyName[] };
 }
 
 /** One test between two agents with fixed parameters. Units in the names. */
@@ -79,6 +81,8 @@ export interface PlannedCase {
   mssBytes?: number;
   /** `udp: ladder`: run as a UDP rate ladder (coordinator/src/ladder); absent for fixed-rate cases. */
   ladder?: UdpLadderSpec;
+  /** The address family, when not IPv4 (absent: IPv4, as every case before families). */
+  family?: FamilyName;
   /** Key of the planned host-host case with the same node pair and parameters; undefined for host-host itself, same-node and external cases, or when none is planned. */
   baselineKey: string | undefined;
 }

@@ -3,7 +3,7 @@
  * planner reads. Apart from spec.ts so that the field readers
  * (spec-reader.ts) can name them without an import cycle.
  */
-import type { DirectionName, HttpModeName, ProtocolName } from "../../../common/src/model.js";
+import type { DirectionName, FamilyName, HttpModeName, ProtocolName } from "../../../common/src/model.js";
 import type { ToolName } from "../../../tools/src/index.js";
 import type { ScenarioName } from "../../../common/src/scenarios.js";
 
@@ -80,6 +80,8 @@ export interface MatrixSpec {
   crosscheck: boolean | ScenarioName[];
   /** UDP cases of pacing tools run as a rate ladder instead of at each udpBitrates entry (`udp: ladder`); undefined = the fixed bitrates. */
   udpLadder?: UdpLadderSpec;
+  /** Address families every case runs over, each once (`families`); default [ipv4]. */
+  families: FamilyName[];
 }
 
 /** `udp: ladder`: the loss threshold, the steps at most and each step's length. */

@@ -65,6 +65,7 @@ describe("the spec as a message", () => {
       "bodies",
       "httpModes",
       "messageRates",
+      "families",
     ]);
     expect(doc).toMatchObject({ tools: ["iperf3"], lengths: [0, 131072], udpBitrates: [1e8, 2.5e9], pairs: { sample: 7 }, duration: 10, omit: 1, seed: 4294967295 });
   });
@@ -139,7 +140,16 @@ describe("spec.json", () => {
     expect(spec).toMatchObject({ name: "report-fixture", tools: ["iperf3", "ping"], durationS: 2, omitS: 0, pairs: { kind: "all" } });
     const stored = specDocument(spec);
     // Every key the old file had, with the same value; udpBitrates, seed and the http/sockperf lists (left out, so defaulted) added.
-    expect(stored).toEqual({ ...JSON.parse(FIXTURE_SPEC_JSON), udpBitrates: [1e9], seed: 0, connections: [16], bodies: [1024], httpModes: ["keepalive"], messageRates: [0] });
+    expect(stored).toEqual({
+      ...JSON.parse(FIXTURE_SPEC_JSON),
+      udpBitrates: [1e9],
+      seed: 0,
+      connections: [16],
+      bodies: [1024],
+      httpModes: ["keepalive"],
+      messageRates: [0],
+      families: ["ipv4"],
+    });
     expect(specFromObject(stored, "spec.json")).toEqual(spec);
   });
 

@@ -9,7 +9,7 @@ import { MatrixSpecSchema, type MatrixSpec as MatrixSpecMessage, type PairSelect
 import type { RunMatrixRequest } from "../../../gen/netmatrix/v1/control_pb.js";
 import { NetmatrixError } from "../../../common/src/errors.js";
 import { matrixSpecDocument, type MatrixSpecDocument } from "../../../common/src/matrix-spec.js";
-import { directions, httpModes, protocols } from "../../../common/src/model.js";
+import { directions, families, httpModes, protocols } from "../../../common/src/model.js";
 import { VERSION } from "../../../common/src/version.js";
 import { tools } from "../../../tools/src/index.js";
 import { specFromObject } from "./spec.js";
@@ -56,6 +56,7 @@ export function specMessage(spec: MatrixSpec): MatrixSpecMessage {
     mssBytes: [...spec.mssBytes],
     ...(spec.crosscheck === false ? {} : { crosscheck: spec.crosscheck === true ? { all: true } : { scenarios: [...spec.crosscheck] } }),
     ...(spec.udpLadder ? { udpLadder: { lossPercent: spec.udpLadder.lossPercent, maxSteps: spec.udpLadder.maxSteps, stepDurationS: spec.udpLadder.stepDurationS } } : {}),
+    families: spec.families.map((f) => families.toEnum(f, "address family")),
   });
 }
 

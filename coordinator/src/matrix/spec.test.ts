@@ -53,6 +53,7 @@ describe("valid specs", () => {
       messageRatesPerS: [0],
       mssBytes: [],
       crosscheck: ["host-host", "pod-pod-cross"],
+      families: ["ipv4"],
     });
   });
 

@@ -13,7 +13,7 @@ import { NO_LOCATION, SpecError, type Locator, type SpecPath } from "./spec-erro
 import { SpecReader } from "./spec-reader.js";
 import type { MatrixSpec } from "./spec-types.js";
 import { ownCombinations } from "./variants.js";
-import { httpModes } from "../../../common/src/model.js";
+import { families, httpModes } from "../../../common/src/model.js";
 import { LENGTH_SWEEP_BYTES, MSS_SWEEP_BYTES } from "./sweeps.js";
 import { readUdpLadder } from "./spec-ladder.js";
 
@@ -43,6 +43,7 @@ export const SPEC_KEYS = [
   "mss",
   "crosscheck",
   "udp",
+  "families",
 ] as const;
 
 /** Values used for keys a spec leaves out (`name` and `scenarios` have none: they are required). */
@@ -66,6 +67,7 @@ export const SPEC_DEFAULTS: Omit<MatrixSpec, "name" | "scenarios"> = {
   messageRatesPerS: [0],
   mssBytes: [],
   crosscheck: false,
+  families: ["ipv4"],
 };
 
 /**
@@ -234,6 +236,7 @@ export function specFromObject(raw: unknown, source = "<spec>", locate: Locator 
       ),
     ),
     crosscheck: d.crosscheck,
+    families: r.enumList(["families"], families.names, "address family", d.families),
   };
   spec.crosscheck = r.crosscheck(["crosscheck"], SCENARIOS, r.valid("scenarios") ? spec.scenarios : undefined, d.crosscheck);
   const udpLadder = readUdpLadder(r);

@@ -41,6 +41,7 @@ import { CASE_OVERHEAD_MS } from "./size.js";
 import type { MatrixSpec } from "./spec-types.js";
 import { crosschecked, variants, type Variant } from "./variants.js";
 import { NumberSet } from "./number-set.js";
+import { familyAddress } from "../../../common/src/addresses.js";
 
 /** Where a block's units come from. Node numbers index the plan's `universe`; external clients are agent indices. */
 type Units =
@@ -124,6 +125,8 @@ export class PlanStream {
   private readonly segmentStart: number[];
   private readonly mask: Uint32Array;
   private readonly hasAddress: Uint8Array;
+  /** Per agent: 1 when it registered an IPv6 address a client can target (common/src/addresses.ts `familyAddress`). */
+  private readonly hasIpv6: Uint8Array;
   private readonly nodeHash: [number, number][];
   private readonly prefixHash = new Map<string, [number, number]>();
   private readonly hostHost: Block | undefined;
@@ -156,6 +159,7 @@ export class PlanStream {
     this.nodeHash = universe.map((n) => hash64(n));
     this.mask = Uint32Array.from(agents, (a) => a.tools.reduce((m, t) => m | TOOL_BIT[t], 0));
     this.hasAddress = Uint8Array.from(agents, (a) => (a.address === "" ? 0 : 1));
+    this.hasIpv6 = Uint8Array.from(agents, (a) => (familyAddress(a.addresses ?? [a.address], "ipv6") === undefined ? 0 : 1));
     const crossRows = spec.scenarios.some((s) => SCENARIO_SHAPES[s].placement === "cross");
     const mesh = spec.pairs.kind === "all" || spec.pairs.kind === "nodes";
     // A mesh is never listed pair by pair: only its nodes are selected.
@@ -202,7 +206,13 @@ export class PlanStream {
         }
       }
       // Why a tool cannot take this scenario's path (ping has no port to forward; qperf's data port does not survive a NodePort).
-      const cannot = (v: Variant): string | undefined => (shape.via === "direct" ? undefined : drivers[v.tool].capabilities.cannotCross[shape.via]);
+      const cannot = (v: Variant): string | undefined =>
+        shape.via === "direct"
+          ? undefined
+          : (drivers[v.tool].capabilities.cannotCross[shape.via] ??
+            (v.family !== "ipv4" && !(provider?.families ?? ["ipv4"]).includes(v.family)
+              ? `${scenario}: the service provider offers no ${v.family === "ipv6" ? "IPv6" : v.family} services`
+              : undefined));
       // What `crosscheck` adds belongs to the cross-checked rows only.
       const rowHas = (v: Variant): boolean => !v.crosscheck || crosschecked(spec, scenario);
       const pick = (mode: "host" | "pod" | "external", nth: number): Int32Array => Int32Array.from(universe, (n) => index.get(n)?.[mode][nth] ?? -1);
@@ -238,6 +248,7 @@ export class PlanStream {
     for (const b of this.blocks) {
       for (const k of b.combos) {
         const v = this.combos[k]!;
+        if (v.family !== "ipv4") this.familyNotes(b, v, notes);
         const cases = this.toolNotes(b, v, notes);
         if (cases === 0) continue;
         this.segments.push(this.segment(b, k, cases));
@@ -361,7 +372,7 @@ export class PlanStream {
 
   /** Whether agent `c` (client) and `s` (server) can run variant `v`: both present, the server addressed, the tool on each end that needs it. */
   private canRun(c: number, s: number, v: Variant): boolean {
-    if (c < 0 || s < 0 || !this.hasAddress[s]) return false;
+    if (c < 0 || s < 0 || !this.hasAddress[s] || !this.fam(v, c) || !this.fam(v, s)) return false;
     const bit = TOOL_BIT[v.tool];
     return (this.mask[c]! & bit) !== 0 && (!drivers[v.tool].needsServer || (this.mask[s]! & bit) !== 0);
   }
@@ -384,7 +395,9 @@ export class PlanStream {
       } else blamed.set(agent, { count, at });
     };
     const has = (a: number): boolean => (this.mask[a]! & bit) !== 0;
-    const serves = (s: number): boolean => s >= 0 && this.hasAddress[s] === 1;
+    // Endpoints without the case's family are left out here (familyNotes counts them).
+    const present = (c: number): boolean => c >= 0 && this.fam(v, c);
+    const serves = (s: number): boolean => s >= 0 && this.hasAddress[s] === 1 && this.fam(v, s);
     let ok = 0;
     const u = b.units;
     if (u.kind === "mesh") {
@@ -397,7 +410,7 @@ export class PlanStream {
       const firstWithTool: number[] = [];
       for (let i = 0; i < m; i++) {
         const c = b.clientOf[nodes[i]!]!;
-        if (c >= 0 && has(c)) {
+        if (present(c) && has(c)) {
           clientsWithTool++;
           if (firstWithTool.length < 2) firstWithTool.push(i);
         }
@@ -417,12 +430,12 @@ export class PlanStream {
         const s = b.serverOf[x]!;
         const selfServes = serves(s) ? 1 : 0;
         // As a client without the tool: every unit it has a serving partner in.
-        if (c >= 0 && !has(c)) {
+        if (present(c) && !has(c)) {
           const j = firstServer === i ? secondServer : firstServer;
           if (j >= 0) blame(c, servers - selfServes, pos(i, j));
         }
         if (selfServes) {
-          const clients = clientsWithTool - (c >= 0 && has(c) ? 1 : 0);
+          const clients = clientsWithTool - (present(c) && has(c) ? 1 : 0);
           if (needsServer && !has(s)) {
             const k = firstWithTool[0] === i ? firstWithTool[1] : firstWithTool[0];
             if (k !== undefined) blame(s, clients, pos(k, i));
@@ -432,7 +445,7 @@ export class PlanStream {
     } else {
       let p = 0;
       this.eachUnit(b, (c, s) => {
-        if (c >= 0 && serves(s)) {
+        if (present(c) && serves(s)) {
           if (!has(c)) blame(c, 1, p);
           else if (needsServer && !has(s)) blame(s, 1, p);
           else ok++;
@@ -452,6 +465,51 @@ export class PlanStream {
       );
     }
     return ok;
+  }
+
+  /** Whether agent `a` has an address of `v`'s family (IPv4: as before families, any address). */
+  private fam(v: Variant, a: number): boolean {
+    return v.family === "ipv4" || this.hasIpv6[a] === 1;
+  }
+
+  /**
+   * Note the units of (b, v) whose client or server has no address of v's
+   * family (the server blamed first), as skipped with the fix. O(nodes) for a
+   * mesh, one pass over the units otherwise.
+   */
+  private familyNotes(b: Block, v: Variant, notes: RefusalLog): void {
+    const lost = new Map<number, number>();
+    const blame = (a: number, n: number): void => {
+      if (n > 0) lost.set(a, (lost.get(a) ?? 0) + n);
+    };
+    const u = b.units;
+    const addressed = (s: number): boolean => s >= 0 && this.hasAddress[s] === 1;
+    if (u.kind === "mesh") {
+      let clients = 0;
+      let serversWithFamily = 0;
+      for (const x of u.nodes) {
+        if (b.clientOf[x]! >= 0) clients++;
+        const s = b.serverOf[x]!;
+        if (addressed(s) && this.fam(v, s)) serversWithFamily++;
+      }
+      for (const x of u.nodes) {
+        const c = b.clientOf[x]!;
+        const s = b.serverOf[x]!;
+        if (addressed(s) && !this.fam(v, s)) blame(s, clients - (c >= 0 ? 1 : 0));
+        if (c >= 0 && !this.fam(v, c)) blame(c, serversWithFamily - (addressed(s) && this.fam(v, s) ? 1 : 0));
+      }
+    } else {
+      this.eachUnit(b, (c, s) => {
+        if (c < 0 || !addressed(s)) return;
+        if (!this.fam(v, s)) blame(s, 1);
+        else if (!this.fam(v, c)) blame(c, 1);
+      });
+    }
+    for (const [a, n] of lost) {
+      const agent = this.agents[a]!;
+      const who = agent.mode === "host" ? agent.node : agent.id;
+      notes.add("skipped", b.shape.name, v.tool, n, `${who} has no ${v.family === "ipv6" ? "IPv6" : v.family} address: run the lab with --ipv6 / enable dual stack`);
+    }
   }
 
   /** Every unit of a non-mesh block in listing order, as (client agent, server agent, client node, server node); nodes are universe numbers, −1 for an external client. */
@@ -688,6 +746,7 @@ export class PlanStream {
       ...(v.messageRatePerS !== undefined ? { messageRatePerS: v.messageRatePerS } : {}),
       ...(v.mssBytes !== undefined ? { mssBytes: v.mssBytes } : {}),
       ...(v.ladder ? { ladder: v.ladder } : {}),
+      ...(v.family !== "ipv4" ? { family: v.family } : {}),
       baselineKey,
     };
   }

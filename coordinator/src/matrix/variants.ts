@@ -5,7 +5,7 @@
  * reverse, bidir or parallel streams; UDP datagrams stop at 65507 bytes; …).
  * Node pairs are crossed in later, by the planner. Pure.
  */
-import type { DirectionName, HttpModeName, ProtocolName } from "../../../common/src/model.js";
+import type { DirectionName, FamilyName, HttpModeName, ProtocolName } from "../../../common/src/model.js";
 import type { ToolName } from "../../../tools/src/index.js";
 import { drivers, tools as toolCatalogue } from "../../../tools/src/index.js";
 import type { SpecList } from "../../../tools/src/types.js";
@@ -43,11 +43,14 @@ export interface Variant {
   messageRatePerS?: number;
   /** TCP maximum segment size, bytes (`mss`); undefined when the spec lists none, and for UDP and ICMP cases. */
   mssBytes?: number;
+  /** The address family the client targets the server over. */
+  family: FamilyName;
   /**
    * "tool/protocol/direction/P…/L…[/B…]": the middle of a case key; for tools
    * crossed with their own lists, "tool/protocol/direction[/P…][/L…]" and
    * those lists' parts, e.g. "http/tcp/forward/C16/B1K/keepalive",
-   * "sockperf/udp/forward/L64/R0"; "/M1460" at the end when the case sets an MSS.
+   * "sockperf/udp/forward/L64/R0"; "/M1460" at the end when the case sets an
+   * MSS, "/ipv6" appended for IPv6 (IPv4 keys are as they were before families).
    */
   paramKey: string;
   /** Why this combination is not planned, when it is not. */
@@ -115,34 +118,42 @@ function crossed(spec: MatrixSpec): Variant[] {
               // mss is TCP's: UDP and ICMP cases run once whatever it lists.
               const msses = caseProtocol === "tcp" && spec.mssBytes.length ? spec.mssBytes : [undefined];
               for (const [own, mssBytes] of ownCombinations(spec, can.specLists ?? []).flatMap((o) => msses.map((m) => [o, m] as const))) {
-                const key = can.specLists?.length
-                  ? ownParamKey(tool, caseProtocol, direction, parallel, takesLength ? lengthBytes : undefined, own)
-                  : paramKey(tool, caseProtocol, direction, parallel, lengthBytes, bitrateBps);
-                const v: Variant = {
-                  tool,
-                  protocol: caseProtocol,
-                  direction,
-                  parallel,
-                  lengthBytes,
-                  bitrateBps,
-                  durationS: spec.durationS,
-                  omitS: can.omit ? spec.omitS : 0,
-                  ...own,
-                  ...(mssBytes !== undefined ? { mssBytes } : {}),
-                  // A ladder's duration is its steps' (what the planner estimates by); each step runs stepDurationS, no omit.
-                  ...(ladder ? { ladder, durationS: ladder.maxSteps * ladder.stepDurationS, omitS: 0 } : {}),
-                  paramKey: ladder ? `${paramKey(tool, caseProtocol, direction, parallel, lengthBytes, undefined)}/ladder` : mssBytes !== undefined ? `${key}/M${mssBytes}` : key,
-                };
-                const skip = icmpDuplicate
-                  ? `${tool} is ICMP: one case per pair covers every listed protocol (${protocol} not repeated)`
-                  : !can.pacing && rateIndex > 0
-                    ? `${tool} cannot pace UDP to a bitrate (it sends as fast as it can): one case without a bitrate stands for every udpBitrates entry`
-                    : !takesLength && lengthIndex > 0
-                      ? `${tool} takes no length (lengths): one case stands for every lengths entry`
-                      : mssBytes !== undefined && !can.mss
-                        ? `${tool} cannot set the TCP MSS: its TCP cases are skipped while mss lists sizes (run it in a spec without mss)`
-                        : skipReason(v);
-                out.push(skip === undefined ? v : { ...v, skip });
+                for (const family of spec.families) {
+                  const key = can.specLists?.length
+                    ? ownParamKey(tool, caseProtocol, direction, parallel, takesLength ? lengthBytes : undefined, own)
+                    : paramKey(tool, caseProtocol, direction, parallel, lengthBytes, bitrateBps);
+                  const base = ladder
+                    ? `${paramKey(tool, caseProtocol, direction, parallel, lengthBytes, undefined)}/ladder`
+                    : mssBytes !== undefined
+                      ? `${key}/M${mssBytes}`
+                      : key;
+                  const v: Variant = {
+                    tool,
+                    protocol: caseProtocol,
+                    direction,
+                    parallel,
+                    lengthBytes,
+                    bitrateBps,
+                    durationS: spec.durationS,
+                    omitS: can.omit ? spec.omitS : 0,
+                    ...own,
+                    ...(mssBytes !== undefined ? { mssBytes } : {}),
+                    // A ladder's duration is its steps' (what the planner estimates by); each step runs stepDurationS, no omit.
+                    ...(ladder ? { ladder, durationS: ladder.maxSteps * ladder.stepDurationS, omitS: 0 } : {}),
+                    family,
+                    paramKey: family === "ipv4" ? base : `${base}/${family}`,
+                  };
+                  const skip = icmpDuplicate
+                    ? `${tool} is ICMP: one case per pair covers every listed protocol (${protocol} not repeated)`
+                    : !can.pacing && rateIndex > 0
+                      ? `${tool} cannot pace UDP to a bitrate (it sends as fast as it can): one case without a bitrate stands for every udpBitrates entry`
+                      : !takesLength && lengthIndex > 0
+                        ? `${tool} takes no length (lengths): one case stands for every lengths entry`
+                        : mssBytes !== undefined && !can.mss
+                          ? `${tool} cannot set the TCP MSS: its TCP cases are skipped while mss lists sizes (run it in a spec without mss)`
+                          : (can.cannotFamily?.[family] ?? skipReason(v));
+                  out.push(skip === undefined ? v : { ...v, skip });
+                }
               }
             });
           });
