@@ -13,10 +13,10 @@
  * Prints a table and, last, one JSON line. `measureAgentCost` is exported
  * for other benchmarks (bench:scale).
  */
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { isMain } from "./is-main.js";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startAgentProc, startCoordinatorProc } from "../test/harness/local-cluster.js";
 import { spawnNetmatrix, stopAll } from "../test/harness/processes.js";
@@ -116,16 +116,7 @@ export async function measureAgentCost(o: { idleS?: number; sampleS?: number; se
   }
 }
 
-/** Whether this file is the program run (not imported by another benchmark). */
-function isMain(): boolean {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMain(import.meta.url)) {
   const { values } = parseArgs({
     options: { "idle-s": { type: "string", default: "60" }, "sample-s": { type: "string", default: "60" }, "settle-s": { type: "string", default: "10" } },
   });

@@ -12,10 +12,10 @@
  *
  *   sudo node dist-dev/bench/truth-ipv6.js [--duration 2] [--repetitions 2]
  */
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { isMain } from "./is-main.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
 import { stringify } from "yaml";
@@ -131,15 +131,7 @@ export function ipv6TruthTable(rows: readonly Ipv6TruthRow[]): string {
   return t.toString();
 }
 
-function isMain(): boolean {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMain(import.meta.url)) {
   const { values } = parseArgs({ options: { duration: { type: "string", default: "2" }, repetitions: { type: "string", default: "2" } } });
   if (process.getuid?.() !== 0) {
     console.error("bench truth-ipv6 needs root (the lab builds network namespaces).");

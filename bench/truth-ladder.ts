@@ -9,10 +9,10 @@
  *
  *   node dist-dev/bench/truth-ladder.js [--rate 1gbit] [--steps 8] [--step-duration 2]
  */
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { isMain } from "./is-main.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { canUseNamespaces, rateLimit } from "../lab/src/netns.js";
 import { parseBitrateBps } from "../common/src/units.js";
@@ -100,16 +100,13 @@ interface LadderJson {
   steps: { offeredBps: number; sentBps: number | null; good: boolean }[];
 }
 
-/** Whether this file is the program run (not imported by another benchmark). */
-function isMain(): boolean {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
+/** A row as one line: what the ladder found against tbf rate × payload/wire, and what limited it. */
+export function ladderLine(r: LadderTruthRow): string {
+  const mbit = (v: number | null) => (v === null ? "none" : `${(v / 1e6).toFixed(1)} Mbit/s`);
+  return `${r.path}: ladder found ${mbit(r.foundBps)} (received ${mbit(r.receivedBps)}, loss ${r.lossPercent?.toFixed(3) ?? "-"} %) in ${r.steps}/${r.maxSteps} steps; tbf ${mbit(r.rateBps)} × ${r.datagramBytes}/${r.datagramBytes + 42} = ${mbit(r.theoryBps)}; ratio ${r.ratio?.toFixed(4) ?? "-"}; limited by ${r.limitedBy} (${r.stopReason})`;
 }
 
-if (isMain()) {
+if (isMain(import.meta.url)) {
   if (!canUseNamespaces()) {
     console.error("the ladder benchmark needs root (it builds two network namespaces joined by a veth pair).");
     process.exit(2);
@@ -118,10 +115,5 @@ if (isMain()) {
     options: { rate: { type: "string", default: "1gbit" }, steps: { type: "string", default: "8" }, "step-duration": { type: "string", default: "2" } },
   });
   const rows = await truthLadder({ rate: values.rate, steps: Number(values.steps), stepDurationS: Number(values["step-duration"]) });
-  const mbit = (v: number | null) => (v === null ? "none" : `${(v / 1e6).toFixed(1)} Mbit/s`);
-  for (const r of rows) {
-    console.log(
-      `${r.path}: ladder found ${mbit(r.foundBps)} (received ${mbit(r.receivedBps)}, loss ${r.lossPercent?.toFixed(3) ?? "-"} %) in ${r.steps}/${r.maxSteps} steps; tbf ${mbit(r.rateBps)} × ${r.datagramBytes}/${r.datagramBytes + 42} = ${mbit(r.theoryBps)}; ratio ${r.ratio?.toFixed(4) ?? "-"}; limited by ${r.limitedBy} (${r.stopReason})`,
-    );
-  }
+  for (const r of rows) console.log(ladderLine(r));
 }

@@ -12,7 +12,7 @@
  *
  *   node dist-dev/bench/truth-tools.js [--runs 3] [--duration 3] [--rate 1gbit]
  */
-import { pathToFileURL } from "node:url";
+import { isMain } from "./is-main.js";
 import { parseArgs } from "node:util";
 import { canUseNamespaces } from "../lab/src/netns.js";
 import { drivers, tools } from "../tools/src/index.js";
@@ -125,4 +125,4 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(rowLine(r));
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+if (isMain(import.meta.url)) await main();
