@@ -7,23 +7,13 @@
  */
 import { describe, expect, test } from "vitest";
 import { parseSpec } from "./spec.js";
-import { SpecError } from "./spec-error.js";
 import { specFromMessage, specMessage } from "./spec-wire.js";
 import { variants } from "./variants.js";
 import { plan, type PlannerAgent } from "./planner.js";
 import { drivers, tools } from "../../../tools/src/index.js";
+import { specError } from "./spec-testing.js";
 
 const ok = "name: m\nscenarios: [host-host, pod-pod-cross, pod-pod-same]\n";
-
-function specError(text: string): SpecError {
-  try {
-    parseSpec(text, "spec.yaml");
-  } catch (err) {
-    if (err instanceof SpecError) return err;
-    throw err;
-  }
-  throw new Error("expected a SpecError, the spec was accepted");
-}
 
 describe("crosscheck: the key", () => {
   test.each<[string, string, boolean | string[]]>([

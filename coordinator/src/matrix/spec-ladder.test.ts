@@ -8,20 +8,10 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, test } from "vitest";
 import { MatrixSpecSchema, UdpLadderSchema } from "../../../gen/netmatrix/v1/matrix_pb.js";
 import { parseSpec, specFromObject } from "./spec.js";
-import { SpecError } from "./spec-error.js";
 import { specDocument, specFromMessage, specMessage } from "./spec-wire.js";
 import { variants } from "./variants.js";
 import { LADDER_DEFAULTS } from "./spec-ladder.js";
-
-function specError(text: string): SpecError {
-  try {
-    parseSpec(text, "spec.yaml");
-  } catch (err) {
-    if (err instanceof SpecError) return err;
-    throw err;
-  }
-  throw new Error("expected a SpecError, the spec was accepted");
-}
+import { specError } from "./spec-testing.js";
 
 const ok = "name: m\nscenarios: [host-host]\n";
 

@@ -8,18 +8,8 @@
 import { describe, expect, test } from "vitest";
 import { NetmatrixError } from "../../../common/src/errors.js";
 import { combinations, parseSpec, SPEC_BOUNDS, specFromObject } from "./spec.js";
-import { SpecError } from "./spec-error.js";
 import { variants } from "./variants.js";
-
-function specError(text: string): SpecError {
-  try {
-    parseSpec(text, "spec.yaml");
-  } catch (err) {
-    if (err instanceof SpecError) return err;
-    throw err;
-  }
-  throw new Error("expected a SpecError, the spec was accepted");
-}
+import { specError } from "./spec-testing.js";
 
 const ok = "name: m\nscenarios: [host-host]\n";
 const flow = (values: unknown[]): string => `[${values.join(", ")}]`;

@@ -8,20 +8,10 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, test } from "vitest";
 import { MatrixSpecSchema } from "../../../gen/netmatrix/v1/matrix_pb.js";
 import { combinations, parseSpec, specFromObject } from "./spec.js";
-import { SpecError } from "./spec-error.js";
 import { specDocument, specFromMessage, specMessage } from "./spec-wire.js";
 import { LENGTH_SWEEP_BYTES, MSS_SWEEP_BYTES } from "./sweeps.js";
 import { variants } from "./variants.js";
-
-function specError(text: string): SpecError {
-  try {
-    parseSpec(text, "spec.yaml");
-  } catch (err) {
-    if (err instanceof SpecError) return err;
-    throw err;
-  }
-  throw new Error("expected a SpecError, the spec was accepted");
-}
+import { specError } from "./spec-testing.js";
 
 const ok = "name: m\nscenarios: [host-host]\n";
 
