@@ -42,6 +42,8 @@ export interface ServiceCounterRecord {
   rule: string;
   packets: number;
   bytes: number;
+  /** "ipv6" for an ip6tables rule (an IPv6 Service); absent: iptables. */
+  family?: "ipv6";
 }
 
 /** What a tag of the lab with `prefix` names: a run's case, or a Kubernetes Service. */
@@ -70,6 +72,7 @@ export function counterRecord(prefix: string, node: { name: string; ns: string }
     rule: rule.text,
     packets: rule.packets,
     bytes: rule.bytes,
+    ...(rule.family === "ipv6" ? { family: "ipv6" as const } : {}),
   };
 }
 

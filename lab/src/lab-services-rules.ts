@@ -6,18 +6,33 @@
  * for the Services of the lab's Kubernetes API stand-in) so a service's rules
  * can be found and deleted exactly. Pure builders plus list/delete by tag;
  * a deletion returns what the deleted rules counted (lab-services-counters.ts
- * keeps it).
+ * keeps it). IPv6 services (a `--ipv6` lab) are the same rules in ip6tables:
+ * `/128` matches and `[addr]:port` DNAT targets; a rule's family picks the binary.
  */
 import { NetmatrixError } from "../../common/src/errors.js";
 import { inNs, tryInNs } from "./topology-run.js";
 
 export type NatChain = "PREROUTING" | "OUTPUT" | "POSTROUTING";
 export type L4 = "tcp" | "udp";
+/** The address family of a rule: ipv4 (iptables) or ipv6 (ip6tables). */
+export type RuleFamily = "ipv4" | "ipv6";
+
+/** The families whose nat tables a lab's rules live in: IPv4 always, IPv6 too in a dual-stack lab. */
+export function labFamilies(ipv6: boolean): RuleFamily[] {
+  return ipv6 ? ["ipv4", "ipv6"] : ["ipv4"];
+}
+
+/** The iptables binary of `family` (and its -save, as `${bin}-save`). */
+export function iptablesBin(family: RuleFamily = "ipv4"): "iptables" | "ip6tables" {
+  return family === "ipv6" ? "ip6tables" : "iptables";
+}
 
 /** One rule of the nat table: its chain and the match/target arguments (comment included). */
 export interface NatRule {
   chain: NatChain;
   args: string[];
+  /** Absent: ipv4 (iptables). */
+  family?: RuleFamily;
 }
 
 /** A port the service exposes and the backend port it maps to. */
@@ -61,13 +76,20 @@ function comment(tag: string): string[] {
   return ["-m", "comment", "--comment", tag];
 }
 
-/** DNAT `dst`:service → backend:backend port, in PREROUTING and OUTPUT. */
-export function dnatRules(dst: string, backend: string, ports: PortMap[], protos: L4[], tag: string): NatRule[] {
+/** `family`'s marker on a rule: nothing for ipv4 (the rules stay as before families). */
+function fam(family: RuleFamily): Pick<NatRule, "family"> {
+  return family === "ipv6" ? { family } : {};
+}
+
+/** DNAT `dst`:service → backend:backend port, in PREROUTING and OUTPUT (ipv6: `dst/128`, `[backend]:port`). */
+export function dnatRules(dst: string, backend: string, ports: PortMap[], protos: L4[], tag: string, family: RuleFamily = "ipv4"): NatRule[] {
   const rules: NatRule[] = [];
+  const v6 = family === "ipv6";
   for (const proto of protos) {
     for (const p of ports) {
-      const args = ["-d", `${dst}/32`, "-p", proto, "-m", proto, "--dport", String(p.service), ...comment(tag), "-j", "DNAT", "--to-destination", `${backend}:${p.backend}`];
-      rules.push({ chain: "PREROUTING", args }, { chain: "OUTPUT", args });
+      const to = v6 ? `[${backend}]:${p.backend}` : `${backend}:${p.backend}`;
+      const args = ["-d", `${dst}/${v6 ? 128 : 32}`, "-p", proto, "-m", proto, "--dport", String(p.service), ...comment(tag), "-j", "DNAT", "--to-destination", to];
+      rules.push({ chain: "PREROUTING", args, ...fam(family) }, { chain: "OUTPUT", args, ...fam(family) });
     }
   }
   return rules;
@@ -78,12 +100,12 @@ export function dnatRules(dst: string, backend: string, ports: PortMap[], protos
  * leaving through `outIf`), so the backend's replies come back through this
  * node, whose conntrack undoes both translations.
  */
-export function masqueradeRules(dst: string, ports: PortMap[], protos: L4[], tag: string, outIf?: string): NatRule[] {
+export function masqueradeRules(dst: string, ports: PortMap[], protos: L4[], tag: string, outIf?: string, family: RuleFamily = "ipv4"): NatRule[] {
   const rules: NatRule[] = [];
   for (const proto of protos) {
     for (const p of ports) {
       const args = [...(outIf ? ["-o", outIf] : []), "-p", proto, "-m", "conntrack", "--ctstate", "DNAT", "--ctorigdst", dst, "--ctorigdstport", String(p.service)];
-      rules.push({ chain: "POSTROUTING", args: [...args, ...comment(tag), "-j", "MASQUERADE"] });
+      rules.push({ chain: "POSTROUTING", args: [...args, ...comment(tag), "-j", "MASQUERADE"], ...fam(family) });
     }
   }
   return rules;
@@ -102,9 +124,9 @@ function tagOf(words: string[]): string | undefined {
   return i >= 0 ? words[i + 1] : undefined;
 }
 
-/** Rules (as `-A CHAIN …` words) of the nat table in `ns` whose tag satisfies `match`. */
-export async function listTagged(ns: string, match: (tag: string) => boolean): Promise<string[][]> {
-  const out = await inNs(ns, ["iptables", "-w", "-t", "nat", "-S"]);
+/** Rules (as `-A CHAIN …` words) of `family`'s nat table in `ns` whose tag satisfies `match`. */
+export async function listTagged(ns: string, match: (tag: string) => boolean, family: RuleFamily = "ipv4"): Promise<string[][]> {
+  const out = await inNs(ns, [iptablesBin(family), "-w", "-t", "nat", "-S"]);
   const rules: string[][] = [];
   for (const line of out.split("\n")) {
     if (!line.startsWith("-A ")) continue;
@@ -115,9 +137,14 @@ export async function listTagged(ns: string, match: (tag: string) => boolean): P
   return rules;
 }
 
-/** Append `rules` to the nat table in `ns`. */
+/** The argv appending `rule` to its family's nat table. Pure. */
+export function addRuleArgv(rule: NatRule): string[] {
+  return [iptablesBin(rule.family), "-w", "-t", "nat", "-A", rule.chain, ...rule.args];
+}
+
+/** Append `rules` to the nat table (of each rule's family) in `ns`. */
 export async function addRules(ns: string, rules: NatRule[]): Promise<void> {
-  for (const r of rules) await inNs(ns, ["iptables", "-w", "-t", "nat", "-A", r.chain, ...r.args]);
+  for (const r of rules) await inNs(ns, addRuleArgv(r));
 }
 
 /** A rule of the nat table with the counters iptables kept for it. */
@@ -130,6 +157,8 @@ export interface CountedRule {
   tag: string | undefined;
   packets: number;
   bytes: number;
+  /** Absent: ipv4 (iptables). */
+  family?: RuleFamily;
 }
 
 /**
@@ -153,10 +182,12 @@ export function parseSaveCounters(out: string, table = "nat"): CountedRule[] {
   return rules;
 }
 
-/** Rules of the nat table in `ns` whose tag satisfies `match`, with their counters: one `iptables-save -c` call. */
-export async function listCounted(ns: string, match: (tag: string) => boolean): Promise<CountedRule[]> {
-  const out = await inNs(ns, ["iptables-save", "-c", "-t", "nat"]);
-  return parseSaveCounters(out).filter((r) => r.tag !== undefined && match(r.tag));
+/** Rules of `family`'s nat table in `ns` whose tag satisfies `match`, with their counters: one `iptables-save -c` (`ip6tables-save -c`) call. */
+export async function listCounted(ns: string, match: (tag: string) => boolean, family: RuleFamily = "ipv4"): Promise<CountedRule[]> {
+  const out = await inNs(ns, [`${iptablesBin(family)}-save`, "-c", "-t", "nat"]);
+  return parseSaveCounters(out)
+    .filter((r) => r.tag !== undefined && match(r.tag))
+    .map((r) => ({ ...r, ...fam(family) }));
 }
 
 /** What {@link deleteTagged} did: the tags whose rules went, and the rules it deleted with their last counters. */
@@ -172,14 +203,17 @@ export interface DeletedRules {
  * read and before its deletion is not in them. Rules vanishing meanwhile are
  * not an error (and not in `removed`: whoever deleted them has them).
  */
-export async function deleteTagged(ns: string, match: (tag: string) => boolean): Promise<DeletedRules> {
+export async function deleteTagged(ns: string, match: (tag: string) => boolean, families: RuleFamily[] = ["ipv4"]): Promise<DeletedRules> {
   const gone: DeletedRules = { tags: new Set(), removed: [] };
-  for (const rule of await listCounted(ns, match)) {
-    const res = await tryInNs(ns, ["iptables", "-w", "-t", "nat", "-D", ...rule.words.slice(1)]);
-    if (!res.ok && !/does not exist|bad rule|no chain/i.test(res.error))
-      throw new NetmatrixError("internal", `[${ns}] iptables -D ${rule.words.slice(1).join(" ")} failed: ${res.error}`);
-    gone.tags.add(rule.tag!);
-    if (res.ok) gone.removed.push(rule);
+  for (const family of families) {
+    const bin = iptablesBin(family);
+    for (const rule of await listCounted(ns, match, family)) {
+      const res = await tryInNs(ns, [bin, "-w", "-t", "nat", "-D", ...rule.words.slice(1)]);
+      if (!res.ok && !/does not exist|bad rule|no chain/i.test(res.error))
+        throw new NetmatrixError("internal", `[${ns}] ${bin} -D ${rule.words.slice(1).join(" ")} failed: ${res.error}`);
+      gone.tags.add(rule.tag!);
+      if (res.ok) gone.removed.push(rule);
+    }
   }
   return gone;
 }

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ExposeRequest } from "../../common/src/service-provider.js";
-import { LabServiceProvider } from "./lab-services.js";
+import { isLabClusterIp6, LabKubeProxy, LabServiceProvider } from "./lab-services.js";
 import { buildLab, CNI_MODES, labObjects, planTopology, teardownLab, type LabTopology } from "./topology.js";
 import { iperfClient, startIperfServer, type IperfServer } from "../../test/harness/topology-probe.js";
 import { testSlot } from "../../test/harness/slot.js";
@@ -17,10 +17,10 @@ const BLOCK = slot.block;
 const isRoot = process.getuid?.() === 0;
 const PORT = 5201;
 
-/** `-A` rules of the nat table in each node namespace. */
-async function natRules(topo: LabTopology): Promise<string[][]> {
+/** `-A` rules of the nat table (ip6tables' with `bin`) in each node namespace. */
+async function natRules(topo: LabTopology, bin = "iptables"): Promise<string[][]> {
   const all: string[][] = [];
-  for (const n of topo.nodes) all.push((await inNs(n.ns, ["iptables", "-t", "nat", "-S"])).split("\n").filter((l) => l.startsWith("-A ")));
+  for (const n of topo.nodes) all.push((await inNs(n.ns, [bin, "-t", "nat", "-S"])).split("\n").filter((l) => l.startsWith("-A ")));
   return all;
 }
 
@@ -139,6 +139,107 @@ describe.skipIf(!isRoot)(`lab services on real namespaces${isRoot ? "" : " (skip
       const svc2 = await masq.expose(request(topo, { kind: "clusterip", caseId: "hp2" }, [0, 1]));
       expect((await iperfClient(client, svc2.address, svc2.port, { seconds: 1 })).bytesReceived).toBeGreaterThan(0);
       await svc2.release();
+    });
+  });
+
+  describe("dual stack (host-gw --ipv6): IPv6 services in ip6tables", () => {
+    let topo: LabTopology;
+    let provider: LabServiceProvider;
+    const servers: IperfServer[] = [];
+    const v6 = (req: ExposeRequest): ExposeRequest => {
+      const [n, k] = [...topo.nodes.entries()].flatMap(([i, node]) => node.pods.map((p, j) => [i, j, p.ns] as const)).find(([, , ns]) => ns === podNs(req))!;
+      return { ...req, family: "ipv6", serverAddress: topo.ipv6!.nodes[n]!.pods[k]! };
+    };
+    const podNs = (req: ExposeRequest): string => topo.nodes.flatMap((n) => n.pods).find((p) => p.address === req.serverAddress)!.ns;
+    beforeAll(async () => {
+      topo = planTopology({ prefix: PREFIX, block: BLOCK, cni: "host-gw", external: true, ipv6: true });
+      await buildLab(topo);
+      provider = new LabServiceProvider(topo);
+      servers.push(await startIperfServer(topo.nodes[0]!.pods[1]!.ns, PORT), await startIperfServer(topo.nodes[1]!.pods[0]!.ns, PORT));
+    });
+    afterAll(async () => {
+      for (const s of servers.splice(0)) await s.stop();
+      await expectGone();
+    });
+
+    it("declares both families; an IPv4-only lab refuses an IPv6 request", async () => {
+      expect(provider.families).toEqual(["ipv4", "ipv6"]);
+      const v4only = new LabServiceProvider(planTopology({ prefix: PREFIX, block: BLOCK, cni: "host-gw" }));
+      expect(v4only.families).toEqual(["ipv4"]);
+      await expect(v4only.expose(v6(request(topo, { kind: "clusterip", caseId: "no6" }, [1, 0])))).rejects.toThrow(/no IPv6 services/);
+      await expect(provider.expose({ ...request(topo, { kind: "clusterip", caseId: "bad6" }, [1, 0]), family: "ipv6" })).rejects.toThrow(/not an IPv6 address/);
+    });
+
+    it.each([
+      ["same-node", [0, 1] as [number, number]],
+      ["cross-node", [1, 0] as [number, number]],
+    ])("an IPv6 ClusterIP to a %s backend carries iperf3 tcp through the ip6tables DNAT", async (where, backend) => {
+      const svc = await provider.expose(v6(request(topo, { kind: "clusterip", caseId: `v6-${where}` }, backend)));
+      try {
+        expect(isLabClusterIp6(svc.address)).toBe(true);
+        const run = await iperfClient(topo.nodes[0]!.pods[0]!.ns, svc.address, svc.port, { seconds: 1 });
+        expect(run.bytesReceived).toBeGreaterThan(0);
+        const save = await inNs(topo.nodes[0]!.ns, ["ip6tables-save", "-c", "-t", "nat"]);
+        const dnat = save.split("\n").find((l) => l.includes(`-A PREROUTING -d ${svc.address}/128 `));
+        expect(dnat, save).toBeDefined();
+        expect(Number(/^\[(\d+):/.exec(dnat!)![1])).toBeGreaterThan(0);
+      } finally {
+        await svc.release();
+      }
+    });
+
+    it("an IPv6 NodePort on node-1 carries iperf3 tcp from the external host to a pod on node-2", async () => {
+      const svc = await provider.expose(v6(request(topo, { kind: "nodeport", caseId: "v6-np" }, [1, 0])));
+      try {
+        expect(svc.address).toBe(topo.ipv6!.nodes[0]!.underlay);
+        const run = await iperfClient(topo.external!.ns, svc.address, svc.port, { seconds: 1 });
+        expect(run.bytesReceived).toBeGreaterThan(0);
+      } finally {
+        await svc.release();
+      }
+    });
+
+    it("release() and sweep() remove the ip6tables rules; IPv4 and IPv6 ClusterIPs and NodePorts never collide", async () => {
+      const [before4, before6] = [await natRules(topo), await natRules(topo, "ip6tables")];
+      const a = await provider.expose(v6(request(topo, { kind: "clusterip", caseId: "a6", dataPort: 6000 }, [1, 0])));
+      const b = await provider.expose(request(topo, { kind: "clusterip", caseId: "b4" }, [1, 0]));
+      const c = await provider.expose(v6(request(topo, { kind: "nodeport", caseId: "c6", runId: "run-2" }, [1, 0])));
+      const d = await provider.expose(request(topo, { kind: "nodeport", caseId: "d4", runId: "run-2" }, [1, 0]));
+      const e = await provider.expose(v6(request(topo, { kind: "clusterip", caseId: "e6" }, [1, 1])));
+      expect(new Set([a.address, e.address]).size).toBe(2);
+      expect(new Set([c.port, d.port]).size).toBe(2);
+      // IPv6: a 2 ports × 2 chains, c 3 chains (PREROUTING, OUTPUT, POSTROUTING), e 2 chains; IPv4: b 2 chains, d 3 chains.
+      expect((await natRules(topo, "ip6tables")).map((r) => r.length)).toEqual(before6.map((r) => r.length + 4 + 3 + 2));
+      expect((await natRules(topo)).map((r) => r.length)).toEqual(before4.map((r) => r.length + 2 + 3));
+      await a.release();
+      expect((await natRules(topo, "ip6tables")).map((r) => r.length)).toEqual(before6.map((r) => r.length + 3 + 2));
+      expect(await provider.sweep("run-2")).toBe(2);
+      expect((await natRules(topo, "ip6tables")).map((r) => r.length)).toEqual(before6.map((r) => r.length + 2));
+      expect((await natRules(topo)).map((r) => r.length)).toEqual(before4.map((r) => r.length + 2));
+      expect(await provider.sweep()).toBe(2);
+      expect(await natRules(topo, "ip6tables")).toEqual(before6);
+      expect(await natRules(topo)).toEqual(before4);
+      for (const s of [b, c, d, e]) await s.release();
+    });
+
+    it("an IPv6 Service that fails half-way leaves no ip6tables rule", async () => {
+      const before = await natRules(topo, "ip6tables");
+      const proxy = new LabKubeProxy(topo);
+      const backend = topo.ipv6!.nodes[1]!.pods[0]!;
+      // The second port's target is out of range: ip6tables refuses it after the first port's rules went in.
+      await expect(
+        proxy.program({
+          tag: `${PREFIX}svc:run-9:broken`,
+          family: "ipv6",
+          clusterIP: "fd00:10:96::ff",
+          backend,
+          ports: [
+            { protocol: "tcp", port: 5201, targetPort: 5201 },
+            { protocol: "tcp", port: 5202, targetPort: 70000 },
+          ],
+        }),
+      ).rejects.toThrow();
+      expect(await natRules(topo, "ip6tables")).toEqual(before);
     });
   });
 });

@@ -14,6 +14,11 @@
  *   underlay address; DNAT to the backend and MASQUERADE, so replies return
  *   through the node the client chose. The address handed out is node-1's.
  *
+ * In a dual-stack lab (`--ipv6`) an IPv6 request gets the same rules in
+ * ip6tables: a ClusterIP from fd00:10:96::/112 (the IPv4 range's digits, ULA)
+ * or NodePorts on the nodes' IPv6 underlay addresses; removal and sweeps
+ * cover both tables.
+ *
  * Protocol "udp" installs UDP and TCP rules: iperf3 runs its control
  * connection over TCP on the same port as its UDP data.
  *
@@ -29,7 +34,9 @@ import type { ExposedService, ExposeRequest, ServiceProvider } from "../../commo
 import type { ServiceKind } from "../../common/src/scenarios.js";
 import { NetmatrixError } from "../../common/src/errors.js";
 import type { LabTopology } from "./topology-plan.js";
-import { addRules, deleteTagged, dnatRules, listTagged, masqueradeRules, serviceTag, type L4, type NatRule } from "./lab-services-rules.js";
+import { isIPv6 } from "node:net";
+import type { FamilyName } from "../../common/src/model.js";
+import { addRules, deleteTagged, dnatRules, labFamilies, listTagged, masqueradeRules, serviceTag, type L4, type NatRule, type RuleFamily } from "./lab-services-rules.js";
 import { inNs, sysctl } from "./topology-run.js";
 import { appendCounterRecords, counterRecord, type ServiceCounterRecord } from "./lab-services-counters.js";
 
@@ -89,6 +96,28 @@ export function freeClusterIp(used: ReadonlySet<string>): string | undefined {
   return undefined;
 }
 
+/** IPv6 ClusterIPs: fd00:10:96::/112 (ULA inside the lab's namespaces), handed out from ::14 (20) upwards as the IPv4 ones. */
+export const CLUSTER_IP6_PREFIX = "fd00:10:96::";
+const CLUSTER_IP6_LAST = 0xfffe;
+
+function clusterIp6(n: number): string {
+  return `${CLUSTER_IP6_PREFIX}${n.toString(16)}`;
+}
+
+/** Whether `ip` is an address the lab hands out as an IPv6 ClusterIP (fd00:10:96::1 … ::fffe, as `clusterIp6` writes it). */
+export function isLabClusterIp6(ip: string): boolean {
+  const m = /^fd00:10:96::([0-9a-f]{1,4})$/.exec(ip);
+  if (!m) return false;
+  const n = parseInt(m[1]!, 16);
+  return n >= 1 && n <= CLUSTER_IP6_LAST && clusterIp6(n) === ip;
+}
+
+/** The lowest IPv6 ClusterIP not in `used`, or undefined when fd00:10:96::/112 is full. */
+export function freeClusterIp6(used: ReadonlySet<string>): string | undefined {
+  for (let n = CLUSTER_IP_FIRST; n <= CLUSTER_IP6_LAST; n++) if (!used.has(clusterIp6(n))) return clusterIp6(n);
+  return undefined;
+}
+
 function checkPort(what: string, v: number, min: number): void {
   if (!Number.isInteger(v) || v < min || v > 65535) throw new NetmatrixError("invalid-argument", `${what} must be an integer in ${min}..65535, got ${String(v)}`);
 }
@@ -111,6 +140,8 @@ export interface ProxiedService {
   clusterIP?: string;
   ports: ProxyPort[];
   backend: string;
+  /** The family of its ClusterIP and backend (absent: ipv4); ipv6 rules go to ip6tables. */
+  family?: RuleFamily;
 }
 
 /**
@@ -121,14 +152,15 @@ export interface ProxiedService {
  */
 export function serviceRules(svc: ProxiedService, nodeAddress: string, hairpin: HairpinMode): NatRule[] {
   const rules: NatRule[] = [];
+  const family = svc.family ?? "ipv4";
   const map = (p: ProxyPort, service: number) => [{ service, backend: p.targetPort }];
   if (svc.clusterIP) {
-    for (const p of svc.ports) rules.push(...dnatRules(svc.clusterIP, svc.backend, map(p, p.port), [p.protocol], svc.tag));
-    if (hairpin === "masquerade") for (const p of svc.ports) rules.push(...masqueradeRules(svc.clusterIP, map(p, p.port), [p.protocol], svc.tag, "cni0"));
+    for (const p of svc.ports) rules.push(...dnatRules(svc.clusterIP, svc.backend, map(p, p.port), [p.protocol], svc.tag, family));
+    if (hairpin === "masquerade") for (const p of svc.ports) rules.push(...masqueradeRules(svc.clusterIP, map(p, p.port), [p.protocol], svc.tag, "cni0", family));
   }
   const nodePorts = svc.ports.filter((p): p is ProxyPort & { nodePort: number } => p.nodePort !== undefined && p.nodePort !== 0);
-  for (const p of nodePorts) rules.push(...dnatRules(nodeAddress, svc.backend, map(p, p.nodePort), [p.protocol], svc.tag));
-  for (const p of nodePorts) rules.push(...masqueradeRules(nodeAddress, map(p, p.nodePort), [p.protocol], svc.tag));
+  for (const p of nodePorts) rules.push(...dnatRules(nodeAddress, svc.backend, map(p, p.nodePort), [p.protocol], svc.tag, family));
+  for (const p of nodePorts) rules.push(...masqueradeRules(nodeAddress, map(p, p.nodePort), [p.protocol], svc.tag, undefined, family));
   return rules;
 }
 
@@ -141,6 +173,8 @@ export function serviceRules(svc: ProxiedService, nodeAddress: string, hairpin: 
 export class LabKubeProxy {
   readonly hairpin: HairpinMode;
   readonly countersFile: string | undefined;
+  /** The nat tables its rules live in: iptables, and ip6tables in a dual-stack lab. */
+  readonly families: RuleFamily[];
   private nodesPrepared = false;
 
   constructor(
@@ -149,6 +183,16 @@ export class LabKubeProxy {
   ) {
     this.hairpin = opts.hairpin ?? defaultHairpin(topo.cni);
     this.countersFile = opts.countersFile;
+    this.families = labFamilies(topo.ipv6 !== undefined);
+  }
+
+  /** The address of `node` (0-based index) that NodePorts of `family` listen on. */
+  nodeAddress(i: number, family: RuleFamily = "ipv4"): string {
+    const node = this.topo.nodes[i]!;
+    if (family === "ipv4") return node.underlayAddress;
+    const v6 = this.topo.ipv6?.nodes[node.index - 1];
+    if (!v6) throw new NetmatrixError("failed-precondition", `the lab has no IPv6 addresses (run lab up --ipv6) for an IPv6 service`);
+    return v6.underlay;
   }
 
   /** Program `svc` on every node, replacing the rules of its tag; when that fails, none of its rules stay. */
@@ -156,7 +200,7 @@ export class LabKubeProxy {
     await this.prepareNodes();
     await this.remove((t) => t === svc.tag);
     try {
-      for (const node of this.topo.nodes) await addRules(node.ns, serviceRules(svc, node.underlayAddress, this.hairpin));
+      for (const [i, node] of this.topo.nodes.entries()) await addRules(node.ns, serviceRules(svc, this.nodeAddress(i, svc.family), this.hairpin));
     } catch (err) {
       await this.remove((t) => t === svc.tag).catch(() => undefined);
       throw err;
@@ -173,7 +217,7 @@ export class LabKubeProxy {
     const records: ServiceCounterRecord[] = [];
     try {
       for (const node of this.topo.nodes) {
-        const deleted = await deleteTagged(node.ns, match);
+        const deleted = await deleteTagged(node.ns, match, this.families);
         const at = new Date();
         for (const t of deleted.tags) gone.add(t);
         if (this.countersFile) for (const r of deleted.removed) records.push(counterRecord(this.topo.prefix, node, r, at));
@@ -196,25 +240,28 @@ export class LabKubeProxy {
     }
   }
 
-  /** The rules (as `-A CHAIN …` words) on the first node whose tag satisfies `match`. */
+  /** The rules (as `-A CHAIN …` words) on the first node whose tag satisfies `match`, of every family. */
   async programmed(match: (tag: string) => boolean): Promise<string[][]> {
     const first = this.topo.nodes[0];
     if (!first) throw new NetmatrixError("failed-precondition", "the lab has no nodes");
-    return listTagged(first.ns, match);
+    const rules: string[][] = [];
+    for (const family of this.families) rules.push(...(await listTagged(first.ns, match, family)));
+    return rules;
   }
 
   /** Set bridge-nf-call-iptables in every node namespace as the hairpin mode needs (once). */
   private async prepareNodes(): Promise<void> {
     if (this.nodesPrepared) return;
     for (const node of this.topo.nodes) {
+      const keys = this.families.map((f) => (f === "ipv6" ? "net.bridge.bridge-nf-call-ip6tables" : "net.bridge.bridge-nf-call-iptables"));
       if (this.hairpin === "masquerade") {
         // Absent when br_netfilter is not loaded, which is just as good.
-        await sysctl(node.ns, { "net.bridge.bridge-nf-call-iptables": 0 });
+        await sysctl(node.ns, Object.fromEntries(keys.map((k) => [k, 0])));
         continue;
       }
       try {
         // Not sysctl(): that one skips keys the kernel lacks (-e).
-        await inNs(node.ns, ["sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1"]);
+        await inNs(node.ns, ["sysctl", "-q", "-w", ...keys.map((k) => `${k}=1`)]);
       } catch (err) {
         throw new NetmatrixError("failed-precondition", `cannot enable bridge-nf-call-iptables in ${node.ns}`, {
           cause: err,
@@ -228,6 +275,8 @@ export class LabKubeProxy {
 
 export class LabServiceProvider implements ServiceProvider {
   readonly kinds: ServiceKind[] = ["clusterip", "nodeport"];
+  /** IPv4, and IPv6 in a dual-stack lab (`--ipv6`). */
+  readonly families: FamilyName[];
   readonly hairpin: HairpinMode;
   private readonly proxy: LabKubeProxy;
   /** Serialises rule changes: list-then-delete must not interleave with adds. */
@@ -239,6 +288,7 @@ export class LabServiceProvider implements ServiceProvider {
   ) {
     this.proxy = new LabKubeProxy(topo, opts);
     this.hairpin = this.proxy.hairpin;
+    this.families = this.proxy.families;
   }
 
   /** The tag prefix of every rule this lab's services own. */
@@ -254,7 +304,11 @@ export class LabServiceProvider implements ServiceProvider {
 
   async expose(req: ExposeRequest): Promise<ExposedService> {
     if (!this.kinds.includes(req.kind)) throw new NetmatrixError("invalid-argument", `unknown service kind ${JSON.stringify(req.kind)}`);
-    if (!IPV4_RE.test(req.serverAddress)) throw new NetmatrixError("invalid-argument", `server address ${JSON.stringify(req.serverAddress)} is not an IPv4 address`);
+    const family: RuleFamily = req.family ?? "ipv4";
+    if (!this.families.includes(family))
+      throw new NetmatrixError("failed-precondition", `the lab offers no ${family === "ipv6" ? "IPv6" : family} services`, { hint: "run netmatrix lab up --ipv6" });
+    if (family === "ipv6" ? !isIPv6(req.serverAddress) : !IPV4_RE.test(req.serverAddress))
+      throw new NetmatrixError("invalid-argument", `server address ${JSON.stringify(req.serverAddress)} is not an ${family === "ipv6" ? "IPv6" : "IPv4"} address`);
     checkPort("port", req.port, 1);
     checkPort("dataPort", req.dataPort, 0);
     const tag = serviceTag(this.topo.prefix, req.runId, req.caseId);
@@ -263,7 +317,7 @@ export class LabServiceProvider implements ServiceProvider {
       // A service of the same run and case left over (a crash, a retry) is replaced.
       await this.proxy.remove((t) => t === tag);
       const used = await this.inUse();
-      const service = req.kind === "clusterip" ? this.clusterIpPlan(req, protos, tag, used) : this.nodePortPlan(req, protos, tag, used);
+      const service = req.kind === "clusterip" ? this.clusterIpPlan(req, protos, tag, used, family) : this.nodePortPlan(req, protos, tag, used, family);
       await this.proxy.program(service.proxied);
       let released: Promise<void> | undefined;
       return {
@@ -295,23 +349,29 @@ export class LabServiceProvider implements ServiceProvider {
     return protos.flatMap((protocol) => backends.map((backend, i) => ({ protocol, port: service(backend, i), targetPort: backend })));
   }
 
-  private clusterIpPlan(req: ExposeRequest, protos: L4[], tag: string, used: Set<string>) {
-    const address = freeClusterIp(used);
-    if (!address) throw new NetmatrixError("unavailable", "no free ClusterIP in 10.96.0.0/16");
-    const proxied: ProxiedService = { tag, clusterIP: address, backend: req.serverAddress, ports: this.proxyPorts(req, protos, (backend) => backend) };
+  private clusterIpPlan(req: ExposeRequest, protos: L4[], tag: string, used: Set<string>, family: RuleFamily) {
+    const address = family === "ipv6" ? freeClusterIp6(used) : freeClusterIp(used);
+    if (!address) throw new NetmatrixError("unavailable", `no free ClusterIP in ${family === "ipv6" ? `${CLUSTER_IP6_PREFIX}/112` : "10.96.0.0/16"}`);
+    const proxied: ProxiedService = {
+      tag,
+      clusterIP: address,
+      backend: req.serverAddress,
+      ports: this.proxyPorts(req, protos, (backend) => backend),
+      ...(family === "ipv6" ? { family } : {}),
+    };
     return { address, port: req.port, dataPort: req.dataPort, proxied };
   }
 
-  private nodePortPlan(req: ExposeRequest, protos: L4[], tag: string, used: Set<string>) {
+  private nodePortPlan(req: ExposeRequest, protos: L4[], tag: string, used: Set<string>, family: RuleFamily) {
     let np = NODE_PORT_MIN;
     while (np < NODE_PORT_MAX && (used.has(String(np)) || used.has(String(np + 1)))) np++;
     if (np >= NODE_PORT_MAX) throw new NetmatrixError("unavailable", `no free NodePort pair in ${NODE_PORT_MIN}–${NODE_PORT_MAX}`);
     const ports = this.proxyPorts(req, protos, (_backend, i) => np + i).map((p) => ({ ...p, nodePort: p.port }));
-    const proxied: ProxiedService = { tag, backend: req.serverAddress, ports };
-    return { address: this.topo.nodes[0]!.underlayAddress, port: np, dataPort: np + 1, proxied };
+    const proxied: ProxiedService = { tag, backend: req.serverAddress, ports, ...(family === "ipv6" ? { family } : {}) };
+    return { address: this.proxy.nodeAddress(0, family), port: np, dataPort: np + 1, proxied };
   }
 
-  /** ClusterIPs and NodePorts held by this lab's services now (read from node-1's rules). */
+  /** ClusterIPs (both families) and NodePorts held by this lab's services now (read from node-1's rules). */
   private async inUse(): Promise<Set<string>> {
     const used = new Set<string>();
     for (const words of await this.proxy.programmed((t) => t.startsWith(this.tagPrefix))) {
@@ -319,6 +379,7 @@ export class LabServiceProvider implements ServiceProvider {
       const dst = words[words.indexOf("-d") + 1] ?? "";
       const dport = words[words.indexOf("--dport") + 1] ?? "";
       if (dst.startsWith("10.96.")) used.add(dst.replace(/\/32$/, ""));
+      else if (dst.startsWith(CLUSTER_IP6_PREFIX)) used.add(dst.replace(/\/128$/, ""));
       else used.add(dport);
     }
     return used;

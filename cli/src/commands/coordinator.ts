@@ -122,7 +122,7 @@ export function coordinatorCommand(): Command {
         if (opts.labState) {
           // What each case's rules counted, kept beside the state file (DATA_DIR/lab/service-counters.jsonl).
           services = new LabServiceProvider((JSON.parse(readFileSync(opts.labState, "utf8")) as LabState).topology, { countersFile: serviceCountersFile(dirname(opts.labState)) });
-          log.info({ kinds: services.kinds }, "lab services: ClusterIP and NodePort as iptables DNAT on every node");
+          log.info({ kinds: services.kinds, families: services.families }, "lab services: ClusterIP and NodePort as iptables (and ip6tables) DNAT on every node");
         } else if (kubernetesServicesRequested()) {
           // NodePort cases target the server's node at its host agent's address.
           const k8s = await kubernetesServiceProviderFromEnv(process.env, {

@@ -85,7 +85,10 @@ function withTopology(cmd: Command): Command {
         .default({}, "1500"),
     )
     .option("--external", "add an external host outside the cluster (external-pod, external-nodeport)")
-    .option("--ipv6", "dual stack: IPv6 (ULA) underlay and pod addresses beside the IPv4 ones, for specs with families: [ipv4, ipv6] (host-gw and vxlan)")
+    .option(
+      "--ipv6",
+      "dual stack: IPv6 (ULA) underlay, pod and service addresses (ClusterIPs fd00:10:96::/112, ip6tables DNAT) beside the IPv4 ones, for specs with families: [ipv4, ipv6] (host-gw and vxlan)",
+    )
     .option("--force", "clean up a half-built lab first")
     .addOption(
       new Option(
