@@ -10,85 +10,19 @@ import { freeClusterIp6, isLabClusterIp6, serviceRules, type ProxiedService } fr
 const TAG = "nm-lab-svc:run-1:case-1";
 const C = ["-m", "comment", "--comment", TAG];
 
+/** An argv as one line of words, `C` (the tag's comment match) where "…" stands. */
+const words = (line: string): string[] => line.split(" ").flatMap((w) => (w === "…" ? C : [w]));
+
 describe("dnatRules / addRuleArgv", () => {
+  const v4 = words("iptables -w -t nat -A PREROUTING -d 10.96.0.20/32 -p tcp -m tcp --dport 5201 … -j DNAT --to-destination 10.244.2.10:5201");
   test.each<[RuleFamily | undefined, string, string, string[]]>([
-    [
-      undefined,
-      "10.96.0.20",
-      "10.244.2.10",
-      [
-        "iptables",
-        "-w",
-        "-t",
-        "nat",
-        "-A",
-        "PREROUTING",
-        "-d",
-        "10.96.0.20/32",
-        "-p",
-        "tcp",
-        "-m",
-        "tcp",
-        "--dport",
-        "5201",
-        ...C,
-        "-j",
-        "DNAT",
-        "--to-destination",
-        "10.244.2.10:5201",
-      ],
-    ],
-    [
-      "ipv4",
-      "10.96.0.20",
-      "10.244.2.10",
-      [
-        "iptables",
-        "-w",
-        "-t",
-        "nat",
-        "-A",
-        "PREROUTING",
-        "-d",
-        "10.96.0.20/32",
-        "-p",
-        "tcp",
-        "-m",
-        "tcp",
-        "--dport",
-        "5201",
-        ...C,
-        "-j",
-        "DNAT",
-        "--to-destination",
-        "10.244.2.10:5201",
-      ],
-    ],
+    [undefined, "10.96.0.20", "10.244.2.10", v4],
+    ["ipv4", "10.96.0.20", "10.244.2.10", v4],
     [
       "ipv6",
       "fd00:10:96::14",
       "fd00:10:244:2::10",
-      [
-        "ip6tables",
-        "-w",
-        "-t",
-        "nat",
-        "-A",
-        "PREROUTING",
-        "-d",
-        "fd00:10:96::14/128",
-        "-p",
-        "tcp",
-        "-m",
-        "tcp",
-        "--dport",
-        "5201",
-        ...C,
-        "-j",
-        "DNAT",
-        "--to-destination",
-        "[fd00:10:244:2::10]:5201",
-      ],
+      words("ip6tables -w -t nat -A PREROUTING -d fd00:10:96::14/128 -p tcp -m tcp --dport 5201 … -j DNAT --to-destination [fd00:10:244:2::10]:5201"),
     ],
   ])("%s: PREROUTING and OUTPUT, the argv", (family, dst, backend, argv) => {
     const rules = dnatRules(dst, backend, [{ service: 5201, backend: 5201 }], ["tcp"], TAG, family);
@@ -106,29 +40,7 @@ describe("masqueradeRules", () => {
     ["ipv6", "fd00:10:96::14", "ip6tables"],
   ])("%s: MASQUERADE out of cni0 by the original destination", (family, dst, bin) => {
     const [rule] = masqueradeRules(dst, [{ service: 5201, backend: 5201 }], ["udp"], TAG, "cni0", family);
-    expect(addRuleArgv(rule!)).toEqual([
-      bin,
-      "-w",
-      "-t",
-      "nat",
-      "-A",
-      "POSTROUTING",
-      "-o",
-      "cni0",
-      "-p",
-      "udp",
-      "-m",
-      "conntrack",
-      "--ctstate",
-      "DNAT",
-      "--ctorigdst",
-      dst,
-      "--ctorigdstport",
-      "5201",
-      ...C,
-      "-j",
-      "MASQUERADE",
-    ]);
+    expect(addRuleArgv(rule!)).toEqual(words(`${bin} -w -t nat -A POSTROUTING -o cni0 -p udp -m conntrack --ctstate DNAT --ctorigdst ${dst} --ctorigdstport 5201 … -j MASQUERADE`));
   });
 });
 

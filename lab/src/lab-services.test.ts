@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ExposeRequest } from "../../common/src/service-provider.js";
 import { isLabClusterIp6, LabKubeProxy, LabServiceProvider } from "./lab-services.js";
 import { buildLab, CNI_MODES, labObjects, planTopology, teardownLab, type LabTopology } from "./topology.js";
+import type { LabOptions } from "./topology-plan.js";
 import { iperfClient, startIperfServer, type IperfServer } from "../../test/harness/topology-probe.js";
 import { testSlot } from "../../test/harness/slot.js";
 import { inNs } from "./topology-run.js";
@@ -16,6 +17,12 @@ const PREFIX = slot.prefix("lsvc");
 const BLOCK = slot.block;
 const isRoot = process.getuid?.() === 0;
 const PORT = 5201;
+/** The backends of most tests, [node, pod]: node-1-pod-b (the client node-1-pod-a's node) and node-2-pod-a (another node). */
+const WHERE: [string, [number, number]][] = [
+  ["same-node", [0, 1]],
+  ["cross-node", [1, 0]],
+];
+const BACKENDS = WHERE.map(([, backend]) => backend);
 
 /** `-A` rules of the nat table (ip6tables' with `bin`) in each node namespace. */
 async function natRules(topo: LabTopology, bin = "iptables"): Promise<string[][]> {
@@ -27,6 +34,24 @@ async function natRules(topo: LabTopology, bin = "iptables"): Promise<string[][]
 async function expectGone(): Promise<void> {
   await teardownLab(PREFIX);
   expect(await labObjects(PREFIX)).toEqual({ namespaces: [], rootLinks: [] });
+}
+
+/**
+ * A lab built before the enclosing describe's tests, handed to `built`, with an iperf3 server on PORT in each
+ * `backends` pod ([node, pod] indices); the servers stopped and the lab torn down after, checked gone.
+ */
+function labWithServers(options: Omit<LabOptions, "prefix" | "block">, backends: [number, number][], built: (topo: LabTopology) => void): void {
+  const servers: IperfServer[] = [];
+  beforeAll(async () => {
+    const topo = planTopology({ prefix: PREFIX, block: BLOCK, ...options });
+    await buildLab(topo);
+    built(topo);
+    for (const [n, p] of backends) servers.push(await startIperfServer(topo.nodes[n]!.pods[p]!.ns, PORT));
+  });
+  afterAll(async () => {
+    for (const s of servers.splice(0)) await s.stop();
+    await expectGone();
+  });
 }
 
 function request(topo: LabTopology, over: Partial<ExposeRequest> & Pick<ExposeRequest, "kind" | "caseId">, serverPod: [number, number]): ExposeRequest {
@@ -41,23 +66,12 @@ describe.skipIf(!isRoot)(`lab services on real namespaces${isRoot ? "" : " (skip
   describe.each(CNI_MODES)("cni %s", (cni) => {
     let topo: LabTopology;
     let provider: LabServiceProvider;
-    const servers: IperfServer[] = [];
-    beforeAll(async () => {
-      topo = planTopology({ prefix: PREFIX, block: BLOCK, cni, external: true });
-      await buildLab(topo);
-      provider = new LabServiceProvider(topo);
-      // Backends: node-1-pod-b (same node as the client node-1-pod-a) and node-2-pod-a (another node).
-      servers.push(await startIperfServer(topo.nodes[0]!.pods[1]!.ns, PORT), await startIperfServer(topo.nodes[1]!.pods[0]!.ns, PORT));
-    });
-    afterAll(async () => {
-      for (const s of servers.splice(0)) await s.stop();
-      await expectGone();
+    labWithServers({ cni, external: true }, BACKENDS, (t) => {
+      topo = t;
+      provider = new LabServiceProvider(t);
     });
 
-    describe.each([
-      ["same-node", [0, 1] as [number, number]],
-      ["cross-node", [1, 0] as [number, number]],
-    ])("ClusterIP to a %s backend", (where, backend) => {
+    describe.each(WHERE)("ClusterIP to a %s backend", (where, backend) => {
       it.each(["tcp", "udp"] as const)("carries iperf3 %s from pod node-1-pod-a", async (protocol) => {
         const svc = await provider.expose(request(topo, { kind: "clusterip", caseId: `${where}-${protocol}`, protocol }, backend));
         try {
@@ -113,16 +127,7 @@ describe.skipIf(!isRoot)(`lab services on real namespaces${isRoot ? "" : " (skip
 
   describe("hairpin (host-gw, same-node backend)", () => {
     let topo: LabTopology;
-    let server: IperfServer | undefined;
-    beforeAll(async () => {
-      topo = planTopology({ prefix: PREFIX, block: BLOCK, podsPerNode: 2 });
-      await buildLab(topo);
-      server = await startIperfServer(topo.nodes[0]!.pods[1]!.ns, PORT);
-    });
-    afterAll(async () => {
-      await server?.stop();
-      await expectGone();
-    });
+    labWithServers({ podsPerNode: 2 }, [[0, 1]], (t) => (topo = t));
 
     it("needs replies un-NATed: fails with neither br_netfilter nor masquerade, works with either", async () => {
       const client = topo.nodes[0]!.pods[0]!.ns;
@@ -145,21 +150,14 @@ describe.skipIf(!isRoot)(`lab services on real namespaces${isRoot ? "" : " (skip
   describe("dual stack (host-gw --ipv6): IPv6 services in ip6tables", () => {
     let topo: LabTopology;
     let provider: LabServiceProvider;
-    const servers: IperfServer[] = [];
     const v6 = (req: ExposeRequest): ExposeRequest => {
       const [n, k] = [...topo.nodes.entries()].flatMap(([i, node]) => node.pods.map((p, j) => [i, j, p.ns] as const)).find(([, , ns]) => ns === podNs(req))!;
       return { ...req, family: "ipv6", serverAddress: topo.ipv6!.nodes[n]!.pods[k]! };
     };
     const podNs = (req: ExposeRequest): string => topo.nodes.flatMap((n) => n.pods).find((p) => p.address === req.serverAddress)!.ns;
-    beforeAll(async () => {
-      topo = planTopology({ prefix: PREFIX, block: BLOCK, cni: "host-gw", external: true, ipv6: true });
-      await buildLab(topo);
-      provider = new LabServiceProvider(topo);
-      servers.push(await startIperfServer(topo.nodes[0]!.pods[1]!.ns, PORT), await startIperfServer(topo.nodes[1]!.pods[0]!.ns, PORT));
-    });
-    afterAll(async () => {
-      for (const s of servers.splice(0)) await s.stop();
-      await expectGone();
+    labWithServers({ cni: "host-gw", external: true, ipv6: true }, BACKENDS, (t) => {
+      topo = t;
+      provider = new LabServiceProvider(t);
     });
 
     it("declares both families; an IPv4-only lab refuses an IPv6 request", async () => {
@@ -170,10 +168,7 @@ describe.skipIf(!isRoot)(`lab services on real namespaces${isRoot ? "" : " (skip
       await expect(provider.expose({ ...request(topo, { kind: "clusterip", caseId: "bad6" }, [1, 0]), family: "ipv6" })).rejects.toThrow(/not an IPv6 address/);
     });
 
-    it.each([
-      ["same-node", [0, 1] as [number, number]],
-      ["cross-node", [1, 0] as [number, number]],
-    ])("an IPv6 ClusterIP to a %s backend carries iperf3 tcp through the ip6tables DNAT", async (where, backend) => {
+    it.each(WHERE)("an IPv6 ClusterIP to a %s backend carries iperf3 tcp through the ip6tables DNAT", async (where, backend) => {
       const svc = await provider.expose(v6(request(topo, { kind: "clusterip", caseId: `v6-${where}` }, backend)));
       try {
         expect(isLabClusterIp6(svc.address)).toBe(true);
