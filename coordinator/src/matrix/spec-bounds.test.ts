@@ -6,10 +6,9 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, test } from "vitest";
 import { PairSelectionSchema, type MatrixSpec as MatrixSpecMessage } from "../../../gen/netmatrix/v1/matrix_pb.js";
-import { NetmatrixError } from "../../../common/src/errors.js";
 import { combinations, parseSpec, SPEC_BOUNDS, specFromObject } from "./spec.js";
 import { specFromMessage, specMessage } from "./spec-wire.js";
-import { specError } from "./spec-testing.js";
+import { expectRefused } from "./spec-testing.js";
 
 const ok = "name: m\nscenarios: [host-host]\n";
 const range = (n: number, from = 1): number[] => Array.from({ length: n }, (_, i) => from + i);
@@ -96,14 +95,7 @@ describe("lists, names and tool run lengths are bounded", () => {
       "use a shorter duration or omit",
     ],
   ])("%s", (_what, text, line, path, message, fix) => {
-    const err = specError(text);
-    expect(err.line).toBe(line);
-    expect(err.path).toBe(path);
-    expect(err.message.startsWith(`spec.yaml:${line}: `)).toBe(true);
-    expect(err.message).toContain(message);
-    expect(err.message).toContain(fix);
-    expect(err).toBeInstanceOf(NetmatrixError);
-    expect(err.code).toBe("invalid-argument");
+    expectRefused(text, line, path, message, fix);
   });
 
   test("at the bounds a spec is accepted", () => {

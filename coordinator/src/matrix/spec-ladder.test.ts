@@ -11,7 +11,7 @@ import { parseSpec, specFromObject } from "./spec.js";
 import { specDocument, specFromMessage, specMessage } from "./spec-wire.js";
 import { variants } from "./variants.js";
 import { LADDER_DEFAULTS } from "./spec-ladder.js";
-import { specError } from "./spec-testing.js";
+import { expectRefused } from "./spec-testing.js";
 
 const ok = "name: m\nscenarios: [host-host]\n";
 
@@ -64,12 +64,7 @@ describe("udp: ladder", () => {
     ],
     ["a loss threshold above 50 %", `${ok}udp:\n  ladder:\n    lossPercent: 60\n`, 5, "udp.ladder.lossPercent", "is not a number in 0.001..50 %", "use a number"],
   ])("%s is refused with its line and the fix", (_what, text, line, path, message, fix) => {
-    const err = specError(text);
-    expect(err.line).toBe(line);
-    expect(err.path).toBe(path);
-    expect(err.message.startsWith(`spec.yaml:${line}: `)).toBe(true);
-    expect(err.message).toContain(message);
-    expect(err.message).toContain(fix);
+    expectRefused(text, line, path, message, fix);
   });
 
   test("goes over the wire and back; a spec without it keeps its message and document unchanged", () => {

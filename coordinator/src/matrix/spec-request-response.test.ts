@@ -6,10 +6,9 @@
  * other tools' keys unchanged.
  */
 import { describe, expect, test } from "vitest";
-import { NetmatrixError } from "../../../common/src/errors.js";
 import { combinations, parseSpec, SPEC_BOUNDS, specFromObject } from "./spec.js";
 import { variants } from "./variants.js";
-import { specError } from "./spec-testing.js";
+import { expectRefused, hostHostSpec, plannedKeys, skippedKeys, specError } from "./spec-testing.js";
 
 const ok = "name: m\nscenarios: [host-host]\n";
 const flow = (values: unknown[]): string => `[${values.join(", ")}]`;
@@ -59,14 +58,7 @@ describe("connections, bodies, httpModes and messageRates", () => {
     ["a misspelt key", `${ok}conections: [16]\n`, 3, "conections", 'unknown key "conections"', 'did you mean "connections"?'],
     ["a misspelt key (rates)", `${ok}messageRate: [0]\n`, 3, "messageRate", 'unknown key "messageRate"', 'did you mean "messageRates"?'],
   ])("%s is refused with its line and the fix", (_what, text, line, path, message, fix) => {
-    const err = specError(text);
-    expect(err.line).toBe(line);
-    expect(err.path).toBe(path);
-    expect(err.message.startsWith(`spec.yaml:${line}: `)).toBe(true);
-    expect(err.message).toContain(message);
-    expect(err.message).toContain(fix);
-    expect(err).toBeInstanceOf(NetmatrixError);
-    expect(err.code).toBe("invalid-argument");
+    expectRefused(text, line, path, message, fix);
   });
 
   test("the bounds are the agents' own (tools/src/limits.ts)", () => {
@@ -91,16 +83,6 @@ describe("connections, bodies, httpModes and messageRates", () => {
 });
 
 describe("variants of http and sockperf", () => {
-  const spec = (o: Record<string, unknown>) => specFromObject({ name: "v", scenarios: ["host-host"], ...o });
-  const planned = (o: Record<string, unknown>) =>
-    variants(spec(o))
-      .filter((v) => !v.skip)
-      .map((v) => v.paramKey);
-  const skipped = (o: Record<string, unknown>) =>
-    variants(spec(o))
-      .filter((v) => v.skip)
-      .map((v) => [v.paramKey, v.skip]);
-
   test.each<[string, Record<string, unknown>, string[]]>([
     ["http defaults: 16 connections, 1 KiB, keepalive", { tools: ["http"] }, ["http/tcp/forward/C16/B1K/keepalive"]],
     [
@@ -130,7 +112,7 @@ describe("variants of http and sockperf", () => {
       ["iperf3/tcp/forward/P1/L0", "iperf3/udp/forward/P1/L0/B1G", "qperf/tcp/forward/P1/L0", "qperf/udp/forward/P1/L0", "ping/icmp/forward/P1/L0"],
     ],
   ])("%s", (_what, o, keys) => {
-    expect(planned(o)).toEqual(keys);
+    expect(plannedKeys(o)).toEqual(keys);
   });
 
   test.each<[string, Record<string, unknown>, [string, unknown][]]>([
@@ -152,11 +134,11 @@ describe("variants of http and sockperf", () => {
     ],
     ["sockperf above its message size", { tools: ["sockperf"], lengths: [64, "128K"] }, [["sockperf/tcp/forward/L128K/R0", expect.stringContaining("sockperf messages are")]]],
   ])("skipped with the reason: %s", (_what, o, skips) => {
-    expect(skipped(o)).toEqual(skips);
+    expect(skippedKeys(o)).toEqual(skips);
   });
 
   test("a variant carries its own parameters, and only its tool's", () => {
-    const vs = variants(spec({ tools: ["iperf3", "http", "sockperf"], connections: [4], bodies: [0], httpModes: ["new-connection"], messageRates: [500] }));
+    const vs = variants(hostHostSpec({ tools: ["iperf3", "http", "sockperf"], connections: [4], bodies: [0], httpModes: ["new-connection"], messageRates: [500] }));
     expect(vs.map((v) => [v.tool, v.connections, v.bodyBytes, v.httpMode, v.messageRatePerS])).toEqual([
       ["iperf3", undefined, undefined, undefined, undefined],
       ["http", 4, 0, "new-connection", undefined],

@@ -11,7 +11,7 @@ import { combinations, parseSpec, specFromObject } from "./spec.js";
 import { specDocument, specFromMessage, specMessage } from "./spec-wire.js";
 import { LENGTH_SWEEP_BYTES, MSS_SWEEP_BYTES } from "./sweeps.js";
 import { variants } from "./variants.js";
-import { specError } from "./spec-testing.js";
+import { expectRefused, hostHostSpec, plannedKeys, skippedKeys } from "./spec-testing.js";
 
 const ok = "name: m\nscenarios: [host-host]\n";
 
@@ -50,12 +50,7 @@ describe("lengths: sweep and mss", () => {
     ["mss empty", `${ok}mss: []\n`, 3, "mss", "mss is empty", "list at least one"],
     ["mss a number, not a list", `${ok}mss: 1460\n`, 3, "mss", "mss must be a list, got 1460", "write it in brackets"],
   ])("refused: %s", (_what, text, line, path, message, fix) => {
-    const err = specError(text);
-    expect(err.line).toBe(line);
-    expect(err.path).toBe(path);
-    expect(err.message.startsWith(`spec.yaml:${line}: `)).toBe(true);
-    expect(err.message).toContain(message);
-    expect(err.message).toContain(fix);
+    expectRefused(text, line, path, message, fix);
   });
 
   test("mss multiplies TCP combinations only", () => {
@@ -75,16 +70,6 @@ describe("lengths: sweep and mss", () => {
 });
 
 describe("variants of a sweep", () => {
-  const spec = (o: Record<string, unknown>) => specFromObject({ name: "v", scenarios: ["host-host"], ...o });
-  const planned = (o: Record<string, unknown>) =>
-    variants(spec(o))
-      .filter((v) => !v.skip)
-      .map((v) => v.paramKey);
-  const skipped = (o: Record<string, unknown>) =>
-    variants(spec(o))
-      .filter((v) => v.skip)
-      .map((v) => [v.paramKey, v.skip]);
-
   test.each<[string, Record<string, unknown>, string[]]>([
     ["no mss: keys as before", { tools: ["iperf3"], lengths: [64, 1400] }, ["iperf3/tcp/forward/P1/L64", "iperf3/tcp/forward/P1/L1400"]],
     [
@@ -102,7 +87,7 @@ describe("variants of a sweep", () => {
       ),
     ],
   ])("%s", (_what, o, keys) => {
-    expect(planned(o)).toEqual(keys);
+    expect(plannedKeys(o)).toEqual(keys);
   });
 
   test.each<[string, Record<string, unknown>, [string, unknown][]]>([
@@ -118,11 +103,11 @@ describe("variants of a sweep", () => {
     ["http (TCP) cannot either", { tools: ["http"], mss: [1460] }, [["http/tcp/forward/C16/B1K/keepalive/M1460", expect.stringContaining("http cannot set the TCP MSS")]]],
     ["sockperf TCP cannot either", { tools: ["sockperf"], mss: [1460] }, [["sockperf/tcp/forward/L0/R0/M1460", expect.stringContaining("sockperf cannot set the TCP MSS")]]],
   ])("skipped with the reason: %s", (_what, o, skips) => {
-    expect(skipped(o)).toEqual(skips);
+    expect(skippedKeys(o)).toEqual(skips);
   });
 
   test("a variant carries its MSS", () => {
-    expect(variants(spec({ tools: ["iperf3"], mss: [8960] })).map((v) => v.mssBytes)).toEqual([8960]);
-    expect(variants(spec({ tools: ["iperf3"] }))[0]).not.toHaveProperty("mssBytes");
+    expect(variants(hostHostSpec({ tools: ["iperf3"], mss: [8960] })).map((v) => v.mssBytes)).toEqual([8960]);
+    expect(variants(hostHostSpec({ tools: ["iperf3"] }))[0]).not.toHaveProperty("mssBytes");
   });
 });

@@ -1,16 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { specFromObject } from "./spec.js";
 import { paramKey, variants } from "./variants.js";
-
-const spec = (extra: Record<string, unknown>) => specFromObject({ name: "v", scenarios: ["host-host"], ...extra });
-const planned = (extra: Record<string, unknown>) =>
-  variants(spec(extra))
-    .filter((v) => !v.skip)
-    .map((v) => v.paramKey);
-const skipped = (extra: Record<string, unknown>) =>
-  variants(spec(extra))
-    .filter((v) => v.skip)
-    .map((v) => [v.paramKey, v.skip]);
+import { hostHostSpec, plannedKeys, skippedKeys } from "./spec-testing.js";
 
 describe("variants: tool × protocol × direction × parallel × length × UDP rate", () => {
   test.each([
@@ -26,7 +16,7 @@ describe("variants: tool × protocol × direction × parallel × length × UDP r
     ["ping: icmp, once for both protocols", { tools: ["ping"], protocols: ["tcp", "udp"], lengths: [0, 1000] }, ["ping/icmp/forward/P1/L0", "ping/icmp/forward/P1/L1000"]],
     ["iperf2 keeps bitrates", { tools: ["iperf2"], protocols: ["udp"], udpBitrates: ["500M"] }, ["iperf2/udp/forward/P1/L0/B500M"]],
   ])("%s", (_what, extra, keys) => {
-    expect(planned(extra)).toEqual(keys);
+    expect(plannedKeys(extra)).toEqual(keys);
   });
 
   test.each([
@@ -58,11 +48,11 @@ describe("variants: tool × protocol × direction × parallel × length × UDP r
       [["iperf2/udp/bidir/P2/L0/B1G", expect.stringContaining("iperf2 2.1.8 UDP --full-duplex with more than one stream is unreliable")]],
     ],
   ])("skipped with the reason: %s", (_what, extra, skips) => {
-    expect(skipped(extra)).toEqual(skips);
+    expect(skippedKeys(extra)).toEqual(skips);
   });
 
   test("omit applies to iperf3 only; the rest get 0 (they cannot omit)", () => {
-    const vs = variants(spec({ tools: ["iperf3", "iperf2", "qperf", "ping"], omit: 2 }));
+    const vs = variants(hostHostSpec({ tools: ["iperf3", "iperf2", "qperf", "ping"], omit: 2 }));
     expect(vs.map((v) => [v.tool, v.omitS, v.skip])).toEqual([
       ["iperf3", 2, undefined],
       ["iperf2", 0, undefined],
