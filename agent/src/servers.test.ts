@@ -1,11 +1,12 @@
 /** Tool servers start on a free port, and on another when the one picked turns out taken at their bind. */
-import { connect, createServer, type Server } from "node:net";
+import { createServer, type Server } from "node:net";
 import { isListening } from "../../common/src/listen-probe.js";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { drivers } from "../../tools/src/index.js";
 import { findFreePorts, type PortRange } from "./ports.js";
 import { ServerManager } from "./servers.js";
+import { timeWaitPort } from "../../test/harness/time-wait.js";
 import { discoverTools, usable } from "./tools.js";
 
 const found = new Map((await discoverTools(Object.values(drivers))).map((f) => [f.driver.tool, f]));
@@ -71,20 +72,6 @@ describe.skipIf(plain.length === 0)("a server whose port is taken at its bind (r
     }
   });
 });
-
-/** A loopback port left in TIME_WAIT: its server closed the connection first, then stopped listening. */
-async function timeWaitPort(): Promise<number> {
-  const srv = createServer((conn) => conn.destroy());
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) =>
-    connect(port, "127.0.0.1")
-      .on("close", () => r())
-      .on("error", () => r()),
-  );
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 describe("the port search", () => {
   test("skips a port a socket holds in TIME_WAIT, which Node's own bind would accept", async () => {

@@ -1,8 +1,8 @@
 import { createServer } from "node:net";
 import { createSocket } from "node:dgram";
 import { describe, expect, test } from "vitest";
-import { connect } from "node:net";
 import { isListening, parseProcNetPorts, portsInUse } from "./listen-probe.js";
+import { timeWaitPort } from "../../test/harness/time-wait.js";
 
 // Captured from /proc/net/tcp on this machine (iperf3 -s -p 5201 listening, one established ssh).
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -46,16 +46,7 @@ describe("isListening (real sockets)", () => {
 
 describe("portsInUse (real sockets)", () => {
   test("a port left in TIME_WAIT by the server's close is in use, though nothing listens on it", async () => {
-    const srv = createServer((conn) => conn.destroy());
-    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-    const port = (srv.address() as { port: number }).port;
-    // The server closes first, so its side (the listening port) goes to TIME_WAIT.
-    await new Promise<void>((r) =>
-      connect(port, "127.0.0.1")
-        .on("close", () => r())
-        .on("error", () => r()),
-    );
-    await new Promise<void>((r) => srv.close(() => r()));
+    const port = await timeWaitPort();
     expect(isListening(port, "tcp")).toBe(false);
     expect(portsInUse().has(port)).toBe(true);
   });
