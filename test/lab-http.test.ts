@@ -16,45 +16,24 @@
  * Needs root; the lab takes this run's test slot (prefix, address block,
  * free ports), so it never touches another run's lab or the user's.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { stringify } from "yaml";
+import { describe, expect, test } from "vitest";
 import { exec } from "../common/src/exec.js";
 import { canUseNamespaces } from "../lab/src/netns.js";
-import { labDir, readLabState, type LabState } from "../lab/src/lab.js";
+import { labDir } from "../lab/src/lab.js";
 import { readCounterRecords, serviceCountersFile } from "../lab/src/lab-services-counters.js";
 import { labSpec } from "../lab/src/lab-spec.js";
-import { labObjects } from "../lab/src/topology.js";
 import { BUSY_PRESSURE, formatPressure, measurePressure } from "./harness/cpu-pressure.js";
-import { runNetmatrix } from "./harness/processes.js";
-import { testSlot } from "./harness/slot.js";
+import { LabFixture } from "./harness/lab-fixture.js";
 
 const root = canUseNamespaces();
 if (!root) console.warn("SKIPPED test/lab-http.test.ts: the lab needs root (CI runs it as root)");
 
-const dataDir = mkdtempSync(join(tmpdir(), "nm-labhttp-"));
-const env = testSlot().labEnv(dataDir);
-const PREFIX = env.NETMATRIX_LAB_PREFIX!;
-let state: LabState;
-
-/** Run a matrix of http cases on the lab's coordinator; the run document. */
-async function runSpec(name: string, spec: Record<string, unknown>): Promise<{ run: { runId: string }; cases: any[] }> {
-  const file = join(dataDir, `${name}.yaml`);
-  writeFileSync(file, stringify(spec));
-  const res = await runNetmatrix(["run", "--spec", file, "--coordinator", state.coordinator, "--token-file", state.tokenFile, "--output", "json"], { env });
-  try {
-    return JSON.parse(res.stdout);
-  } catch {
-    throw new Error(`run --spec ${name} printed no report (exit ${res.code}):\n${res.stderr.slice(-4000)}`);
-  }
-}
+const lab = new LabFixture("labhttp");
 
 /** The lab's matrix reduced to http over TCP on `scenarios`, with the given http keys. */
 function httpSpec(name: string, scenarios: string[], keys: Record<string, unknown>, durationS: number, repetitions: number): Record<string, unknown> {
   return {
-    ...labSpec(state.topology, { durationS, omitS: 0, repetitions, reverse: false, tools: ["http"], pairs: "sample", udpBitrate: "200M" }),
+    ...labSpec(lab.state.topology, { durationS, omitS: 0, repetitions, reverse: false, tools: ["http"], pairs: "sample", udpBitrate: "200M" }),
     name,
     scenarios,
     protocols: ["tcp"],
@@ -67,29 +46,15 @@ const measured = (c: any): any[] => c.repetitions.filter((r: any) => r.ok).map((
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
 describe.skipIf(!root)("http in the lab (root)", () => {
-  beforeAll(async () => {
-    const up = await runNetmatrix(["lab", "up", "--cni", "host-gw", "--nic-rate", "1gbit"], { env });
-    if (up.code !== 0) throw new Error(`lab up failed (exit ${up.code}):\n${up.stderr.slice(-4000)}`);
-    state = readLabState(dataDir)!;
-    // Let the lab's start-up CPU (its agents launching at once) leave the agents' load window, as lab run does.
-    await new Promise((r) => setTimeout(r, 4500));
-  }, 120_000);
-
-  afterAll(async () => {
-    // Whatever happened, leave nothing behind.
-    await runNetmatrix(["lab", "down"], { env });
-    try {
-      expect(await labObjects(PREFIX)).toEqual({ namespaces: [], rootLinks: [] });
-      const nat = await exec({ argv: ["iptables", "-t", "nat", "-S"], deadlineMs: 10_000, guard: false });
-      expect(nat.stdout).not.toContain(PREFIX);
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  }, 120_000);
+  // 4.5 s: the lab's start-up CPU (its agents launching at once) leaves the agents' load window, as lab run lets it.
+  lab.up(["--cni", "host-gw", "--nic-rate", "1gbit"], 4500, async () => {
+    const nat = await exec({ argv: ["iptables", "-t", "nat", "-S"], deadlineMs: 10_000, guard: false });
+    expect(nat.stdout).not.toContain(lab.prefix);
+  });
 
   test("new-connection: pod → ClusterIP goes through the lab's DNAT rule (its counter ≥ wrk's connections) and makes fewer connections/s than pod → pod", async (ctx) => {
     const window = measurePressure();
-    const doc = await runSpec("crr", httpSpec("lab-http-crr", ["pod-pod-cross", "pod-service-cross"], { httpModes: ["new-connection"], connections: [16], bodies: [0] }, 3, 3));
+    const doc = await lab.runSpec("crr", httpSpec("lab-http-crr", ["pod-pod-cross", "pod-service-cross"], { httpModes: ["new-connection"], connections: [16], bodies: [0] }, 3, 3));
     const pressure = window.stop();
     const failed = doc.cases.filter((c) => c.summary.failed > 0).map((c) => `${c.key}: ${c.repetitions.find((r: any) => !r.ok)?.failure?.reason}`);
     expect(failed).toEqual([]);
@@ -106,10 +71,10 @@ describe.skipIf(!root)("http in the lab (root)", () => {
     // The service's DNAT rules counted the first packet of every connection wrk made (and of those still open when it
     // stopped). The lab removed them after each repetition, keeping what they counted: this case's, on every node.
     const connections = measured(service).reduce((n: number, m: any) => n + m.extra.requests, 0);
-    const counters = serviceCountersFile(labDir(dataDir));
+    const counters = serviceCountersFile(labDir(lab.dataDir));
     const kept = readCounterRecords(counters).filter((r) => r.runId === doc.run.runId && r.caseId === service.caseId && r.target === "DNAT");
     expect(kept.length, `DNAT rules of run ${doc.run.runId} case ${service.caseId} in ${counters}`).toBeGreaterThan(0);
-    expect(kept.every((r) => r.tag === `${PREFIX}svc:${doc.run.runId}:${service.caseId}`)).toBe(true);
+    expect(kept.every((r) => r.tag === `${lab.prefix}svc:${doc.run.runId}:${service.caseId}`)).toBe(true);
     const dnat = kept.reduce((n, r) => n + r.packets, 0);
     const tags = [...new Set(kept.map((r) => `${r.node} ${r.chain}`))];
     const cps = (c: any) => mean(measured(c).map((m: any) => m.connectionsPerS));
@@ -131,7 +96,7 @@ describe.skipIf(!root)("http in the lab (root)", () => {
   }, 300_000);
 
   test("keepalive pod → pod across nodes: wrk's bytes match the client's NIC counters within 5 %", async () => {
-    const doc = await runSpec("keep", httpSpec("lab-http-keep", ["pod-pod-cross"], { httpModes: ["keepalive"], connections: [4], bodies: ["100K"] }, 2, 1));
+    const doc = await lab.runSpec("keep", httpSpec("lab-http-keep", ["pod-pod-cross"], { httpModes: ["keepalive"], connections: [4], bodies: ["100K"] }, 2, 1));
     const c = caseOf(doc, "pod-pod-cross");
     expect(c.summary.failed, c.repetitions[0]?.failure?.reason).toBe(0);
     const rep = c.repetitions[0];

@@ -14,16 +14,9 @@
  * Needs root; the lab takes this run's test slot (prefix, address block,
  * free ports), so it never touches another run's lab or the user's.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { stringify } from "yaml";
+import { describe, expect, test } from "vitest";
 import { canUseNamespaces } from "../lab/src/netns.js";
-import { readLabState, type LabState } from "../lab/src/lab.js";
-import { labObjects } from "../lab/src/topology.js";
-import { runNetmatrix } from "./harness/processes.js";
-import { testSlot } from "./harness/slot.js";
+import { LabFixture } from "./harness/lab-fixture.js";
 
 const root = canUseNamespaces();
 if (!root) console.warn("SKIPPED test/lab-ipv6.test.ts: the lab needs root (CI runs it as root)");
@@ -31,45 +24,17 @@ if (!root) console.warn("SKIPPED test/lab-ipv6.test.ts: the lab needs root (CI r
 /** Theoretical IPv6 TCP goodput at a 1 Gbit/s tbf (L2 bytes) with MTU 1500 and timestamps, bits/s. */
 export const IPV6_TCP_GOODPUT_BPS = (1e9 * 1428) / 1514;
 
-const dataDir = mkdtempSync(join(tmpdir(), "nm-labv6-"));
-const env = testSlot().labEnv(dataDir);
-const PREFIX = env.NETMATRIX_LAB_PREFIX!;
-let state: LabState;
-
-async function runSpec(name: string, spec: Record<string, unknown>): Promise<{ run: { runId: string }; cases: any[]; refused?: any[] }> {
-  const file = join(dataDir, `${name}.yaml`);
-  writeFileSync(file, stringify(spec));
-  const res = await runNetmatrix(["run", "--spec", file, "--coordinator", state.coordinator, "--token-file", state.tokenFile, "--output", "json"], { env });
-  try {
-    return JSON.parse(res.stdout);
-  } catch {
-    throw new Error(`run --spec ${name} printed no report (exit ${res.code}):\n${res.stderr.slice(-4000)}`);
-  }
-}
+const lab = new LabFixture("labv6");
 
 const isV6 = (c: { key: string }): boolean => c.key.includes("/ipv6/");
 const measured = (c: any): any[] => c.repetitions.filter((r: any) => r.ok).map((r: any) => r.measurement);
 const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
 describe.skipIf(!root)("IPv6 in the dual-stack lab (root)", () => {
-  beforeAll(async () => {
-    const up = await runNetmatrix(["lab", "up", "--cni", "host-gw", "--nic-rate", "1gbit", "--ipv6"], { env });
-    if (up.code !== 0) throw new Error(`lab up --ipv6 failed (exit ${up.code}):\n${up.stderr.slice(-4000)}`);
-    state = readLabState(dataDir)!;
-    await new Promise((r) => setTimeout(r, 3000));
-  }, 120_000);
-
-  afterAll(async () => {
-    await runNetmatrix(["lab", "down"], { env });
-    try {
-      expect(await labObjects(PREFIX)).toEqual({ namespaces: [], rootLinks: [] });
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  }, 120_000);
+  lab.up(["--cni", "host-gw", "--nic-rate", "1gbit", "--ipv6"], 3000);
 
   test("iperf3 TCP over IPv6, host-host and pod-pod-cross, within 2 % of 1e9 × 1428/1514; IPv4 beside it; ping over both", async (ctx) => {
-    const doc = await runSpec("v6", {
+    const doc = await lab.runSpec("v6", {
       name: "lab-ipv6",
       scenarios: ["host-host", "pod-pod-cross"],
       tools: ["iperf3", "ping"],

@@ -14,73 +14,38 @@
  * Needs root; the lab takes this run's test slot.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { stringify } from "yaml";
+import { describe, expect, test } from "vitest";
 import { canUseNamespaces } from "../lab/src/netns.js";
-import { labDir, readLabState, type LabState } from "../lab/src/lab.js";
-import { labObjects } from "../lab/src/topology.js";
+import { labDir } from "../lab/src/lab.js";
 import { readCounterRecords, serviceCountersFile } from "../lab/src/lab-services-counters.js";
 import { inNs } from "../lab/src/topology-run.js";
-import { runNetmatrix } from "./harness/processes.js";
-import { testSlot } from "./harness/slot.js";
+import { LabFixture } from "./harness/lab-fixture.js";
 
 const root = canUseNamespaces();
 if (!root) console.warn("SKIPPED test/lab-services-ipv6.test.ts: the lab needs root (CI runs it as root)");
 
-const dataDir = mkdtempSync(join(tmpdir(), "nm-labsvc6-"));
-const env = testSlot().labEnv(dataDir);
-const PREFIX = env.NETMATRIX_LAB_PREFIX!;
-let state: LabState;
+const lab = new LabFixture("labsvc6");
 
 /** `-A` lines of the ip6tables nat table (of `ns`, or the root namespace) that name this lab's prefix. */
 async function labV6Rules(ns?: string): Promise<string[]> {
   const out = ns ? await inNs(ns, ["ip6tables-save", "-t", "nat"]) : execFileSync("ip6tables-save", ["-t", "nat"], { encoding: "utf8", timeout: 10_000 });
-  return out.split("\n").filter((l) => l.startsWith("-A ") && l.includes(PREFIX));
+  return out.split("\n").filter((l) => l.startsWith("-A ") && l.includes(lab.prefix));
 }
 
 describe.skipIf(!root)("IPv6 Services in the dual-stack lab (root)", () => {
-  beforeAll(async () => {
-    const up = await runNetmatrix(["lab", "up", "--cni", "host-gw", "--ipv6"], { env });
-    if (up.code !== 0) throw new Error(`lab up --ipv6 failed (exit ${up.code}):\n${up.stderr.slice(-4000)}`);
-    state = readLabState(dataDir)!;
-    await new Promise((r) => setTimeout(r, 3000));
-  }, 120_000);
-
-  afterAll(async () => {
-    try {
-      await runNetmatrix(["lab", "down"], { env });
-      expect(await labObjects(PREFIX)).toEqual({ namespaces: [], rootLinks: [] });
-      expect(await labV6Rules()).toEqual([]);
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  }, 120_000);
+  lab.up(["--cni", "host-gw", "--ipv6"], 3000, async () => expect(await labV6Rules()).toEqual([]));
 
   test("pod-service-cross iperf3 TCP over IPv6 goes through the ip6tables DNAT and measures; its rules are gone after the case", async () => {
-    const file = join(dataDir, "svc6.yaml");
-    writeFileSync(
-      file,
-      stringify({
-        name: "lab-svc6",
-        scenarios: ["pod-service-cross"],
-        tools: ["iperf3"],
-        protocols: ["tcp"],
-        duration: 2,
-        repetitions: 1,
-        pairs: { sample: 1 },
-        families: ["ipv6"],
-      }),
-    );
-    const res = await runNetmatrix(["run", "--spec", file, "--coordinator", state.coordinator, "--token-file", state.tokenFile, "--output", "json"], { env });
-    let doc: { cases: any[]; refused?: unknown[] };
-    try {
-      doc = JSON.parse(res.stdout);
-    } catch {
-      throw new Error(`run printed no report (exit ${res.code}):\n${res.stderr.slice(-4000)}`);
-    }
+    const doc = await lab.runSpec("svc6", {
+      name: "lab-svc6",
+      scenarios: ["pod-service-cross"],
+      tools: ["iperf3"],
+      protocols: ["tcp"],
+      duration: 2,
+      repetitions: 1,
+      pairs: { sample: 1 },
+      families: ["ipv6"],
+    });
     expect(doc.cases, JSON.stringify(doc.refused ?? [])).toHaveLength(1);
     const c = doc.cases[0];
     expect(c.key).toContain("/ipv6");
@@ -89,7 +54,7 @@ describe.skipIf(!root)("IPv6 Services in the dual-stack lab (root)", () => {
     const bps = c.repetitions[0].measurement.throughputBps as number;
     expect(bps).toBeGreaterThan(0);
 
-    const records = readCounterRecords(serviceCountersFile(labDir(dataDir)));
+    const records = readCounterRecords(serviceCountersFile(labDir(lab.dataDir)));
     const dnat6 = records.filter((r) => r.family === "ipv6" && r.target === "DNAT" && r.chain === "PREROUTING");
     expect(dnat6.length).toBeGreaterThan(0);
     expect(dnat6.every((r) => /-d fd00:10:96::[0-9a-f]+\/128 /.test(r.rule) && /--to-destination \[fd00:10:244:\d+::[0-9a-f]+\]:\d+/.test(r.rule))).toBe(true);
@@ -100,6 +65,6 @@ describe.skipIf(!root)("IPv6 Services in the dual-stack lab (root)", () => {
     );
 
     // Released: no ip6tables rule of the lab's services in any node namespace.
-    for (const node of state.topology.nodes) expect(await labV6Rules(node.ns), node.ns).toEqual([]);
+    for (const node of lab.state.topology.nodes) expect(await labV6Rules(node.ns), node.ns).toEqual([]);
   }, 300_000);
 });
