@@ -18,7 +18,7 @@ import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { canUseNamespaces, listNamespaces, rateLimit } from "../lab/src/netns.js";
 import { drivers, tools } from "../tools/src/index.js";
-import { agreement, pathKey } from "../report/src/agreement.js";
+import { agreement, pathKey, type PathParts } from "../report/src/agreement.js";
 import reportSchema from "../docs/report.schema.json" with { type: "json" };
 import { createPair, type Pair } from "./harness/pair.js";
 import { testSlot } from "./harness/slot.js";
@@ -33,17 +33,9 @@ const TCP_TOOLS = tools.names.filter((t) => drivers[t].capabilities.crosscheck?.
 /** The second cross-checking tool that paces TCP: the one mis-set below. */
 const MISSET = TCP_TOOLS.filter((t) => drivers[t].capabilities.pacing)[1]!;
 
-interface ReportCase {
+interface ReportCase extends PathParts {
   key: string;
   tool: string;
-  scenario: string;
-  clientNode: string;
-  serverNode: string;
-  protocol: string;
-  direction: string;
-  parallel: number;
-  lengthBytes: number;
-  bitrateBps: number;
   summary: { throughputBps: { median: number } | null; flags: string[] };
 }
 interface Group {

@@ -65,12 +65,8 @@ export interface AgreementGroup {
   referee: Referee;
 }
 
-/**
- * A path's key from its parts: the same for every tool that measures it.
- * Tool settings (window, omit, TCP pacing) are not the path: a tool mis-set on the same
- * path is what the agreement is there to catch.
- */
-export function pathKey(c: {
+/** What a case's path is made of, as its report case carries it. */
+export interface PathParts {
   scenario: string;
   clientNode: string;
   serverNode: string;
@@ -79,7 +75,14 @@ export function pathKey(c: {
   parallel: number;
   lengthBytes: number;
   bitrateBps: number;
-}): string {
+}
+
+/**
+ * A path's key from its parts: the same for every tool that measures it.
+ * Tool settings (window, omit, TCP pacing) are not the path: a tool mis-set on the same
+ * path is what the agreement is there to catch.
+ */
+export function pathKey(c: PathParts): string {
   const parts = [c.scenario, c.protocol, c.direction, `P${c.parallel}`, `L${c.lengthBytes}`];
   // UDP's offered rate is the path's load; TCP pacing is a tool setting.
   if (c.protocol === "udp" && c.bitrateBps > 0) parts.push(`B${c.bitrateBps}`);
