@@ -3,6 +3,7 @@ import { COMPARE_KIND, compareMetric, METRICS, type CaseComparison, type Compare
 import { formatChange, rollup } from "./compare-rollup.js";
 import { compareCells, compareRows, formatP, regressions, renderCompare } from "./compare-render.js";
 import { escapeHtml } from "./compare-html.js";
+import { PLAIN_CASE } from "./case-testing.js";
 
 const def = (name: string) => METRICS.find((m) => m.metric === name)!;
 
@@ -18,20 +19,10 @@ function kase(o: {
   const headline = o.metrics[0]![0];
   return {
     matchKey: `${o.scenario}/${o.path}/${o.test}`,
+    ...PLAIN_CASE,
     scenario: o.scenario ?? "pod-pod-cross",
-    via: "direct",
-    clientNode: "n1",
-    serverNode: "n2",
     path: o.path ?? "n1 → n2",
     test: o.test ?? "iperf3 tcp forward",
-    tool: "iperf3",
-    protocol: "tcp",
-    direction: "forward",
-    parallel: 1,
-    bitrateBps: 0,
-    lengthBytes: 0,
-    windowBytes: 0,
-    mss: 0,
     keyA: "ka",
     keyB: "kb",
     comparable: o.comparable ?? true,

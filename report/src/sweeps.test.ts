@@ -7,6 +7,7 @@
 import { describe, expect, test } from "vitest";
 import { sweepSeries, type SweepCase } from "./sweeps.js";
 import { sweepMarkdownLines, sweepSvg, sweepsHtml, sweepTextLines } from "./sweep-render.js";
+import { PLAIN_CASE } from "./case-testing.js";
 
 const med = (median: number | null) => (median === null ? null : { median });
 
@@ -14,18 +15,8 @@ function kase(o: Partial<SweepCase> & { tp?: number | null; cpu?: [number | null
   const { tp = 1e9, cpu = [10, 12], ...rest } = o;
   return {
     caseId: `${o.scenario ?? "host-host"}-${o.clientNode ?? "n1"}-${o.lengthBytes ?? 0}-${o.mss ?? 0}-${o.protocol ?? "tcp"}`,
+    ...PLAIN_CASE,
     scenario: "host-host",
-    via: "direct",
-    clientNode: "n1",
-    serverNode: "n2",
-    tool: "iperf3",
-    protocol: "tcp",
-    direction: "forward",
-    parallel: 1,
-    bitrateBps: 0,
-    lengthBytes: 0,
-    windowBytes: 0,
-    mss: 0,
     summary: { throughputBps: med(tp), clientCpuPercentPerGbps: med(cpu[0]), serverCpuPercentPerGbps: med(cpu[1]) },
     ...rest,
   };
