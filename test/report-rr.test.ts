@@ -20,6 +20,7 @@ import { openRunDirectory } from "../coordinator/src/results-store.js";
 import reportSchema from "../docs/report.schema.json" with { type: "json" };
 import compareSchema from "../docs/compare.schema.json" with { type: "json" };
 import { describe as stats } from "../common/src/stats.js";
+import { formatMicros } from "../common/src/format.js";
 import { reportDocument } from "../report/src/report-document.js";
 import { CSV_COLUMNS, CSV_REQUEST_COLUMNS, renderReport } from "../report/src/report-render.js";
 import { heatmaps } from "../report/src/heatmap.js";
@@ -127,6 +128,36 @@ describe("the report of a recorded http + sockperf run", () => {
     const [head] = renderReport(doc, "csv").split("\n");
     expect(head).toBe([...CSV_COLUMNS, ...CSV_REQUEST_COLUMNS].join(","));
     expect(CSV_REQUEST_COLUMNS.slice(0, 3)).toEqual(["requestsPerS", "requestsPerSCi95Low", "requestsPerSCi95High"]);
+  });
+
+  test("the HTML summary and case tables carry requests/s and the latency percentiles of each http and sockperf row", () => {
+    const html = htmlReport(run());
+    const section = (id: string) => html.slice(html.indexOf(`<section id="${id}">`), html.indexOf("</section>", html.indexOf(`<section id="${id}">`)));
+    const summary = section("summary");
+    expect(summary).toContain("<th>requests/s (min – max)</th>");
+    expect(summary).toContain("<th>p99 (min – max)</th>");
+    const cell = (table: string, attr: string, figure: string): string => {
+      const row = table.slice(table.indexOf(attr), table.indexOf("</tr>", table.indexOf(attr)));
+      return /data-figure="[a-z0-9]+">([^<]*)/.exec(row.slice(row.indexOf(`data-figure="${figure}"`)))![1]!;
+    };
+    // Each http row: the pairs' mean requests/s from the report document, as the table writes it.
+    for (const c of http) {
+      const text = cell(summary, `data-scenario="${c.scenario}" data-variant="${c.key.split("/").slice(1, -1).join("/")}"`, "requests");
+      expect(text.replace(/[^0-9]/g, "")).toBe(String(Math.round(c.summary.requestsPerS!.mean)));
+    }
+    // sockperf answers no requests: its rows say so, and have their p99.
+    for (const c of sockperf) {
+      const attr = `data-scenario="${c.scenario}" data-variant="${c.key.split("/").slice(1, -1).join("/")}"`;
+      expect(cell(summary, attr, "requests")).toBe("-");
+      expect(cell(summary, attr, "p99")).toMatch(/µs$/);
+    }
+    const cases = section("cases-table");
+    expect(cases).toContain("<th>p50 · p90 · p99</th>");
+    for (const c of [...http, ...sockperf]) {
+      const s = c.summary;
+      const expected = [s.latencyP50Us!, s.latencyP90Us!, s.latencyP99Us!].map((f) => formatMicros(f.mean)).join(" · ");
+      expect(cell(cases, `data-case="${c.caseId}"`, "percentiles")).toBe(expected);
+    }
   });
 
   test("the HTML report shows the figures and a requests/s heatmap", () => {

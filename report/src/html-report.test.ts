@@ -86,6 +86,11 @@ describe("htmlReport", () => {
     expect(html).toContain(`<option value="1">#2 · failed: internal</option>`);
   });
 
+  test("a run without request/response tests has no requests/s or percentile column", () => {
+    for (const head of ["requests/s", "p99 (min – max)", "p50 · p90 · p99"]) expect(html).not.toContain(`<th>${head}`);
+    expect(html).not.toContain("data-figure=");
+  });
+
   test("pageData: one entry per case, the default repetition, a timeline per repetition", () => {
     const { data, defaults } = pageData(resp, reportDocument(resp));
     expect(defaults.get("c1")).toBe(2);

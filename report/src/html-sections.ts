@@ -16,7 +16,7 @@ function heatmapKind(h: Heatmap): string {
   const kind = latencyKindOf(h.variant.split("/")[0] ?? "");
   return kind ? ` (${latencyKindLabel(kind)})` : "";
 }
-import { bps, esc, fixed, micros, percent, scoreColour, withCi } from "./html-util.js";
+import { bps, esc, fixed, micros, percent, requestsPerS, scoreColour, withCi } from "./html-util.js";
 import { naturalCompare } from "../../common/src/natural-compare.js";
 import { driverNamed } from "../../tools/src/index.js";
 
@@ -36,11 +36,6 @@ function cellHtml(h: Heatmap, client: string, server: string, c: HeatmapCell | n
 /** How a heatmap's cells are written: bits/s, requests/s or µs. */
 function formatOf(h: Heatmap): (v: number) => string {
   return h.unit === "bps" ? bps : h.unit === "rps" ? requestsPerS : micros;
-}
-
-/** "12,345 req/s". */
-export function requestsPerS(v: number): string {
-  return `${Math.round(v).toLocaleString("en-US")} req/s`;
 }
 
 /** Pairs a list-layout heatmap shows: the worst ones (every case is in the case sections). */

@@ -6,7 +6,7 @@
  */
 import type { ReportDocument } from "./report-document.js";
 import { orderedCases, variantRows, type AcrossPairs } from "./run-summary.js";
-import { bps, esc, fixed, micros, percent, ratioPercent, withCi, type Figure } from "./html-util.js";
+import { bps, esc, fixed, micros, percent, ratioPercent, requestsPerS, withCi, type Figure } from "./html-util.js";
 import { BASELINE_TEXT, baselineCell, baselineState, latencyKindLabel, latencyKindOf, testLabelOf } from "./labels.js";
 
 type Case = ReportDocument["cases"][number];
@@ -53,18 +53,30 @@ function pairs(p: AcrossPairs | null, fmt: (v: number) => string, range = false)
   return range && p.n > 1 ? `${fmt(p.mean)} <span class="range">(${fmt(p.min)} – ${fmt(p.max)})</span>` : fmt(p.mean);
 }
 
-/** The conclusion table: per scenario and variant, means over node pairs. */
+/** What the request/response columns mean, for a table's note; "" when the table has none. */
+function requestNote(requests: boolean, percentiles: boolean): string {
+  const parts = [
+    requests ? "requests/s: requests answered per second (http), higher is better" : "",
+    percentiles ? "p50 · p90 · p99: percentiles of the round trip of each request or message (http, sockperf), lower is better" : "",
+  ].filter(Boolean);
+  return parts.length ? ` ${parts.join("; ")}.` : "";
+}
+
+/** The conclusion table: per scenario and variant, means over node pairs; request/response columns when a test has them. */
 export function summaryHtml(doc: ReportDocument): string {
-  const rows = variantRows(doc).map((r) => {
+  const variants = variantRows(doc);
+  const withRequests = variants.some((r) => r.requestsPerS);
+  const withP99 = variants.some((r) => r.latencyP99Us);
+  const rows = variants.map((r) => {
     const tool = r.variant.split("/")[0] ?? "";
     const first = doc.cases.find((c) => c.caseId === r.caseIds[0]);
     // A latency-only test's ratio is latency over the host-host latency: marked with its kind, lower is better.
-    const ratioKind = first && !first.summary.throughputBps ? kindSuffix(tool) : "";
+    const ratioKind = first && !first.summary.throughputBps && !first.summary.requestsPerS ? kindSuffix(tool) : "";
     const cpu = r.clientCpuPercentPerGbps || r.serverCpuPercentPerGbps ? `${pairs(r.clientCpuPercentPerGbps, fixed(1))} · ${pairs(r.serverCpuPercentPerGbps, fixed(1))}` : "-";
     return `<tr data-scenario="${esc(r.scenario)}" data-variant="${esc(r.variant)}">
 <td>${esc(r.scenario)}</td><td>${esc(r.label)}</td><td class="num">${r.caseIds.length}</td>
-<td class="num">${pairs(r.throughputBps, (v) => esc(bps(v)), true)}</td>
-<td class="num">${pairs(r.latencyUs, (v) => esc(micros(v)), true)}${r.latencyUs ? esc(kindSuffix(tool)) : ""}</td>
+<td class="num">${pairs(r.throughputBps, (v) => esc(bps(v)), true)}</td>${withRequests ? `\n<td class="num" data-figure="requests">${pairs(r.requestsPerS, (v) => esc(requestsPerS(v)), true)}</td>` : ""}
+<td class="num">${pairs(r.latencyUs, (v) => esc(micros(v)), true)}${r.latencyUs ? esc(kindSuffix(tool)) : ""}</td>${withP99 ? `\n<td class="num" data-figure="p99">${pairs(r.latencyP99Us, (v) => esc(micros(v)), true)}</td>` : ""}
 <td class="num">${pairs(r.lossPercent, (v) => esc(percent(v)))}</td>
 <td class="num">${cpu}</td>
 <td class="num">${pairs(r.wireToPayload, fixed(3))}</td>
@@ -73,11 +85,26 @@ export function summaryHtml(doc: ReportDocument): string {
 <td class="num">${r.failed ? `<span class="bad">${r.failed}/${r.repetitions}</span>` : `0/${r.repetitions}`}</td>
 </tr>`;
   });
+  const heads = [
+    "scenario",
+    "test",
+    "pairs",
+    "throughput (min – max)",
+    ...(withRequests ? ["requests/s (min – max)"] : []),
+    "latency (min – max)",
+    ...(withP99 ? ["p99 (min – max)"] : []),
+    "loss",
+    "CPU %/Gbit/s c · s",
+    "wire/payload",
+    "vs host-host (min – max)",
+    "flags",
+    "failed",
+  ];
   return `<section id="summary">
 <h2>Summary</h2>
-<p class="note">One row per scenario and test. Figures are the mean over the node pairs of each pair's mean over its repetitions; throughput, latency and the host-host ratio show the range across pairs in brackets. Latency: RTT = round trip (ping), one-way = half the round trip (qperf). CPU is % of the node (all cores = 100 %) per Gbit/s of throughput, client · server. "vs host-host" is throughput over the same pair's host-host throughput (higher is better; below 100 % is slower); marked RTT or one-way (latency-only tests) it is latency over host-host latency (lower is better; above 100 % is slower). "n/a: same node": a path within one node crosses no NIC and has no host-host baseline; "baseline": the host-host rows themselves.</p>
+<p class="note">One row per scenario and test. Figures are the mean over the node pairs of each pair's mean over its repetitions; throughput, latency and the host-host ratio show the range across pairs in brackets. Latency: RTT = round trip (ping), one-way = half the round trip (qperf). CPU is % of the node (all cores = 100 %) per Gbit/s of throughput, client · server. "vs host-host" is throughput (requests/s for http) over the same pair's host-host figure (higher is better; below 100 % is slower); marked RTT or one-way (latency-only tests) it is latency over host-host latency (lower is better; above 100 % is slower). "n/a: same node": a path within one node crosses no NIC and has no host-host baseline; "baseline": the host-host rows themselves.${esc(requestNote(withRequests, withP99))}</p>
 <table class="grid">
-<thead><tr><th>scenario</th><th>test</th><th>pairs</th><th>throughput (min – max)</th><th>latency (min – max)</th><th>loss</th><th>CPU %/Gbit/s c · s</th><th>wire/payload</th><th>vs host-host (min – max)</th><th>flags</th><th>failed</th></tr></thead>
+<thead><tr>${heads.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead>
 <tbody>
 ${rows.join("\n")}
 </tbody>
@@ -103,13 +130,19 @@ export function failuresHtml(c: Case): string {
 
 /** Every case with its figures and 95 % CIs. */
 export function caseTableHtml(doc: ReportDocument): string {
-  const rows = orderedCases(doc).map((c) => {
+  const cases = orderedCases(doc);
+  const withRequests = cases.some((c) => c.summary.requestsPerS);
+  const withPercentiles = cases.some((c) => c.summary.latencyP50Us || c.summary.latencyP99Us);
+  const rows = cases.map((c) => {
     const s = c.summary;
+    const percentiles = [s.latencyP50Us, s.latencyP90Us, s.latencyP99Us].some(Boolean)
+      ? [s.latencyP50Us, s.latencyP90Us, s.latencyP99Us].map((f) => (f ? micros(f.mean) : "-")).join(" · ")
+      : "-";
     const cpu = s.clientCpuPercentPerGbps || s.serverCpuPercentPerGbps ? `${withCi(s.clientCpuPercentPerGbps, fixed(1))} · ${withCi(s.serverCpuPercentPerGbps, fixed(1))}` : "-";
     return `<tr data-case="${esc(c.caseId)}">
 <td>${esc(c.scenario)}</td><td><a href="#case-${esc(c.caseId)}">${esc(c.clientNode)} → ${esc(c.serverNode)}</a>${c.via !== "direct" ? ` (${esc(c.via)})` : ""}</td><td>${esc(testLabelOf(c))}</td>
-<td class="num">${esc(withCi(s.throughputBps, bps))}</td>
-<td class="num">${esc(latencyWithCi(s.latencyUs, c.tool))}</td>
+<td class="num">${esc(withCi(s.throughputBps, bps))}</td>${withRequests ? `\n<td class="num" data-figure="requests">${esc(withCi(s.requestsPerS, requestsPerS))}</td>` : ""}
+<td class="num">${esc(latencyWithCi(s.latencyUs, c.tool))}</td>${withPercentiles ? `\n<td class="num" data-figure="percentiles">${esc(percentiles)}</td>` : ""}
 <td class="num">${esc(withCi(s.lossPercent, percent))}</td>
 <td class="num">${esc(cpu)}</td>
 <td class="num">${esc(withCi(s.wireToPayload, fixed(3)))}</td>
@@ -118,11 +151,26 @@ export function caseTableHtml(doc: ReportDocument): string {
 <td>${s.failed ? `<span class="bad">${s.failed}/${s.repetitions}</span>${failuresHtml(c)}` : `0/${s.repetitions}`}</td>
 </tr>`;
   });
+  const heads = [
+    "scenario",
+    "path",
+    "test",
+    "throughput",
+    ...(withRequests ? ["requests/s"] : []),
+    "latency",
+    ...(withPercentiles ? ["p50 · p90 · p99"] : []),
+    "loss",
+    "CPU %/Gbit/s c · s",
+    "wire/payload",
+    "vs host-host",
+    "flags",
+    "failed",
+  ];
   return `<section id="cases-table">
 <h2>Every case</h2>
-<p class="note">Mean over the repetitions ± half the 95 % confidence interval (Student t; no interval for a single repetition).</p>
+<p class="note">Mean over the repetitions ± half the 95 % confidence interval (Student t; no interval for a single repetition).${esc(requestNote(withRequests, withPercentiles))}</p>
 <table class="grid">
-<thead><tr><th>scenario</th><th>path</th><th>test</th><th>throughput</th><th>latency</th><th>loss</th><th>CPU %/Gbit/s c · s</th><th>wire/payload</th><th>vs host-host</th><th>flags</th><th>failed</th></tr></thead>
+<thead><tr>${heads.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead>
 <tbody>
 ${rows.join("\n")}
 </tbody>

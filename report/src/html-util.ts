@@ -34,6 +34,8 @@ export function withCi(s: Figure | null | undefined, fmt: (v: number) => string)
 export const bps = (v: number): string => formatBitrate(v);
 export const micros = (v: number): string => formatMicros(v);
 export const percent = (v: number): string => formatPercent(v);
+/** "12,345 req/s". */
+export const requestsPerS = (v: number): string => `${Math.round(v).toLocaleString("en-US")} req/s`;
 export const fixed =
   (digits: number) =>
   (v: number): string =>

@@ -41,6 +41,10 @@ export interface VariantRow {
   serverCpuPercentPerGbps: AcrossPairs | null;
   /** Wire bytes / payload bytes. */
   wireToPayload: AcrossPairs | null;
+  /** Requests answered per second (tools whose headline is requests). */
+  requestsPerS: AcrossPairs | null;
+  /** The 99th percentile of request or message latency, µs (tools that report percentiles). */
+  latencyP99Us: AcrossPairs | null;
   /** Mean of the cases' throughput ratios to their host-host baseline (1 = as fast). */
   ratioToBaseline: AcrossPairs | null;
   /** Each flag once, with how many cases raised it: "retransmits (5/6)". */
@@ -72,6 +76,8 @@ function row(scenario: string, variant: string, cases: Case[]): VariantRow {
     clientCpuPercentPerGbps: pick((c) => c.summary.clientCpuPercentPerGbps?.mean),
     serverCpuPercentPerGbps: pick((c) => c.summary.serverCpuPercentPerGbps?.mean),
     wireToPayload: pick((c) => c.summary.wireToPayload?.mean),
+    requestsPerS: pick((c) => c.summary.requestsPerS?.mean),
+    latencyP99Us: pick((c) => c.summary.latencyP99Us?.mean),
     ratioToBaseline: pick((c) => c.summary.ratioToBaseline),
     flags: [...counts.entries()].map(([f, n]) => `${f} (${n}/${cases.length})`),
   };
