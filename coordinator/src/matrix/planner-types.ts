@@ -5,11 +5,10 @@
  */
 import type { ModeName } from "../../../common/src/model.js";
 import type { ToolName } from "../../../tools/src/index.js";
-import type { DirectionName, FamilyName, HttpModeName } from "../../../common/src/model.js";
+import type { FamilyName } from "../../../common/src/model.js";
 import type { ScenarioName, ServiceKind, Via } from "../../../common/src/scenarios.js";
-import type { CaseProtocol } from "./variants.js";
+import type { TestParameters } from "./variants.js";
 import type { Refusal } from "./refusals.js";
-import type { UdpLadderSpec } from "./spec-types.js";
 
 /** An agent as the planner sees it (a registry entry reduced to what planning needs). */
 export interface PlannerAgent {
@@ -41,7 +40,7 @@ export interface PlannerOptions {
 }
 
 /** One test between two agents with fixed parameters. Units in the names. */
-export interface PlannedCase {
+export interface PlannedCase extends TestParameters {
   /**
    * `caseId(key)`: 12 hex digits hashed from `key`, so the same on every run
    * of the same spec and agents (should two keys of one plan share those 48
@@ -58,29 +57,6 @@ export interface PlannedCase {
   via: Via;
   clientNode: string;
   serverNode: string;
-  tool: ToolName;
-  /** "icmp" for ping (see CaseProtocol). */
-  protocol: CaseProtocol;
-  direction: DirectionName;
-  parallel: number;
-  /** 0 = tool default. */
-  lengthBytes: number;
-  /** UDP target rate (tools that pace), bits/s; undefined otherwise. */
-  bitrateBps: number | undefined;
-  durationS: number;
-  omitS: number;
-  /** http: keepalive or new-connection; absent for tools that do not take it. */
-  httpMode?: HttpModeName;
-  /** http: concurrent connections; absent for tools that do not take them. */
-  connections?: number;
-  /** http: the server's response body, bytes; absent for tools that do not take it. */
-  bodyBytes?: number;
-  /** sockperf: messages/s, 0 = ping-pong; absent for tools that do not take it. */
-  messageRatePerS?: number;
-  /** TCP maximum segment size, bytes; absent when the spec lists none, and for UDP and ICMP cases. */
-  mssBytes?: number;
-  /** `udp: ladder`: run as a UDP rate ladder (coordinator/src/ladder); absent for fixed-rate cases. */
-  ladder?: UdpLadderSpec;
   /** The address family, when not IPv4 (absent: IPv4, as every case before families). */
   family?: FamilyName;
   /** Key of the planned host-host case with the same node pair and parameters; undefined for host-host itself, same-node and external cases, or when none is planned. */

@@ -20,9 +20,10 @@ import { formatBitrateBps, formatSizeBytes } from "../../../common/src/units.js"
  */
 export type CaseProtocol = ProtocolName | "icmp";
 
-/** One combination of test parameters. Units in the names. */
-export interface Variant {
+/** What a test runs with: shared by a combination of the spec and every case planned from it. Units in the names. */
+export interface TestParameters {
   tool: ToolName;
+  /** "icmp" for ping (see CaseProtocol). */
   protocol: CaseProtocol;
   direction: DirectionName;
   parallel: number;
@@ -33,16 +34,22 @@ export interface Variant {
   durationS: number;
   /** 0 for tools that cannot omit. */
   omitS: number;
-  /** http: keepalive or new-connection; undefined for tools that do not take `httpModes`. */
+  /** http: keepalive or new-connection; absent for tools that do not take `httpModes`. */
   httpMode?: HttpModeName;
-  /** http: concurrent connections (wrk -c); undefined for tools that do not take `connections`. */
+  /** http: concurrent connections (wrk -c); absent for tools that do not take `connections`. */
   connections?: number;
-  /** http: the body the server answers with, bytes; undefined for tools that do not take `bodies`. */
+  /** http: the body the server answers with, bytes; absent for tools that do not take `bodies`. */
   bodyBytes?: number;
-  /** sockperf: messages/s, 0 = ping-pong; undefined for tools that do not take `messageRates`. */
+  /** sockperf: messages/s, 0 = ping-pong; absent for tools that do not take `messageRates`. */
   messageRatePerS?: number;
-  /** TCP maximum segment size, bytes (`mss`); undefined when the spec lists none, and for UDP and ICMP cases. */
+  /** TCP maximum segment size, bytes (`mss`); absent when the spec lists none, and for UDP and ICMP cases. */
   mssBytes?: number;
+  /** `udp: ladder`: this UDP case runs as a rate ladder (coordinator/src/ladder; no fixed bitrate); absent for fixed-rate cases. */
+  ladder?: UdpLadderSpec;
+}
+
+/** One combination of test parameters. */
+export interface Variant extends TestParameters {
   /** The address family the client targets the server over. */
   family: FamilyName;
   /**
@@ -57,8 +64,6 @@ export interface Variant {
   skip?: string;
   /** Added by `crosscheck` (another tool on a listed tool's parameters): planned on cross-checked rows only. */
   crosscheck?: true;
-  /** `udp: ladder`: this UDP case runs as a rate ladder (no fixed bitrate). */
-  ladder?: UdpLadderSpec;
 }
 
 /** Largest UDP datagram payload (IPv4: 65535 − 20 IP − 8 UDP), which also bounds ping's payload. */
