@@ -34,10 +34,10 @@ const PORT = 5201;
 const DATA_PORT = 5202;
 const log = pino({ level: "silent" });
 
-/** `-A` rules of the nat table in each node namespace. */
-async function natRules(topo: LabTopology): Promise<string[][]> {
+/** `-A` rules of the nat table (ip6tables' with `bin`) in each node namespace. */
+async function natRules(topo: LabTopology, bin = "iptables"): Promise<string[][]> {
   const all: string[][] = [];
-  for (const n of topo.nodes) all.push((await inNs(n.ns, ["iptables", "-w", "-t", "nat", "-S"])).split("\n").filter((l) => l.startsWith("-A ")));
+  for (const n of topo.nodes) all.push((await inNs(n.ns, [bin, "-w", "-t", "nat", "-S"])).split("\n").filter((l) => l.startsWith("-A ")));
   return all;
 }
 
@@ -97,7 +97,8 @@ describe.skipIf(!isRoot)(`the lab's Kubernetes API stand-in on a real lab${isRoo
 
   beforeAll(async () => {
     await teardownLab(PREFIX);
-    topo = planTopology({ prefix: PREFIX, block: slot.block, external: true });
+    // Dual stack: the stand-in makes IPv6 Services too, as a dual-stack cluster's API server does.
+    topo = planTopology({ prefix: PREFIX, block: slot.block, external: true, ipv6: true });
     await buildLab(topo);
     files = await prepareKubeApi(join(dir, "lab"), { owner: { uid: IMAGE_UID, gid: IMAGE_GID } });
     token = readFileSync(files.token, "utf8");
@@ -130,8 +131,11 @@ describe.skipIf(!isRoot)(`the lab's Kubernetes API stand-in on a real lab${isRoo
     new KubernetesServiceProvider(kubeServiceClient(kc), {
       namespace: readFileSync(files.namespace, "utf8"),
       instance,
-      // As the coordinator: the host agent's address on the server's node.
-      nodeAddress: (node) => topo.nodes.find((n) => n.name === node)?.underlayAddress,
+      // As the coordinator: the host agent's address of the case's family on the server's node.
+      nodeAddress: (node, family) => {
+        const i = topo.nodes.findIndex((n) => n.name === node);
+        return family === "ipv6" ? topo.ipv6!.nodes[i]?.underlay : topo.nodes[i]?.underlayAddress;
+      },
       pollMs: 50,
     });
 
@@ -212,6 +216,31 @@ describe.skipIf(!isRoot)(`the lab's Kubernetes API stand-in on a real lab${isRoo
     },
     60_000,
   );
+
+  it("IPv6: the provider's dry run finds the dual-stack range; an IPv6 ClusterIP and NodePort carry iperf3 through ip6tables; release leaves the ip6tables rules as they were", async () => {
+    const p = provider();
+    expect(await p.detectFamilies()).toEqual({ families: ["ipv4", "ipv6"] });
+    expect(server!.store.listAll()).toEqual({ services: [], slices: [] });
+    const before = await natRules(topo, "ip6tables");
+    const backend = topo.ipv6!.nodes[1]!.pods[0]!;
+    const cluster = await p.expose(req({ kind: "clusterip", caseId: "v6-c", family: "ipv6", serverAddress: backend }));
+    const nodePort = await p.expose(req({ kind: "nodeport", caseId: "v6-np", family: "ipv6", serverAddress: backend }));
+    try {
+      expect(cluster.address).toMatch(/^fd00:10:96::[0-9a-f]+$/);
+      expect(nodePort.address).toBe(topo.ipv6!.nodes[1]!.underlay);
+      const fromPod = await iperfClient(topo.nodes[0]!.pods[0]!.ns, cluster.address, cluster.port, { seconds: 1 });
+      expect(fromPod.bytesReceived).toBeGreaterThan(0);
+      const fromOutside = await iperfClient(topo.external!.ns, nodePort.address, nodePort.port, { seconds: 1 });
+      expect(fromOutside.bytesReceived).toBeGreaterThan(0);
+      // The IPv4 table holds none of it.
+      for (const rules of await natRules(topo)) expect(rules.filter((r) => r.includes("fd00:"))).toEqual([]);
+    } finally {
+      await cluster.release();
+      await nodePort.release();
+    }
+    expect(await natRules(topo, "ip6tables")).toEqual(before);
+    expect(server!.store.listAll()).toEqual({ services: [], slices: [] });
+  }, 60_000);
 
   it("sweep deletes one instance's Services and their rules, not another's; a restarted stand-in clears the rules its predecessor left", async () => {
     const before = await natRules(topo);

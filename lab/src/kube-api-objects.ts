@@ -8,6 +8,7 @@
  * are copied into fresh objects (unknown ones are dropped, as the API
  * server's default field validation does), and every list is bounded.
  */
+import { isIPv6 } from "node:net";
 
 /** Kubernetes' label on an EndpointSlice naming its Service (read by kube-proxy). */
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
@@ -31,6 +32,13 @@ export const isDns1035Label = (s: string): boolean => s.length <= 63 && DNS1035_
 export const isDns1123Label = (s: string): boolean => s.length <= 63 && DNS1123_LABEL.test(s);
 export const isDns1123Subdomain = (s: string): boolean => s.length <= 253 && DNS1123_SUBDOMAIN.test(s);
 export const isIPv4 = (s: string): boolean => IPV4.test(s);
+
+/** A Service's IP family and an EndpointSlice's addressType, as the API names them. */
+export type IpFamily = "IPv4" | "IPv6";
+const IP_FAMILIES: readonly IpFamily[] = ["IPv4", "IPv6"];
+
+/** Whether `s` is a valid address of `family` (IPv6 in any of its text forms, without a zone). */
+export const isAddressOf = (s: string, family: IpFamily): boolean => (family === "IPv6" ? isIPv6(s) && !s.includes("%") : isIPv4(s));
 
 /** A label or annotation key: an optional DNS-1123 subdomain prefix and `/`, then a name of at most 63 characters. */
 export function isQualifiedName(key: string): boolean {
@@ -309,7 +317,7 @@ export interface ServiceSpec {
   ports: ServicePort[];
   clusterIP: string;
   clusterIPs: string[];
-  ipFamilies: ["IPv4"];
+  ipFamilies: [IpFamily];
   ipFamilyPolicy: "SingleStack";
   sessionAffinity: "None";
   internalTrafficPolicy: "Cluster";
@@ -329,6 +337,8 @@ export interface ServiceInput {
   meta: MetaInput;
   type: ServiceSpec["type"];
   ports: ServicePort[];
+  /** The one family it asks for (ipFamilies; IPv4 when unset). */
+  family: IpFamily;
   /** A ClusterIP the request asks for. */
   clusterIP?: string;
 }
@@ -371,8 +381,11 @@ export function checkService(body: unknown, namespace: string): { ok: true; valu
     else oneOf(spec, "externalTrafficPolicy", ["Cluster"] as const, "Cluster", errs, ["Local"]);
   }
   const families = get(spec, "ipFamilies");
-  if (families !== undefined && families !== null && !(Array.isArray(families) && families.every((f) => f === "IPv4") && families.length <= 1)) {
-    errs.notSupported("spec.ipFamilies", families, ["IPv4"], "the lab is single-stack IPv4");
+  let family: IpFamily = "IPv4";
+  if (families !== undefined && families !== null) {
+    if (!Array.isArray(families) || families.length > 1 || !families.every((f) => IP_FAMILIES.includes(f as IpFamily))) {
+      errs.notSupported("spec.ipFamilies", families, ["IPv4", "IPv6"], "the lab's API stand-in makes single-stack Services: list one family");
+    } else if (families.length === 1) family = families[0] as IpFamily;
   }
   oneOf(spec, "ipFamilyPolicy", ["SingleStack", "PreferDualStack"] as const, "SingleStack", errs, ["RequireDualStack"]);
   const externalIPs = get(spec, "externalIPs");
@@ -382,9 +395,9 @@ export function checkService(body: unknown, namespace: string): { ok: true; valu
   let clusterIP: string | undefined;
   const cip = get(spec, "clusterIP");
   const cips = get(spec, "clusterIPs");
-  if (cip === "None") errs.notSupported("spec.clusterIP", cip, ["", "an address in 10.96.0.0/16"], "headless Services have no rules to program");
+  if (cip === "None") errs.notSupported("spec.clusterIP", cip, ["", "an address in 10.96.0.0/16 or fd00:10:96::/112"], "headless Services have no rules to program");
   else if (cip !== undefined && cip !== null && cip !== "") {
-    if (typeof cip !== "string" || !isIPv4(cip)) errs.invalid("spec.clusterIP", cip, "must be a valid IPv4 address");
+    if (typeof cip !== "string" || !isAddressOf(cip, family)) errs.invalid("spec.clusterIP", cip, `must be a valid ${family} address`);
     else clusterIP = cip;
   }
   if (cips !== undefined && cips !== null) {
@@ -448,7 +461,7 @@ export function checkService(body: unknown, namespace: string): { ok: true; valu
   }
   const status = errs.status("Service", name);
   if (status) return { ok: false, status };
-  return { ok: true, value: { meta, type, ports, ...(clusterIP ? { clusterIP } : {}) } };
+  return { ok: true, value: { meta, type, ports, family, ...(clusterIP ? { clusterIP } : {}) } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -472,18 +485,19 @@ export interface EndpointSlice {
   apiVersion: "discovery.k8s.io/v1";
   kind: "EndpointSlice";
   metadata: ObjectMeta;
-  addressType: "IPv4";
+  addressType: IpFamily;
   endpoints: Endpoint[];
   ports: EndpointPort[];
 }
 
 export interface EndpointSliceInput {
   meta: MetaInput;
+  addressType: IpFamily;
   endpoints: Endpoint[];
   ports: EndpointPort[];
 }
 
-function endpoint(e: unknown, field: string, errs: Errors): Endpoint | undefined {
+function endpoint(e: unknown, field: string, family: IpFamily, errs: Errors): Endpoint | undefined {
   if (!isObject(e)) {
     errs.invalid(field, e, "must be an object");
     return undefined;
@@ -494,7 +508,7 @@ function endpoint(e: unknown, field: string, errs: Errors): Endpoint | undefined
   else if (addrs.length > MAX_ADDRESSES) errs.tooMany(`${field}.addresses`, addrs.length, MAX_ADDRESSES);
   else
     addrs.forEach((a: unknown, j) => {
-      if (typeof a !== "string" || !isIPv4(a)) errs.invalid(`${field}.addresses[${j}]`, a, "must be a valid IPv4 address");
+      if (typeof a !== "string" || !isAddressOf(a, family)) errs.invalid(`${field}.addresses[${j}]`, a, `must be a valid ${family} address`);
       else out.addresses.push(a);
     });
   const cond = get(e, "conditions");
@@ -529,10 +543,10 @@ export function checkEndpointSlice(body: unknown, namespace: string): { ok: true
   const bad = typeMismatch(body, "EndpointSlice", "discovery.k8s.io/v1", namespace, mismatch);
   if (bad) return { ok: false, status: bad };
   const addressType = get(body, "addressType");
+  let family: IpFamily = "IPv4";
   if (addressType === undefined || addressType === null || addressType === "") errs.required("addressType");
-  else if (addressType !== "IPv4") {
-    errs.notSupported("addressType", addressType, ["IPv4"], addressType === "IPv6" || addressType === "FQDN" ? "the lab is single-stack IPv4" : "");
-  }
+  else if (addressType === "IPv4" || addressType === "IPv6") family = addressType;
+  else errs.notSupported("addressType", addressType, IP_FAMILIES, addressType === "FQDN" ? "the lab's kube-proxy programs IP endpoints only" : "");
   const endpoints: Endpoint[] = [];
   const rawEndpoints = get(body, "endpoints");
   if (rawEndpoints !== undefined && rawEndpoints !== null) {
@@ -540,7 +554,7 @@ export function checkEndpointSlice(body: unknown, namespace: string): { ok: true
     else if (rawEndpoints.length > MAX_ENDPOINTS) errs.tooMany("endpoints", rawEndpoints.length, MAX_ENDPOINTS);
     else
       rawEndpoints.forEach((e: unknown, i) => {
-        const out = endpoint(e, `endpoints[${i}]`, errs);
+        const out = endpoint(e, `endpoints[${i}]`, family, errs);
         if (out) endpoints.push(out);
       });
   }
@@ -579,7 +593,7 @@ export function checkEndpointSlice(body: unknown, namespace: string): { ok: true
   }
   const status = errs.status("EndpointSlice", name, "discovery.k8s.io");
   if (status) return { ok: false, status };
-  return { ok: true, value: { meta, endpoints, ports } };
+  return { ok: true, value: { meta, addressType: family, endpoints, ports } };
 }
 
 // ---------------------------------------------------------------------------------------------

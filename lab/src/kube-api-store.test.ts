@@ -16,7 +16,7 @@ const SVC = `/api/v1/namespaces/${NS}/services`;
 const EPS = `/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices`;
 const AUTH = `Bearer ${TOKEN}`;
 
-function store(opts: { maxObjects?: number } = {}): KubeApiStore {
+function store(opts: { maxObjects?: number; ipv6?: boolean } = {}): KubeApiStore {
   let n = 0;
   return new KubeApiStore({ token: TOKEN, namespaces: [NS], now: () => new Date("2025-01-02T03:04:05.678Z"), uid: () => `uid-${++n}`, ...opts });
 }
@@ -264,6 +264,66 @@ describe("EndpointSlices and kube-proxy", () => {
   });
 });
 
+describe("IPv6 Services (a dual-stack lab) and dry runs", () => {
+  const v6slice = (name: string, uid: string) => ({
+    ...slice(name, { name, uid }),
+    addressType: "IPv6",
+    endpoints: [{ addresses: ["fd00:10:244:2::10"], conditions: { ready: true }, nodeName: "node-2" }],
+  });
+
+  it("an IPv6 Service gets a ClusterIP from fd00:10:96::/112; its IPv6 slice programs ip6tables rules (family ipv6), an IPv4 slice does not", () => {
+    const s = store({ ipv6: true });
+    const v4 = body(call(s, "POST", SVC, service("nm-4")));
+    const r = call(s, "POST", SVC, service("nm-6", "ClusterIP", { ipFamilies: ["IPv6"] }));
+    expect(r.response.status).toBe(201);
+    expect(body(r).spec).toMatchObject({ clusterIP: "fd00:10:96::14", clusterIPs: ["fd00:10:96::14"], ipFamilies: ["IPv6"], ipFamilyPolicy: "SingleStack" });
+    expect(v4.spec).toMatchObject({ clusterIP: "10.96.0.20", ipFamilies: ["IPv4"] });
+    // kube-proxy reads only the slices of the Service's family.
+    const wrong = call(s, "POST", EPS, {
+      ...slice("nm-6x", { name: "nm-6", uid: body(r).metadata.uid }),
+      metadata: { ...slice("nm-6x").metadata, labels: { "kubernetes.io/service-name": "nm-6" } },
+    });
+    expect(wrong.response.status).toBe(201);
+    expect(wrong.sync).toEqual([{ namespace: NS, name: "nm-6" }]);
+    const ok = call(s, "POST", EPS, v6slice("nm-6", body(r).metadata.uid));
+    expect(ok.response.status).toBe(201);
+    expect(ok.sync).toEqual([
+      {
+        namespace: NS,
+        name: "nm-6",
+        service: {
+          clusterIP: "fd00:10:96::14",
+          backend: "fd00:10:244:2::10",
+          family: "ipv6",
+          ports: [
+            { protocol: "tcp", port: 5201, targetPort: 5201 },
+            { protocol: "udp", port: 5201, targetPort: 5201 },
+            { protocol: "tcp", port: 5202, targetPort: 5202 },
+          ],
+        },
+      },
+    ]);
+    // A ClusterIP asked for must be in the family's range.
+    const out = call(s, "POST", SVC, service("nm-7", "ClusterIP", { ipFamilies: ["IPv6"], clusterIP: "fd00:10:97::1" }));
+    expect(body(out).message).toMatch(/provided IP is not in the valid range\. The range of valid IPs is fd00:10:96::\/112/);
+  });
+
+  test.each([
+    ["an IPv6 Service in a dual-stack lab", { ipv6: true }, 201],
+    ["an IPv6 Service in an IPv4 lab", {}, 422],
+  ] as const)("dryRun=All, %s: answered as a create would be (%i), nothing stored, no rules", (_what, opts, code) => {
+    const s = store(opts);
+    const r = call(s, "POST", `${SVC}?dryRun=All`, service("nm-probe", "ClusterIP", { ipFamilies: ["IPv6"] }));
+    expect(r.response.status).toBe(code);
+    if (code === 201) expect(body(r).spec.ipFamilies).toEqual(["IPv6"]);
+    else expect(body(r).message).toMatch(/"IPv6": not configured on this cluster/);
+    expect(r.sync).toEqual([]);
+    expect(s.listAll()).toEqual({ services: [], slices: [] });
+    // The name is still free: the dry run held nothing.
+    expect(call(s, "POST", SVC, service("nm-probe")).response.status).toBe(201);
+  });
+});
+
 describe("lists and label selectors", () => {
   const s = store();
   call(s, "POST", SVC, service("nm-a"));
@@ -367,7 +427,8 @@ describe("routing", () => {
     ["POST", `${SVC}/nm-a`, 405, "MethodNotAllowed", /only GET, DELETE/],
     ["GET", `${SVC}?watch=true`, 400, "BadRequest", /watch is not supported/],
     ["GET", `${SVC}?fieldSelector=metadata.name%3Dx`, 400, "BadRequest", /fieldSelector is not supported/],
-    ["POST", `${SVC}?dryRun=All`, 400, "BadRequest", /dryRun is not supported/],
+    ["POST", `${SVC}?dryRun=Some`, 400, "BadRequest", /dryRun "Some": the lab's API stand-in supports only dryRun=All, on create/],
+    ["GET", `${SVC}?dryRun=All`, 400, "BadRequest", /supports only dryRun=All, on create/],
   ])("%s %s: %i %s", (method, url, code, reason, message) => {
     const r = call(s, method, url, method === "POST" ? service("nm-a") : undefined);
     expect(r.response.status).toBe(code);
@@ -427,7 +488,13 @@ describe("hostile and malformed bodies", () => {
     ["a selector", service("nm-a", "ClusterIP", { selector: { app: "x" } }), 422, /spec\.selector: Forbidden: the lab has no pods/],
     ["headless", service("nm-a", "ClusterIP", { clusterIP: "None" }), 422, /spec\.clusterIP: Unsupported value: "None"/],
     ["an IPv6 ClusterIP", service("nm-a", "ClusterIP", { clusterIP: "fd00::1" }), 422, /spec\.clusterIP: Invalid value: "fd00::1"/],
-    ["IPv6 family", service("nm-a", "ClusterIP", { ipFamilies: ["IPv6"] }), 422, /spec\.ipFamilies: Unsupported value/],
+    ["IPv6 in an IPv4 lab", service("nm-a", "ClusterIP", { ipFamilies: ["IPv6"] }), 422, /spec\.ipFamilies\[0\]: Invalid value: "IPv6": not configured on this cluster/],
+    [
+      "two families",
+      service("nm-a", "ClusterIP", { ipFamilies: ["IPv4", "IPv6"], ipFamilyPolicy: "PreferDualStack" }),
+      422,
+      /spec\.ipFamilies: Unsupported value.*list one family/,
+    ],
     ["sessionAffinity ClientIP", service("nm-a", "ClusterIP", { sessionAffinity: "ClientIP" }), 422, /sessionAffinity: Unsupported value: "ClientIP"/],
     ["externalTrafficPolicy on a ClusterIP", service("nm-a", "ClusterIP", { externalTrafficPolicy: "Cluster" }), 422, /may only be set when `type` is 'NodePort'/],
     ["externalTrafficPolicy Local", service("nm-a", "NodePort", { externalTrafficPolicy: "Local" }), 422, /externalTrafficPolicy: Unsupported value: "Local"/],
@@ -455,7 +522,9 @@ describe("hostile and malformed bodies", () => {
 
   test.each([
     ["no addressType", { ...slice("nm-a"), addressType: undefined }, /addressType: Required value/],
-    ["IPv6", { ...slice("nm-a"), addressType: "IPv6" }, /addressType: Unsupported value: "IPv6"/],
+    ["IPv6 with an IPv4 address", { ...slice("nm-a"), addressType: "IPv6" }, /endpoints\[0\]\.addresses\[0\]: Invalid value: "10\.244\.17\.3": must be a valid IPv6 address/],
+    ["FQDN", { ...slice("nm-a"), addressType: "FQDN" }, /addressType: Unsupported value: "FQDN"/],
+    ["an IPv6 address with a zone", { ...slice("nm-a"), addressType: "IPv6", endpoints: [{ addresses: ["fe80::1%eth0"] }] }, /must be a valid IPv6 address/],
     ["an endpoint with no address", { ...slice("nm-a"), endpoints: [{ addresses: [] }] }, /endpoints\[0\]\.addresses: Required value/],
     ["an address that is not IPv4", { ...slice("nm-a"), endpoints: [{ addresses: ["10.0.0.256"] }] }, /endpoints\[0\]\.addresses\[0\]: Invalid value: "10\.0\.0\.256"/],
     ["101 addresses", { ...slice("nm-a"), endpoints: [{ addresses: Array(101).fill("10.0.0.1") }] }, /Too many: 101/],

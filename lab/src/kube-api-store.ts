@@ -7,7 +7,7 @@
  * the response.
  *
  * Served (bearer token required, compared in constant time):
- *   /api/v1/namespaces/NS/services                           GET (labelSelector), POST
+ *   /api/v1/namespaces/NS/services                           GET (labelSelector), POST (dryRun=All too)
  *   /api/v1/namespaces/NS/services/NAME                      GET, DELETE
  *   /apis/discovery.k8s.io/v1/namespaces/NS/endpointslices        GET (labelSelector), POST
  *   /apis/discovery.k8s.io/v1/namespaces/NS/endpointslices/NAME   GET, DELETE
@@ -16,7 +16,8 @@
  * /healthz, /version. Everything else: 404 or 405 Status.
  *
  * Like the API server, creating a Service allocates its ClusterIP
- * (10.96.0.0/16) and, for type NodePort, a NodePort per port number
+ * (10.96.0.0/16; an IPv6 Service, in a dual-stack lab only, from
+ * fd00:10:96::/112) and, for type NodePort, a NodePort per port number
  * (30000–32767; the TCP and UDP ports of one number share it); deleting a
  * Service deletes the EndpointSlices it owns (the garbage collector's job).
  * Like kube-proxy, every change to a Service or to an EndpointSlice labelled
@@ -27,7 +28,7 @@
  */
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import type { L4 } from "./lab-services-rules.js";
-import { freeClusterIp, isLabClusterIp, NODE_PORT_MAX, NODE_PORT_MIN, type ProxyPort } from "./lab-services.js";
+import { freeClusterIp, freeClusterIp6, isLabClusterIp, isLabClusterIp6, NODE_PORT_MAX, NODE_PORT_MIN, type ProxyPort } from "./lab-services.js";
 import {
   checkEndpointSlice,
   checkService,
@@ -37,6 +38,7 @@ import {
   parseSelector,
   SERVICE_NAME_LABEL,
   type EndpointSlice,
+  type IpFamily,
   type KubeStatus,
   type ObjectMeta,
   type Requirement,
@@ -75,7 +77,8 @@ export interface KubeApiResponse {
 export interface ProxySync {
   namespace: string;
   name: string;
-  service?: { clusterIP: string; ports: ProxyPort[]; backend: string };
+  /** `family` only for IPv6 (IPv4 rules as before families). */
+  service?: { clusterIP: string; ports: ProxyPort[]; backend: string; family?: "ipv6" };
 }
 
 export interface KubeApiResult {
@@ -89,6 +92,8 @@ export interface KubeApiStoreOptions {
   token: string;
   /** Namespaces that exist (objects can be created only there). */
   namespaces: readonly string[];
+  /** IPv6 Services too, ClusterIPs from fd00:10:96::/112 (a dual-stack lab); else IPv6 is "not configured", as on an IPv4 cluster. */
+  ipv6?: boolean;
   now?: () => Date;
   uid?: () => string;
   maxObjects?: number;
@@ -166,8 +171,10 @@ export class KubeApiStore {
   private readonly uid: () => string;
   private readonly maxObjects: number;
   private readonly maxStoredBytes: number;
+  private readonly ipv6: boolean;
 
   constructor(opts: KubeApiStoreOptions) {
+    this.ipv6 = opts.ipv6 === true;
     if (opts.token.length < 16) throw new Error("the kube-api token must have at least 16 characters");
     this.tokenHash = sha256(opts.token);
     this.namespaces = new Set(opts.namespaces);
@@ -211,10 +218,16 @@ export class KubeApiStore {
     if (!r || !target) return fail(failure(404, "the server could not find the requested resource"));
     const bytes = req.body === undefined ? 0 : Buffer.byteLength(req.body);
     if (bytes > MAX_BODY_BYTES) return fail(failure(413, `the request body is ${bytes} bytes: the lab's API stand-in accepts at most ${MAX_BODY_BYTES}`));
-    for (const unsupported of ["watch", "dryRun", "fieldSelector"]) {
+    for (const unsupported of ["watch", "fieldSelector"]) {
       const v = target.query.get(unsupported);
       if (v !== null && v !== "" && v !== "false") return fail(failure(400, `${unsupported} is not supported by the lab's API stand-in`));
     }
+    // dryRun: "All" on a create (validate, answer, store nothing), as the API server; any other value is refused.
+    const dryRunValues = target.query.getAll("dryRun");
+    if (dryRunValues.some((v) => v !== "All") || (dryRunValues.length > 0 && method !== "POST")) {
+      return fail(failure(400, `dryRun ${JSON.stringify(dryRunValues.join(","))}: the lab's API stand-in supports only dryRun=All, on create`));
+    }
+    const dryRun = dryRunValues.length > 0;
     const allowed = r.name === undefined ? ["GET", "POST"] : ["GET", "DELETE"];
     if (!allowed.includes(method)) {
       return fail(
@@ -234,7 +247,7 @@ export class KubeApiStore {
     const body = this.body(req, false);
     if ("status" in body) return fail(body.status);
     if (!this.namespaces.has(r.namespace)) return fail(failure(404, `namespaces ${JSON.stringify(r.namespace)} not found`, { details: { name: r.namespace, kind: "namespaces" } }));
-    return r.kind === "services" ? this.createService(r.namespace, body.value) : this.createSlice(r.namespace, body.value);
+    return r.kind === "services" ? this.createService(r.namespace, body.value, dryRun) : this.createSlice(r.namespace, body.value, dryRun);
   }
 
   /** The JSON body (optional for DELETE: its DeleteOptions). */
@@ -300,6 +313,11 @@ export class KubeApiStore {
     };
   }
 
+  /** The labels and annotations a dry-run create answers with (no uid, no resourceVersion: nothing was stored). */
+  private dryMeta(input: { labels?: Record<string, string>; annotations?: Record<string, string> }): Partial<ObjectMeta> {
+    return { ...(input.labels ? { labels: input.labels } : {}), ...(input.annotations ? { annotations: input.annotations } : {}) };
+  }
+
   /** 403 when storing `obj` would exceed the quota. */
   private quota(obj: unknown): { bytes: number } | { status: KubeStatus } {
     const bytes = Buffer.byteLength(JSON.stringify(obj));
@@ -328,7 +346,7 @@ export class KubeApiStore {
     this.sizes.delete(k);
   }
 
-  private createService(namespace: string, body: unknown): KubeApiResult {
+  private createService(namespace: string, body: unknown, dryRun = false): KubeApiResult {
     const checked = checkService(body, namespace);
     if (!checked.ok) return fail(checked.status);
     const input = checked.value;
@@ -342,14 +360,18 @@ export class KubeApiStore {
           details: { name, kind: "Service", causes: [{ reason: "FieldValueInvalid", message: `Invalid value: ${JSON.stringify(value)}: ${detail}`, field }] },
         }),
       );
-    // The ClusterIP: the one asked for (in range, free) or the lowest free one.
+    // An IPv4 lab has no IPv6 Service range: the API server's answer on a single-stack IPv4 cluster.
+    if (input.family === "IPv6" && !this.ipv6) return invalid("spec.ipFamilies[0]", "IPv6", "not configured on this cluster");
+    // The ClusterIP: the one asked for (in range, free) or the lowest free one, of the Service's family.
+    const range =
+      input.family === "IPv6" ? { has: isLabClusterIp6, free: freeClusterIp6, cidr: "fd00:10:96::/112" } : { has: isLabClusterIp, free: freeClusterIp, cidr: "10.96.0.0/16" };
     const usedIps = new Set([...this.services.values()].map((s) => s.spec.clusterIP));
     let clusterIP = input.clusterIP;
     if (clusterIP !== undefined) {
-      if (!isLabClusterIp(clusterIP)) return invalid("spec.clusterIP", clusterIP, "provided IP is not in the valid range. The range of valid IPs is 10.96.0.0/16");
+      if (!range.has(clusterIP)) return invalid("spec.clusterIP", clusterIP, `provided IP is not in the valid range. The range of valid IPs is ${range.cidr}`);
       if (usedIps.has(clusterIP)) return invalid("spec.clusterIP", clusterIP, "provided IP is already allocated");
     } else {
-      clusterIP = freeClusterIp(usedIps);
+      clusterIP = range.free(usedIps);
       if (!clusterIP) return fail(failure(500, "failed to allocate a serviceIP: range is full"));
     }
     // NodePorts: one per port number (TCP and UDP of one number share it, as the API server allocates them).
@@ -397,7 +419,7 @@ export class KubeApiStore {
         })),
         clusterIP,
         clusterIPs: [clusterIP],
-        ipFamilies: ["IPv4"],
+        ipFamilies: [input.family],
         ipFamilyPolicy: "SingleStack",
         sessionAffinity: "None",
         internalTrafficPolicy: "Cluster",
@@ -407,12 +429,13 @@ export class KubeApiStore {
     };
     const q = this.quota({ ...draft, metadata: input.meta });
     if ("status" in q) return fail(q.status);
+    if (dryRun) return { response: json(201, { ...draft, metadata: { ...draft.metadata, ...this.dryMeta(input.meta) } }), sync: [] };
     const svc: Service = { ...draft, metadata: this.meta(namespace, input.meta) };
     this.store("services", svc, q.bytes);
     return { response: json(201, svc), sync: [this.desired(namespace, name)] };
   }
 
-  private createSlice(namespace: string, body: unknown): KubeApiResult {
+  private createSlice(namespace: string, body: unknown, dryRun = false): KubeApiResult {
     const checked = checkEndpointSlice(body, namespace);
     if (!checked.ok) return fail(checked.status);
     const input = checked.value;
@@ -420,14 +443,15 @@ export class KubeApiStore {
     if (this.slices.has(this.key(namespace, name))) {
       return fail(failure(409, `endpointslices.discovery.k8s.io ${JSON.stringify(name)} already exists`, { details: { name, group: "discovery.k8s.io", kind: "endpointslices" } }));
     }
-    const draft = { apiVersion: "discovery.k8s.io/v1" as const, kind: "EndpointSlice" as const, addressType: "IPv4" as const, endpoints: input.endpoints, ports: input.ports };
+    const draft = { apiVersion: "discovery.k8s.io/v1" as const, kind: "EndpointSlice" as const, addressType: input.addressType, endpoints: input.endpoints, ports: input.ports };
     const q = this.quota({ ...draft, metadata: input.meta });
     if ("status" in q) return fail(q.status);
+    if (dryRun) return { response: json(201, { ...draft, metadata: { name, namespace, ...this.dryMeta(input.meta) } }), sync: [] };
     const slice: EndpointSlice = {
       apiVersion: draft.apiVersion,
       kind: draft.kind,
       metadata: this.meta(namespace, input.meta),
-      addressType: "IPv4",
+      addressType: input.addressType,
       endpoints: draft.endpoints,
       ports: draft.ports,
     };
@@ -477,8 +501,10 @@ export class KubeApiStore {
     const svc = this.services.get(this.key(namespace, name));
     const none: ProxySync = { namespace, name };
     if (!svc) return none;
+    // As kube-proxy: only the slices of the Service's own family.
+    const family: IpFamily = svc.spec.ipFamilies[0];
     const slices = [...this.slices.values()]
-      .filter((s) => s.metadata.namespace === namespace && s.metadata.labels?.[SERVICE_NAME_LABEL] === name)
+      .filter((s) => s.metadata.namespace === namespace && s.metadata.labels?.[SERVICE_NAME_LABEL] === name && s.addressType === family)
       .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     for (const slice of slices) {
       // As kube-proxy: a nil ready condition counts as ready.
@@ -491,7 +517,7 @@ export class KubeApiStore {
         ports.push({ protocol: sp.protocol.toLowerCase() as L4, port: sp.port, ...(sp.nodePort ? { nodePort: sp.nodePort } : {}), targetPort: match.port });
       }
       if (ports.length === 0) continue;
-      return { namespace, name, service: { clusterIP: svc.spec.clusterIP, ports, backend: ep.addresses[0]! } };
+      return { namespace, name, service: { clusterIP: svc.spec.clusterIP, ports, backend: ep.addresses[0]!, ...(family === "IPv6" ? { family: "ipv6" as const } : {}) } };
     }
     return none;
   }

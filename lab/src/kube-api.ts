@@ -232,7 +232,8 @@ function send(res: ServerResponse, r: KubeApiResponse, close = false): void {
 export async function startKubeApi(opts: KubeApiServerOptions): Promise<KubeApiServer> {
   const token = readFileSync(opts.files.token, "utf8").trim();
   const namespace = readFileSync(opts.files.namespace, "utf8").trim();
-  const store = new KubeApiStore({ token, namespaces: [namespace] });
+  // A dual-stack lab (--ipv6) makes IPv6 Services too, as a dual-stack cluster does.
+  const store = new KubeApiStore({ token, namespaces: [namespace], ipv6: opts.topo.ipv6 !== undefined });
   const proxy = new LabKubeProxy(opts.topo, opts.countersFile ? { countersFile: opts.countersFile } : {});
   const prefix = kubeTagPrefix(opts.topo.prefix);
   await proxy.remove((t) => t.startsWith(prefix));

@@ -1,4 +1,5 @@
 /** `netmatrix coordinator`: run the coordinator until interrupted. */
+import { isIPv4, isIPv6 } from "node:net";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -124,11 +125,17 @@ export function coordinatorCommand(): Command {
           services = new LabServiceProvider((JSON.parse(readFileSync(opts.labState, "utf8")) as LabState).topology, { countersFile: serviceCountersFile(dirname(opts.labState)) });
           log.info({ kinds: services.kinds, families: services.families }, "lab services: ClusterIP and NodePort as iptables (and ip6tables) DNAT on every node");
         } else if (kubernetesServicesRequested()) {
-          // NodePort cases target the server's node at its host agent's address.
+          // NodePort cases target the server's node at its host agent's address of the case's family.
           const k8s = await kubernetesServiceProviderFromEnv(process.env, {
-            nodeAddress: (node) => registry?.byNode(node).find((l) => modes.toName(l.info.mode) === "host")?.info.addresses[0],
+            nodeAddress: (node, family = "ipv4") =>
+              registry
+                ?.byNode(node)
+                .find((l) => modes.toName(l.info.mode) === "host")
+                ?.info.addresses.find((a) => (family === "ipv6" ? isIPv6(a) : isIPv4(a))),
           });
-          log.info({ kinds: k8s.kinds, swept: await k8s.sweep() }, "Kubernetes services: a Service and an EndpointSlice per case");
+          const swept = await k8s.sweep();
+          const { families, reason } = await k8s.detectFamilies();
+          log.info({ kinds: k8s.kinds, families, swept, ...(reason ? { ipv6: reason } : {}) }, "Kubernetes services: a Service and an EndpointSlice per case");
           services = k8s;
         }
         const coord = await startCoordinator(

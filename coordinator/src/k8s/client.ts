@@ -5,7 +5,9 @@
  * KubeStatusErrors carrying the HTTP status.
  */
 import { readFileSync } from "node:fs";
+import { isIPv4, isIPv6 } from "node:net";
 import { ApiException, CoreV1Api, DiscoveryV1Api, KubeConfig, type V1EndpointSlice, type V1Node, type V1Service } from "@kubernetes/client-node";
+import type { FamilyName } from "../../../common/src/model.js";
 import type { EndpointSliceObject, ServiceObject } from "./objects.js";
 import { KubeStatusError, type KubeServiceClient } from "./provider.js";
 
@@ -53,9 +55,10 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function nodeAddress(node: V1Node): string | undefined {
-  const addrs = node.status?.addresses ?? [];
-  return addrs.find((a) => a.type === "InternalIP")?.address ?? addrs.find((a) => a.type === "ExternalIP")?.address;
+/** The Node's InternalIP of `family`, else its ExternalIP of it (a dual-stack node lists one of each family). */
+function nodeAddress(node: V1Node, family: FamilyName = "ipv4"): string | undefined {
+  const of = (type: string) => (node.status?.addresses ?? []).find((a) => a.type === type && (family === "ipv6" ? isIPv6(a.address) : isIPv4(a.address)))?.address;
+  return of("InternalIP") ?? of("ExternalIP");
 }
 
 /** A KubeServiceClient over `kc` (default: the in-cluster configuration). */
@@ -67,7 +70,8 @@ export function kubeServiceClient(kc: KubeConfig = inClusterConfig()): KubeServi
   const asService = (s: V1Service) => s as unknown as ServiceObject;
   const asSlice = (s: V1EndpointSlice) => s as unknown as EndpointSliceObject;
   return {
-    createService: (namespace, body) => call(async () => asService(await core.createNamespacedService({ namespace, body: body as V1Service }))),
+    createService: (namespace, body, opts) =>
+      call(async () => asService(await core.createNamespacedService({ namespace, body: body as V1Service, ...(opts?.dryRun ? { dryRun: "All" } : {}) }))),
     readService: (namespace, name) => call(async () => asService(await core.readNamespacedService({ namespace, name }))),
     listServices: (namespace, labelSelector) => call(async () => (await core.listNamespacedService({ namespace, labelSelector })).items.map(asService)),
     deleteService: (namespace, name) =>
@@ -80,6 +84,6 @@ export function kubeServiceClient(kc: KubeConfig = inClusterConfig()): KubeServi
       call(async () => {
         await discovery.deleteNamespacedEndpointSlice({ namespace, name });
       }),
-    readNodeAddress: (name) => call(async () => nodeAddress(await core.readNode({ name }))),
+    readNodeAddress: (name, family) => call(async () => nodeAddress(await core.readNode({ name }), family)),
   };
 }

@@ -129,6 +129,8 @@ const VARIANTS: [string, Partial<ExposeRequest>][] = [
   ["nodeport udp with data port", { kind: "nodeport", protocol: "udp", dataPort: 20002 }],
   ["odd ids", { runId: "Run 7/resumed", caseId: "→case" }],
   ["node name that is no Kubernetes name", { serverNode: "Node_B" }],
+  ["IPv6 clusterip", { family: "ipv6", serverAddress: "fd00:10:244:2::10" }],
+  ["IPv6 nodeport udp", { kind: "nodeport", protocol: "udp", family: "ipv6", serverAddress: "fd00:10:244:2::10" }],
 ];
 
 describe("buildService", () => {
@@ -140,6 +142,8 @@ describe("buildService", () => {
     expect(svc.metadata.namespace).toBe("netmatrix");
     expect(svc.spec).not.toHaveProperty("selector");
     expect(svc.spec.type).toBe(req.kind === "nodeport" ? "NodePort" : "ClusterIP");
+    // Single stack in the case's family: the EndpointSlice's.
+    expect([svc.spec.ipFamilies, svc.spec.ipFamilyPolicy]).toEqual([[req.family === "ipv6" ? "IPv6" : "IPv4"], "SingleStack"]);
     expect(svc.spec.ports.map((p) => p.name)).toEqual(casePorts(req).map((p) => p.name));
     for (const p of svc.spec.ports) expect(p.targetPort).toBe(p.port);
     expect(svc.metadata.labels).toMatchObject({
@@ -160,7 +164,9 @@ describe("buildService", () => {
 
   it.each([
     ["a kind it does not know", { kind: "loadbalancer" as never }],
-    ["an IPv6 address", { serverAddress: "fd00::1" }],
+    ["an IPv6 address for an IPv4 case", { serverAddress: "fd00::1" }],
+    ["an IPv4 address for an IPv6 case", { family: "ipv6" as const }],
+    ["an IPv6 address with a zone", { family: "ipv6" as const, serverAddress: "fe80::1%eth0" }],
     ["no address", { serverAddress: "" }],
     ["port 0", { port: 0 }],
     ["port 65536", { port: 65536 }],
@@ -178,7 +184,7 @@ describe("buildEndpointSlice", () => {
     const svc = buildService(req, NS);
     const slice = buildEndpointSlice(req, NS, { name: svc.metadata.name, uid: "5f0e3c1a-0000-4000-8000-000000000001" });
     expect(validateK8sObject(slice)).toEqual([]);
-    expect(slice.addressType).toBe("IPv4");
+    expect(slice.addressType).toBe(req.family === "ipv6" ? "IPv6" : "IPv4");
     expect(slice.metadata.labels).toMatchObject({
       [SERVICE_NAME_LABEL]: svc.metadata.name,
       [SLICE_MANAGED_BY_LABEL]: "coordinator.netmatrix.dev",

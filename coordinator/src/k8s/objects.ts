@@ -16,6 +16,7 @@
  * Nothing here talks to an API server; see provider.ts and client.ts.
  */
 import { createHash } from "node:crypto";
+import { isIPv4, isIPv6 } from "node:net";
 import { NetmatrixError } from "../../../common/src/errors.js";
 import type { ServiceKind } from "../../../common/src/scenarios.js";
 import type { ExposeRequest } from "../../../common/src/service-provider.js";
@@ -42,7 +43,18 @@ export const MAX_NAME = 63;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+/** The Kubernetes name of a case's address family: its Service's ipFamilies and its EndpointSlice's addressType. */
+export type IpFamily = "IPv4" | "IPv6";
+
+/** The family of `req` as Kubernetes names it (absent: IPv4). */
+export function ipFamilyOf(req: Pick<ExposeRequest, "family">): IpFamily {
+  return req.family === "ipv6" ? "IPv6" : "IPv4";
+}
+
+/** Whether `address` is an address of `family` (IPv6 without a zone: the API server takes none). */
+export function isAddressOf(address: string, family: IpFamily): boolean {
+  return family === "IPv6" ? isIPv6(address) && !address.includes("%") : isIPv4(address);
+}
 
 /** A Service name Kubernetes accepts: DNS-1035 label, at most 63 characters. */
 export function isDns1035Label(s: string): boolean {
@@ -143,9 +155,13 @@ function checkPort(what: string, v: number, min: number): void {
 /** Throws `invalid-argument` for a request no Service can be built for. */
 export function checkRequest(req: ExposeRequest, kinds: readonly ServiceKind[] = ["clusterip", "nodeport"]): void {
   if (!kinds.includes(req.kind)) throw new NetmatrixError("invalid-argument", `service kind ${JSON.stringify(req.kind)} is not one of ${kinds.join(", ")}`);
-  if (!IPV4.test(req.serverAddress)) {
-    throw new NetmatrixError("invalid-argument", `server address ${JSON.stringify(req.serverAddress)} is not an IPv4 address`, {
-      hint: "the EndpointSlice is addressType IPv4: the server agent must register its pod IP (NETMATRIX_ADDRESS from status.podIP)",
+  const family = ipFamilyOf(req);
+  if (!isAddressOf(req.serverAddress, family)) {
+    throw new NetmatrixError("invalid-argument", `server address ${JSON.stringify(req.serverAddress)} is not an ${family} address`, {
+      hint:
+        family === "IPv4"
+          ? "the EndpointSlice is addressType IPv4: the server agent must register its pod IP (NETMATRIX_ADDRESS from status.podIP)"
+          : "the EndpointSlice is addressType IPv6: the server agent must register its IPv6 pod IP (the chart passes status.podIPs)",
     });
   }
   checkPort("port", req.port, 1);
@@ -182,7 +198,7 @@ export interface ServiceObject {
     type: "ClusterIP" | "NodePort";
     ports: ServicePort[];
     clusterIP?: string;
-    ipFamilies?: ("IPv4" | "IPv6")[];
+    ipFamilies?: IpFamily[];
     ipFamilyPolicy?: "SingleStack" | "PreferDualStack" | "RequireDualStack";
     sessionAffinity?: "None" | "ClientIP";
     externalTrafficPolicy?: "Cluster" | "Local";
@@ -193,7 +209,7 @@ export interface EndpointSliceObject {
   apiVersion: "discovery.k8s.io/v1";
   kind: "EndpointSlice";
   metadata: ObjectMeta;
-  addressType: "IPv4";
+  addressType: IpFamily;
   endpoints: { addresses: string[]; conditions: { ready: boolean; serving: boolean; terminating: boolean }; nodeName?: string }[];
   ports: { name: string; port: number; protocol: L4Protocol }[];
 }
@@ -219,9 +235,10 @@ function metadata(req: ExposeRequest, opts: BuildOptions): ObjectMeta {
 const SERVICE_TYPE: Record<ServiceKind, ServiceObject["spec"]["type"]> = { clusterip: "ClusterIP", nodeport: "NodePort" };
 
 /**
- * The selector-less Service of a case: ClusterIP or NodePort, IPv4 single
- * stack (the EndpointSlice is IPv4), the tool's ports and nothing else.
- * Kubernetes allocates the ClusterIP and NodePorts.
+ * The selector-less Service of a case: ClusterIP or NodePort, single stack
+ * in the case's family (IPv4 unless it asks for IPv6; the EndpointSlice is
+ * of the same family), the tool's ports and nothing else. Kubernetes
+ * allocates the ClusterIP and NodePorts.
  */
 export function buildService(req: ExposeRequest, opts: BuildOptions): ServiceObject {
   checkRequest(req);
@@ -232,7 +249,7 @@ export function buildService(req: ExposeRequest, opts: BuildOptions): ServiceObj
     spec: {
       type: SERVICE_TYPE[req.kind],
       ports: casePorts(req).map((p) => ({ name: p.name, port: p.port, targetPort: p.port, protocol: p.protocol })),
-      ipFamilies: ["IPv4"],
+      ipFamilies: [ipFamilyOf(req)],
       ipFamilyPolicy: "SingleStack",
       sessionAffinity: "None",
       ...(req.kind === "nodeport" ? { externalTrafficPolicy: "Cluster" as const } : {}),
@@ -256,7 +273,7 @@ export function buildEndpointSlice(req: ExposeRequest, opts: BuildOptions, owner
       labels: { ...meta.labels, [SERVICE_NAME_LABEL]: meta.name, [SLICE_MANAGED_BY_LABEL]: SLICE_MANAGER },
       ...(owner ? { ownerReferences: [{ apiVersion: "v1", kind: "Service", name: owner.name, uid: owner.uid }] } : {}),
     },
-    addressType: "IPv4",
+    addressType: ipFamilyOf(req),
     endpoints: [
       {
         addresses: [req.serverAddress],
@@ -284,7 +301,7 @@ export interface AllocatedPorts {
  */
 export function allocatedPorts(req: ExposeRequest, svc: Pick<ServiceObject, "spec">): AllocatedPorts | undefined {
   const ip = svc.spec.clusterIP;
-  if (!ip || ip === "None" || !IPV4.test(ip)) return undefined;
+  if (!ip || ip === "None" || !isAddressOf(ip, ipFamilyOf(req))) return undefined;
   if (req.kind === "clusterip") return { clusterIP: ip, port: req.port, dataPort: req.dataPort };
   const nodePort = (role: "tool" | "data"): number | undefined => {
     const found = svc.spec.ports.filter((p) => p.name.startsWith(`${role}-`)).map((p) => p.nodePort ?? 0);

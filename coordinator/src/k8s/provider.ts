@@ -15,6 +15,7 @@
  * coordinator.rbac.readNodes). Without either, only ClusterIP is offered.
  */
 import { NetmatrixError } from "../../../common/src/errors.js";
+import type { FamilyName } from "../../../common/src/model.js";
 import type { ServiceKind } from "../../../common/src/scenarios.js";
 import type { ExposedService, ExposeRequest, ServiceProvider } from "../../../common/src/service-provider.js";
 import {
@@ -22,6 +23,8 @@ import {
   buildEndpointSlice,
   buildService,
   checkRequest,
+  ipFamilyOf,
+  isAddressOf,
   labelSelector,
   objectName,
   SERVICE_NAME_LABEL,
@@ -43,7 +46,8 @@ export class KubeStatusError extends Error {
 
 /** What the provider needs from the API server, in one namespace at a time. */
 export interface KubeServiceClient {
-  createService(namespace: string, body: ServiceObject): Promise<ServiceObject>;
+  /** With `dryRun`, the API server validates and answers as for a create but stores nothing (`?dryRun=All`). */
+  createService(namespace: string, body: ServiceObject, opts?: { dryRun?: boolean }): Promise<ServiceObject>;
   readService(namespace: string, name: string): Promise<ServiceObject>;
   listServices(namespace: string, labelSelector: string): Promise<ServiceObject[]>;
   /** Throws a KubeStatusError with status 404 when there is no such Service. */
@@ -52,8 +56,8 @@ export interface KubeServiceClient {
   listEndpointSlices(namespace: string, labelSelector: string): Promise<EndpointSliceObject[]>;
   /** Throws a KubeStatusError with status 404 when there is no such EndpointSlice. */
   deleteEndpointSlice(namespace: string, name: string): Promise<void>;
-  /** The Node's InternalIP (else ExternalIP); only called when `readNodes` is on. */
-  readNodeAddress?(name: string): Promise<string | undefined>;
+  /** The Node's InternalIP (else ExternalIP) of `family` (absent: IPv4); only called when `readNodes` is on. */
+  readNodeAddress?(name: string, family?: FamilyName): Promise<string | undefined>;
 }
 
 export interface KubernetesServiceProviderOptions {
@@ -61,8 +65,8 @@ export interface KubernetesServiceProviderOptions {
   namespace: string;
   /** Labels objects with this coordinator instance (the Helm release) and sweeps only those. */
   instance?: string;
-  /** The address external clients reach `node`'s NodePorts on; tried first. */
-  nodeAddress?: (node: string) => string | undefined | Promise<string | undefined>;
+  /** The address of `family` (absent: IPv4) external clients reach `node`'s NodePorts on; tried first. */
+  nodeAddress?: (node: string, family?: FamilyName) => string | undefined | Promise<string | undefined>;
   /** Fall back to the Node object's InternalIP (client.readNodeAddress). */
   readNodes?: boolean;
   /** How long to wait for the ClusterIP / NodePorts, ms (default 15 s). */
@@ -79,6 +83,11 @@ function status(err: unknown): number | undefined {
 
 export class KubernetesServiceProvider implements ServiceProvider {
   readonly kinds: ServiceKind[];
+  /**
+   * The families Services can be made in: IPv4, and IPv6 once {@link detectFamilies} found the cluster
+   * has an IPv6 Service range (a dual-stack or IPv6 cluster).
+   */
+  families: FamilyName[] = ["ipv4"];
   private readonly namespace: string;
   private readonly readyTimeoutMs: number;
   private readonly pollMs: number;
@@ -102,7 +111,7 @@ export class KubernetesServiceProvider implements ServiceProvider {
   async expose(req: ExposeRequest): Promise<ExposedService> {
     checkRequest(req, this.kinds);
     // Resolve the node first: a NodePort nobody can be told about is not created at all.
-    const nodeAddress = req.kind === "nodeport" ? await this.resolveNode(req.serverNode) : undefined;
+    const nodeAddress = req.kind === "nodeport" ? await this.resolveNode(req) : undefined;
     const name = objectName(req.runId, req.caseId);
     const service = await this.explain(`create Service ${this.namespace}/${name}`, () =>
       this.createReplacing(name, () => this.client.createService(this.namespace, buildService(req, this.build))),
@@ -149,13 +158,36 @@ export class KubernetesServiceProvider implements ServiceProvider {
     return names.size;
   }
 
-  private async resolveNode(node: string): Promise<string> {
-    let address = await this.opts.nodeAddress?.(node);
-    if (!address && this.opts.readNodes && this.client.readNodeAddress) {
-      address = await this.explain(`read Node ${node}`, () => this.client.readNodeAddress!(node));
+  /**
+   * Whether the cluster makes IPv6 Services: a dry-run create of an IPv6 single-stack ClusterIP Service
+   * (nothing is stored). Accepted: {@link families} becomes IPv4 and IPv6. Refused as invalid (422, "IPv6 not
+   * configured on this cluster"): IPv4 only. Any other answer leaves IPv4 only and is returned as the reason.
+   */
+  async detectFamilies(): Promise<{ families: FamilyName[]; reason?: string }> {
+    const probe = buildService(
+      { kind: "clusterip", runId: "family-probe", caseId: "ipv6", serverNode: "", serverAddress: "::1", port: 1, dataPort: 0, protocol: "tcp", family: "ipv6" },
+      this.build,
+    );
+    try {
+      await this.client.createService(this.namespace, probe, { dryRun: true });
+      this.families = ["ipv4", "ipv6"];
+      return { families: this.families };
+    } catch (err) {
+      this.families = ["ipv4"];
+      const reason = err instanceof Error ? err.message : String(err);
+      return { families: this.families, reason: status(err) === 422 ? `the cluster has no IPv6 Service range (${reason})` : `cannot tell (${reason})` };
     }
-    if (!address) {
-      throw new NetmatrixError("unavailable", `no address known for node ${JSON.stringify(node)} to reach its NodePort on`, {
+  }
+
+  private async resolveNode(req: ExposeRequest): Promise<string> {
+    const node = req.serverNode;
+    const family = req.family ?? "ipv4";
+    let address = await this.opts.nodeAddress?.(node, family);
+    if (!address && this.opts.readNodes && this.client.readNodeAddress) {
+      address = await this.explain(`read Node ${node}`, () => this.client.readNodeAddress!(node, family));
+    }
+    if (!address || !isAddressOf(address, ipFamilyOf(req))) {
+      throw new NetmatrixError("unavailable", `no ${ipFamilyOf(req)} address known for node ${JSON.stringify(node)} to reach its NodePort on`, {
         hint: "run a host-network agent on that node (the chart's agents.host), or let the coordinator read Node objects (coordinator.rbac.readNodes=true)",
       });
     }
