@@ -70,7 +70,8 @@ describe("the Kubernetes service provider and IPv6", () => {
     expect(provider.families).toEqual(["ipv4"]);
     const found = await provider.detectFamilies();
     expect(found.families).toEqual(["ipv4"]);
-    expect(found.reason).toMatch(/^the cluster has no IPv6 Service range \(.*spec\.ipFamilies\[0\]: Invalid value: "IPv6": not configured on this cluster\)$/);
+    expect(found.reason).toMatch(/^the cluster has no IPv6 Service range: .*spec\.ipFamilies\[0\]: Invalid value: "IPv6": not configured on this cluster$/);
+    expect(provider.familiesNote).toBe(found.reason);
     expect(store.listAll()).toEqual({ services: [], slices: [] });
   });
 

@@ -37,6 +37,8 @@ export interface ServiceProvider {
   readonly kinds: ServiceKind[];
   /** The address families it can put a service in front of (absent: IPv4 only). */
   readonly families?: FamilyName[];
+  /** Why a family is missing from `families`, for the cases skipped for it (e.g. "the cluster has no IPv6 Service range"). */
+  readonly familiesNote?: string;
   expose(req: ExposeRequest): Promise<ExposedService>;
   /** Remove everything of `runId` (or of every run) a crash left behind. */
   sweep(runId?: string): Promise<number>;

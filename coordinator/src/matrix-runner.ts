@@ -141,7 +141,10 @@ function openRun(req: MatrixRequest, deps: MatrixDeps, total: number): { run: Ru
 export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit, cancelled: AbortSignal): Promise<void> {
   const { spec, log } = { spec: req.spec, log: deps.log };
   const agents = plannerAgents(deps.registry);
-  const planOpts = deps.services ? { serviceProvider: { kinds: deps.services.kinds, ...(deps.services.families ? { families: deps.services.families } : {}) } } : {};
+  const svc = deps.services;
+  const planOpts = svc
+    ? { serviceProvider: { kinds: svc.kinds, ...(svc.families ? { families: svc.families } : {}), ...(svc.familiesNote ? { familiesNote: svc.familiesNote } : {}) } }
+    : {};
   // Counted before anything is planned: past the caps, the spec is refused before any large allocation.
   const caps = effectiveCaps(deps.caps ?? DEFAULT_MATRIX_CAPS, req.caps);
   checkPlanSize(planSize(spec, agents, planOpts), spec, caps);

@@ -88,6 +88,8 @@ export class KubernetesServiceProvider implements ServiceProvider {
    * has an IPv6 Service range (a dual-stack or IPv6 cluster).
    */
   families: FamilyName[] = ["ipv4"];
+  /** Why IPv6 is not among {@link families}, once {@link detectFamilies} has asked. */
+  familiesNote: string | undefined;
   private readonly namespace: string;
   private readonly readyTimeoutMs: number;
   private readonly pollMs: number;
@@ -171,11 +173,14 @@ export class KubernetesServiceProvider implements ServiceProvider {
     try {
       await this.client.createService(this.namespace, probe, { dryRun: true });
       this.families = ["ipv4", "ipv6"];
+      this.familiesNote = undefined;
       return { families: this.families };
     } catch (err) {
       this.families = ["ipv4"];
       const reason = err instanceof Error ? err.message : String(err);
-      return { families: this.families, reason: status(err) === 422 ? `the cluster has no IPv6 Service range (${reason})` : `cannot tell (${reason})` };
+      this.familiesNote =
+        status(err) === 422 ? `the cluster has no IPv6 Service range: ${reason}` : `whether the cluster makes IPv6 Services could not be told at start-up: ${reason}`;
+      return { families: this.families, reason: this.familiesNote };
     }
   }
 

@@ -109,6 +109,9 @@ describe("planning over families", () => {
     const p = plan(s, agents, v4only);
     expect(p.cases.map((c) => c.family ?? "ipv4")).toEqual(["ipv4", "ipv4"]);
     expect(p.refused).toEqual([expect.objectContaining({ kind: "skipped", reason: "pod-service-cross: the service provider offers no IPv6 services" })]);
+    // The provider's note on why (a cluster without an IPv6 Service range) goes with the reason.
+    const noted = plan(s, agents, { serviceProvider: { kinds: ["clusterip"], families: ["ipv4"], familiesNote: "the cluster has no IPv6 Service range: not configured" } });
+    expect(noted.refused.map((r) => r.reason)).toEqual(["pod-service-cross: the service provider offers no IPv6 services (the cluster has no IPv6 Service range: not configured)"]);
     const dual = plan(s, agents, { serviceProvider: { kinds: ["clusterip"], families: ["ipv4", "ipv6"] } });
     expect(dual.cases).toHaveLength(4);
   });

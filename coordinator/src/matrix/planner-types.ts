@@ -36,7 +36,7 @@ export interface PlannerOptions {
    * NodePort Services) or the lab (iptables DNAT). Without it the service
    * scenarios are refused.
    */
-  serviceProvider?: { kinds: ServiceKind[]; families?: FamilyName[] };
+  serviceProvider?: { kinds: ServiceKind[]; families?: FamilyName[]; familiesNote?: string };
 }
 
 /** One test between two agents with fixed parameters. Units in the names. */

@@ -211,7 +211,7 @@ export class PlanStream {
           ? undefined
           : (drivers[v.tool].capabilities.cannotCross[shape.via] ??
             (v.family !== "ipv4" && !(provider?.families ?? ["ipv4"]).includes(v.family)
-              ? `${scenario}: the service provider offers no ${v.family === "ipv6" ? "IPv6" : v.family} services`
+              ? `${scenario}: the service provider offers no ${v.family === "ipv6" ? "IPv6" : v.family} services${provider?.familiesNote ? ` (${provider.familiesNote})` : ""}`
               : undefined));
       // What `crosscheck` adds belongs to the cross-checked rows only.
       const rowHas = (v: Variant): boolean => !v.crosscheck || crosschecked(spec, scenario);
