@@ -6,6 +6,7 @@
 import { formatBitrate } from "../../common/src/format.js";
 import type { AgreementGroup } from "./agreement.js";
 import { esc } from "./html-util.js";
+import { renderTextTable, wrapCell, type FitOptions, type TextColumn, type TextRow } from "./text-table.js";
 
 /** The tools of `groups` in first-seen order: the columns. */
 function toolColumns(groups: readonly AgreementGroup[]): string[] {
@@ -20,21 +21,39 @@ function rowCells(g: AgreementGroup, tools: readonly string[]): string[] {
 
 const TITLE = "cross-tool agreement (crosscheck): median throughput of each tool on the same path; more than 5 % apart is tools-disagree";
 
-/** Text lines (empty without groups): a title, an aligned table, and each path's NIC verdict indented under its row. */
-export function agreementLines(groups: readonly AgreementGroup[]): string[] {
+/** The terminal table's columns: every one stays; a path wraps before the table gives way to a list. */
+function textColumns(tools: readonly string[]): TextColumn[] {
+  return [
+    { head: "path", priority: 0, wrapMin: 12 },
+    ...tools.map((t): TextColumn => ({ head: t, priority: 0, align: "right" })),
+    { head: "spread", priority: 0, align: "right" },
+    { head: "verdict", priority: 0 },
+  ];
+}
+
+/**
+ * Text lines (empty without groups): a title, then a table fitted to `fit` like the report's, each path's
+ * NIC verdict under its row; where even that table is too wide (many tools, a narrow terminal), one block
+ * per path: the path, then its tools, spread and verdict, then the NIC verdict, each wrapped.
+ */
+export function agreementLines(groups: readonly AgreementGroup[], fit: FitOptions = {}): string[] {
   if (!groups.length) return [];
   const tools = toolColumns(groups);
-  const head = ["path", ...tools, "spread", "verdict"];
-  const rows = groups.map((g) => rowCells(g, tools));
-  const widths = head.map((h, i) => Math.max([...h].length, ...rows.map((r) => [...r[i]!].length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join("  ")
-      .trimEnd();
-  const out = [TITLE, line(head)];
-  groups.forEach((g, i) => out.push(line(rows[i]!), `    NIC: ${g.referee.text}`));
-  return out;
+  const width = fit.wide ? undefined : fit.width;
+  const wrap = (text: string, indent = ""): string[] => (width === undefined ? [indent + text] : wrapCell(text, width - indent.length).map((l) => indent + l));
+  const title = wrap(TITLE);
+  const rows: TextRow[] = groups.flatMap((g) => [rowCells(g, tools), { note: `NIC: ${g.referee.text}` }]);
+  const table = renderTextTable(textColumns(tools), rows, fit).lines;
+  if (width === undefined || table.every((l) => [...l].length <= width)) return [...title, ...table];
+  return [
+    ...title,
+    ...groups.flatMap((g) => {
+      const [path, ...figures] = rowCells(g, tools);
+      const spread = figures.at(-2)!;
+      const measured = tools.map((t, i) => `${t} ${figures[i]}`).join(" · ");
+      return ["", ...wrap(path!), ...wrap(`${measured}; spread ${spread}: ${figures.at(-1)}`, "    "), ...wrap(`NIC: ${g.referee.text}`, "    ")];
+    }),
+  ];
 }
 
 /** The same as Markdown (empty without groups). */

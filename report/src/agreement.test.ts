@@ -146,7 +146,7 @@ describe("paths and rendering", () => {
   test("text, Markdown and HTML show each tool's figure side by side with the verdict and the referee", () => {
     const groups = agreement([c("iperf3", 950e6, 1.046), c("iperf2", 300e6, 1.3), c("qperf", 940e6, 1.05)]);
     const text = agreementLines(groups).join("\n");
-    expect(text).toMatch(/path\s+iperf3\s+iperf2\s+qperf\s+spread\s+verdict/);
+    expect(text).toMatch(/PATH\s+IPERF3\s+IPERF2\s+QPERF\s+SPREAD\s+VERDICT/);
     expect(text).toContain("950.0 Mbit/s");
     expect(text).toContain("300.0 Mbit/s");
     expect(text).toContain("tools-disagree");
@@ -158,6 +158,19 @@ describe("paths and rendering", () => {
     expect(html).toContain("<th>qperf</th>");
     expect(agreementLines([])).toEqual([]);
     expect(agreementHtml([])).toBe("");
+  });
+
+  test.each([60, 80, 100])("fitted to %i characters: no line longer, every cell and the whole NIC verdict still there", (width) => {
+    const path = "pod-pod-cross/tcp/forward/P1/L0/node-with-a-long-name-1→node-with-a-long-name-2";
+    const groups = agreement([c("iperf3", 950e6, 1.046, path), c("iperf2", 300e6, 1.3, path), c("qperf", 940e6, 1.05, path)]);
+    const lines = agreementLines(groups, { width });
+    expect(lines.filter((l) => [...l].length > width)).toEqual([]);
+    const text = lines.join(" ").replace(/\s+/g, " ");
+    for (const cell of ["950.0 Mbit/s", "300.0 Mbit/s", "940.0 Mbit/s", "tools-disagree", groups[0]!.referee.text]) expect(text).toContain(cell);
+    // The path wraps in its column; joined back it is whole.
+    expect(lines.map((l) => l.split(/\s{2,}/)[0]!).join("")).toContain(path);
+    // --wide: one line per row, as wide as it takes.
+    expect(agreementLines(groups, { width, wide: true }).some((l) => l.includes(path))).toBe(true);
   });
 
   test("the legend explains the flag", () => {

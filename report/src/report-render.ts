@@ -395,7 +395,7 @@ export function renderReport(doc: ReportDocument, format: ReportFormat, opts: Re
       if (doc.cases.length)
         out.push(...t.lines, "", ...legendLines(entries, width), ...hiddenNote(t.hidden, width), ...sweepTextLines(doc.sweeps ?? [], opts), ...ladderLines(doc.cases, opts));
       else out.push("no case has finished yet");
-      if (doc.agreement) out.push("", ...agreementLines(doc.agreement));
+      if (doc.agreement) out.push("", ...agreementLines(doc.agreement, opts));
       return out.join("\n");
     }
   }

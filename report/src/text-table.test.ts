@@ -55,4 +55,13 @@ describe("renderTextTable", () => {
     );
     expect(t.lines).toEqual(["N  NOTES", "1  one two", "   three four"]);
   });
+
+  test.each([
+    [undefined, ["NAME   A", "alpha  1", "    why: a note on alpha that is longer than the table", "beta   2"]],
+    [24, ["NAME   A", "alpha  1", "    why: a note on alpha", "    that is longer than", "    the table", "beta   2"]],
+  ])("a note row at width %s goes under its row, indented, wrapped and never cut", (width, lines) => {
+    const rows = [["alpha", "1"], { note: "why: a note on alpha that is longer than the table" }, ["beta", "2"]];
+    const t = renderTextTable(COLUMNS.slice(0, 2), rows, width === undefined ? {} : { width });
+    expect(t.lines).toEqual(lines);
+  });
 });

@@ -21,8 +21,14 @@ export interface TextColumn {
   maxWidth?: number;
 }
 
-/** A row of cells (one per column), or a group title printed on a line of its own. */
-export type TextRow = string[] | { group: string };
+/**
+ * A row of cells (one per column), a group title printed on a line of its own, or a note on the row
+ * above, indented under it and wrapped to the width (never cut).
+ */
+export type TextRow = string[] | { group: string } | { note: string };
+
+/** How far a note is indented under its row. */
+const NOTE_INDENT = 4;
 
 export interface FitOptions {
   /** Characters per line; undefined: no limit. */
@@ -52,7 +58,7 @@ function truncate(s: string, width: number): string {
 }
 
 /** Wrap `text` to `width`, breaking words longer than it. */
-function wrapCell(text: string, width: number): string[] {
+export function wrapCell(text: string, width: number): string[] {
   return wrapWords(text, width).flatMap((l) => {
     const chars = [...l];
     if (chars.length <= width) return [l];
@@ -65,7 +71,7 @@ function wrapCell(text: string, width: number): string[] {
 /** Render `rows` under `columns`, fitted to `fit`. */
 export function renderTextTable(columns: readonly TextColumn[], rows: readonly TextRow[], fit: FitOptions = {}): RenderedTable {
   const cellRows = rows.filter((r): r is string[] => Array.isArray(r));
-  const indent = rows.some((r) => !Array.isArray(r)) ? INDENT : 0;
+  const indent = rows.some((r) => !Array.isArray(r) && "group" in r) ? INDENT : 0;
   const natural = columns.map((c, i) => {
     const w = Math.max(displayWidth(c.head), ...cellRows.map((r) => displayWidth(r[i] ?? "")));
     return c.maxWidth !== undefined ? Math.min(w, Math.max(c.maxWidth, displayWidth(c.head))) : w;
@@ -124,7 +130,10 @@ export function renderTextTable(columns: readonly TextColumn[], rows: readonly T
   const lines = [...block(shown.map((i) => columns[i]!.head.toUpperCase()))];
   rows.forEach((r, n) => {
     if (Array.isArray(r)) lines.push(...block(shown.map((i) => r[i] ?? "")));
-    else {
+    else if ("note" in r) {
+      const pad = " ".repeat(NOTE_INDENT);
+      lines.push(...(limit === undefined ? [r.note] : wrapCell(r.note, Math.max(20, limit - NOTE_INDENT))).map((l) => pad + l));
+    } else {
       if (n > 0) lines.push("");
       lines.push(limit === undefined ? r.group : truncate(r.group, limit));
     }
