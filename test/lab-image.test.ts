@@ -153,6 +153,40 @@ describe.skipIf(Boolean(skip))(`netmatrix lab up --image ${IMAGE} (root, podman)
     expect(report.code, report.stderr).toBe(0);
   }, 120_000);
 
+  test("--ipv6: the containerized coordinator finds the dual-stack Service range with a dry run and measures pod → IPv6 ClusterIP through the stand-in's ip6tables rules", async () => {
+    const up = await runNetmatrix(["lab", "up", "--nodes", "2", "--image", IMAGE, "--ipv6"], { env });
+    expect(up.code, up.stderr.slice(-3000)).toBe(0);
+    const state = readLabState(dataDir)!;
+    // The coordinator's log: the families its dry run found (the chart's coordinator logs the same on a cluster).
+    const coordinatorLog = readFileSync(join(dataDir, "lab", "logs", "coordinator.log"), "utf8");
+    expect(coordinatorLog).toMatch(/"families":\["ipv4","ipv6"\].*Kubernetes services/);
+    writeFileSync(
+      join(dataDir, "svc6.yaml"),
+      "name: lab-image-ipv6\nscenarios: [pod-service-cross]\ntools: [iperf3]\nprotocols: [tcp]\nduration: 2\nrepetitions: 1\npairs: { sample: 1 }\nfamilies: [ipv6]\n",
+    );
+    const run = await runNetmatrix(["run", "--spec", join(dataDir, "svc6.yaml"), "--output", "json", "--coordinator", state.coordinator, "--token-file", state.tokenFile], { env });
+    expect(run.code, run.stderr.slice(-3000)).toBe(0);
+    const doc = JSON.parse(run.stdout);
+    expect(doc.cases).toHaveLength(1);
+    const c = doc.cases[0];
+    expect(c.key).toMatch(/\/ipv6$/);
+    expect(c.via).toBe("service");
+    expect(c.repetitions[0].ok, JSON.stringify(c.repetitions[0].failure)).toBe(true);
+    expect(c.summary.throughputBps.mean).toBeGreaterThan(0);
+    // The rule it went through: an IPv6 ClusterIP's ip6tables DNAT, what it counted kept when the Service went.
+    const counted = readFileSync(join(dataDir, "lab", "service-counters.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const dnat6 = counted.filter((r: any) => r.family === "ipv6" && r.target === "DNAT" && r.chain === "PREROUTING" && /-d fd00:10:96::[0-9a-f]+\/128 /.test(r.rule));
+    expect(dnat6.reduce((n: number, r: any) => n + r.packets, 0)).toBeGreaterThan(0);
+    console.log(`lab --image --ipv6: pod-service-cross over an IPv6 ClusterIP ${(c.summary.throughputBps.mean / 1e9).toFixed(2)} Gbit/s (${dnat6[0].rule})`);
+    const down = await runNetmatrix(["lab", "down"], { env });
+    expect(down.code, down.stderr).toBe(0);
+    expect(containers()).toEqual([]);
+    expect(await labObjects(PREFIX)).toEqual({ namespaces: [], rootLinks: [] });
+  }, 120_000);
+
   test("--raw-ping (the chart's agents.host.rawPing): host agents as root with NET_RAW alone, ping over a raw socket where the node refuses ICMP echo sockets; pod agents unchanged", async () => {
     const up = await runNetmatrix(["lab", "up", "--nodes", "1", "--image", IMAGE, "--raw-ping"], { env });
     expect(up.code, up.stderr.slice(-3000)).toBe(0);

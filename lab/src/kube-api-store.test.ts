@@ -15,6 +15,12 @@ const NS = "netmatrix";
 const SVC = `/api/v1/namespaces/${NS}/services`;
 const EPS = `/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices`;
 const AUTH = `Bearer ${TOKEN}`;
+/** What kube-proxy is told for the ports of {@link service} and {@link slice}: each Service port to the endpoint's. */
+const PROXY_PORTS = [
+  { protocol: "tcp", port: 5201, targetPort: 5201 },
+  { protocol: "udp", port: 5201, targetPort: 5201 },
+  { protocol: "tcp", port: 5202, targetPort: 5202 },
+];
 
 function store(opts: { maxObjects?: number; ipv6?: boolean } = {}): KubeApiStore {
   let n = 0;
@@ -190,11 +196,7 @@ describe("EndpointSlices and kube-proxy", () => {
         service: {
           clusterIP: "10.96.0.20",
           backend: "10.244.17.3",
-          ports: [
-            { protocol: "tcp", port: 5201, targetPort: 5201 },
-            { protocol: "udp", port: 5201, targetPort: 5201 },
-            { protocol: "tcp", port: 5202, targetPort: 5202 },
-          ],
+          ports: PROXY_PORTS,
         },
       },
     ]);
@@ -295,11 +297,7 @@ describe("IPv6 Services (a dual-stack lab) and dry runs", () => {
           clusterIP: "fd00:10:96::14",
           backend: "fd00:10:244:2::10",
           family: "ipv6",
-          ports: [
-            { protocol: "tcp", port: 5201, targetPort: 5201 },
-            { protocol: "udp", port: 5201, targetPort: 5201 },
-            { protocol: "tcp", port: 5202, targetPort: 5202 },
-          ],
+          ports: PROXY_PORTS,
         },
       },
     ]);

@@ -62,6 +62,26 @@ function requestNote(requests: boolean, percentiles: boolean): string {
   return parts.length ? ` ${parts.join("; ")}.` : "";
 }
 
+/**
+ * A table's column heads: `lead`, then the figures (`range` after those with a range across pairs),
+ * requests/s when `requests`, the latency `percentiles` head when given.
+ */
+function tableHeads(lead: readonly string[], range: string, requests: boolean, percentiles: string | undefined): string[] {
+  return [
+    ...lead,
+    `throughput${range}`,
+    ...(requests ? [`requests/s${range}`] : []),
+    `latency${range}`,
+    ...(percentiles ? [percentiles] : []),
+    "loss",
+    "CPU %/Gbit/s c · s",
+    "wire/payload",
+    `vs host-host${range}`,
+    "flags",
+    "failed",
+  ];
+}
+
 /** The conclusion table: per scenario and variant, means over node pairs; request/response columns when a test has them. */
 export function summaryHtml(doc: ReportDocument): string {
   const variants = variantRows(doc);
@@ -85,21 +105,7 @@ export function summaryHtml(doc: ReportDocument): string {
 <td class="num">${r.failed ? `<span class="bad">${r.failed}/${r.repetitions}</span>` : `0/${r.repetitions}`}</td>
 </tr>`;
   });
-  const heads = [
-    "scenario",
-    "test",
-    "pairs",
-    "throughput (min – max)",
-    ...(withRequests ? ["requests/s (min – max)"] : []),
-    "latency (min – max)",
-    ...(withP99 ? ["p99 (min – max)"] : []),
-    "loss",
-    "CPU %/Gbit/s c · s",
-    "wire/payload",
-    "vs host-host (min – max)",
-    "flags",
-    "failed",
-  ];
+  const heads = tableHeads(["scenario", "test", "pairs"], " (min – max)", withRequests, withP99 ? "p99 (min – max)" : undefined);
   return `<section id="summary">
 <h2>Summary</h2>
 <p class="note">One row per scenario and test. Figures are the mean over the node pairs of each pair's mean over its repetitions; throughput, latency and the host-host ratio show the range across pairs in brackets. Latency: RTT = round trip (ping), one-way = half the round trip (qperf). CPU is % of the node (all cores = 100 %) per Gbit/s of throughput, client · server. "vs host-host" is throughput (requests/s for http) over the same pair's host-host figure (higher is better; below 100 % is slower); marked RTT or one-way (latency-only tests) it is latency over host-host latency (lower is better; above 100 % is slower). "n/a: same node": a path within one node crosses no NIC and has no host-host baseline; "baseline": the host-host rows themselves.${esc(requestNote(withRequests, withP99))}</p>
@@ -151,21 +157,7 @@ export function caseTableHtml(doc: ReportDocument): string {
 <td>${s.failed ? `<span class="bad">${s.failed}/${s.repetitions}</span>${failuresHtml(c)}` : `0/${s.repetitions}`}</td>
 </tr>`;
   });
-  const heads = [
-    "scenario",
-    "path",
-    "test",
-    "throughput",
-    ...(withRequests ? ["requests/s"] : []),
-    "latency",
-    ...(withPercentiles ? ["p50 · p90 · p99"] : []),
-    "loss",
-    "CPU %/Gbit/s c · s",
-    "wire/payload",
-    "vs host-host",
-    "flags",
-    "failed",
-  ];
+  const heads = tableHeads(["scenario", "path", "test"], "", withRequests, withPercentiles ? "p50 · p90 · p99" : undefined);
   return `<section id="cases-table">
 <h2>Every case</h2>
 <p class="note">Mean over the repetitions ± half the 95 % confidence interval (Student t; no interval for a single repetition).${esc(requestNote(withRequests, withPercentiles))}</p>
