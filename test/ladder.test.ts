@@ -1,9 +1,12 @@
 /**
  * The UDP rate ladder over real iperf3 on a 500 Mbit/s tbf-limited veth pair
- * (both directions limited): the rate found lands within 5 % of 500 Mbit/s ×
- * payload/wire, payload being iperf3's own datagram length (from its figures:
- * bytes received over datagrams received) and wire that plus UDP, IPv4 and
- * Ethernet headers (what tbf counts). Needs root.
+ * (both directions limited): the rate found lands within 5 % of what the
+ * path carries: 500 Mbit/s × payload/wire, payload being iperf3's own
+ * datagram length (from its figures: bytes received over datagrams
+ * received) and wire that plus UDP, IPv4 and Ethernet headers (what tbf
+ * counts) — or, on a machine too busy for the sender to reach that, the
+ * most the sender sent in any step of the same ladder (measured here, so a
+ * busy CI machine moves the reference, not the verdict). Needs root.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,7 +44,7 @@ describe.skipIf(!root)("a UDP rate ladder on a 500 Mbit/s tbf link (root)", () =
     expect(await listNamespaces(PREFIX)).toEqual([]);
   });
 
-  test("udp: ladder finds 500 Mbit/s × payload/wire within 5 %, in at most its steps, with its curve in JSON, table and HTML", async () => {
+  test("udp: ladder finds 500 Mbit/s × payload/wire (or the sender's most, when busy) within 5 %, in at most its steps, with its curve in JSON, table and HTML", async () => {
     const file = join(dir, "ladder.yaml");
     const spec = ["name: ladder", "scenarios: [host-host]", "tools: [iperf3]", "protocols: [udp]", "repetitions: 1", "udp: { ladder: { steps: 8, duration: 2 } }", ""];
     writeFileSync(file, spec.join("\n"));
@@ -67,14 +70,21 @@ describe.skipIf(!root)("a UDP rate ladder on a 500 Mbit/s tbf link (root)", () =
       const m = c.repetitions[0].measurement;
       // The case's repetition is the found step's: iperf3's own datagram length from its figures.
       const datagram = datagramBytesOf(m)!;
-      const want = udpGoodputBps(500e6, datagram);
+      const theory = udpGoodputBps(500e6, datagram);
+      // The reference: the link's rate, unless the sender could not get there (its CPU) when a step asked it
+      // for at least that much — then the most it sent in such a step, measured in this ladder. A ladder that
+      // never asked for the link's rate has no such step: it is held to the theory.
+      const askedForMore = l.steps.filter((s: { offeredBps: number; sentBps: number | null }) => s.offeredBps >= theory && s.sentBps !== null);
+      const mostSent = Math.max(0, ...askedForMore.map((s: { sentBps: number }) => s.sentBps));
+      const senderLimited = askedForMore.length > 0 && mostSent < theory;
+      const want = senderLimited ? mostSent : theory;
       const ratio = l.foundOfferedBps / want;
       console.log(
-        `${c.clientNode} → ${c.serverNode}: found ${(l.foundOfferedBps / 1e6).toFixed(1)} Mbit/s offered (received ${(l.foundReceivedBps / 1e6).toFixed(1)}, loss ${l.foundLossPercent.toFixed(3)} %) in ${l.steps.length} steps from ${(l.startBps / 1e6).toFixed(0)} Mbit/s (${l.startFrom}); datagram ${datagram} B, theory ${(want / 1e6).toFixed(1)} Mbit/s, ratio ${ratio.toFixed(4)}; curve ${l.steps.map((s: { offeredBps: number; lossPercent: number }) => `${(s.offeredBps / 1e6).toFixed(0)}:${s.lossPercent?.toFixed(2)}%`).join(" ")}`,
+        `${c.clientNode} → ${c.serverNode}: found ${(l.foundOfferedBps / 1e6).toFixed(1)} Mbit/s offered (received ${(l.foundReceivedBps / 1e6).toFixed(1)}, loss ${l.foundLossPercent.toFixed(3)} %) in ${l.steps.length} steps from ${(l.startBps / 1e6).toFixed(0)} Mbit/s (${l.startFrom}); datagram ${datagram} B, theory ${(theory / 1e6).toFixed(1)} Mbit/s${senderLimited ? `, sender-limited at ${(mostSent / 1e6).toFixed(1)} Mbit/s` : ""}, ratio ${ratio.toFixed(4)}; curve ${l.steps.map((s: { offeredBps: number; lossPercent: number }) => `${(s.offeredBps / 1e6).toFixed(0)}:${s.lossPercent?.toFixed(2)}%`).join(" ")}`,
       );
       expect(datagram).toBeGreaterThan(1000);
       expect(datagram).toBeLessThanOrEqual(1472);
-      expect(Math.abs(ratio - 1), `found ${mb(l.foundOfferedBps)} Mbit/s vs ${mb(want)}; curve ${curve}`).toBeLessThan(0.05);
+      expect(Math.abs(ratio - 1), `found ${mb(l.foundOfferedBps)} Mbit/s vs ${mb(want)}${senderLimited ? " (sender-limited)" : ""}; curve ${curve}`).toBeLessThan(0.05);
       expect(l.foundLossPercent).toBeLessThan(0.1);
       expect(m.lossPercent).toBe(l.foundLossPercent);
     }
