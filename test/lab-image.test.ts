@@ -169,7 +169,7 @@ describe.skipIf(Boolean(skip))(`netmatrix lab up --image ${IMAGE} (root, podman)
     const doc = JSON.parse(run.stdout);
     expect(doc.cases).toHaveLength(1);
     const c = doc.cases[0];
-    expect(c.key).toMatch(/\/ipv6$/);
+    expect(c.key).toMatch(/\/ipv6\//);
     expect(c.via).toBe("service");
     expect(c.repetitions[0].ok, JSON.stringify(c.repetitions[0].failure)).toBe(true);
     expect(c.summary.throughputBps.mean).toBeGreaterThan(0);
