@@ -101,7 +101,8 @@ describe.skipIf(!root)("cross-tool agreement on a 1 Gbit tbf veth (root)", () =>
     const table = await pair.cli(["report", doc.run.runId, "--wide"]);
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toContain("cross-tool agreement");
-    expect(table.stdout).toMatch(new RegExp(`path\\s+${TCP_TOOLS.join("\\s+")}\\s+spread\\s+verdict`));
+    // The table's heads, upper-cased as every terminal table of the report has them.
+    expect(table.stdout).toMatch(new RegExp(`PATH\\s+${TCP_TOOLS.map((t) => t.toUpperCase()).join("\\s+")}\\s+SPREAD\\s+VERDICT`));
     const html = await pair.cli(["report", doc.run.runId, "--output", "html"]);
     expect(html.code, html.stderr).toBe(0);
     expect(html.stdout).toContain('<section id="agreement">');
