@@ -20,6 +20,11 @@ export function addressFamily(address: string): FamilyName | undefined {
   return undefined;
 }
 
+/** Whether `address` is a targetable address of `family` (not link-local, not IPv4-mapped). */
+export function isAddressOf(address: string, family: FamilyName): boolean {
+  return addressFamily(address) === family;
+}
+
 /**
  * The address of `family` a client targets: for IPv4 the primary
  * (`addresses[0]`, as before families); for IPv6 the first IPv6 address that

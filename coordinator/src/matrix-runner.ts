@@ -142,9 +142,7 @@ export async function runMatrix(req: MatrixRequest, deps: MatrixDeps, emit: Emit
   const { spec, log } = { spec: req.spec, log: deps.log };
   const agents = plannerAgents(deps.registry);
   const svc = deps.services;
-  const planOpts = svc
-    ? { serviceProvider: { kinds: svc.kinds, ...(svc.families ? { families: svc.families } : {}), ...(svc.familiesNote ? { familiesNote: svc.familiesNote } : {}) } }
-    : {};
+  const planOpts = svc ? { serviceProvider: { kinds: svc.kinds, families: svc.families, familiesNote: svc.familiesNote } } : {};
   // Counted before anything is planned: past the caps, the spec is refused before any large allocation.
   const caps = effectiveCaps(deps.caps ?? DEFAULT_MATRIX_CAPS, req.caps);
   checkPlanSize(planSize(spec, agents, planOpts), spec, caps);

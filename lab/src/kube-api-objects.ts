@@ -8,7 +8,7 @@
  * are copied into fresh objects (unknown ones are dropped, as the API
  * server's default field validation does), and every list is bounded.
  */
-import { isIPv6 } from "node:net";
+import { isAddressOf as isFamilyAddress } from "../../common/src/addresses.js";
 
 /** Kubernetes' label on an EndpointSlice naming its Service (read by kube-proxy). */
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
@@ -37,8 +37,8 @@ export const isIPv4 = (s: string): boolean => IPV4.test(s);
 export type IpFamily = "IPv4" | "IPv6";
 const IP_FAMILIES: readonly IpFamily[] = ["IPv4", "IPv6"];
 
-/** Whether `s` is a valid address of `family` (IPv6 in any of its text forms, without a zone). */
-export const isAddressOf = (s: string, family: IpFamily): boolean => (family === "IPv6" ? isIPv6(s) && !s.includes("%") : isIPv4(s));
+/** Whether `s` is a valid address of `family` (common/src/addresses.ts: IPv6 in any text form, no zone). */
+export const isAddressOf = (s: string, family: IpFamily): boolean => isFamilyAddress(s, family === "IPv6" ? "ipv6" : "ipv4");
 
 /** A label or annotation key: an optional DNS-1123 subdomain prefix and `/`, then a name of at most 63 characters. */
 export function isQualifiedName(key: string): boolean {

@@ -1,11 +1,11 @@
 /** `netmatrix coordinator`: run the coordinator until interrupted. */
-import { isIPv4, isIPv6 } from "node:net";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { LabState } from "../../../lab/src/lab.js";
 import { LabServiceProvider } from "../../../lab/src/lab-services.js";
 import { serviceCountersFile } from "../../../lab/src/lab-services-counters.js";
+import { familyAddress } from "../../../common/src/addresses.js";
 import { modes } from "../../../common/src/model.js";
 import { kubernetesServiceProviderFromEnv, kubernetesServicesRequested } from "../../../coordinator/src/k8s/index.js";
 import type { Registry } from "../../../coordinator/src/registry.js";
@@ -127,11 +127,10 @@ export function coordinatorCommand(): Command {
         } else if (kubernetesServicesRequested()) {
           // NodePort cases target the server's node at its host agent's address of the case's family.
           const k8s = await kubernetesServiceProviderFromEnv(process.env, {
-            nodeAddress: (node, family = "ipv4") =>
-              registry
-                ?.byNode(node)
-                .find((l) => modes.toName(l.info.mode) === "host")
-                ?.info.addresses.find((a) => (family === "ipv6" ? isIPv6(a) : isIPv4(a))),
+            nodeAddress: (node, family = "ipv4") => {
+              const host = registry?.byNode(node).find((l) => modes.toName(l.info.mode) === "host");
+              return host ? familyAddress(host.info.addresses, family) : undefined;
+            },
           });
           const swept = await k8s.sweep();
           const { families, reason } = await k8s.detectFamilies();

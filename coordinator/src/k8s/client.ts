@@ -5,8 +5,8 @@
  * KubeStatusErrors carrying the HTTP status.
  */
 import { readFileSync } from "node:fs";
-import { isIPv4, isIPv6 } from "node:net";
 import { ApiException, CoreV1Api, DiscoveryV1Api, KubeConfig, type V1EndpointSlice, type V1Node, type V1Service } from "@kubernetes/client-node";
+import { isAddressOf } from "../../../common/src/addresses.js";
 import type { FamilyName } from "../../../common/src/model.js";
 import type { EndpointSliceObject, ServiceObject } from "./objects.js";
 import { KubeStatusError, type KubeServiceClient } from "./provider.js";
@@ -57,7 +57,7 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
 
 /** The Node's InternalIP of `family`, else its ExternalIP of it (a dual-stack node lists one of each family). */
 function nodeAddress(node: V1Node, family: FamilyName = "ipv4"): string | undefined {
-  const of = (type: string) => (node.status?.addresses ?? []).find((a) => a.type === type && (family === "ipv6" ? isIPv6(a.address) : isIPv4(a.address)))?.address;
+  const of = (type: string) => (node.status?.addresses ?? []).find((a) => a.type === type && isAddressOf(a.address, family))?.address;
   return of("InternalIP") ?? of("ExternalIP");
 }
 

@@ -16,7 +16,7 @@
  * Nothing here talks to an API server; see provider.ts and client.ts.
  */
 import { createHash } from "node:crypto";
-import { isIPv4, isIPv6 } from "node:net";
+import { isAddressOf as isFamilyAddress } from "../../../common/src/addresses.js";
 import { NetmatrixError } from "../../../common/src/errors.js";
 import type { ServiceKind } from "../../../common/src/scenarios.js";
 import type { ExposeRequest } from "../../../common/src/service-provider.js";
@@ -51,9 +51,9 @@ export function ipFamilyOf(req: Pick<ExposeRequest, "family">): IpFamily {
   return req.family === "ipv6" ? "IPv6" : "IPv4";
 }
 
-/** Whether `address` is an address of `family` (IPv6 without a zone: the API server takes none). */
+/** Whether `address` is a targetable address of `family` (common/src/addresses.ts: no zone, no link-local). */
 export function isAddressOf(address: string, family: IpFamily): boolean {
-  return family === "IPv6" ? isIPv6(address) && !address.includes("%") : isIPv4(address);
+  return isFamilyAddress(address, family === "IPv6" ? "ipv6" : "ipv4");
 }
 
 /** A Service name Kubernetes accepts: DNS-1035 label, at most 63 characters. */
